@@ -1,0 +1,159 @@
+/**
+ * The system bus: a region table mapping guest physical addresses to RAM or
+ * MMIO devices. The CPU reaches RAM directly on its fast paths; everything
+ * else (MMIO, misaligned or cross-region accesses, DMA) comes through here.
+ *
+ * @module
+ */
+
+import { BusError, ConfigError } from "./errors.ts";
+import { Ram, RAM_BASE } from "./ram.ts";
+
+/** Access width in bytes. */
+export type AccessSize = 1 | 2 | 4;
+
+/** A memory-mapped device; `offset` is relative to the base it was mapped at. */
+export interface MmioDevice {
+  /** Reads `size` bytes at `offset`; returns the zero-extended value. */
+  read(offset: number, size: AccessSize): number;
+  /** Writes the low `size` bytes of `value` at `offset`. */
+  write(offset: number, size: AccessSize, value: number): void;
+}
+
+/** QEMU `virt`: sifive_test (poweroff/reboot) device. */
+export const TEST_BASE = 0x0010_0000;
+/** Size of the sifive_test window. */
+export const TEST_SIZE = 0x1000;
+/** QEMU `virt`: Goldfish RTC. */
+export const RTC_BASE = 0x0010_1000;
+/** Size of the Goldfish RTC window. */
+export const RTC_SIZE = 0x1000;
+/** QEMU `virt`: CLINT (mtime, mtimecmp, msip). */
+export const CLINT_BASE = 0x0200_0000;
+/** Size of the CLINT window. */
+export const CLINT_SIZE = 0x1_0000;
+/** QEMU `virt`: PLIC. */
+export const PLIC_BASE = 0x0c00_0000;
+/** Size of the PLIC window (QEMU 7.2 `virt`: 0x200000 + 1024 contexts * 0x1000). */
+export const PLIC_SIZE = 0x60_0000;
+/** QEMU `virt`: NS16550A UART 0. */
+export const UART0_BASE = 0x1000_0000;
+/** Size of the UART window. */
+export const UART0_SIZE = 0x100;
+/** QEMU `virt`: first virtio-mmio transport (eight of them, 0x1000 apart). */
+export const VIRTIO_BASE = 0x1000_1000;
+/** Size of one virtio-mmio transport. */
+export const VIRTIO_SIZE = 0x1000;
+/** QEMU `virt`: DRAM (re-exported from ram.ts for a single memory-map view). */
+export const DRAM_BASE = RAM_BASE;
+
+/** One entry of the region table. */
+export interface Region {
+  /** Diagnostic name ("uart0", "clint", "ram"). */
+  readonly name: string;
+  /** First guest physical address. */
+  readonly base: number;
+  /** Size in bytes. */
+  readonly size: number;
+  /** The device, or null for the RAM region (handled inline). */
+  readonly device: MmioDevice | null;
+}
+
+/** Address decoder: one lookup in a small sorted table, with a last-hit cache for MMIO. */
+export class Bus {
+  /** The RAM this bus owns. */
+  readonly ram: Ram;
+  private readonly table: Region[] = [];
+  private last: Region | null = null;
+
+  /** Creates a bus with `ram` mapped at its base. */
+  constructor(ram: Ram) {
+    this.ram = ram;
+    this.table.push({ name: "ram", base: ram.base, size: ram.size, device: null });
+  }
+
+  /** Maps `device` at `[base, base+size)`; overlapping an existing region is a config error. */
+  map(base: number, size: number, device: MmioDevice, name = "mmio"): void {
+    base >>>= 0;
+    if (!Number.isInteger(size) || size <= 0 || base + size > 0x1_0000_0000) {
+      throw new ConfigError(`Invalid region "${name}": base 0x${base.toString(16)} size ${size}`);
+    }
+    for (const r of this.table) {
+      if (base < r.base + r.size && r.base < base + size) {
+        throw new ConfigError(`Region "${name}" at 0x${base.toString(16)} overlaps "${r.name}"`);
+      }
+    }
+    this.table.push({ name, base, size, device });
+    this.table.sort((a, b) => a.base - b.base);
+  }
+
+  /** The region table, sorted by base (for `info mtree`-style listings). */
+  get regions(): readonly Region[] {
+    return this.table;
+  }
+
+  /** The region containing `addr`, or undefined. */
+  find(addr: number): Region | undefined {
+    addr >>>= 0;
+    const last = this.last;
+    if (last !== null && addr - last.base < last.size && addr >= last.base) return last;
+    for (const r of this.table) {
+      if (addr >= r.base && addr - r.base < r.size) {
+        this.last = r;
+        return r;
+      }
+    }
+    return undefined;
+  }
+
+  /**
+   * Loads `size` bytes at `addr`, zero-extended. Misaligned or region-crossing
+   * accesses are split into bytes (QEMU 7.2 behaviour). Throws {@link BusError}.
+   */
+  load(addr: number, size: AccessSize): number {
+    addr >>>= 0;
+    const r = this.find(addr);
+    if (r !== undefined && (addr & (size - 1)) === 0 && addr - r.base + size <= r.size) {
+      if (r.device === null) {
+        const off = addr - r.base;
+        const ram = this.ram;
+        return size === 4 ? ram.u32[off >>> 2] : size === 2 ? ram.u16[off >>> 1] : ram.u8[off];
+      }
+      const v = r.device.read(addr - r.base, size);
+      return size === 4 ? v >>> 0 : v & (size === 2 ? 0xffff : 0xff);
+    }
+    if (r === undefined || size === 1) throw new BusError(addr, false);
+    let v = 0;
+    for (let i = size - 1; i >= 0; i--) v = (v << 8) | this.load((addr + i) >>> 0, 1);
+    return v >>> 0;
+  }
+
+  /** Stores the low `size` bytes of `value` at `addr` (split like {@link Bus.load}). */
+  store(addr: number, size: AccessSize, value: number): void {
+    addr >>>= 0;
+    const r = this.find(addr);
+    if (r !== undefined && (addr & (size - 1)) === 0 && addr - r.base + size <= r.size) {
+      if (r.device === null) {
+        const off = addr - r.base;
+        const ram = this.ram;
+        if (size === 4) ram.u32[off >>> 2] = value;
+        else if (size === 2) ram.u16[off >>> 1] = value;
+        else ram.u8[off] = value;
+        ram.touch(off, size);
+        return;
+      }
+      r.device.write(
+        addr - r.base,
+        size,
+        size === 4 ? value >>> 0 : value & (size === 2 ? 0xffff : 0xff),
+      );
+      return;
+    }
+    if (r === undefined || size === 1) throw new BusError(addr, true);
+    // Check every byte first so a faulting split store writes nothing.
+    for (let i = 1; i < size; i++) {
+      if (this.find((addr + i) >>> 0) === undefined) throw new BusError((addr + i) >>> 0, true);
+    }
+    for (let i = 0; i < size; i++) this.store((addr + i) >>> 0, 1, (value >>> (8 * i)) & 0xff);
+  }
+}

@@ -1,0 +1,541 @@
+/**
+ * The RV32IMA hart: a flat {@link CpuState} plus a run loop that executes up
+ * to `budget` instructions with decoded ops cached per RAM word, aligned RAM
+ * accesses inline, and interrupts checked between blocks. Time is an input
+ * (a callback), so a run is deterministic given state, RAM and devices.
+ *
+ * @module
+ */
+
+import type { Bus } from "../bus.ts";
+import type { Ram } from "../ram.ts";
+import { amoResult, div, divu, mulh, mulhsu, mulhu, rem, remu } from "./alu.ts";
+import { CSR, csrAccessible, type CsrHost, csrRead, csrWrite } from "./csr.ts";
+import { decode, Op } from "./decode.ts";
+import { Mmu } from "./mmu.ts";
+import { type CpuState, createCpuState, PRV_M, PRV_U, resetCpuState } from "./state.ts";
+import { Cause, doMret, enterTrap, GuestTrap, MSTATUS, pendingInterrupt } from "./trap.ts";
+
+/** Instructions per block: interrupts, exit requests and WFI are checked between blocks. */
+export const BLOCK_SIZE = 4096;
+
+/** Why the last {@link Cpu.run} returned. */
+export type StopReason = "budget" | "wfi" | "exit";
+
+/** Construction options for {@link Cpu}. */
+export interface CpuOptions {
+  /** pc after reset (default: RAM base). */
+  resetPc?: number;
+  /** mhartid (default 0). */
+  hartId?: number;
+  /** Source of the `time` CSR; default: the instruction count (one tick per instruction). */
+  time?: () => number;
+}
+
+const TWO32 = 0x1_0000_0000;
+
+/** One hart attached to a bus; owns its state record, never its devices. */
+export class Cpu implements CsrHost {
+  /** All architectural state (what migration saves). */
+  readonly state: CpuState;
+  /** The system bus. */
+  readonly bus: Bus;
+  /** The RAM behind the bus (inline fast paths). */
+  readonly ram: Ram;
+  /** Slow memory path with translation. */
+  readonly mmu: Mmu;
+  /** Source of the `time` CSR, supplied by the machine (wiring, not state). */
+  timeSource: () => number;
+  /** Why the last run stopped. */
+  stopReason: StopReason = "budget";
+  private readonly resetPc: number;
+  private exitRequested = false;
+  /** Instructions retired in the current block but not yet added to the counters. */
+  private inflight = 0;
+
+  /** Creates a hart in reset state on `bus`. */
+  constructor(bus: Bus, opts: CpuOptions = {}) {
+    this.bus = bus;
+    this.ram = bus.ram;
+    this.resetPc = (opts.resetPc ?? bus.ram.base) >>> 0;
+    this.state = createCpuState(this.resetPc, opts.hartId ?? 0);
+    this.mmu = new Mmu(this.state, bus);
+    this.timeSource = opts.time ?? (() => this.instret);
+  }
+
+  /** Resets the hart (registers, CSRs, counters); RAM and devices are untouched. */
+  reset(): void {
+    resetCpuState(this.state, this.resetPc);
+    this.inflight = 0;
+  }
+
+  /** Drives interrupt line `irq` (an `Irq` number, e.g. Irq.MTI) in mip; devices call this. */
+  setIrq(irq: number, level: boolean): void {
+    const bit = 1 << irq;
+    const s = this.state;
+    s.mip = (level ? s.mip | bit : s.mip & ~bit) >>> 0;
+  }
+
+  /** Makes the current {@link Cpu.run} return at the next block boundary (e.g. HTIF exit). */
+  requestExit(): void {
+    this.exitRequested = true;
+  }
+
+  /** minstret including instructions of the block in flight (for time callbacks and MMIO). */
+  get instret(): number {
+    return this.state.instretHi * TWO32 + this.state.instretLo + this.inflight;
+  }
+
+  /** mcycle including instructions of the block in flight. */
+  get cycle(): number {
+    return this.state.cycleHi * TWO32 + this.state.cycleLo + this.inflight;
+  }
+
+  /** The `time` CSR value (CsrHost). */
+  readTime(): number {
+    return this.timeSource();
+  }
+
+  /** True if the hart is stalled in WFI with no enabled interrupt pending. */
+  get halted(): boolean {
+    return this.state.waiting !== 0 && (this.state.mip & this.state.mie) === 0;
+  }
+
+  /** Executes exactly one instruction (or takes one trap); for debuggers and tests. */
+  step(): number {
+    return this.run(1);
+  }
+
+  private retire(n: number): void {
+    this.inflight = 0;
+    if (n === 0) return;
+    this.bumpInstret(n);
+    this.bumpCycle(n);
+  }
+
+  private bumpInstret(n: number): void {
+    const s = this.state;
+    const lo = s.instretLo + n;
+    if (lo >= TWO32) {
+      s.instretLo = lo - TWO32;
+      s.instretHi = (s.instretHi + 1) >>> 0;
+    } else s.instretLo = lo;
+  }
+
+  private bumpCycle(n: number): void {
+    const s = this.state;
+    const lo = s.cycleLo + n;
+    if (lo >= TWO32) {
+      s.cycleLo = lo - TWO32;
+      s.cycleHi = (s.cycleHi + 1) >>> 0;
+    } else s.cycleLo = lo;
+  }
+
+  /** Executes a CSR instruction; returns false if it is illegal. */
+  private execCsr(ins: number, op: number): boolean {
+    const s = this.state;
+    const x = s.x;
+    const num = ins >>> 20;
+    const rd = (ins >> 7) & 31;
+    const rs1 = (ins >> 15) & 31;
+    const imm = op >= Op.CSRRWI;
+    const src = imm ? rs1 : x[rs1];
+    const kind = imm ? op - 3 : op; // CSRRWI..CSRRCI -> CSRRW..CSRRC
+    // 9.1: CSRRW with rd=x0 does not read; CSRRS/C with rs1=x0 (or uimm=0) do not write.
+    const writes = kind === Op.CSRRW || rs1 !== 0;
+    if (!csrAccessible(this, num, writes)) return false;
+    const old = kind === Op.CSRRW && rd === 0 ? 0 : csrRead(this, num)! | 0;
+    if (writes) {
+      const v = kind === Op.CSRRW ? src : kind === Op.CSRRS ? old | src : old & ~src;
+      // A write to a counter (either half) replaces this instruction's own increment of it
+      // (riscv-tests rv32mi instret_overflow; Zicntr "the increment is suppressed").
+      if (num !== CSR.minstret && num !== CSR.minstreth) this.bumpInstret(1);
+      if (num !== CSR.mcycle && num !== CSR.mcycleh) this.bumpCycle(1);
+      csrWrite(this, num, v);
+    } else {
+      this.retire(1);
+    }
+    x[rd] = old;
+    return true;
+  }
+
+  /**
+   * Runs up to `budget` instructions; returns how many were executed (retired
+   * instructions plus exceptions taken). Stops early on WFI with nothing
+   * pending, or after {@link Cpu.requestExit}; see {@link Cpu.stopReason}.
+   */
+  run(budget: number): number {
+    const s = this.state;
+    const x = s.x;
+    const ram = this.ram;
+    const mmu = this.mmu;
+    const m32 = ram.i32, u16 = ram.u16, i16 = ram.i16, u8 = ram.u8, i8 = ram.i8;
+    const dec = ram.decoded;
+    const dirty = ram.dirty;
+    const base = ram.base | 0;
+    let pc = s.pc | 0;
+    let done = 0;
+    this.stopReason = "budget";
+    while (done < budget) {
+      if ((s.mip & s.mie) !== 0) {
+        s.waiting = 0; // 3.3.3: WFI resumes on any enabled pending interrupt, even if MIE=0
+        const irq = pendingInterrupt(s);
+        if (irq >= 0) {
+          enterTrap(s, irq, true, 0, pc);
+          pc = s.pc | 0;
+        }
+      }
+      if (this.exitRequested) {
+        this.exitRequested = false;
+        this.stopReason = "exit";
+        break;
+      }
+      if (s.waiting !== 0) {
+        this.stopReason = "wfi";
+        break;
+      }
+      const n = budget - done < BLOCK_SIZE ? budget - done : BLOCK_SIZE;
+      // Inline RAM paths only when translation is the identity; else lim=0 sends all to the MMU.
+      const lim = mmu.isIdentity() ? ram.size : 0;
+      let i = 0;
+      let tc = -1;
+      let tv = 0;
+      try {
+        block: for (; i < n; i++) {
+          x[0] = 0;
+          let ins: number;
+          let op: number;
+          const poff = (pc - base) | 0;
+          if ((poff >>> 0) < lim) {
+            const w = poff >> 2;
+            ins = m32[w];
+            op = dec[w];
+            if (op === 0) dec[w] = op = decode(ins);
+          } else {
+            this.inflight = i;
+            ins = mmu.fetch(pc);
+            op = decode(ins);
+          }
+          const rd = (ins >> 7) & 31;
+          switch (op) {
+            case 1: // LUI
+              x[rd] = ins & 0xffff_f000;
+              break;
+            case 2: // AUIPC
+              x[rd] = pc + (ins & 0xffff_f000);
+              break;
+            case 3: { // JAL
+              const t = (pc + (((ins >> 31) << 20) | (ins & 0xff000) | ((ins >>> 9) & 0x800) |
+                ((ins >>> 20) & 0x7fe))) | 0;
+              if ((t & 3) !== 0) {
+                tc = Cause.InstructionAddressMisaligned, tv = t;
+                break block;
+              }
+              x[rd] = pc + 4;
+              pc = t;
+              continue;
+            }
+            case 4: { // JALR
+              const t = (x[(ins >> 15) & 31] + (ins >> 20)) & ~1;
+              if ((t & 3) !== 0) {
+                tc = Cause.InstructionAddressMisaligned, tv = t;
+                break block;
+              }
+              x[rd] = pc + 4;
+              pc = t;
+              continue;
+            }
+            case 5: // BEQ
+            case 6: // BNE
+            case 7: // BLT
+            case 8: // BGE
+            case 9: // BLTU
+            case 10: { // BGEU
+              const a = x[(ins >> 15) & 31], b = x[(ins >> 20) & 31];
+              let taken: boolean;
+              if (op === 5) taken = a === b;
+              else if (op === 6) taken = a !== b;
+              else if (op === 7) taken = a < b;
+              else if (op === 8) taken = a >= b;
+              else if (op === 9) taken = (a >>> 0) < (b >>> 0);
+              else taken = (a >>> 0) >= (b >>> 0);
+              if (taken) {
+                const t = (pc + (((ins >> 31) << 12) | ((ins << 4) & 0x800) |
+                  ((ins >>> 20) & 0x7e0) | ((ins >>> 7) & 0x1e))) | 0;
+                if ((t & 3) !== 0) {
+                  tc = Cause.InstructionAddressMisaligned, tv = t;
+                  break block;
+                }
+                pc = t;
+                continue;
+              }
+              break;
+            }
+            case 11: // LB
+            case 12: // LH
+            case 13: // LW
+            case 14: // LBU
+            case 15: { // LHU
+              const a = (x[(ins >> 15) & 31] + (ins >> 20)) | 0;
+              const off = (a - base) | 0;
+              if ((off >>> 0) < lim) {
+                if (op === 13) {
+                  if ((off & 3) === 0) {
+                    x[rd] = m32[off >> 2];
+                    break;
+                  }
+                } else if (op === 11) {
+                  x[rd] = i8[off];
+                  break;
+                } else if (op === 14) {
+                  x[rd] = u8[off];
+                  break;
+                } else if ((off & 1) === 0) {
+                  x[rd] = op === 12 ? i16[off >> 1] : u16[off >> 1];
+                  break;
+                }
+              }
+              this.inflight = i;
+              x[rd] = mmu.load(a, op === 13 ? 4 : op === 11 || op === 14 ? 1 : 2, op < 13);
+              pc = pc + 4 | 0;
+              i++;
+              break block; // MMIO may have raised an interrupt or requested exit
+            }
+            case 16: // SB
+            case 17: // SH
+            case 18: { // SW
+              const a = (x[(ins >> 15) & 31] + (((ins >> 25) << 5) | ((ins >>> 7) & 31))) | 0;
+              const off = (a - base) | 0;
+              const v = x[(ins >> 20) & 31];
+              if ((off >>> 0) < lim) {
+                if (op === 18) {
+                  if ((off & 3) === 0) {
+                    m32[off >> 2] = v;
+                    dec[off >> 2] = 0;
+                    dirty[off >>> 17] |= 1 << ((off >>> 12) & 31);
+                    break;
+                  }
+                } else if (op === 16) {
+                  u8[off] = v;
+                  dec[off >> 2] = 0;
+                  dirty[off >>> 17] |= 1 << ((off >>> 12) & 31);
+                  break;
+                } else if ((off & 1) === 0) {
+                  u16[off >> 1] = v;
+                  dec[off >> 2] = 0;
+                  dirty[off >>> 17] |= 1 << ((off >>> 12) & 31);
+                  break;
+                }
+              }
+              this.inflight = i;
+              mmu.store(a, op === 18 ? 4 : op === 16 ? 1 : 2, v);
+              pc = pc + 4 | 0;
+              i++;
+              break block;
+            }
+            case 19: // ADDI
+              x[rd] = x[(ins >> 15) & 31] + (ins >> 20);
+              break;
+            case 20: // SLTI
+              x[rd] = x[(ins >> 15) & 31] < (ins >> 20) ? 1 : 0;
+              break;
+            case 21: // SLTIU
+              x[rd] = (x[(ins >> 15) & 31] >>> 0) < ((ins >> 20) >>> 0) ? 1 : 0;
+              break;
+            case 22: // XORI
+              x[rd] = x[(ins >> 15) & 31] ^ (ins >> 20);
+              break;
+            case 23: // ORI
+              x[rd] = x[(ins >> 15) & 31] | (ins >> 20);
+              break;
+            case 24: // ANDI
+              x[rd] = x[(ins >> 15) & 31] & (ins >> 20);
+              break;
+            case 25: // SLLI
+              x[rd] = x[(ins >> 15) & 31] << ((ins >> 20) & 31);
+              break;
+            case 26: // SRLI
+              x[rd] = x[(ins >> 15) & 31] >>> ((ins >> 20) & 31);
+              break;
+            case 27: // SRAI
+              x[rd] = x[(ins >> 15) & 31] >> ((ins >> 20) & 31);
+              break;
+            case 28: // ADD
+              x[rd] = x[(ins >> 15) & 31] + x[(ins >> 20) & 31];
+              break;
+            case 29: // SUB
+              x[rd] = x[(ins >> 15) & 31] - x[(ins >> 20) & 31];
+              break;
+            case 30: // SLL
+              x[rd] = x[(ins >> 15) & 31] << x[(ins >> 20) & 31];
+              break;
+            case 31: // SLT
+              x[rd] = x[(ins >> 15) & 31] < x[(ins >> 20) & 31] ? 1 : 0;
+              break;
+            case 32: // SLTU
+              x[rd] = (x[(ins >> 15) & 31] >>> 0) < (x[(ins >> 20) & 31] >>> 0) ? 1 : 0;
+              break;
+            case 33: // XOR
+              x[rd] = x[(ins >> 15) & 31] ^ x[(ins >> 20) & 31];
+              break;
+            case 34: // SRL
+              x[rd] = x[(ins >> 15) & 31] >>> x[(ins >> 20) & 31];
+              break;
+            case 35: // SRA
+              x[rd] = x[(ins >> 15) & 31] >> x[(ins >> 20) & 31];
+              break;
+            case 36: // OR
+              x[rd] = x[(ins >> 15) & 31] | x[(ins >> 20) & 31];
+              break;
+            case 37: // AND
+              x[rd] = x[(ins >> 15) & 31] & x[(ins >> 20) & 31];
+              break;
+            case 38: // FENCE: single hart, memory is sequentially consistent
+            case 39: // FENCE.I: every store already drops the decoded ops it overwrites
+              break;
+            case 40: // ECALL
+              tc = s.priv === PRV_U ? Cause.EcallFromU : Cause.EcallFromM, tv = 0;
+              break block;
+            case 41: // EBREAK (QEMU 7.2 leaves mtval 0)
+              tc = Cause.Breakpoint, tv = 0;
+              break block;
+            case 42: // MRET
+              if (s.priv !== PRV_M) {
+                tc = Cause.IllegalInstruction, tv = ins;
+                break block;
+              }
+              doMret(s);
+              pc = s.pc | 0;
+              i++;
+              break block; // MIE may have changed
+            case 43: // WFI
+              // 3.1.6.5: with TW=1, WFI below M mode is illegal (no S mode: U only).
+              if (s.priv !== PRV_M && (s.mstatus & MSTATUS.TW) !== 0) {
+                tc = Cause.IllegalInstruction, tv = ins;
+                break block;
+              }
+              s.waiting = 1;
+              pc = pc + 4 | 0;
+              i++;
+              break block;
+            case 44: // CSRRW
+            case 45: // CSRRS
+            case 46: // CSRRC
+            case 47: // CSRRWI
+            case 48: // CSRRSI
+            case 49: // CSRRCI
+              this.retire(i);
+              done += i;
+              i = 0;
+              if (!this.execCsr(ins, op)) {
+                tc = Cause.IllegalInstruction, tv = ins;
+                break block;
+              }
+              done++;
+              pc = pc + 4 | 0;
+              break block; // counters already retired; interrupt enables may have changed
+            case 50: // MUL
+              x[rd] = Math.imul(x[(ins >> 15) & 31], x[(ins >> 20) & 31]);
+              break;
+            case 51: // MULH
+              x[rd] = mulh(x[(ins >> 15) & 31], x[(ins >> 20) & 31]);
+              break;
+            case 52: // MULHSU
+              x[rd] = mulhsu(x[(ins >> 15) & 31], x[(ins >> 20) & 31]);
+              break;
+            case 53: // MULHU
+              x[rd] = mulhu(x[(ins >> 15) & 31], x[(ins >> 20) & 31]);
+              break;
+            case 54: // DIV
+              x[rd] = div(x[(ins >> 15) & 31], x[(ins >> 20) & 31]);
+              break;
+            case 55: // DIVU
+              x[rd] = divu(x[(ins >> 15) & 31], x[(ins >> 20) & 31]);
+              break;
+            case 56: // REM
+              x[rd] = rem(x[(ins >> 15) & 31], x[(ins >> 20) & 31]);
+              break;
+            case 57: // REMU
+              x[rd] = remu(x[(ins >> 15) & 31], x[(ins >> 20) & 31]);
+              break;
+            case 58: // LR.W
+            case 59: // SC.W
+            case 60: // AMOSWAP.W
+            case 61: // AMOADD.W
+            case 62: // AMOXOR.W
+            case 63: // AMOAND.W
+            case 64: // AMOOR.W
+            case 65: // AMOMIN.W
+            case 66: // AMOMAX.W
+            case 67: // AMOMINU.W
+            case 68: { // AMOMAXU.W
+              const a = x[(ins >> 15) & 31];
+              if ((a & 3) !== 0) {
+                // Like QEMU 7.2 (MO_ALIGN): LR faults as a load, SC/AMO as a store.
+                tc = op === 58 ? Cause.LoadAddressMisaligned : Cause.StoreAddressMisaligned;
+                tv = a;
+                break block;
+              }
+              const src = x[(ins >> 20) & 31];
+              const off = (a - base) | 0;
+              const inRam = (off >>> 0) < lim;
+              this.inflight = i;
+              if (op === 58) {
+                x[rd] = inRam ? m32[off >> 2] : mmu.load(a, 4, true);
+                s.resValid = 1;
+                s.resAddr = a >>> 0;
+              } else if (op === 59) {
+                if (s.resValid !== 0 && s.resAddr === a >>> 0) {
+                  if (inRam) {
+                    m32[off >> 2] = src;
+                    dec[off >> 2] = 0;
+                    dirty[off >>> 17] |= 1 << ((off >>> 12) & 31);
+                  } else mmu.store(a, 4, src);
+                  x[rd] = 0;
+                } else x[rd] = 1;
+                s.resValid = 0;
+              } else if (inRam) {
+                const old = m32[off >> 2];
+                m32[off >> 2] = amoResult(op, old, src);
+                dec[off >> 2] = 0;
+                dirty[off >>> 17] |= 1 << ((off >>> 12) & 31);
+                x[rd] = old;
+              } else {
+                x[rd] = mmu.amo(a, (old) => amoResult(op, old, src));
+              }
+              if (!inRam) {
+                pc = pc + 4 | 0;
+                i++;
+                break block;
+              }
+              break;
+            }
+            default: // ILLEGAL
+              tc = Cause.IllegalInstruction, tv = ins;
+              break block;
+          }
+          pc = pc + 4 | 0;
+        }
+      } catch (e) {
+        if (!(e instanceof GuestTrap)) {
+          x[0] = 0;
+          this.retire(i);
+          s.pc = pc >>> 0;
+          throw e;
+        }
+        tc = e.cause, tv = e.tval;
+      }
+      x[0] = 0;
+      this.retire(i);
+      done += i;
+      if (tc >= 0) {
+        // Precise exception: the faulting instruction did not retire but uses up budget.
+        enterTrap(s, tc, false, tv, pc);
+        pc = s.pc | 0;
+        done++;
+      }
+    }
+    s.pc = pc >>> 0;
+    return done;
+  }
+}

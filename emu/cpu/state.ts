@@ -1,0 +1,174 @@
+/**
+ * The hart's architectural state as one flat plain record: everything that
+ * affects the future of the guest and nothing derived (the decode cache lives
+ * in RAM's side table and is rebuilt). A VMState description lists these
+ * fields one by one, like QEMU's `vmstate_riscv_cpu` (section "cpu").
+ *
+ * @module
+ */
+
+/** Privilege level encodings (privileged spec 1.2, table 1.1). */
+export const PRV_U = 0;
+/** Supervisor mode: not implemented yet, reserved so `priv` never changes meaning. */
+export const PRV_S = 1;
+/** Machine mode. */
+export const PRV_M = 3;
+
+/** `misa` for RV32IMAU: MXL=1 (bit 30), extensions A (0), I (8), M (12), U (20). */
+export const MISA_RV32IMAU = 0x4000_0000 | (1 << 0) | (1 << 8) | (1 << 12) | (1 << 20);
+
+/**
+ * Architectural state of one RV32 hart. Integers are stored as JS numbers:
+ * CSRs are kept unsigned (`>>> 0`), `x` is an Int32Array (registers are bit
+ * patterns; the VMSD fixes the wire width as uint32). 64-bit counters are
+ * split in halves so every field is an exact 32-bit value.
+ */
+export interface CpuState {
+  /** Integer registers x0..x31 (x0 always 0). */
+  x: Int32Array;
+  /** Program counter of the next instruction to execute. */
+  pc: number;
+  /** Current privilege level: {@link PRV_M} or {@link PRV_U}. */
+  priv: number;
+  /** 1 while stalled in WFI until an enabled interrupt is pending (QEMU's `halted`). */
+  waiting: number;
+  /** mstatus (MIE, MPIE, MPP, MPRV, TW; S-mode bits reserved for later). */
+  mstatus: number;
+  /** misa; read-only here but migrated, as QEMU does. */
+  misa: number;
+  /** mie: enabled interrupts (MSIE, MTIE, MEIE). */
+  mie: number;
+  /** mip: pending interrupts, driven by devices through `Cpu.setIrq`. */
+  mip: number;
+  /** mtvec: trap vector base and mode (0 direct, 1 vectored). */
+  mtvec: number;
+  /** mscratch: scratch register for M-mode trap handlers. */
+  mscratch: number;
+  /** mepc: pc of the trapping instruction. */
+  mepc: number;
+  /** mcause: trap cause, bit 31 set for interrupts. */
+  mcause: number;
+  /** mtval: faulting address or instruction bits. */
+  mtval: number;
+  /** medeleg: exception delegation (reads 0 until S mode exists). */
+  medeleg: number;
+  /** mideleg: interrupt delegation (reads 0 until S mode exists). */
+  mideleg: number;
+  /** mcounteren: which counters U mode may read (CY, TM, IR). */
+  mcounteren: number;
+  /** satp: always 0 (bare) until Sv32 exists; kept so paging needs no new field. */
+  satp: number;
+  /** mhartid: this hart's id (config, but migrated like QEMU's `mhartid`). */
+  mhartid: number;
+  /** Low 32 bits of mcycle. */
+  cycleLo: number;
+  /** High 32 bits of mcycle. */
+  cycleHi: number;
+  /** Low 32 bits of minstret. */
+  instretLo: number;
+  /** High 32 bits of minstret. */
+  instretHi: number;
+  /** PMP configuration bytes for entries 0..15 (pmpcfg0..3 pack four each). Stored, not yet enforced. */
+  pmpcfg: Uint8Array;
+  /** PMP address registers pmpaddr0..15 (bits 33:2 of the address). */
+  pmpaddr: Uint32Array;
+  /** 1 if an LR reservation is held. */
+  resValid: number;
+  /** Physical address reserved by the last LR.W. */
+  resAddr: number;
+}
+
+/** Creates a hart in its reset state (privileged spec 3.4). */
+export function createCpuState(resetPc = 0x8000_0000, hartId = 0): CpuState {
+  const s: CpuState = {
+    x: new Int32Array(32),
+    pc: 0,
+    priv: PRV_M,
+    waiting: 0,
+    mstatus: 0,
+    misa: MISA_RV32IMAU,
+    mie: 0,
+    mip: 0,
+    mtvec: 0,
+    mscratch: 0,
+    mepc: 0,
+    mcause: 0,
+    mtval: 0,
+    medeleg: 0,
+    mideleg: 0,
+    mcounteren: 0,
+    satp: 0,
+    mhartid: hartId >>> 0,
+    cycleLo: 0,
+    cycleHi: 0,
+    instretLo: 0,
+    instretHi: 0,
+    pmpcfg: new Uint8Array(16),
+    pmpaddr: new Uint32Array(16),
+    resValid: 0,
+    resAddr: 0,
+  };
+  resetCpuState(s, resetPc);
+  return s;
+}
+
+/**
+ * Resets `s` in place: M mode, MIE=0, MPRV=0, mcause=0, pc=`resetPc`, no
+ * reservation, not waiting. Device-driven `mip` bits are left to the devices.
+ */
+export function resetCpuState(s: CpuState, resetPc = 0x8000_0000): void {
+  s.x.fill(0);
+  s.pc = resetPc >>> 0;
+  s.priv = PRV_M;
+  s.waiting = 0;
+  s.mstatus = 0;
+  s.misa = MISA_RV32IMAU;
+  s.mie = 0;
+  s.mtvec = 0;
+  s.mscratch = 0;
+  s.mepc = 0;
+  s.mcause = 0;
+  s.mtval = 0;
+  s.medeleg = 0;
+  s.mideleg = 0;
+  s.mcounteren = 0;
+  s.satp = 0;
+  s.cycleLo = 0;
+  s.cycleHi = 0;
+  s.instretLo = 0;
+  s.instretHi = 0;
+  s.pmpcfg.fill(0);
+  s.pmpaddr.fill(0);
+  s.resValid = 0;
+  s.resAddr = 0;
+}
+
+/** Names of every field of {@link CpuState}, in declaration order (used by tests and tooling). */
+export const CPU_STATE_FIELDS = [
+  "x",
+  "pc",
+  "priv",
+  "waiting",
+  "mstatus",
+  "misa",
+  "mie",
+  "mip",
+  "mtvec",
+  "mscratch",
+  "mepc",
+  "mcause",
+  "mtval",
+  "medeleg",
+  "mideleg",
+  "mcounteren",
+  "satp",
+  "mhartid",
+  "cycleLo",
+  "cycleHi",
+  "instretLo",
+  "instretHi",
+  "pmpcfg",
+  "pmpaddr",
+  "resValid",
+  "resAddr",
+] as const satisfies readonly (keyof CpuState)[];

@@ -1,0 +1,158 @@
+/**
+ * Guest RAM: one ArrayBuffer with typed views for aligned fast paths, a
+ * per-page dirty bitmap for live migration, and the (non-migrated) decode
+ * cache that the CPU keeps per RAM word.
+ *
+ * @module
+ */
+
+import { BusError, ConfigError } from "./errors.ts";
+
+/** Guest physical address where RAM starts (QEMU `virt` puts DRAM here). */
+export const RAM_BASE = 0x8000_0000;
+/** Default RAM size: 128 MiB, as QEMU `virt` uses by default. */
+export const RAM_DEFAULT_SIZE = 128 * 1024 * 1024;
+/** Dirty-tracking granularity: log2 of the 4 KiB target page size. */
+export const PAGE_SHIFT = 12;
+/** Dirty-tracking granularity in bytes (4 KiB, QEMU's TARGET_PAGE_SIZE on RISC-V). */
+export const PAGE_SIZE = 1 << PAGE_SHIFT;
+
+/** Byte-addressed guest RAM; the CPU reaches into the views directly on its hot paths. */
+export class Ram {
+  /** Guest physical base address. */
+  readonly base: number;
+  /** Size in bytes (a multiple of 4 KiB). */
+  readonly size: number;
+  /** Backing store of the guest memory. */
+  readonly buffer: ArrayBuffer;
+  /** Byte view of the whole RAM. */
+  readonly u8: Uint8Array;
+  /** Halfword view (little-endian hosts only, checked at construction). */
+  readonly u16: Uint16Array;
+  /** Word view, unsigned. */
+  readonly u32: Uint32Array;
+  /** Word view, signed: the CPU's registers are Int32, so loads use this one. */
+  readonly i32: Int32Array;
+  /** Signed byte view (LB). */
+  readonly i8: Int8Array;
+  /** Signed halfword view (LH). */
+  readonly i16: Int16Array;
+  /**
+   * Dirty bitmap: bit `p & 31` of word `p >>> 5` is set when page `p`
+   * (offset `p << 12`) was written since the last {@link Ram.syncDirty}.
+   */
+  readonly dirty: Uint32Array;
+  /**
+   * Decoded-op cache, one byte per RAM word (0 = not decoded). Derived data:
+   * never migrated, cleared by every store so self-modifying code is exact.
+   */
+  readonly decoded: Uint8Array;
+
+  /** Allocates `size` bytes of zeroed RAM at `base`. */
+  constructor(size: number = RAM_DEFAULT_SIZE, base: number = RAM_BASE) {
+    if (!Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0 || size > 0x8000_0000) {
+      throw new ConfigError(`RAM size must be a positive multiple of 4096 up to 2 GiB: ${size}`);
+    }
+    if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+      throw new ConfigError("Host must be little-endian");
+    }
+    this.base = base >>> 0;
+    this.size = size;
+    this.buffer = new ArrayBuffer(size);
+    this.u8 = new Uint8Array(this.buffer);
+    this.u16 = new Uint16Array(this.buffer);
+    this.u32 = new Uint32Array(this.buffer);
+    this.i32 = new Int32Array(this.buffer);
+    this.i8 = new Int8Array(this.buffer);
+    this.i16 = new Int16Array(this.buffer);
+    const pages = size >>> PAGE_SHIFT;
+    this.dirty = new Uint32Array((pages + 31) >>> 5);
+    this.decoded = new Uint8Array(size >>> 2);
+  }
+
+  /** Number of 4 KiB pages, i.e. valid bits in {@link Ram.dirty}. */
+  get pageCount(): number {
+    return this.size >>> PAGE_SHIFT;
+  }
+
+  /** True if `[addr, addr+len)` lies entirely inside RAM. */
+  contains(addr: number, len = 1): boolean {
+    const off = (addr - this.base) >>> 0;
+    return off < this.size && len <= this.size - off;
+  }
+
+  /** Marks pages `[off, off+len)` dirty and drops decoded ops there; the slow store paths call it. */
+  touch(off: number, len: number): void {
+    if (len <= 0) return;
+    const end = off + len;
+    for (let p = off >>> PAGE_SHIFT; p <= (end - 1) >>> PAGE_SHIFT; p++) {
+      this.dirty[p >>> 5] |= 1 << (p & 31);
+    }
+    this.decoded.fill(0, off >>> 2, (end + 3) >>> 2);
+  }
+
+  /** DMA-style write of bytes at guest physical `addr` (marks dirty, keeps the decode cache exact). */
+  write(addr: number, bytes: Uint8Array): void {
+    const off = this.offsetOf(addr, bytes.length, true);
+    this.u8.set(bytes, off);
+    this.touch(off, bytes.length);
+  }
+
+  /** DMA-style read of `len` bytes at guest physical `addr` (a copy). */
+  read(addr: number, len: number): Uint8Array {
+    const off = this.offsetOf(addr, len);
+    return this.u8.slice(off, off + len);
+  }
+
+  /** Returns the dirty bitmap accumulated so far and clears it (migration's "sync"). */
+  syncDirty(): Uint32Array {
+    const copy = this.dirty.slice();
+    this.dirty.fill(0);
+    return copy;
+  }
+
+  /** Clears the dirty bitmap without reading it (start of a migration). */
+  clearDirty(): void {
+    this.dirty.fill(0);
+  }
+
+  /** Marks every page dirty (first pass of a live migration sends everything). */
+  markAllDirty(): void {
+    this.dirty.fill(0xffff_ffff);
+    const tail = this.pageCount & 31;
+    if (tail !== 0) this.dirty[this.dirty.length - 1] = (1 << tail) - 1;
+  }
+
+  /** True if page `page` (index from the start of RAM) is dirty. */
+  isDirty(page: number): boolean {
+    return (this.dirty[page >>> 5] & (1 << (page & 31))) !== 0;
+  }
+
+  /** Page indexes whose dirty bit is set, in ascending order. */
+  *dirtyPages(bitmap: Uint32Array = this.dirty): Generator<number> {
+    for (let w = 0; w < bitmap.length; w++) {
+      let bits = bitmap[w];
+      while (bits !== 0) {
+        const b = 31 - Math.clz32(bits & -bits);
+        yield (w << 5) + b;
+        bits &= bits - 1;
+      }
+    }
+  }
+
+  /** Drops the whole decode cache (after restoring RAM behind the CPU's back). */
+  invalidateDecodeCache(): void {
+    this.decoded.fill(0);
+  }
+
+  private offsetOf(addr: number, len: number, isWrite = false): number {
+    if (!this.contains(addr, len)) {
+      throw new BusError(
+        addr,
+        isWrite,
+        `RAM access out of range: 0x${(addr >>> 0).toString(16)} + ${len} bytes`,
+      );
+    }
+    return (addr - this.base) >>> 0;
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * snapshell's entry point: `main.ts repl [--script FILE]` opens the shell, any other words run
+ * one command non-interactively (`deno task cli inspect FILE`).
+ * @module
+ */
+import process from "node:process";
+import { runCommandLine } from "./repl/cli.ts";
+import { allCommands } from "./repl/commands/mod.ts";
+import type { CommandContext } from "./repl/commands/types.ts";
+import { runInteractive, runScript } from "./repl/shell.ts";
+
+const encoder = new TextEncoder();
+const ctx: CommandContext = {
+  io: {
+    out: (line) => Deno.stdout.writeSync(encoder.encode(line + "\n")),
+    err: (line) => Deno.stderr.writeSync(encoder.encode(line + "\n")),
+  },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const defs = allCommands();
+  if (argv[0] === "repl") {
+    const i = argv.indexOf("--script");
+    if (i >= 0) {
+      const file = argv[i + 1];
+      if (!file) {
+        ctx.io.err("Usage error: --script needs a file");
+        return 2;
+      }
+      return await runScript(defs, ctx, await Deno.readTextFile(file), file);
+    }
+    if (!process.stdin.isTTY) {
+      const text = await new Response(Deno.stdin.readable).text();
+      return await runScript(defs, ctx, text, "<stdin>");
+    }
+    return await runInteractive(defs, ctx);
+  }
+  return await runCommandLine(defs, ctx, argv);
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,194 @@
+/**
+ * Typed errors for the migration engine.
+ *
+ * Every failure a user can provoke with a stream is a {@link MigrationError} that says what kind
+ * of failure it is (the stream is damaged, the stream does not fit this machine, or the
+ * environment failed us), where it happened (absolute byte offset, section, field path) and why.
+ * @module
+ */
+
+/** Why a load or save failed: damaged bytes, a mismatch with this side, or the environment. */
+export type MigrationErrorKind = "corrupt" | "incompatible" | "environment";
+
+/** Where in a stream an error happened; every part is optional because framing errors have no field. */
+export interface MigrationErrorLocation {
+  /** Absolute byte offset in the stream where the offending item starts. */
+  offset?: number;
+  /** Section as `idstr` or `idstr (instance N)`. */
+  section?: string;
+  /** Field path inside the section, e.g. `serial/recv_fifo.data[12]`. */
+  path?: string;
+}
+
+/** Base class of every error the engine raises for a stream: callers catch this one. */
+export class MigrationError extends Error {
+  /** Whether the stream is damaged, does not fit, or the environment failed. */
+  readonly kind: MigrationErrorKind;
+  /** Absolute byte offset, when known. */
+  offset?: number;
+  /** Section name (idstr and instance), when known. */
+  section?: string;
+  /** Field path inside the section, when known. */
+  path?: string;
+  /** The message without the location suffix. */
+  readonly reason: string;
+
+  constructor(
+    kind: MigrationErrorKind,
+    reason: string,
+    where: MigrationErrorLocation = {},
+    options?: ErrorOptions,
+  ) {
+    super(reason, options);
+    this.name = new.target.name;
+    this.kind = kind;
+    this.reason = reason;
+    this.offset = where.offset;
+    this.section = where.section;
+    this.path = where.path;
+    this.message = this.render();
+  }
+
+  /** Fill in location parts that an outer layer knows and the thrower did not. */
+  locate(where: MigrationErrorLocation): this {
+    if (this.offset === undefined && where.offset !== undefined) this.offset = where.offset;
+    if (this.section === undefined && where.section !== undefined) this.section = where.section;
+    if (this.path === undefined && where.path !== undefined) this.path = where.path;
+    this.message = this.render();
+    return this;
+  }
+
+  /** Replace the field path (the engine builds it while unwinding) and re-render the message. */
+  withPath(path: string | undefined): this {
+    this.path = path;
+    this.message = this.render();
+    return this;
+  }
+
+  /** A plain object for JSON output (`check --json`, fuzz reports). */
+  toJSON(): Record<string, unknown> {
+    return {
+      error: this.name,
+      kind: this.kind,
+      reason: this.reason,
+      offset: this.offset ?? null,
+      section: this.section ?? null,
+      path: this.path ?? null,
+    };
+  }
+
+  private render(): string {
+    const parts: string[] = [];
+    if (this.section !== undefined) parts.push(`section "${this.section}"`);
+    if (this.path !== undefined) parts.push(`field "${this.path}"`);
+    if (this.offset !== undefined) {
+      parts.push(`byte ${this.offset} (0x${this.offset.toString(16)})`);
+    }
+    return parts.length ? `${this.reason} (at ${parts.join(", ")})` : this.reason;
+  }
+}
+
+/** The stream ended before an item it announced was complete. */
+export class StreamTruncatedError extends MigrationError {
+  /** Bytes the decoder needed at that point. */
+  readonly needed: number;
+  /** Bytes that were still available. */
+  readonly available: number;
+  constructor(needed: number, available: number, where: MigrationErrorLocation = {}) {
+    super(
+      "corrupt",
+      `Stream ends early: ${needed} more byte${
+        needed === 1 ? "" : "s"
+      } needed, ${available} available`,
+      where,
+    );
+    this.needed = needed;
+    this.available = available;
+  }
+}
+
+/** Bytes that cannot be what the format says must be there (bad magic, unknown type byte...). */
+export class StreamFormatError extends MigrationError {
+  constructor(reason: string, where: MigrationErrorLocation = {}) {
+    super("corrupt", reason, where);
+  }
+}
+
+/** A version on the wire outside what this side accepts. */
+export class VersionMismatchError extends MigrationError {
+  /** Version found in the stream. */
+  readonly received: number;
+  /** Lowest version this side loads. */
+  readonly minimum: number;
+  /** Highest version this side loads. */
+  readonly maximum: number;
+  constructor(
+    what: string,
+    received: number,
+    minimum: number,
+    maximum: number,
+    where: MigrationErrorLocation = {},
+  ) {
+    const reason = received > maximum
+      ? `${what}: incoming version_id ${received} is too new for local version_id ${maximum}`
+      : `${what}: incoming version_id ${received} is too old for local minimum version_id ${minimum}`;
+    super("incompatible", reason, where);
+    this.received = received;
+    this.minimum = minimum;
+    this.maximum = maximum;
+  }
+}
+
+/** A section, subsection or RAM block this side does not have. */
+export class UnknownEntityError extends MigrationError {
+  constructor(reason: string, where: MigrationErrorLocation = {}) {
+    super("incompatible", reason, where);
+  }
+}
+
+/** A section footer missing or naming another section. */
+export class FooterError extends MigrationError {
+  constructor(reason: string, where: MigrationErrorLocation = {}) {
+    super("corrupt", reason, where);
+  }
+}
+
+/** Loaded values rejected by a check (an `equal` field, a validation hook, a post_load). */
+export class StateValidationError extends MigrationError {
+  constructor(reason: string, where: MigrationErrorLocation = {}) {
+    super("corrupt", reason, where);
+  }
+}
+
+/** A save could not produce a stream (pre_save failed, state inconsistent with its description). */
+export class SaveError extends MigrationError {
+  constructor(reason: string, where: MigrationErrorLocation = {}, options?: ErrorOptions) {
+    super("environment", reason, where, options);
+  }
+}
+
+/** The transport or file failed underneath the stream (I/O error, connection reset, timeout). */
+export class TransportError extends MigrationError {
+  constructor(reason: string, where: MigrationErrorLocation = {}, options?: ErrorOptions) {
+    super("environment", reason, where, options);
+  }
+}
+
+/**
+ * A description that QEMU's vmstate_check would reject: raised at registration, never at load.
+ * It is a programming error, so it is a TypeError rather than a MigrationError.
+ */
+export class VmStateDefinitionError extends TypeError {
+  /** Name of the description at fault. */
+  readonly description: string;
+  /** Name of the field at fault, when one is. */
+  readonly field?: string;
+  constructor(description: string, field: string | undefined, reason: string) {
+    super(
+      `Invalid VMState description "${description}"${field ? ` field "${field}"` : ""}: ${reason}`,
+    );
+    this.name = "VmStateDefinitionError";
+    this.description = description;
+    this.field = field;
+  }
+}

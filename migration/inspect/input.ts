@@ -1,0 +1,66 @@
+/**
+ * Where the inspector reads a stream from. It may need two passes (the schema sits at the end)
+ * and a look at the tail, so an input is something that can be reopened, not a one-shot stream.
+ * @module
+ */
+import { TransportError } from "../errors.ts";
+import { bytesSource, fileSource } from "../stream/io.ts";
+import { StreamReader } from "../stream/reader.ts";
+
+/** A re-readable stream: a file or bytes in memory. */
+export interface InspectInput {
+  /** Display name (file path or `<memory>`). */
+  readonly name: string;
+  /** Total size in bytes, when known. */
+  readonly size?: number;
+  /** A fresh reader positioned at byte 0; call `close` when done. */
+  open(): Promise<{ reader: StreamReader; close(): void }>;
+  /** The last `n` bytes (fewer if the stream is shorter); absent for unseekable inputs. */
+  tail?(n: number): Promise<Uint8Array>;
+}
+
+/** Inspect a file by path, streaming it (RAM can be GiBs) and seeking only for the tail. */
+export async function fileInput(path: string): Promise<InspectInput> {
+  let size: number;
+  try {
+    size = (await Deno.stat(path)).size;
+  } catch (e) {
+    throw new TransportError(`Cannot open ${path}: ${(e as Error).message}`, {}, { cause: e });
+  }
+  return {
+    name: path,
+    size,
+    async open() {
+      const file = await Deno.open(path, { read: true });
+      return { reader: StreamReader.fromSource(fileSource(file, size)), close: () => file.close() };
+    },
+    async tail(n: number) {
+      const want = Math.min(n, size);
+      const out = new Uint8Array(want);
+      using file = await Deno.open(path, { read: true });
+      await file.seek(size - want, Deno.SeekMode.Start);
+      let got = 0;
+      while (got < want) {
+        const k = await file.read(out.subarray(got));
+        if (k === null) break;
+        got += k;
+      }
+      return out.subarray(0, got);
+    },
+  };
+}
+
+/** Inspect bytes in memory; `chunk` exercises the streaming refill path in tests. */
+export function bytesInput(bytes: Uint8Array, chunk = 1024 * 1024): InspectInput {
+  return {
+    name: "<memory>",
+    size: bytes.length,
+    open() {
+      const reader = StreamReader.fromSource(bytesSource(bytes, chunk), Math.min(chunk, 1024 * 1024));
+      return Promise.resolve({ reader, close: () => {} });
+    },
+    tail(n: number) {
+      return Promise.resolve(bytes.subarray(Math.max(0, bytes.length - n)));
+    },
+  };
+}

@@ -1,0 +1,215 @@
+/**
+ * A JSON parser that keeps duplicate object keys, in order.
+ *
+ * QEMU's vmdesc trailer writes `vmsd_name`, `version` and `fields` several times into one object
+ * for `tmp`, `qtailq` and `gtree` fields, and `JSON.parse` silently drops all but one. Objects
+ * here are {@link JsonObject}s holding every `[key, value]` pair; {@link toPython} collapses them
+ * the way Python's `json.loads(..., object_pairs_hook=OrderedDict)` does (first position, last
+ * value), which is what analyze-migration.py works on.
+ * @module
+ */
+import { StreamFormatError } from "../errors.ts";
+
+/** A parsed JSON value; objects keep all their pairs, duplicates included. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | JsonObject;
+
+/** A JSON object as its ordered list of pairs, so duplicate keys survive parsing. */
+export class JsonObject {
+  constructor(readonly entries: [string, JsonValue][] = []) {}
+
+  /** The value of the last pair with this key (Python's dict semantics), or undefined. */
+  get(key: string): JsonValue | undefined {
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      if (this.entries[i][0] === key) return this.entries[i][1];
+    }
+    return undefined;
+  }
+
+  /** Every value stored under `key`, in order (more than one for tmp/qtailq/gtree fields). */
+  getAll(key: string): JsonValue[] {
+    return this.entries.filter(([k]) => k === key).map(([, v]) => v);
+  }
+
+  /** Whether some pair has this key. */
+  has(key: string): boolean {
+    return this.entries.some(([k]) => k === key);
+  }
+
+  /** Keys that occur more than once, each listed once. */
+  duplicateKeys(): string[] {
+    const seen = new Set<string>();
+    const dup = new Set<string>();
+    for (const [k] of this.entries) (seen.has(k) ? dup : seen).add(k);
+    return [...dup];
+  }
+}
+
+/** Set an own property even for keys like `__proto__`, so hostile names cannot reach prototypes. */
+export function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/** Collapse to plain JS values as Python's OrderedDict hook does: first position, last value. */
+export function toPython(v: JsonValue): unknown {
+  if (v instanceof JsonObject) {
+    const out: Record<string, unknown> = {};
+    for (const [k, val] of v.entries) setKey(out, k, toPython(val));
+    return out;
+  }
+  if (Array.isArray(v)) return v.map(toPython);
+  return v;
+}
+
+/** Parse JSON text keeping duplicate keys; errors carry the byte offset plus `baseOffset`. */
+export function parseJsonPairs(text: string, baseOffset = 0): JsonValue {
+  const p = new Parser(text, baseOffset);
+  p.ws();
+  const v = p.value(0);
+  p.ws();
+  if (p.i < text.length) p.fail("Unexpected data after the JSON value");
+  return v;
+}
+
+const MAX_DEPTH = 512;
+const encoder = new TextEncoder();
+
+class Parser {
+  i = 0;
+  constructor(readonly s: string, readonly base: number) {}
+
+  fail(what: string): never {
+    const byteOffset = encoder.encode(this.s.slice(0, this.i)).length;
+    throw new StreamFormatError(`vmdesc JSON: ${what} at JSON byte ${byteOffset}`, {
+      offset: this.base + byteOffset,
+    });
+  }
+
+  ws(): void {
+    const s = this.s;
+    while (this.i < s.length) {
+      const c = s.charCodeAt(this.i);
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) break;
+      this.i++;
+    }
+  }
+
+  value(depth: number): JsonValue {
+    if (depth > MAX_DEPTH) this.fail("Nesting too deep");
+    const c = this.s[this.i];
+    if (c === "{") return this.object(depth);
+    if (c === "[") return this.array(depth);
+    if (c === '"') return this.string();
+    if (c === "-" || (c >= "0" && c <= "9")) return this.number();
+    for (const [word, val] of [["true", true], ["false", false], ["null", null]] as const) {
+      if (this.s.startsWith(word, this.i)) {
+        this.i += word.length;
+        return val;
+      }
+    }
+    this.fail(c === undefined ? "Unexpected end of JSON" : `Unexpected character ${JSON.stringify(c)}`);
+  }
+
+  object(depth: number): JsonObject {
+    this.i++;
+    const obj = new JsonObject();
+    this.ws();
+    if (this.s[this.i] === "}") {
+      this.i++;
+      return obj;
+    }
+    for (;;) {
+      this.ws();
+      if (this.s[this.i] !== '"') this.fail("Expected a string key");
+      const key = this.string();
+      this.ws();
+      if (this.s[this.i] !== ":") this.fail("Expected ':'");
+      this.i++;
+      this.ws();
+      obj.entries.push([key, this.value(depth + 1)]);
+      this.ws();
+      const c = this.s[this.i++];
+      if (c === "}") return obj;
+      if (c !== ",") {
+        this.i--;
+        this.fail("Expected ',' or '}'");
+      }
+    }
+  }
+
+  array(depth: number): JsonValue[] {
+    this.i++;
+    const out: JsonValue[] = [];
+    this.ws();
+    if (this.s[this.i] === "]") {
+      this.i++;
+      return out;
+    }
+    for (;;) {
+      this.ws();
+      out.push(this.value(depth + 1));
+      this.ws();
+      const c = this.s[this.i++];
+      if (c === "]") return out;
+      if (c !== ",") {
+        this.i--;
+        this.fail("Expected ',' or ']'");
+      }
+    }
+  }
+
+  number(): number {
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.s.slice(this.i, this.i + 400));
+    if (!m) this.fail("Malformed number");
+    this.i += m[0].length;
+    return Number(m[0]);
+  }
+
+  string(): string {
+    const s = this.s;
+    let i = this.i + 1;
+    let out = "";
+    let run = i;
+    for (;;) {
+      if (i >= s.length) {
+        this.i = i;
+        this.fail("Unterminated string");
+      }
+      const c = s.charCodeAt(i);
+      if (c === 0x22) break;
+      if (c < 0x20) {
+        this.i = i;
+        this.fail("Control character in string");
+      }
+      if (c !== 0x5c) {
+        i++;
+        continue;
+      }
+      out += s.slice(run, i);
+      const e = s[i + 1];
+      const simple: Record<string, string> = {
+        '"': '"',
+        "\\": "\\",
+        "/": "/",
+        b: "\b",
+        f: "\f",
+        n: "\n",
+        r: "\r",
+        t: "\t",
+      };
+      if (e !== undefined && e in simple) {
+        out += simple[e];
+        i += 2;
+      } else if (e === "u" && /^[0-9a-fA-F]{4}$/.test(s.slice(i + 2, i + 6))) {
+        out += String.fromCharCode(parseInt(s.slice(i + 2, i + 6), 16));
+        i += 6;
+      } else {
+        this.i = i;
+        this.fail("Bad escape in string");
+      }
+      run = i;
+    }
+    out += s.slice(run, i);
+    this.i = i + 1;
+    return out;
+  }
+}

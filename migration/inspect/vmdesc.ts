@@ -1,0 +1,196 @@
+/**
+ * Locating and parsing the vmdesc JSON trailer (`0x06 ; be32 len ; json`) that QEMU appends
+ * after EOF, which is the only schema a stream carries.
+ *
+ * Two tail searches are tried: an exact one (a `0x06` whose be32 length reaches exactly the end
+ * of the file and is followed by `{`), then analyze-migration.py's own heuristic (the first `{`
+ * after the last NUL of the last 10 MiB, with `0x06` five bytes before it), which also finds
+ * trailers whose length field is damaged. The decoder confirms the result by walking the stream
+ * to EOF, and falls back to the trailer it finds there when neither tail search succeeds.
+ * @module
+ */
+import { StreamFormatError } from "../errors.ts";
+import { JsonObject, type JsonValue, parseJsonPairs } from "./json_pairs.ts";
+
+/** Where a vmdesc trailer sits, and how it was found. */
+export interface VmDescLocation {
+  /** Offset of the 0x06 marker byte. */
+  offset: number;
+  /** Offset of the first JSON byte. */
+  jsonOffset: number;
+  /** Length the be32 field announces. */
+  declaredLength: number;
+  /** JSON bytes actually taken (less than declared when the file ends first). */
+  length: number;
+  /** `exact`: length field reaches the end of file; `heuristic`: analyze-migration's search. */
+  method: "exact" | "heuristic" | "walk";
+}
+
+/** One field entry of a VMSD description, as the vmdesc writes it. */
+export interface FieldDesc {
+  name: string;
+  type: string;
+  /** Wire size of one element; undefined when the entry lacks it. */
+  size?: number;
+  /** Element index for arrays written one entry per element. */
+  index?: number;
+  /** Element count for a compressed array entry. */
+  arrayLen?: number;
+  /** Nested description for `struct` fields. */
+  struct?: VmsdDesc;
+}
+
+/** A VMSD description: the device's members, a nested struct, or a subsection. */
+export interface VmsdDesc {
+  vmsdName?: string;
+  version?: number;
+  fields: FieldDesc[];
+  subsections: VmsdDesc[];
+}
+
+/** A top-level `devices[]` entry, keyed in the stream by idstr and instance. */
+export interface DeviceDesc extends VmsdDesc {
+  name: string;
+  instanceId: number;
+}
+
+/** A parsed vmdesc. */
+export interface VmDesc {
+  /** The JSON with every duplicate key kept. */
+  json: JsonValue;
+  pageSize?: number;
+  devices: DeviceDesc[];
+  /** The `configuration` member (QEMU 8.2+), when present. */
+  configuration?: VmsdDesc;
+  /** Things in the JSON that do not have the expected shape. */
+  problems: string[];
+}
+
+/** Bytes analyze-migration.py reads from the end of the file to find the trailer. */
+export const PY_TAIL_BYTES = 10 * 1024 * 1024;
+
+/**
+ * Find the trailer in the last bytes of a stream of known size (`tail` ends at `size`).
+ * Returns undefined when neither the exact nor the heuristic search finds one.
+ */
+export function locateVmdescInTail(tail: Uint8Array, size: number): VmDescLocation | undefined {
+  const tailStart = size - tail.length;
+  const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
+  for (let p = tail.length - 6; p >= 0; p--) {
+    if (tail[p] !== 0x06 || tail[p + 5] !== 0x7b) continue;
+    const len = view.getUint32(p + 1);
+    if (len === tail.length - p - 5) {
+      return { offset: tailStart + p, jsonOffset: tailStart + p + 5, declaredLength: len, length: len, method: "exact" };
+    }
+  }
+  // analyze-migration.py: last NUL of the last 10 MiB, first '{' after it, 0x06 five bytes back.
+  const window = tail.subarray(Math.max(0, tail.length - PY_TAIL_BYTES));
+  const wStart = size - window.length;
+  const nul = window.lastIndexOf(0);
+  const brace = window.indexOf(0x7b, Math.max(nul, 0));
+  if (brace < 5 || window[brace - 5] !== 0x06) return undefined;
+  const declared = new DataView(window.buffer, window.byteOffset + brace - 4, 4).getUint32(0);
+  return {
+    offset: wStart + brace - 5,
+    jsonOffset: wStart + brace,
+    declaredLength: declared,
+    length: Math.min(declared, window.length - brace),
+    method: "heuristic",
+  };
+}
+
+/** Parse trailer JSON bytes (at stream offset `offset`) into a description; throws on bad JSON. */
+export function parseVmdesc(bytes: Uint8Array, offset: number): VmDesc {
+  let text: string;
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+  } catch {
+    throw new StreamFormatError("vmdesc JSON is not valid UTF-8", { offset });
+  }
+  const json = parseJsonPairs(text, offset);
+  if (!(json instanceof JsonObject)) {
+    throw new StreamFormatError("vmdesc JSON is not an object", { offset });
+  }
+  const problems: string[] = [];
+  const ps = json.get("page_size");
+  const pageSize = typeof ps === "number" && ps > 0 && (ps & (ps - 1)) === 0 ? ps : undefined;
+  if (pageSize === undefined) problems.push(`page_size is missing or invalid (${JSON.stringify(ps)})`);
+  const devices: DeviceDesc[] = [];
+  const devs = json.get("devices");
+  if (!Array.isArray(devs)) problems.push("devices is missing or not a list");
+  else {
+    devs.forEach((d, i) => {
+      if (!(d instanceof JsonObject)) return void problems.push(`devices[${i}] is not an object`);
+      const name = d.get("name");
+      const inst = d.get("instance_id");
+      if (typeof name !== "string" || typeof inst !== "number") {
+        return void problems.push(`devices[${i}] has no name or instance_id`);
+      }
+      devices.push({ name, instanceId: inst, ...toVmsd(d, `devices[${i}] (${name})`, problems) });
+    });
+  }
+  const conf = json.get("configuration");
+  const configuration = conf instanceof JsonObject
+    ? toVmsd(conf, "configuration", problems)
+    : undefined;
+  return { json, pageSize, devices, configuration, problems };
+}
+
+/** Map key for a device: its idstr and instance id, like the script's `(name, instance_id)`. */
+export function deviceKey(name: string, instanceId: number): string {
+  return `${name}\u0000${instanceId}`;
+}
+
+function toVmsd(o: JsonObject, where: string, problems: string[]): VmsdDesc {
+  const vmsdName = o.get("vmsd_name");
+  const version = o.get("version");
+  const fields: FieldDesc[] = [];
+  const fl = o.get("fields");
+  if (!Array.isArray(fl)) problems.push(`${where}: fields is missing or not a list`);
+  else {
+    fl.forEach((f, i) => {
+      const at = `${where}.fields[${i}]`;
+      if (!(f instanceof JsonObject)) return void problems.push(`${at} is not an object`);
+      const name = f.get("name");
+      const type = f.get("type");
+      const size = f.get("size");
+      const index = f.get("index");
+      const arrayLen = f.get("array_len");
+      const st = f.get("struct");
+      if (typeof name !== "string") problems.push(`${at} has no name`);
+      if (typeof size !== "number" || size < 0 || !Number.isInteger(size)) {
+        problems.push(`${at} has no valid size`);
+      }
+      const fd: FieldDesc = {
+        name: typeof name === "string" ? name : `#${i}`,
+        type: typeof type === "string" ? type : "unknown",
+        size: typeof size === "number" && size >= 0 && Number.isInteger(size) ? size : undefined,
+      };
+      if (typeof index === "number") fd.index = index;
+      if (typeof arrayLen === "number") fd.arrayLen = arrayLen;
+      if (fd.type === "struct") {
+        if (st instanceof JsonObject) fd.struct = toVmsd(st, `${at}.struct`, problems);
+        else problems.push(`${at} is a struct without a description`);
+      }
+      fields.push(fd);
+    });
+  }
+  const subsections: VmsdDesc[] = [];
+  const subs = o.get("subsections");
+  if (subs !== undefined) {
+    if (!Array.isArray(subs)) problems.push(`${where}: subsections is not a list`);
+    else {
+      subs.forEach((s, i) => {
+        if (s instanceof JsonObject) {
+          subsections.push(toVmsd(s, `${where}.subsections[${i}]`, problems));
+        } else problems.push(`${where}.subsections[${i}] is not an object`);
+      });
+    }
+  }
+  return {
+    vmsdName: typeof vmsdName === "string" ? vmsdName : undefined,
+    version: typeof version === "number" ? version : undefined,
+    fields,
+    subsections,
+  };
+}

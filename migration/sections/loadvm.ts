@@ -1,0 +1,351 @@
+/**
+ * Reads a whole QEMU v3 stream into a registry's entries, transactionally: every device section
+ * is decoded into a staged copy of its record and every iterative handler keeps its data aside,
+ * and nothing becomes live until the stream ended cleanly and every check passed
+ * (QEMU's qemu_loadvm_state, minus its half-loaded failure mode).
+ * @module
+ */
+import {
+  FooterError,
+  MigrationError,
+  StreamFormatError,
+  UnknownEntityError,
+  VersionMismatchError,
+} from "../errors.ts";
+import type { StreamReader } from "../stream/reader.ts";
+import type { StateRecord } from "../vmstate/description.ts";
+import { type LoadOptions, loadState } from "../vmstate/load.ts";
+import {
+  checkMachineName,
+  type ConfigurationState,
+  makeConfiguration,
+  vmstateConfiguration,
+} from "./configuration.ts";
+import {
+  MigCommand,
+  QEMU_VM_FILE_MAGIC,
+  QEMU_VM_FILE_VERSION,
+  QEMU_VM_FILE_VERSION_COMPAT,
+  SectionType,
+} from "./constants.ts";
+import type { SectionEntry, SectionRegistry } from "./registry.ts";
+import { sectionLabel } from "./savevm.ts";
+
+/** Loader policy. */
+export interface LoadStreamOptions extends LoadOptions {
+  /** Local machine type the configuration record must match. */
+  machine: string;
+  /** Expect the configuration record (QEMU's send-configuration, default on). */
+  expectConfiguration?: boolean;
+  /** Expect section footers (default on). */
+  expectFooters?: boolean;
+  /** Fail when a registered device section is absent from the stream (default on). */
+  requireAllSections?: boolean;
+  /** Fail on bytes after the vmdesc trailer (default on). */
+  rejectTrailingData?: boolean;
+  /** Observe each section as it is decoded (progress, replay logs). */
+  onSection?: (info: { idstr: string; instanceId: number; type: number; offset: number }) => void;
+}
+
+/** What a successful load found. */
+export interface LoadReport {
+  /** Configuration record received. */
+  configuration?: ConfigurationState;
+  /** Sections loaded, in stream order. */
+  sections: { idstr: string; instanceId: number; type: number; offset: number }[];
+  /** Size of the vmdesc trailer, if one was present. */
+  vmdescBytes?: number;
+  /** Total bytes consumed. */
+  bytes: number;
+}
+
+interface Pending {
+  entry: SectionEntry;
+  staged?: StateRecord;
+  ended: boolean;
+}
+
+/** Load a stream into the registry's entries; throws a MigrationError and changes nothing on failure. */
+export async function loadStream(
+  r: StreamReader,
+  reg: SectionRegistry,
+  opts: LoadStreamOptions,
+): Promise<LoadReport> {
+  const byId = new Map<number, Pending>();
+  const byEntry = new Map<SectionEntry, Pending>();
+  const report: LoadReport = { sections: [], bytes: 0 };
+  let committed = false;
+  try {
+    await r.retrying(() => readHeader(r));
+    if (opts.expectConfiguration !== false) {
+      report.configuration = await r.retrying(() => readConfiguration(r, opts));
+    }
+    for (;;) {
+      await r.ensure(1).catch((e) => {
+        throw e instanceof MigrationError
+          ? new StreamFormatError("Stream ends before EOF marker", { offset: r.offset })
+          : e;
+      });
+      const offset = r.offset;
+      const type = r.peekU8(0)!;
+      if (type === SectionType.EOF) {
+        r.skip(1);
+        break;
+      }
+      if (type === SectionType.START || type === SectionType.FULL) {
+        const head = await r.retrying(() => {
+          r.skip(1);
+          const sectionId = r.be32();
+          const idstr = r.str8();
+          const instanceId = r.be32();
+          const versionId = r.be32();
+          return { sectionId, idstr, instanceId, versionId };
+        });
+        const entry = reg.find(head.idstr, head.instanceId);
+        const label = `${head.idstr}${head.instanceId ? ` (instance ${head.instanceId})` : ""}`;
+        if (!entry) {
+          throw new UnknownEntityError(
+            `Unknown section or instance '${head.idstr}' ${head.instanceId}. Make sure that your current VM setup matches your saved VM setup`,
+            { offset, section: label },
+          );
+        }
+        if (head.versionId > entry.versionId) {
+          throw new VersionMismatchError(head.idstr, head.versionId, 0, entry.versionId, {
+            offset,
+            section: label,
+          });
+        }
+        if (byId.has(head.sectionId) || byEntry.has(entry)) {
+          throw new StreamFormatError(
+            `Section '${label}' (id ${head.sectionId}) appears twice in the stream`,
+            { offset, section: label },
+          );
+        }
+        const pending: Pending = { entry, ended: type === SectionType.FULL };
+        byId.set(head.sectionId, pending);
+        byEntry.set(entry, pending);
+        opts.onSection?.({ idstr: entry.idstr, instanceId: entry.instanceId, type, offset });
+        report.sections.push({ idstr: entry.idstr, instanceId: entry.instanceId, type, offset });
+        if (type === SectionType.FULL) {
+          if (!entry.vmsd) {
+            throw new StreamFormatError(`Section '${label}' is iterative but arrived as FULL`, {
+              offset,
+              section: label,
+            });
+          }
+          pending.staged = await r.retrying(() => {
+            const staged = structuredClone(entry.state!());
+            loadState(r, entry.vmsd!, staged, head.versionId, opts);
+            readFooter(r, head.sectionId, label, opts);
+            return staged;
+          }).catch((e) => {
+            throw e instanceof MigrationError ? e.locate({ section: label }) : e;
+          });
+        } else {
+          if (!entry.iterative) {
+            throw new StreamFormatError(
+              `Section '${label}' is not iterative but arrived as START`,
+              { offset, section: label },
+            );
+          }
+          await loadChunk(r, pending, head.versionId, "start", head.sectionId, label, opts);
+        }
+        continue;
+      }
+      if (type === SectionType.PART || type === SectionType.END) {
+        const sectionId = await r.retrying(() => {
+          r.skip(1);
+          return r.be32();
+        });
+        const pending = byId.get(sectionId);
+        if (!pending || !pending.entry.iterative) {
+          throw new StreamFormatError(
+            `Unknown section id ${sectionId} in a ${type === 2 ? "PART" : "END"} chunk`,
+            { offset },
+          );
+        }
+        const label = sectionLabel(pending.entry);
+        if (pending.ended) {
+          throw new StreamFormatError(`Section '${label}' continues after its END chunk`, {
+            offset,
+            section: label,
+          });
+        }
+        opts.onSection?.({
+          idstr: pending.entry.idstr,
+          instanceId: pending.entry.instanceId,
+          type,
+          offset,
+        });
+        report.sections.push({
+          idstr: pending.entry.idstr,
+          instanceId: pending.entry.instanceId,
+          type,
+          offset,
+        });
+        await loadChunk(
+          r,
+          pending,
+          pending.entry.versionId,
+          type === SectionType.END ? "end" : "part",
+          sectionId,
+          label,
+          opts,
+        );
+        if (type === SectionType.END) pending.ended = true;
+        continue;
+      }
+      if (type === SectionType.COMMAND) {
+        await r.retrying(() => readCommand(r));
+        continue;
+      }
+      throw new StreamFormatError(`Unknown savevm section type ${type}`, { offset });
+    }
+    // Trailer: the vmdesc, read and checked but never trusted for loading.
+    if (r.buffered > 0 || !r.atEnd) {
+      await r.fill().catch(() => false);
+      const next = r.buffered > 0 ? r.peekU8(0) : undefined;
+      if (next === SectionType.VMDESCRIPTION) {
+        const at = r.offset;
+        await r.ensure(5);
+        r.skip(1);
+        const len = r.be32();
+        r.checkAvailable(len, "vmdesc trailer");
+        let left = len;
+        while (left > 0) {
+          if (r.buffered === 0) await r.ensure(1);
+          const n = Math.min(left, r.buffered);
+          r.skip(n);
+          left -= n;
+        }
+        report.vmdescBytes = len;
+        void at;
+      }
+      if (opts.rejectTrailingData !== false) {
+        if (r.buffered === 0) await r.fill().catch(() => false);
+        if (r.buffered > 0) {
+          throw new StreamFormatError(`Unexpected data after the end of the stream`, {
+            offset: r.offset,
+          });
+        }
+      }
+    }
+    for (const p of byEntry.values()) {
+      if (!p.ended) {
+        throw new StreamFormatError(`Section '${sectionLabel(p.entry)}' has no END chunk`, {
+          section: sectionLabel(p.entry),
+          offset: r.offset,
+        });
+      }
+    }
+    if (opts.requireAllSections !== false) {
+      for (const e of reg.entries) {
+        const needed = e.vmsd ? (!e.vmsd.needed || e.vmsd.needed(e.state!())) : true;
+        if (!byEntry.has(e) && needed) {
+          throw new UnknownEntityError(`Section '${sectionLabel(e)}' is missing from the stream`, {
+            section: sectionLabel(e),
+          });
+        }
+      }
+    }
+    report.bytes = r.offset;
+    for (const p of byEntry.values()) {
+      if (p.staged) p.entry.commit!(p.staged);
+      else p.entry.iterative?.commit();
+    }
+    committed = true;
+    return report;
+  } finally {
+    if (!committed) { for (const p of byEntry.values()) p.entry.iterative?.abort(); }
+  }
+}
+
+function readHeader(r: StreamReader): void {
+  const magic = r.be32();
+  if (magic !== QEMU_VM_FILE_MAGIC) {
+    throw new StreamFormatError(
+      `Not a migration stream: magic 0x${magic.toString(16)} != 0x5145564d`,
+      { offset: 0 },
+    );
+  }
+  const version = r.be32();
+  if (version === QEMU_VM_FILE_VERSION_COMPAT) {
+    throw new StreamFormatError("SaveVM v2 format is obsolete and no longer supported", {
+      offset: 4,
+    });
+  }
+  if (version !== QEMU_VM_FILE_VERSION) {
+    throw new StreamFormatError(`Unsupported migration stream version ${version}`, { offset: 4 });
+  }
+}
+
+function readConfiguration(r: StreamReader, opts: LoadStreamOptions): ConfigurationState {
+  const at = r.offset;
+  const t = r.u8();
+  if (t !== SectionType.CONFIGURATION) {
+    throw new StreamFormatError(`Configuration section missing (found byte 0x${t.toString(16)})`, {
+      offset: at,
+    });
+  }
+  const conf = makeConfiguration("");
+  loadState(r, vmstateConfiguration, conf, 0, opts);
+  checkMachineName(conf, opts.machine, at);
+  return conf;
+}
+
+function readFooter(
+  r: StreamReader,
+  sectionId: number,
+  label: string,
+  opts: LoadStreamOptions,
+): void {
+  if (opts.expectFooters === false) return;
+  const at = r.offset;
+  const b = r.u8();
+  if (b !== SectionType.FOOTER) {
+    throw new FooterError(`Missing section footer for ${label} (found byte 0x${b.toString(16)})`, {
+      offset: at,
+      section: label,
+    });
+  }
+  const id = r.be32();
+  if (id !== sectionId) {
+    throw new FooterError(
+      `Mismatched section id in footer for ${label} - read 0x${id.toString(16)} expected 0x${
+        sectionId.toString(16)
+      }`,
+      { offset: at, section: label },
+    );
+  }
+}
+
+async function loadChunk(
+  r: StreamReader,
+  p: Pending,
+  version: number,
+  phase: "start" | "part" | "end",
+  sectionId: number,
+  label: string,
+  opts: LoadStreamOptions,
+): Promise<void> {
+  try {
+    await p.entry.iterative!.load(r, version, phase);
+    await r.retrying(() => readFooter(r, sectionId, label, opts));
+  } catch (e) {
+    if (e instanceof MigrationError) e.locate({ section: label });
+    throw e;
+  }
+}
+
+function readCommand(r: StreamReader): void {
+  const at = r.offset;
+  r.skip(1);
+  const cmd = r.be16();
+  const len = r.be16();
+  r.skip(len);
+  if (cmd === MigCommand.SWITCHOVER_START && len === 0) return;
+  if (cmd === MigCommand.PING && len === 4) return;
+  throw new StreamFormatError(`Unsupported migration command ${cmd} (length ${len})`, {
+    offset: at,
+  });
+}

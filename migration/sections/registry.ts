@@ -1,0 +1,140 @@
+/**
+ * The table of everything that travels in a stream, like QEMU's savevm_state.handlers: each
+ * entry has an idstr, an instance id, a version and either a description (one FULL section) or
+ * iterative handlers (START/PART/END sections, e.g. RAM). Section ids are assigned in
+ * registration order, as QEMU does.
+ * @module
+ */
+import { VmStateDefinitionError } from "../errors.ts";
+import type { StreamReader } from "../stream/reader.ts";
+import type { StreamWriter } from "../stream/writer.ts";
+import { checkDescription } from "../vmstate/check.ts";
+import type { StateRecord, VmStateDescription } from "../vmstate/description.ts";
+
+/** Save/load handlers of an iterative section (QEMU's SaveVMHandlers for `ram`). */
+export interface IterativeHandlers {
+  /** Payload of the START chunk. */
+  saveSetup(w: StreamWriter): Promise<void> | void;
+  /** Payload of one PART chunk during live migration; resolves true when nothing is left. */
+  saveIterate?(w: StreamWriter): Promise<boolean>;
+  /** Payload of the END chunk (everything still pending). */
+  saveComplete(w: StreamWriter): Promise<void> | void;
+  /** Load one chunk's payload; `phase` says which chunk type carried it. */
+  load(r: StreamReader, version: number, phase: "start" | "part" | "end"): Promise<void>;
+  /** Make the loaded data live (after the whole stream checked out). */
+  commit(): void;
+  /** Drop everything loaded so far. */
+  abort(): void;
+}
+
+/** One registered section. */
+export interface SectionEntry {
+  /** The section idstr on the wire. */
+  readonly idstr: string;
+  /** Instance id on the wire (0 for singletons). */
+  readonly instanceId: number;
+  /** Version written on save and the highest accepted on load. */
+  readonly versionId: number;
+  /** Per-process id assigned at registration. */
+  readonly sectionId: number;
+  /** Ordering priority (higher first); never on the wire. */
+  readonly priority: number;
+  /** For description-based sections: the description. */
+  readonly vmsd?: VmStateDescription;
+  /** The live state record of a description-based section. */
+  readonly state?: () => StateRecord;
+  /** Install a staged record after a successful load. */
+  readonly commit?: (staged: StateRecord) => void;
+  /** For iterative sections. */
+  readonly iterative?: IterativeHandlers;
+}
+
+/** What {@link SectionRegistry.registerDevice} takes. */
+export interface DeviceRegistration<T extends StateRecord> {
+  /** Description of the device state. */
+  vmsd: VmStateDescription<T>;
+  /** Instance id (default 0). */
+  instanceId?: number;
+  /** Override of the idstr (default: the description's name). */
+  idstr?: string;
+  /** The live record. */
+  state: () => T;
+  /** Install a loaded record (default: copy its properties onto the live record). */
+  commit?: (staged: T) => void;
+}
+
+/** The set of sections a machine saves and accepts. */
+export class SectionRegistry {
+  private readonly list: SectionEntry[] = [];
+  private nextId = 0;
+
+  /** Register a device described by a VMSD (QEMU's vmstate_register). */
+  registerDevice<T extends StateRecord>(reg: DeviceRegistration<T>): SectionEntry {
+    checkDescription(reg.vmsd as VmStateDescription);
+    const idstr = reg.idstr ?? reg.vmsd.name;
+    const instanceId = reg.instanceId ?? 0;
+    this.ensureUnique(idstr, instanceId);
+    const entry: SectionEntry = {
+      idstr,
+      instanceId,
+      versionId: reg.vmsd.versionId,
+      sectionId: this.nextId++,
+      priority: reg.vmsd.priority ?? 0,
+      vmsd: reg.vmsd as VmStateDescription,
+      state: reg.state,
+      commit: (reg.commit as (s: StateRecord) => void) ??
+        ((staged) => Object.assign(reg.state(), staged)),
+    };
+    this.list.push(entry);
+    return entry;
+  }
+
+  /** Register an iterative section such as `ram` (QEMU's register_savevm_live). */
+  registerIterative(
+    idstr: string,
+    versionId: number,
+    handlers: IterativeHandlers,
+    instanceId = 0,
+    priority = 0,
+  ): SectionEntry {
+    this.ensureUnique(idstr, instanceId);
+    const entry: SectionEntry = {
+      idstr,
+      instanceId,
+      versionId,
+      sectionId: this.nextId++,
+      priority,
+      iterative: handlers,
+    };
+    this.list.push(entry);
+    return entry;
+  }
+
+  private ensureUnique(idstr: string, instanceId: number): void {
+    if (new TextEncoder().encode(idstr).length > 255) {
+      throw new VmStateDefinitionError(idstr, undefined, "idstr is longer than 255 bytes");
+    }
+    if (this.find(idstr, instanceId)) {
+      throw new VmStateDefinitionError(
+        idstr,
+        undefined,
+        `instance ${instanceId} is already registered`,
+      );
+    }
+  }
+
+  /** Find an entry by idstr and instance id, as the loader matches sections. */
+  find(idstr: string, instanceId: number): SectionEntry | undefined {
+    return this.list.find((e) => e.idstr === idstr && e.instanceId === instanceId);
+  }
+
+  /** Entries in save order: priority (highest first), then registration order. */
+  ordered(): SectionEntry[] {
+    return [...this.list].sort((a, b) => b.priority - a.priority || a.sectionId - b.sectionId);
+  }
+
+  /** All entries in registration order. */
+  get entries(): readonly SectionEntry[] {
+    return this.list;
+  }
+}

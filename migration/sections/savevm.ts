@@ -1,0 +1,177 @@
+/**
+ * Writes a whole QEMU v3 stream: header, configuration record, START sections of iterative
+ * handlers, their END sections, one FULL section per needed device, EOF and the vmdesc JSON
+ * trailer, in the order and layout of QEMU 7.2's qemu_savevm_state.
+ * @module
+ */
+import { MigrationError, SaveError } from "../errors.ts";
+import { QemuJsonWriter } from "../json/qemu_json_writer.ts";
+import type { StreamWriter } from "../stream/writer.ts";
+import { VmStateSaver } from "../vmstate/save.ts";
+import { makeConfiguration, vmstateConfiguration } from "./configuration.ts";
+import { QEMU_VM_FILE_MAGIC, QEMU_VM_FILE_VERSION, SectionType } from "./constants.ts";
+import type { SectionEntry, SectionRegistry } from "./registry.ts";
+
+/** Choices for the shape of a saved stream. */
+export interface SaveOptions {
+  /** Machine type name in the configuration record. */
+  machine: string;
+  /** Target page size written in the vmdesc. */
+  pageSize?: number;
+  /** Send the configuration record (QEMU's send-configuration, default on). */
+  sendConfiguration?: boolean;
+  /** Send section footers (QEMU's send-section-footer, default on). */
+  sendFooters?: boolean;
+  /** Send the vmdesc JSON trailer (off = QEMU's suppress-vmdesc). */
+  sendVmdesc?: boolean;
+  /** Capabilities recorded in the configuration record. */
+  capabilities?: string[];
+  /** Called with the byte range of each section written (inspect maps, progress). */
+  onSection?: (info: { idstr: string; type: number; start: number; end: number }) => void;
+}
+
+/** Write a section header (QEMU's save_section_header). */
+export function writeSectionHeader(w: StreamWriter, e: SectionEntry, type: number): void {
+  w.u8(type);
+  w.be32(e.sectionId);
+  if (type === SectionType.START || type === SectionType.FULL) {
+    w.str8(e.idstr);
+    w.be32(e.instanceId);
+    w.be32(e.versionId);
+  }
+}
+
+/** Write a section footer (QEMU's save_section_footer). */
+export function writeSectionFooter(
+  w: StreamWriter,
+  e: SectionEntry,
+  opts: { sendFooters?: boolean },
+): void {
+  if (opts.sendFooters === false) return;
+  w.u8(SectionType.FOOTER);
+  w.be32(e.sectionId);
+}
+
+/** Writes the header and configuration record. */
+export function writeHeader(w: StreamWriter, opts: SaveOptions): void {
+  w.be32(QEMU_VM_FILE_MAGIC);
+  w.be32(QEMU_VM_FILE_VERSION);
+  if (opts.sendConfiguration !== false) {
+    w.u8(SectionType.CONFIGURATION);
+    new VmStateSaver(w).save(
+      vmstateConfiguration,
+      makeConfiguration(opts.machine, opts.capabilities ?? []),
+    );
+  }
+}
+
+/** START sections of every iterative handler (QEMU's qemu_savevm_state_setup). */
+export async function writeSetup(
+  w: StreamWriter,
+  reg: SectionRegistry,
+  opts: SaveOptions,
+): Promise<void> {
+  for (const e of reg.ordered()) {
+    if (!e.iterative) continue;
+    const start = w.offset;
+    writeSectionHeader(w, e, SectionType.START);
+    await e.iterative.saveSetup(w);
+    writeSectionFooter(w, e, opts);
+    opts.onSection?.({ idstr: e.idstr, type: SectionType.START, start, end: w.offset });
+    await w.maybeFlush();
+  }
+}
+
+/** One PART round over iterative handlers; resolves true when all report nothing left. */
+export async function writeIteration(
+  w: StreamWriter,
+  reg: SectionRegistry,
+  opts: SaveOptions,
+): Promise<boolean> {
+  let done = true;
+  for (const e of reg.ordered()) {
+    if (!e.iterative?.saveIterate) continue;
+    const start = w.offset;
+    writeSectionHeader(w, e, SectionType.PART);
+    done = (await e.iterative.saveIterate(w)) && done;
+    writeSectionFooter(w, e, opts);
+    opts.onSection?.({ idstr: e.idstr, type: SectionType.PART, start, end: w.offset });
+    await w.maybeFlush();
+  }
+  return done;
+}
+
+/**
+ * END sections, FULL device sections, EOF and vmdesc (QEMU's complete_precopy): the part
+ * written with the machine stopped.
+ */
+export async function writeCompletion(
+  w: StreamWriter,
+  reg: SectionRegistry,
+  opts: SaveOptions,
+): Promise<void> {
+  for (const e of reg.ordered()) {
+    if (!e.iterative) continue;
+    const start = w.offset;
+    writeSectionHeader(w, e, SectionType.END);
+    await e.iterative.saveComplete(w);
+    writeSectionFooter(w, e, opts);
+    opts.onSection?.({ idstr: e.idstr, type: SectionType.END, start, end: w.offset });
+    await w.maybeFlush();
+  }
+  const json = new QemuJsonWriter();
+  json.startObject();
+  json.int("page_size", opts.pageSize ?? 4096);
+  json.startArray("devices");
+  const saver = new VmStateSaver(w);
+  for (const e of reg.ordered()) {
+    if (!e.vmsd) continue;
+    const state = e.state!();
+    if (e.vmsd.needed && !e.vmsd.needed(state)) continue;
+    const start = w.offset;
+    json.startObject();
+    json.str("name", e.idstr);
+    json.int("instance_id", e.instanceId);
+    writeSectionHeader(w, e, SectionType.FULL);
+    try {
+      saver.save(e.vmsd, state, undefined, json);
+    } catch (err) {
+      if (err instanceof MigrationError) throw err.locate({ section: sectionLabel(e) });
+      throw new SaveError(`Saving "${e.idstr}" failed: ${(err as Error).message}`, {
+        section: sectionLabel(e),
+      }, { cause: err });
+    }
+    writeSectionFooter(w, e, opts);
+    json.endObject();
+    opts.onSection?.({ idstr: e.idstr, type: SectionType.FULL, start, end: w.offset });
+    await w.maybeFlush();
+  }
+  json.endArray();
+  json.endObject();
+  w.u8(SectionType.EOF);
+  if (opts.sendVmdesc !== false) {
+    const text = new TextEncoder().encode(json.toString());
+    const start = w.offset;
+    w.u8(SectionType.VMDESCRIPTION);
+    w.be32(text.length);
+    w.bytes(text);
+    opts.onSection?.({ idstr: "vmdesc", type: SectionType.VMDESCRIPTION, start, end: w.offset });
+  }
+  await w.flush();
+}
+
+/** A whole stop-and-copy save (snapshots): header, setup, completion. */
+export async function saveStream(
+  w: StreamWriter,
+  reg: SectionRegistry,
+  opts: SaveOptions,
+): Promise<void> {
+  writeHeader(w, opts);
+  await writeSetup(w, reg, opts);
+  await writeCompletion(w, reg, opts);
+}
+
+/** "idstr" or "idstr (instance N)" for messages. */
+export function sectionLabel(e: { idstr: string; instanceId: number }): string {
+  return e.instanceId === 0 ? e.idstr : `${e.idstr} (instance ${e.instanceId})`;
+}

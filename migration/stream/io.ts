@@ -1,0 +1,91 @@
+/**
+ * Adapters between Deno's files and streams and the reader/writer's source/sink interfaces.
+ * @module
+ */
+import type { ByteSource } from "./reader.ts";
+import type { ByteSink } from "./writer.ts";
+
+/** A source over an open Deno file; its size lets the reader reject impossible lengths early. */
+export function fileSource(file: Deno.FsFile, size?: number): ByteSource {
+  return {
+    size,
+    read: (into) => file.read(into),
+  };
+}
+
+/** A source over bytes in memory, delivered in chunks (tests of the refill path). */
+export function bytesSource(bytes: Uint8Array, chunk = bytes.length || 1): ByteSource {
+  let at = 0;
+  return {
+    size: bytes.length,
+    read(into) {
+      if (at >= bytes.length) return Promise.resolve(null);
+      const n = Math.min(into.length, chunk, bytes.length - at);
+      into.set(bytes.subarray(at, at + n));
+      at += n;
+      return Promise.resolve(n);
+    },
+  };
+}
+
+/** A source over a web ReadableStream (sockets, child stdout); size unknown. */
+export function readableSource(stream: ReadableStream<Uint8Array>): ByteSource {
+  const reader = stream.getReader();
+  let pending: Uint8Array | null = null;
+  return {
+    async read(into) {
+      if (!pending || pending.length === 0) {
+        const { value, done } = await reader.read();
+        if (done || !value) return null;
+        pending = value;
+      }
+      const n = Math.min(into.length, pending.length);
+      into.set(pending.subarray(0, n));
+      pending = pending.subarray(n);
+      return n;
+    },
+  };
+}
+
+/** A sink writing fully to an open Deno file. */
+export function fileSink(file: Deno.FsFile): ByteSink {
+  return {
+    async write(chunk) {
+      let off = 0;
+      while (off < chunk.length) off += await file.write(chunk.subarray(off));
+    },
+  };
+}
+
+/** A sink over a web WritableStream (sockets, child stdin). */
+export function writableSink(stream: WritableStream<Uint8Array>): ByteSink {
+  const writer = stream.getWriter();
+  return {
+    async write(chunk) {
+      // The stream may keep the chunk, and ours is reused after the promise settles.
+      await writer.write(chunk.slice());
+    },
+  };
+}
+
+/** A sink that collects chunks in memory (tests, small streams). */
+export class MemorySink implements ByteSink {
+  private chunks: Uint8Array[] = [];
+  private total = 0;
+  /** Append a copy of the chunk. */
+  write(chunk: Uint8Array): Promise<void> {
+    this.chunks.push(chunk.slice());
+    this.total += chunk.length;
+    return Promise.resolve();
+  }
+  /** All bytes written so far as one array. */
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.total);
+    let at = 0;
+    for (const c of this.chunks) {
+      out.set(c, at);
+      at += c.length;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,294 @@
+/**
+ * The load walker: QEMU's vmstate_load_state and vmstate_subsection_load, made safe for hostile
+ * input. Counts and sizes are checked against the capacity of the destination and against what
+ * the stream can still deliver before anything is allocated; every failure is a typed
+ * MigrationError whose path names the field and element (e.g. `serial/recv_fifo.data[12]`).
+ * The walker mutates the record it is given: the section layer hands it a staged copy so a
+ * failed load changes nothing.
+ * @module
+ */
+import {
+  MigrationError,
+  StateValidationError,
+  UnknownEntityError,
+  VersionMismatchError,
+} from "../errors.ts";
+import { decodeName, type StreamReader } from "../stream/reader.ts";
+import {
+  createRecord,
+  elementCount,
+  elementSize,
+  getField,
+  isArrayField,
+  setField,
+} from "./access.ts";
+import type {
+  ElementContext,
+  NestedWalker,
+  StateRecord,
+  VmStateDescription,
+  VmStateField,
+} from "./description.ts";
+import { NULLPTR_MARKER, VALIDPTR_MARKER, VMS } from "./flags.ts";
+
+/** How subsections are attributed to their parent on load. */
+export type SubsectionMatch = "prefix" | "strict";
+
+/** Loader policy knobs (QEMU's behaviour by default). */
+export interface LoadOptions {
+  /** "prefix": QEMU's plain prefix rule; "strict": the name must be `parent/...`. */
+  subsectionMatch?: SubsectionMatch;
+  /** Reject a subsection that appears twice in one parent (QEMU loads it twice). */
+  rejectDuplicateSubsections?: boolean;
+}
+
+const SUBPATH = "\u0000";
+
+function annotate(e: unknown, segment: string, offset: number): unknown {
+  if (e instanceof MigrationError) {
+    e.locate({ offset });
+    const rest = e.path ?? "";
+    e.withPath(segment + rest);
+  }
+  return e;
+}
+
+function hook(
+  fn: (() => void | boolean) | undefined,
+  reason: string,
+  offset: number,
+): void {
+  if (!fn) return;
+  let ok: void | boolean;
+  try {
+    ok = fn();
+  } catch (e) {
+    if (e instanceof MigrationError) throw e.locate({ offset });
+    throw e;
+  }
+  if (ok === false) throw new StateValidationError(reason, { offset });
+}
+
+/** Loads descriptions from a stream reader into state records. */
+export class VmStateLoader implements NestedWalker {
+  private readonly match: SubsectionMatch;
+  private readonly rejectDuplicates: boolean;
+
+  constructor(private readonly r: StreamReader, opts: LoadOptions = {}) {
+    this.match = opts.subsectionMatch ?? "prefix";
+    this.rejectDuplicates = opts.rejectDuplicateSubsections ?? true;
+  }
+
+  /** Save is not available on a loader; present to satisfy the nested-walker contract. */
+  save(): void {
+    throw new StateValidationError("Internal: save called on a loader");
+  }
+
+  /** A zeroed record for `vmsd`. */
+  create(vmsd: VmStateDescription): StateRecord {
+    return createRecord(vmsd);
+  }
+
+  /** Load `opaque` through `vmsd` at `version` (QEMU's vmstate_load_state). */
+  load(vmsd: VmStateDescription, opaque: StateRecord, version: number): void {
+    const r = this.r;
+    const start = r.offset;
+    if (version > vmsd.versionId || version < vmsd.minimumVersionId) {
+      throw new VersionMismatchError(vmsd.name, version, vmsd.minimumVersionId, vmsd.versionId, {
+        offset: start,
+      });
+    }
+    hook(
+      vmsd.preLoad && (() => vmsd.preLoad!(opaque)),
+      `pre load hook failed for: '${vmsd.name}', version_id: ${version}, minimum version_id: ${vmsd.minimumVersionId}`,
+      start,
+    );
+    for (const f of vmsd.fields) this.loadField(vmsd, f, opaque, version);
+    this.loadSubsections(vmsd, opaque);
+    hook(
+      vmsd.postLoad && (() => vmsd.postLoad!(opaque, version)),
+      `post load hook failed for: '${vmsd.name}', version_id: ${version}, minimum version_id: ${vmsd.minimumVersionId}`,
+      r.offset,
+    );
+  }
+
+  private loadField(
+    vmsd: VmStateDescription,
+    f: VmStateField,
+    opaque: StateRecord,
+    version: number,
+  ): void {
+    const r = this.r;
+    const fieldStart = r.offset;
+    const exists = f.exists ? f.exists(opaque, version) : (f.versionId ?? 0) <= version;
+    if (!exists) {
+      if (f.flags & VMS.MUST_EXIST) {
+        throw new StateValidationError(`Input validation failed: ${vmsd.name}/${f.name}`, {
+          offset: fieldStart,
+          path: `.${f.name}`,
+        });
+      }
+      return;
+    }
+    const fl = f.flags;
+    let n: number, size: number;
+    let base: unknown;
+    try {
+      n = elementCount(opaque, f, false);
+      size = elementSize(opaque, f, false);
+      base = getField(opaque, f);
+      const isArrayValue = isArrayField(f);
+      if (fl & VMS.POINTER && fl & VMS.ALLOC && size * n !== 0) {
+        // Allocation is bounded by what the stream can still deliver (one byte per element at
+        // least, `size` bytes per leaf element).
+        const perElem = fl & (VMS.STRUCT | VMS.VSTRUCT) ? 1 : size;
+        r.checkAvailable(perElem * n, `allocation for "${f.name}"`);
+        base = isArrayValue ? allocArray(f, n, size, base) : f.info?.zero(size);
+        setField(opaque, f, base);
+      }
+      if (isArrayValue) {
+        const cap = (base as ArrayLike<unknown> | undefined)?.length ?? 0;
+        if (n > cap) {
+          throw new StateValidationError(
+            `Count ${n} of field "${f.name}" exceeds its capacity of ${cap} elements`,
+          );
+        }
+      }
+    } catch (e) {
+      throw annotate(e, `.${f.name}`, fieldStart);
+    }
+    const isArray = isArrayField(f);
+    const arr = base as unknown[];
+    const ctx: ElementContext = { field: f, size, version, opaque, nested: this };
+    const autoAlloc = (fl & VMS.ARRAY_OF_POINTER_AUTO_ALLOC) !== 0;
+    for (let i = 0; i < n; i++) {
+      const at = r.offset;
+      try {
+        let elem = isArray ? arr[i] : base;
+        if (autoAlloc) {
+          const marker = r.u8();
+          if (marker === NULLPTR_MARKER) {
+            arr[i] = null;
+            continue;
+          }
+          if (marker !== VALIDPTR_MARKER) {
+            throw new StateValidationError(`Unexpected ptr marker: ${marker}`);
+          }
+          elem = fl & (VMS.STRUCT | VMS.VSTRUCT) ? createRecord(f.vmsd!) : f.info!.zero(size);
+          arr[i] = elem;
+        } else if (fl & VMS.ARRAY_OF_POINTER && (elem === null || elem === undefined) && size) {
+          const marker = r.u8();
+          if (marker !== NULLPTR_MARKER) {
+            throw new StateValidationError(
+              `vmstate: get_nullptr expected VMS_NULLPTR_MARKER, got 0x${marker.toString(16)}`,
+            );
+          }
+          continue;
+        }
+        if (fl & (VMS.STRUCT | VMS.VSTRUCT)) {
+          if (elem === null || elem === undefined || typeof elem !== "object") {
+            elem = createRecord(f.vmsd!);
+            if (isArray) arr[i] = elem;
+            else setField(opaque, f, elem);
+          }
+          const inner = fl & VMS.VSTRUCT ? f.structVersionId! : f.vmsd!.versionId;
+          this.load(f.vmsd!, elem as StateRecord, inner);
+        } else {
+          const v = f.info!.get(r, elem, ctx);
+          if (isArray) arr[i] = v;
+          else setField(opaque, f, v);
+        }
+      } catch (e) {
+        throw annotate(e, isArray ? `.${f.name}[${i}]` : `.${f.name}`, at);
+      }
+    }
+  }
+
+  private loadSubsections(vmsd: VmStateDescription, opaque: StateRecord): void {
+    const r = this.r;
+    const parent = vmsd.name;
+    const parentLen = new TextEncoder().encode(parent).length;
+    const seen = new Set<string>();
+    while (r.peekU8(0) === 0x05) {
+      const len = r.peekU8(1);
+      if (len === undefined || len < parentLen + 1) return;
+      const nameBytes = r.peekBytes(2, len);
+      if (nameBytes.length !== len) return;
+      const name = decodeName(nameBytes);
+      if (!name.startsWith(parent)) return;
+      if (this.match === "strict" && name.charAt(parent.length) !== "/") return;
+      const at = r.offset;
+      const sub = vmsd.subsections?.find((s) => s.name === name);
+      if (!sub) {
+        throw new UnknownEntityError(`VM subsection '${name}' in '${parent}' does not exist`, {
+          offset: at,
+          path: `${SUBPATH}${name}`,
+        });
+      }
+      if (this.rejectDuplicates && seen.has(name)) {
+        throw new StateValidationError(`VM subsection '${name}' in '${parent}' appears twice`, {
+          offset: at,
+          path: `${SUBPATH}${name}`,
+        });
+      }
+      seen.add(name);
+      r.skip(2 + len);
+      // QEMU keeps the subsection version in a uint8: it is truncated mod 256.
+      const version = r.be32() & 0xff;
+      try {
+        this.load(sub, opaque, version);
+      } catch (e) {
+        if (e instanceof MigrationError && !(e.path ?? "").startsWith(SUBPATH)) {
+          e.withPath(`${SUBPATH}${name}${e.path ?? ""}`);
+        }
+        throw e;
+      }
+    }
+  }
+}
+
+function allocArray(
+  f: VmStateField,
+  n: number,
+  size: number,
+  old: unknown,
+): unknown[] | ArrayLike<unknown> {
+  if (f.flags & VMS.ARRAY_OF_POINTER) return Array.from({ length: n }, () => null);
+  if (f.flags & (VMS.STRUCT | VMS.VSTRUCT)) {
+    return Array.from({ length: n }, () => createRecord(f.vmsd!));
+  }
+  if (ArrayBuffer.isView(old) && !(old instanceof DataView)) {
+    const Ctor =
+      (old as unknown as { constructor: new (n: number) => ArrayLike<unknown> }).constructor;
+    return new Ctor(n);
+  }
+  return Array.from({ length: n }, () => f.info!.zero(size));
+}
+
+/**
+ * Turn an engine path into its display form: `serial.lsr`, `serial/recv_fifo.data[12]`.
+ * @param top name of the top-level description
+ */
+export function displayPath(top: string, raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  if (raw.startsWith(SUBPATH)) {
+    return raw.slice(1).split(SUBPATH).join("/");
+  }
+  return top + raw.split(SUBPATH).join("/");
+}
+
+/** Load one description at `version` into `opaque`, finishing error paths with the top name. */
+export function loadState(
+  r: StreamReader,
+  vmsd: VmStateDescription,
+  opaque: StateRecord,
+  version: number,
+  opts: LoadOptions = {},
+): void {
+  try {
+    new VmStateLoader(r, opts).load(vmsd, opaque, version);
+  } catch (e) {
+    if (e instanceof MigrationError) e.withPath(displayPath(vmsd.name, e.path));
+    throw e;
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * Runs every ELF in $RISCV_TESTS_DIR (upstream riscv-tests rv32ui/um/ua/mi
+ * `-p-` builds, made outside this repo) and expects each to pass via HTIF.
+ * Skipped when the variable is unset.
+ */
+
+import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { runHtif } from "./_htif.ts";
+
+const dir = Deno.env.get("RISCV_TESTS_DIR");
+
+/** Tests that QEMU 7.2 also fails, with the reason; they are reported, not asserted. */
+const KNOWN_FAILURES: Record<string, string> = {};
+
+const names: string[] = [];
+if (dir !== undefined) {
+  for (const e of Deno.readDirSync(dir)) {
+    if (e.isFile && /^rv32(ui|um|ua|mi)-p-[a-z0-9_-]+$/.test(e.name)) names.push(e.name);
+  }
+  names.sort();
+}
+
+Deno.test({
+  name: "riscv-tests: RISCV_TESTS_DIR is set",
+  ignore: dir === undefined,
+  fn() {
+    if (names.length === 0) throw new TypeError(`No rv32*-p-* ELFs found in ${dir}`);
+  },
+});
+
+for (const name of names) {
+  Deno.test({
+    name: `riscv-tests: ${name} passes`,
+    ignore: dir === undefined || name in KNOWN_FAILURES,
+    fn() {
+      const r = runHtif(Deno.readFileSync(`${dir}/${name}`));
+      assertEquals(
+        { tohost: r.tohost, failedTest: r.failedTest },
+        { tohost: 1, failedTest: 0 },
+        `${name} failed test ${r.failedTest} after ${r.steps} steps at pc 0x${
+          r.cpu.state.pc.toString(16)
+        }`,
+      );
+    },
+  });
+}
