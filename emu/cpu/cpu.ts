@@ -10,10 +10,18 @@
 import type { Bus } from "../bus.ts";
 import type { Ram } from "../ram.ts";
 import { amoResult, div, divu, mulh, mulhsu, mulhu, rem, remu } from "./alu.ts";
-import { CSR, csrAccessible, type CsrHost, csrRead, csrWrite } from "./csr.ts";
-import { decode, Op } from "./decode.ts";
+import { type CsrHost, execCsr } from "./csr.ts";
+import { decode } from "./decode.ts";
 import { Mmu } from "./mmu.ts";
-import { type CpuState, createCpuState, PRV_M, PRV_U, resetCpuState } from "./state.ts";
+import {
+  addCycle,
+  addInstret,
+  type CpuState,
+  createCpuState,
+  PRV_M,
+  PRV_U,
+  resetCpuState,
+} from "./state.ts";
 import { Cause, doMret, enterTrap, GuestTrap, MSTATUS, pendingInterrupt } from "./trap.ts";
 
 /** Instructions per block: interrupts, exit requests and WFI are checked between blocks. */
@@ -106,57 +114,12 @@ export class Cpu implements CsrHost {
     return this.run(1);
   }
 
+  /** Adds `n` retired instructions to minstret and mcycle and clears the in-flight count. */
   private retire(n: number): void {
     this.inflight = 0;
     if (n === 0) return;
-    this.bumpInstret(n);
-    this.bumpCycle(n);
-  }
-
-  private bumpInstret(n: number): void {
-    const s = this.state;
-    const lo = s.instretLo + n;
-    if (lo >= TWO32) {
-      s.instretLo = lo - TWO32;
-      s.instretHi = (s.instretHi + 1) >>> 0;
-    } else s.instretLo = lo;
-  }
-
-  private bumpCycle(n: number): void {
-    const s = this.state;
-    const lo = s.cycleLo + n;
-    if (lo >= TWO32) {
-      s.cycleLo = lo - TWO32;
-      s.cycleHi = (s.cycleHi + 1) >>> 0;
-    } else s.cycleLo = lo;
-  }
-
-  /** Executes a CSR instruction; returns false if it is illegal. */
-  private execCsr(ins: number, op: number): boolean {
-    const s = this.state;
-    const x = s.x;
-    const num = ins >>> 20;
-    const rd = (ins >> 7) & 31;
-    const rs1 = (ins >> 15) & 31;
-    const imm = op >= Op.CSRRWI;
-    const src = imm ? rs1 : x[rs1];
-    const kind = imm ? op - 3 : op; // CSRRWI..CSRRCI -> CSRRW..CSRRC
-    // 9.1: CSRRW with rd=x0 does not read; CSRRS/C with rs1=x0 (or uimm=0) do not write.
-    const writes = kind === Op.CSRRW || rs1 !== 0;
-    if (!csrAccessible(this, num, writes)) return false;
-    const old = kind === Op.CSRRW && rd === 0 ? 0 : csrRead(this, num)! | 0;
-    if (writes) {
-      const v = kind === Op.CSRRW ? src : kind === Op.CSRRS ? old | src : old & ~src;
-      // A write to a counter (either half) replaces this instruction's own increment of it
-      // (riscv-tests rv32mi instret_overflow; Zicntr "the increment is suppressed").
-      if (num !== CSR.minstret && num !== CSR.minstreth) this.bumpInstret(1);
-      if (num !== CSR.mcycle && num !== CSR.mcycleh) this.bumpCycle(1);
-      csrWrite(this, num, v);
-    } else {
-      this.retire(1);
-    }
-    x[rd] = old;
-    return true;
+    addInstret(this.state, n);
+    addCycle(this.state, n);
   }
 
   /**
@@ -427,7 +390,7 @@ export class Cpu implements CsrHost {
               this.retire(i);
               done += i;
               i = 0;
-              if (!this.execCsr(ins, op)) {
+              if (!execCsr(this, ins, op)) {
                 tc = Cause.IllegalInstruction, tv = ins;
                 break block;
               }
@@ -494,6 +457,7 @@ export class Cpu implements CsrHost {
                   x[rd] = 0;
                 } else x[rd] = 1;
                 s.resValid = 0;
+                s.resAddr = 0; // canonical: no address without a reservation
               } else if (inRam) {
                 const old = m32[off >> 2];
                 m32[off >> 2] = amoResult(op, old, src);

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { type CpuState, PRV_M, PRV_U } from "./state.ts";
+import { Op } from "./decode.ts";
+import { addCycle, addInstret, type CpuState, PRV_M, PRV_U } from "./state.ts";
 import { Irq, legalizeMpp, MSTATUS } from "./trap.ts";
 
 /** CSR numbers (privileged spec 2.2, tables 2.2-2.6). */
@@ -225,4 +226,33 @@ export function csrAccessible(h: CsrHost, num: number, write: boolean): boolean 
   }
   if (csrRead(h, num) === undefined) return false;
   return s.priv >= PRV_U;
+}
+
+/**
+ * Executes CSRRW/S/C(I) `ins` (decoded as `op`), retiring it; returns false if
+ * it is illegal (nothing changes then). The caller has already added the
+ * block's earlier instructions to the counters, so reads see exact values.
+ */
+export function execCsr(h: CsrHost, ins: number, op: number): boolean {
+  const s = h.state;
+  const x = s.x;
+  const num = ins >>> 20;
+  const rd = (ins >> 7) & 31;
+  const rs1 = (ins >> 15) & 31;
+  const imm = op >= Op.CSRRWI;
+  const src = imm ? rs1 : x[rs1];
+  const kind = imm ? op - 3 : op; // CSRRWI..CSRRCI -> CSRRW..CSRRC
+  // 9.1: CSRRW with rd=x0 does not read; CSRRS/C with rs1=x0 (or uimm=0) do not write.
+  const writes = kind === Op.CSRRW || rs1 !== 0;
+  if (!csrAccessible(h, num, writes)) return false;
+  const old = kind === Op.CSRRW && rd === 0 ? 0 : csrRead(h, num)! | 0;
+  // A write to a counter (either half) replaces this instruction's own increment of it
+  // (riscv-tests rv32mi instret_overflow: "the increment is suppressed").
+  if (!writes || (num !== CSR.minstret && num !== CSR.minstreth)) addInstret(s, 1);
+  if (!writes || (num !== CSR.mcycle && num !== CSR.mcycleh)) addCycle(s, 1);
+  if (writes) {
+    csrWrite(h, num, kind === Op.CSRRW ? src : kind === Op.CSRRS ? old | src : old & ~src);
+  }
+  x[rd] = old;
+  return true;
 }

@@ -74,7 +74,7 @@ export interface CpuState {
   pmpaddr: Uint32Array;
   /** 1 if an LR reservation is held. */
   resValid: number;
-  /** Physical address reserved by the last LR.W. */
+  /** Physical address reserved by the last LR.W; 0 whenever `resValid` is 0. */
   resAddr: number;
 }
 
@@ -172,3 +172,23 @@ export const CPU_STATE_FIELDS = [
   "resValid",
   "resAddr",
 ] as const satisfies readonly (keyof CpuState)[];
+
+const TWO32 = 0x1_0000_0000;
+
+/** Adds `n` to the 64-bit minstret held as two uint32 halves. */
+export function addInstret(s: CpuState, n: number): void {
+  const lo = s.instretLo + n;
+  if (lo >= TWO32) {
+    s.instretLo = lo - TWO32;
+    s.instretHi = (s.instretHi + 1) >>> 0;
+  } else s.instretLo = lo;
+}
+
+/** Adds `n` to the 64-bit mcycle held as two uint32 halves. */
+export function addCycle(s: CpuState, n: number): void {
+  const lo = s.cycleLo + n;
+  if (lo >= TWO32) {
+    s.cycleLo = lo - TWO32;
+    s.cycleHi = (s.cycleHi + 1) >>> 0;
+  } else s.cycleLo = lo;
+}

@@ -113,7 +113,7 @@ export function doMret(s: CpuState): void {
   if (mpp !== PRV_M) st &= ~MSTATUS.MPRV;
   s.mstatus = st >>> 0;
   s.priv = mpp;
-  s.pc = s.mepc & ~3;
+  s.pc = (s.mepc & ~3) >>> 0;
 }
 
 /**

@@ -12,8 +12,8 @@
   .text; test_main:
 
 #define TEST_END \
-  pass: fence; li t0, 1; la t1, tohost; sw t0, 0(t1); 1: j 1b; \
-  fail: fence; slli t0, TESTNUM, 1; ori t0, t0, 1; la t1, tohost; sw t0, 0(t1); 2: j 2b; \
+  pass: fence; li t0, 1; la t1, tohost; sw t0, 0(t1); sw zero, 4(t1); 1: j 1b; \
+  fail: fence; slli t0, TESTNUM, 1; ori t0, t0, 1; la t1, tohost; sw t0, 0(t1); sw zero, 4(t1); 2: j 2b; \
   .section .tohost, "aw", @progbits; .align 6; .globl tohost; tohost: .word 0; .word 0; .size tohost, 8; \
   .align 6; .globl fromhost; fromhost: .word 0; .word 0; .size fromhost, 8;
 

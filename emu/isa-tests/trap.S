@@ -14,7 +14,8 @@ bad: .word 0xffffffff
 jmp: jr t1
 1: CHECK(5, s2, 0)
   la t0, 1b + 2; bne s4, t0, fail
-  # Enter U mode.
+  # Enter U mode. PMP entry 0 grants U everything (QEMU refuses MRET to U with no PMP rules).
+  li t0, -1; csrw pmpaddr0, t0; li t0, 0x1f; csrw pmpcfg0, t0
   li t0, 0x1800; csrc mstatus, t0     # MPP = U
   li t0, 1; csrw mcounteren, t0       # U may read cycle only
   la t0, umode; csrw mepc, t0

@@ -34,7 +34,9 @@ export function analyzeDesc(result: InspectResult): PlainJson | undefined {
 function sectionValue(s: SectionState): PlainJson | undefined {
   if (s.decoder === "ram") {
     const sizes: Record<string, PlainJson> = {};
-    for (const b of s.blocks ?? []) setKey(sizes, b.name, "0x" + b.length.toString(16).padStart(16, "0"));
+    for (const b of s.blocks ?? []) {
+      setKey(sizes, b.name, "0x" + b.length.toString(16).padStart(16, "0"));
+    }
     const ram: Record<string, PlainJson> = { "section sizes": sizes };
     if (s.memory) {
       const mem: Record<string, PlainJson> = {};
@@ -61,4 +63,43 @@ export function structValue(st: DecodedStruct): Record<string, PlainJson> {
   }
   for (const sub of st.subsections) setKey(out, sub.name, structValue(sub.value));
   return out;
+}
+
+/**
+ * Serialise exactly as the script's `json.JSONEncoder(indent=4, separators=(',', ': '))` does
+ * (ASCII-only escapes), so files such as extract's desc.json and state.json match byte for byte.
+ */
+export function pythonJson(v: PlainJson, indent = 4, level = 0): string {
+  if (v === null) return "null";
+  if (typeof v === "boolean" || typeof v === "number") return String(v);
+  if (typeof v === "string") return pyString(v);
+  const pad = "\n" + " ".repeat(indent * (level + 1));
+  const end = "\n" + " ".repeat(indent * level);
+  if (Array.isArray(v)) {
+    if (v.length === 0) return "[]";
+    return "[" + pad + v.map((x) => pythonJson(x, indent, level + 1)).join("," + pad) + end + "]";
+  }
+  const keys = Object.keys(v);
+  if (keys.length === 0) return "{}";
+  return "{" + pad +
+    keys.map((k) => pyString(k) + ": " + pythonJson(v[k], indent, level + 1)).join("," + pad) +
+    end + "}";
+}
+
+const PY_ESCAPES: Record<string, string> = {
+  '"': '\\"',
+  "\\": "\\\\",
+  "\n": "\\n",
+  "\r": "\\r",
+  "\t": "\\t",
+  "\b": "\\b",
+  "\f": "\\f",
+};
+
+function pyString(s: string): string {
+  return '"' +
+    s.replace(
+      /[^ -~]|["\\]/g,
+      (c) => PY_ESCAPES[c] ?? "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"),
+    ) + '"';
 }

@@ -54,11 +54,17 @@ export function decodeConfiguration(
     } else if (name === "configuration/uuid") {
       const b = r.borrow(16);
       const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-      value.uuid = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+      value.uuid = `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${
+        h.slice(20)
+      }`;
     } else {
       const sub = desc?.subsections.find((s) => s.vmsdName === name);
       if (!sub) {
-        return { value, warnings, stop: `Unknown configuration subsection "${name}" at byte ${subAt}` };
+        return {
+          value,
+          warnings,
+          stop: `Unknown configuration subsection "${name}" at byte ${subAt}`,
+        };
       }
       decodeVmsd(r, sub, 0, name, (c, o, m) => warnings.push([c, o, m]));
     }

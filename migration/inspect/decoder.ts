@@ -8,11 +8,24 @@
 import { MigrationError, StreamFormatError, StreamTruncatedError } from "../errors.ts";
 import { StreamReader } from "../stream/reader.ts";
 import type { InspectInput } from "./input.ts";
-import type { InspectResult, InspectWarning, PayloadKind, SectionChunk, SectionState } from "./model.ts";
+import type {
+  InspectResult,
+  InspectWarning,
+  PayloadKind,
+  SectionChunk,
+  SectionState,
+} from "./model.ts";
 import { QEMU_VM } from "./model.ts";
 import { decodeRamChunk, type RamSink } from "./ram.ts";
 import { bufferAtLeast, scanToFooter } from "./scan.ts";
-import { type DeviceDesc, deviceKey, locateVmdescInTail, parseVmdesc, type VmDesc, type VmDescLocation } from "./vmdesc.ts";
+import {
+  type DeviceDesc,
+  deviceKey,
+  locateVmdescInTail,
+  parseVmdesc,
+  type VmDesc,
+  type VmDescLocation,
+} from "./vmdesc.ts";
 import { decodeVmsd, type WarnFn } from "./vmsd.ts";
 import { decodeConfiguration } from "./config.ts";
 
@@ -29,7 +42,10 @@ export interface InspectOptions {
 const DEFAULT_TAIL = 16 * 1024 * 1024;
 
 /** Decode a whole stream into an {@link InspectResult}; never throws for stream content. */
-export async function inspect(input: InspectInput, opts: InspectOptions = {}): Promise<InspectResult> {
+export async function inspect(
+  input: InspectInput,
+  opts: InspectOptions = {},
+): Promise<InspectResult> {
   const pre: InspectWarning[] = [];
   let found: Trailer | undefined;
   if (input.tail && input.size !== undefined) {
@@ -62,7 +78,11 @@ function finish(r: WalkResult): InspectResult {
   return r;
 }
 
-function tryParse(bytes: Uint8Array, loc: VmDescLocation, warnings: InspectWarning[]): VmDesc | undefined {
+function tryParse(
+  bytes: Uint8Array,
+  loc: VmDescLocation,
+  warnings: InspectWarning[],
+): VmDesc | undefined {
   if (loc.declaredLength !== loc.length || loc.method === "heuristic") {
     warnings.push({
       code: "vmdesc-length",
@@ -154,10 +174,14 @@ class Walker {
       const [magic, version] = await r.retrying(() => [r.be32(), r.be32()]);
       this.result.header = { magic, version };
       if (magic !== QEMU_VM.FILE_MAGIC) {
-        throw new StreamFormatError(`Not a migration stream (magic 0x${magic.toString(16)})`, { offset: 0 });
+        throw new StreamFormatError(`Not a migration stream (magic 0x${magic.toString(16)})`, {
+          offset: 0,
+        });
       }
       if (version !== QEMU_VM.FILE_VERSION) {
-        throw new StreamFormatError(`Unsupported migration stream version ${version}`, { offset: 4 });
+        throw new StreamFormatError(`Unsupported migration stream version ${version}`, {
+          offset: 4,
+        });
       }
       for (;;) {
         itemStart = r.offset;
@@ -169,8 +193,8 @@ class Walker {
         what = `the item of type 0x${type.toString(16)}`;
         if (type === QEMU_VM.EOF) {
           this.result.eof = { offset: itemStart };
-          await this.trailer();
-          this.result.end = { offset: r.offset, complete: true };
+          const complete = await this.trailer();
+          this.result.end = { offset: r.offset, complete };
           return;
         } else if (type === QEMU_VM.CONFIGURATION) {
           what = "the configuration record";
@@ -186,7 +210,11 @@ class Walker {
           await r.retrying(() => r.skip(len));
           this.result.items.push({ type: "command", offset: itemStart, cmd, length: len });
           if (cmd === 7) {
-            this.warn("packaged", itemStart, "PACKAGED command: the embedded postcopy stream is not decoded");
+            this.warn(
+              "packaged",
+              itemStart,
+              "PACKAGED command: the embedded postcopy stream is not decoded",
+            );
             break;
           }
         } else {
@@ -225,7 +253,12 @@ class Walker {
     let state: SectionState | undefined;
     let id: number;
     if (full) {
-      const h = await r.retrying(() => ({ id: r.be32(), idstr: r.str8(), inst: r.be32(), ver: r.be32() }));
+      const h = await r.retrying(() => ({
+        id: r.be32(),
+        idstr: r.str8(),
+        inst: r.be32(),
+        ver: r.be32(),
+      }));
       id = h.id;
       const decoder: PayloadKind = h.idstr === "ram" && h.inst === 0
         ? "ram"
@@ -261,7 +294,11 @@ class Walker {
     this.result.items.push(chunk);
     const warn: WarnFn = (c, o, m) => this.warn(c, o, m, label);
     if (!state) {
-      warn("unknown-section-id", at, `${kind.toUpperCase()} chunk for section id ${id}, which no START announced`);
+      warn(
+        "unknown-section-id",
+        at,
+        `${kind.toUpperCase()} chunk for section id ${id}, which no START announced`,
+      );
     }
     await this.payload(chunk, state, label, warn);
     chunk.payloadSize = r.offset - chunk.payloadOffset;
@@ -269,13 +306,24 @@ class Walker {
     chunk.size = r.offset - at;
   }
 
-  private async payload(chunk: SectionChunk, state: SectionState | undefined, label: string, warn: WarnFn) {
+  private async payload(
+    chunk: SectionChunk,
+    state: SectionState | undefined,
+    label: string,
+    warn: WarnFn,
+  ) {
     const r = this.r;
     if (state?.decoder === "ram") {
-      if (state.version !== 4) warn("ram-version", chunk.offset, `Unknown RAM version ${state.version}`);
+      if (state.version !== 4) {
+        warn("ram-version", chunk.offset, `Unknown RAM version ${state.version}`);
+      }
       if (this.result.pageSize.source === "assumed" && !this.pageWarned) {
         this.pageWarned = true;
-        warn("page-size-assumed", chunk.offset, "No vmdesc page_size: assuming 4096-byte target pages");
+        warn(
+          "page-size-assumed",
+          chunk.offset,
+          "No vmdesc page_size: assuming 4096-byte target pages",
+        );
       }
       try {
         chunk.ram = await decodeRamChunk(r, state, {
@@ -302,10 +350,18 @@ class Walker {
         for (const [c, o, m] of res.warnings) warn(c, o, m);
         if (await bufferAtLeast(r, 1)) return;
         if (r.peekU8() === QEMU_VM.SECTION_FOOTER || !this.footersSeen) return;
-        warn("vmsd-mismatch", r.offset, "Payload decoded per the vmdesc is not followed by the footer");
+        warn(
+          "vmsd-mismatch",
+          r.offset,
+          "Payload decoded per the vmdesc is not followed by the footer",
+        );
         chunk.incomplete = true;
       } else {
-        warn("vmsd-mismatch", res.error.offset ?? r.offset, `${res.error.message}; payload skipped`);
+        warn(
+          "vmsd-mismatch",
+          res.error.offset ?? r.offset,
+          `${res.error.message}; payload skipped`,
+        );
         chunk.incomplete = true;
       }
     } else if (state) {
@@ -317,7 +373,11 @@ class Walker {
     }
     const ok = await scanToFooter(r, chunk.sectionId, new Set(this.result.sections.keys()));
     if (!ok) {
-      warn("no-footer-found", chunk.payloadOffset, "No plausible footer found before the end of the stream");
+      warn(
+        "no-footer-found",
+        chunk.payloadOffset,
+        "No plausible footer found before the end of the stream",
+      );
     }
   }
 
@@ -335,7 +395,10 @@ class Walker {
       } catch (e) {
         if (e instanceof StreamTruncatedError) {
           r.peekBytes(0, view.length + Math.max(e.needed, 1)); // asks for more unless at EOF
-          throw new StreamTruncatedError(e.needed, 0, { offset: base + view.length, section: label });
+          throw new StreamTruncatedError(e.needed, 0, {
+            offset: base + view.length,
+            section: label,
+          });
         }
         if (e instanceof MigrationError) return { ok: false as const, error: e };
         throw e;
@@ -374,30 +437,43 @@ class Walker {
       this.warn(
         "footer-mismatch",
         at,
-        `Mismatched section id in footer for ${label} - read 0x${id.toString(16)} expected 0x${this.lastId.toString(16)}`,
+        `Mismatched section id in footer for ${label} - read 0x${id.toString(16)} expected 0x${
+          this.lastId.toString(16)
+        }`,
         label,
       );
     }
   }
 
-  private async trailer(): Promise<void> {
+  /** Read what follows EOF; false when the stream turns out to be truncated. */
+  private async trailer(): Promise<boolean> {
     const r = this.r;
     if (await bufferAtLeast(r, 1)) {
-      this.warn("no-vmdesc", r.offset, "No vmdesc trailer after EOF (suppress-vmdesc, postcopy or Xen)");
-      return;
+      this.warn(
+        "no-vmdesc",
+        r.offset,
+        "No vmdesc trailer after EOF (suppress-vmdesc, postcopy or Xen)",
+      );
+      return true;
     }
     const at = r.offset;
     const marker = r.u8();
     if (marker !== QEMU_VM.VMDESCRIPTION) {
       this.warn("no-vmdesc", at, `Expected vmdescription section, but got ${marker}`);
       await this.trailing();
-      return;
+      return true;
     }
     const declared = await r.retrying(() => r.be32());
     await bufferAtLeast(r, declared);
     const length = Math.min(declared, r.buffered);
     const bytes = r.bytes(length);
-    const loc: VmDescLocation = { offset: at, jsonOffset: at + 5, declaredLength: declared, length, method: "walk" };
+    const loc: VmDescLocation = {
+      offset: at,
+      jsonOffset: at + 5,
+      declaredLength: declared,
+      length,
+      method: "walk",
+    };
     const given = this.given;
     if (given && given.loc.offset === at) {
       this.result.vmdesc = { ...given.loc, desc: given.desc, confirmedByWalk: true };
@@ -416,6 +492,15 @@ class Walker {
       this.result.vmdesc = { ...loc, desc, confirmedByWalk: true };
     }
     await this.trailing();
+    if (length < declared) {
+      this.warn(
+        "truncated",
+        at + 5 + length,
+        `Stream ends inside the vmdesc trailer starting at byte ${at}`,
+      );
+      return false;
+    }
+    return true;
   }
 
   private async trailing(): Promise<void> {

@@ -56,7 +56,10 @@ export function bytesInput(bytes: Uint8Array, chunk = 1024 * 1024): InspectInput
     name: "<memory>",
     size: bytes.length,
     open() {
-      const reader = StreamReader.fromSource(bytesSource(bytes, chunk), Math.min(chunk, 1024 * 1024));
+      const reader = StreamReader.fromSource(
+        bytesSource(bytes, chunk),
+        Math.min(chunk, 1024 * 1024),
+      );
       return Promise.resolve({ reader, close: () => {} });
     },
     tail(n: number) {

@@ -106,7 +106,9 @@ class Parser {
         return val;
       }
     }
-    this.fail(c === undefined ? "Unexpected end of JSON" : `Unexpected character ${JSON.stringify(c)}`);
+    this.fail(
+      c === undefined ? "Unexpected end of JSON" : `Unexpected character ${JSON.stringify(c)}`,
+    );
   }
 
   object(depth: number): JsonObject {
@@ -158,7 +160,9 @@ class Parser {
   }
 
   number(): number {
-    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(this.s.slice(this.i, this.i + 400));
+    const m = /^-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/.exec(
+      this.s.slice(this.i, this.i + 400),
+    );
     if (!m) this.fail("Malformed number");
     this.i += m[0].length;
     return Number(m[0]);

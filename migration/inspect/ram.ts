@@ -106,10 +106,18 @@ export async function decodeRamChunk(
     if (!blk) {
       if (!warned.has(rec.block)) {
         warned.add(rec.block);
-        ctx.warn("ram-unknown-block", rec.at, `Page for RAM block "${rec.block}" that the block list did not announce`);
+        ctx.warn(
+          "ram-unknown-block",
+          rec.at,
+          `Page for RAM block "${rec.block}" that the block list did not announce`,
+        );
       }
     } else if (BigInt(rec.addr) + BigInt(ctx.pageSize) > blk.length) {
-      ctx.warn("ram-offset", rec.at, `Illegal RAM offset 0x${rec.addr.toString(16)} in block "${rec.block}"`);
+      ctx.warn(
+        "ram-offset",
+        rec.at,
+        `Illegal RAM offset 0x${rec.addr.toString(16)} in block "${rec.block}"`,
+      );
     }
     const key = `${rec.block} (0x${rec.addr.toString(16).padStart(16, "0")})`;
     const valid = blk !== undefined && BigInt(rec.addr) + BigInt(ctx.pageSize) <= blk.length;
@@ -160,9 +168,12 @@ function readRecord(
   if (flags & pageish) {
     if (flags & RAM_FLAG.CONTINUE) {
       if (current === undefined) {
-        throw new StreamFormatError("Ack, bad migration stream! (CONTINUE with no previous block)", {
-          offset: at,
-        });
+        throw new StreamFormatError(
+          "Ack, bad migration stream! (CONTINUE with no previous block)",
+          {
+            offset: at,
+          },
+        );
       }
       rec.block = current;
     } else rec.block = r.str8();
@@ -181,7 +192,9 @@ function readRecord(
     }
   }
   if (flags & RAM_FLAG.HOOK) {
-    throw new StreamFormatError("RAM_SAVE_FLAG_HOOK (RDMA) record cannot be decoded", { offset: at });
+    throw new StreamFormatError("RAM_SAVE_FLAG_HOOK (RDMA) record cannot be decoded", {
+      offset: at,
+    });
   }
   const known = pageish | RAM_FLAG.CONTINUE | RAM_FLAG.EOS | RAM_FLAG.MULTIFD_FLUSH;
   if (flags & ~known) {

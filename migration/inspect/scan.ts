@@ -5,7 +5,8 @@
  * for its footer: `0x7e` + be32 section_id followed by something that plausibly starts the next
  * item (a section header with a printable idstr, a known section id, a command, or EOF followed
  * by the vmdesc marker or the end of the stream). Payload bytes can fake this, so every result
- * is reported as heuristic.
+ * is reported as heuristic. When the stream ends inside the next item, the footer is accepted so a
+ * truncated stream still shows where the last section ended.
  * @module
  */
 import type { StreamReader } from "../stream/reader.ts";
@@ -80,10 +81,10 @@ export function plausibleFooter(
       return buf[t + 1] === QEMU_VM.VMDESCRIPTION ? "yes" : "no";
     case QEMU_VM.SECTION_START:
     case QEMU_VM.SECTION_FULL: {
-      if (short(t + 6)) return eof ? "no" : "more";
+      if (short(t + 6)) return eof ? "yes" : "more";
       const n = buf[t + 5];
       if (n === 0) return "no";
-      if (short(t + 6 + n + 8)) return eof ? "no" : "more";
+      if (short(t + 6 + n + 8)) return eof ? "yes" : "more";
       for (let k = 0; k < n; k++) {
         const c = buf[t + 6 + k];
         if (c < 0x20 || c > 0x7e) return "no";
@@ -92,10 +93,10 @@ export function plausibleFooter(
     }
     case QEMU_VM.SECTION_PART:
     case QEMU_VM.SECTION_END:
-      if (short(t + 5)) return eof ? "no" : "more";
+      if (short(t + 5)) return eof ? "yes" : "more";
       return knownIds.has(be32(buf, t + 1)) ? "yes" : "no";
     case QEMU_VM.COMMAND:
-      if (short(t + 5)) return eof ? "no" : "more";
+      if (short(t + 5)) return eof ? "yes" : "more";
       return (buf[t + 1] << 8 | buf[t + 2]) <= 0x20 ? "yes" : "no";
     default:
       return "no";

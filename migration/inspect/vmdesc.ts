@@ -80,7 +80,13 @@ export function locateVmdescInTail(tail: Uint8Array, size: number): VmDescLocati
     if (tail[p] !== 0x06 || tail[p + 5] !== 0x7b) continue;
     const len = view.getUint32(p + 1);
     if (len === tail.length - p - 5) {
-      return { offset: tailStart + p, jsonOffset: tailStart + p + 5, declaredLength: len, length: len, method: "exact" };
+      return {
+        offset: tailStart + p,
+        jsonOffset: tailStart + p + 5,
+        declaredLength: len,
+        length: len,
+        method: "exact",
+      };
     }
   }
   // analyze-migration.py: last NUL of the last 10 MiB, first '{' after it, 0x06 five bytes back.
@@ -114,7 +120,9 @@ export function parseVmdesc(bytes: Uint8Array, offset: number): VmDesc {
   const problems: string[] = [];
   const ps = json.get("page_size");
   const pageSize = typeof ps === "number" && ps > 0 && (ps & (ps - 1)) === 0 ? ps : undefined;
-  if (pageSize === undefined) problems.push(`page_size is missing or invalid (${JSON.stringify(ps)})`);
+  if (pageSize === undefined) {
+    problems.push(`page_size is missing or invalid (${JSON.stringify(ps)})`);
+  }
   const devices: DeviceDesc[] = [];
   const devs = json.get("devices");
   if (!Array.isArray(devs)) problems.push("devices is missing or not a list");

@@ -68,7 +68,10 @@ export function decodeVmsd(
       value = decodeVmsd(r, f.struct, base, fpath, warn);
     } else {
       if (f.size === undefined) {
-        throw new StreamFormatError("field without a size in the vmdesc", { offset: at, path: fpath });
+        throw new StreamFormatError("field without a size in the vmdesc", {
+          offset: at,
+          path: fpath,
+        });
       }
       value = readLeaf(r, f.type, f.size);
     }

@@ -138,7 +138,10 @@ export class VmStateLoader implements NestedWalker {
       size = elementSize(opaque, f, false);
       base = getField(opaque, f);
       const isArrayValue = isArrayField(f);
-      if (fl & VMS.POINTER && fl & VMS.ALLOC && size * n !== 0) {
+      // QEMU allocates size * n bytes when that is non-zero; a struct element always has a
+      // non-zero size there, while here a struct field carries no byte size.
+      const allocUnits = fl & (VMS.STRUCT | VMS.VSTRUCT) ? n : size * n;
+      if (fl & VMS.POINTER && fl & VMS.ALLOC && allocUnits !== 0) {
         // Allocation is bounded by what the stream can still deliver (one byte per element at
         // least, `size` bytes per leaf element).
         const perElem = fl & (VMS.STRUCT | VMS.VSTRUCT) ? 1 : size;
@@ -196,7 +199,9 @@ export class VmStateLoader implements NestedWalker {
         } else {
           const v = f.info!.get(r, elem, ctx);
           if (isArray) arr[i] = v;
-          else setField(opaque, f, v);
+          // Infos that store nothing (unused_buffer, tmp) hand back the current value: leave the
+          // record alone rather than creating an `unused: undefined` property.
+          else if (v !== elem) setField(opaque, f, v);
         }
       } catch (e) {
         throw annotate(e, isArray ? `.${f.name}[${i}]` : `.${f.name}`, at);

@@ -1,0 +1,230 @@
+/**
+ * A deterministic machine: one hart, RAM, MMIO devices and the section registry that declares
+ * every piece of their state. Time is virtual (derived from the instruction count, QEMU's icount
+ * idea), so running a snapshot for N instructions always ends in the same state.
+ * @module
+ */
+import { type LoadReport, loadStream } from "../migration/sections/loadvm.ts";
+import { SectionRegistry } from "../migration/sections/registry.ts";
+import { type SaveOptions, saveStream } from "../migration/sections/savevm.ts";
+import { RAM_SECTION_VERSION, RamSection } from "../migration/ram/ram_section.ts";
+import type { StreamReader } from "../migration/stream/reader.ts";
+import type { StreamWriter } from "../migration/stream/writer.ts";
+import { Bus, type MmioDevice } from "./bus.ts";
+import { Cpu } from "./cpu/cpu.ts";
+import { Irq } from "./cpu/trap.ts";
+import { cpuFromRecord, cpuToRecord, vmstateCpuCommon, vmstateRiscvCpu } from "./cpu/vmstate.ts";
+import type { SnapshotDevice, TimedDevice } from "./devices/device.ts";
+import { loadElf } from "./elf.ts";
+import { Ram, RAM_BASE } from "./ram.ts";
+
+/** Virtual nanoseconds per retired instruction (a 100 MHz virtual hart). */
+export const NS_PER_INSN = 10n;
+
+/** HTIF `tohost` is checked every this many instructions. */
+const HTIF_POLL = 4096;
+
+/** Why {@link Machine.run} returned. */
+export type RunStop = "budget" | "exit" | "idle" | "interrupted";
+
+/** Outcome of a run. */
+export interface RunResult {
+  /** Instructions executed in this call. */
+  insns: number;
+  /** Why it stopped. */
+  stop: RunStop;
+  /** Guest exit status when `stop` is "exit". */
+  exitCode?: number;
+}
+
+/** Construction options. */
+export interface MachineOptions {
+  /** RAM size in bytes (default 128 MiB). */
+  ramSize?: number;
+  /** Machine type name in streams. */
+  machineType?: string;
+}
+
+/** One hart + RAM + devices, with snapshot save/load through the migration engine. */
+export class Machine {
+  /** Guest RAM. */
+  readonly ram: Ram;
+  /** System bus. */
+  readonly bus: Bus;
+  /** The hart. */
+  readonly cpu: Cpu;
+  /** Everything that travels in a snapshot. */
+  readonly registry = new SectionRegistry();
+  /** The RAM section handlers. */
+  readonly ramSection: RamSection;
+  /** Machine type written in the configuration record. */
+  readonly machineType: string;
+  /** Devices by name, in attach order. */
+  readonly devices = new Map<string, SnapshotDevice & Partial<TimedDevice>>();
+  /** Guest exit status once the guest asked to stop (finisher or HTIF). */
+  exitCode: number | undefined;
+  private timed: (SnapshotDevice & TimedDevice)[] = [];
+  private tohost: number | undefined;
+  private stopRequested = false;
+
+  constructor(opts: MachineOptions = {}) {
+    this.machineType = opts.machineType ?? "virt";
+    this.ram = new Ram(opts.ramSize);
+    this.bus = new Bus(this.ram);
+    this.cpu = new Cpu(this.bus, { time: () => Number(this.nowNs() / 100n) });
+    this.ramSection = new RamSection(() => [{ idstr: "riscv_virt_board.ram", bytes: this.ram.u8 }]);
+    this.registry.registerIterative("ram", RAM_SECTION_VERSION, this.ramSection);
+    this.registry.registerDevice({
+      vmsd: vmstateCpuCommon,
+      state: () => ({ halted: this.cpu.state.waiting, interrupt_request: 0 }),
+      commit: (s) => {
+        this.cpu.state.waiting = s.halted ? 1 : 0;
+      },
+    });
+    this.registry.registerDevice({
+      vmsd: vmstateRiscvCpu,
+      state: () => cpuToRecord(this.cpu.state, RAM_BASE),
+      commit: (s) => cpuFromRecord(this.cpu.state, s),
+    });
+  }
+
+  /** Virtual time in ns: mcycle (instructions plus idle cycles skipped in WFI) at 100 MHz. */
+  nowNs(): bigint {
+    return BigInt(this.cpu.cycle) * NS_PER_INSN;
+  }
+
+  /** Let `n` cycles pass with no instruction retired (the hart sleeps in WFI). */
+  private idle(n: number): void {
+    const s = this.cpu.state;
+    const lo = s.cycleLo + n;
+    s.cycleLo = lo % 0x1_0000_0000;
+    s.cycleHi = (s.cycleHi + Math.floor(lo / 0x1_0000_0000)) >>> 0;
+  }
+
+  /** Map a device and register its sections. */
+  attach(
+    name: string,
+    base: number,
+    size: number,
+    dev: MmioDevice & SnapshotDevice & Partial<TimedDevice>,
+  ): void {
+    this.bus.map(base, size, dev, name);
+    this.devices.set(name, dev);
+    for (const s of dev.sections()) this.registry.registerDevice(s);
+    if (dev.nextDeadline && dev.tick) this.timed.push(dev as SnapshotDevice & TimedDevice);
+  }
+
+  /** Register a device that has state but no MMIO window. */
+  addDevice(name: string, dev: SnapshotDevice & Partial<TimedDevice>): void {
+    this.devices.set(name, dev);
+    for (const s of dev.sections()) this.registry.registerDevice(s);
+    if (dev.nextDeadline && dev.tick) this.timed.push(dev as SnapshotDevice & TimedDevice);
+  }
+
+  /** Load an ELF into RAM and point the hart at its entry; remembers an HTIF `tohost` symbol. */
+  boot(elf: Uint8Array): void {
+    const image = loadElf(elf, this.ram);
+    this.cpu.reset();
+    this.cpu.state.pc = image.entry >>> 0;
+    this.tohost = image.symbols.get("tohost");
+    this.exitCode = undefined;
+  }
+
+  /** Guest requested exit (finisher device callback). */
+  finish(code: number): void {
+    this.exitCode = code;
+    this.cpu.requestExit();
+  }
+
+  /** Ask a running {@link run} to return at the next block boundary (Ctrl-C, `stop`). */
+  interrupt(): void {
+    this.stopRequested = true;
+    this.cpu.requestExit();
+  }
+
+  private nextDeadlineNs(): bigint | null {
+    let d: bigint | null = null;
+    for (const t of this.timed) {
+      const n = t.nextDeadline();
+      if (n !== null && (d === null || n < d)) d = n;
+    }
+    return d;
+  }
+
+  private tickDevices(): void {
+    const now = this.nowNs();
+    for (const t of this.timed) {
+      const n = t.nextDeadline();
+      if (n !== null && n <= now) t.tick(now);
+    }
+  }
+
+  private checkHtif(): boolean {
+    if (this.tohost === undefined || !this.ram.contains(this.tohost, 4)) return false;
+    if (this.cpu.instret % HTIF_POLL !== 0 && this.cpu.stopReason === "budget") return false;
+    const v = this.ram.u32[(this.tohost - this.ram.base) >>> 2];
+    if (v === 0) return false;
+    this.exitCode = v === 1 ? 0 : v >>> 1;
+    return true;
+  }
+
+  /** Run up to `maxInsns` instructions, between device deadlines; deterministic. */
+  run(maxInsns: number): RunResult {
+    let done = 0;
+    this.stopRequested = false;
+    while (done < maxInsns) {
+      if (this.exitCode !== undefined) {
+        return { insns: done, stop: "exit", exitCode: this.exitCode };
+      }
+      this.tickDevices();
+      let slice = maxInsns - done;
+      const deadline = this.nextDeadlineNs();
+      if (deadline !== null) {
+        const until = Number((deadline - this.nowNs() + NS_PER_INSN - 1n) / NS_PER_INSN);
+        slice = Math.max(1, Math.min(slice, until));
+      }
+      // HTIF is polled at absolute instruction-count boundaries so that where a run stops never
+      // depends on where it started (a restored snapshot stops at the same instruction).
+      if (this.tohost !== undefined) {
+        slice = Math.min(slice, HTIF_POLL - (this.cpu.instret % HTIF_POLL));
+      }
+      const n = this.cpu.run(slice);
+      done += n;
+      if (this.checkHtif()) return { insns: done, stop: "exit", exitCode: this.exitCode };
+      if (this.stopRequested) return { insns: done, stop: "interrupted" };
+      if (this.cpu.stopReason === "exit" && this.exitCode !== undefined) {
+        return { insns: done, stop: "exit", exitCode: this.exitCode };
+      }
+      if (this.cpu.stopReason === "wfi") {
+        // Idle: skip virtual time forward to the next deadline, as icount does while halted.
+        const d = this.nextDeadlineNs();
+        if (d === null) {
+          this.tickDevices();
+          if (this.cpu.halted) return { insns: done, stop: "idle" };
+          continue;
+        }
+        const skip = Number((d - this.nowNs() + NS_PER_INSN - 1n) / NS_PER_INSN);
+        const step = Math.max(1, Math.min(skip, maxInsns - done));
+        this.idle(step);
+        done += step;
+      }
+    }
+    return { insns: done, stop: "budget" };
+  }
+
+  /** Save a snapshot stream of the whole machine. */
+  async save(w: StreamWriter, opts: Partial<SaveOptions> = {}): Promise<void> {
+    await saveStream(w, this.registry, { machine: this.machineType, ...opts });
+  }
+
+  /** Load a snapshot stream; on any error the machine is unchanged. */
+  async load(r: StreamReader): Promise<LoadReport> {
+    const report = await loadStream(r, this.registry, { machine: this.machineType });
+    this.ram.decoded.fill(0);
+    this.exitCode = undefined;
+    return report;
+  }
+}
+
+/** Interrupt numbers re-exported for device wiring. */
+export { Irq };

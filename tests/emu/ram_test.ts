@@ -1,0 +1,41 @@
+import { deepStrictEqual as assertEquals, ok as assert, throws } from "node:assert/strict";
+import { BusError, ConfigError } from "../../emu/errors.ts";
+import { Ram, RAM_BASE, RAM_DEFAULT_SIZE } from "../../emu/ram.ts";
+
+Deno.test("Ram() defaults to 128 MiB at 0x80000000 with one dirty bit per 4 KiB page", () => {
+  const ram = new Ram();
+  assertEquals([ram.base, ram.size, ram.pageCount], [RAM_BASE, RAM_DEFAULT_SIZE, 32768]);
+  assertEquals(ram.dirty.length, 1024);
+});
+
+Deno.test("Ram() rejects sizes that are not positive multiples of 4 KiB", () => {
+  throws(() => new Ram(1000), ConfigError);
+  throws(() => new Ram(0), ConfigError);
+});
+
+Deno.test("write() marks every touched page dirty and drops decoded ops there", () => {
+  const ram = new Ram(64 * 1024);
+  ram.decoded.fill(7);
+  ram.write(RAM_BASE + 0x0ffe, new Uint8Array(4)); // spans pages 0 and 1
+  assertEquals([...ram.dirtyPages()], [0, 1]);
+  assertEquals([...ram.decoded.subarray(0x3fe, 0x402)], [7, 0, 0, 7]);
+});
+
+Deno.test("syncDirty() returns the bitmap and clears it; markAllDirty() sets only real pages", () => {
+  const ram = new Ram(40 * 4096);
+  ram.write(RAM_BASE + 33 * 4096, new Uint8Array([1]));
+  const snap = ram.syncDirty();
+  assertEquals([...ram.dirtyPages(snap)], [33]);
+  assertEquals([...ram.dirtyPages()], []);
+  ram.markAllDirty();
+  assertEquals([...ram.dirtyPages()].length, 40);
+  assert(ram.isDirty(39) && !ram.isDirty(40));
+});
+
+Deno.test("read() copies and write() outside RAM throws BusError", () => {
+  const ram = new Ram(4096);
+  ram.write(RAM_BASE + 4, new Uint8Array([1, 2, 3]));
+  assertEquals([...ram.read(RAM_BASE + 4, 3)], [1, 2, 3]);
+  throws(() => ram.write(RAM_BASE + 4095, new Uint8Array(2)), BusError);
+  assert(!ram.contains(RAM_BASE - 1) && ram.contains(RAM_BASE + 4095, 1));
+});

@@ -1,0 +1,136 @@
+import { deepStrictEqual as assertEquals, rejects } from "node:assert/strict";
+import { decodeRamChunk, RAM_FLAG, type RamContext } from "../../../migration/inspect/ram.ts";
+import type { SectionState } from "../../../migration/inspect/model.ts";
+import { StreamReader } from "../../../migration/stream/reader.ts";
+import { bytesSource } from "../../../migration/stream/io.ts";
+import { StreamFormatError, StreamTruncatedError } from "../../../migration/errors.ts";
+import { Bytes, PAGE, page } from "./_stream.ts";
+
+function ctx(over: Partial<RamContext> = {}): RamContext & { warnings: string[] } {
+  const warnings: string[] = [];
+  return {
+    pageSize: PAGE,
+    ignoreShared: false,
+    dumpMemory: false,
+    warn: (c) => warnings.push(c),
+    warnings,
+    ...over,
+  };
+}
+const state = (): SectionState => ({
+  sectionId: 2,
+  idstr: "ram",
+  instanceId: 0,
+  version: 4,
+  decoder: "ram",
+});
+const reader = (b: Bytes) => StreamReader.fromSource(bytesSource(b.bytes(), 1000), 1000);
+
+Deno.test("ram: block list, zero/data pages per block, EOS", async () => {
+  const st = state();
+  const c = ctx();
+  const w = new Bytes().be64(0x3000n | 4n).str8("a").be64(0x2000n).str8("b").be64(0x1000n).be64(
+    0x10n,
+  );
+  assertEquals(await decodeRamChunk(reader(w), st, c), {
+    totalSize: 0x3000n,
+    zeroPages: 0,
+    dataPages: 0,
+    otherPages: 0,
+    flushes: 0,
+    eos: true,
+  });
+  const p = new Bytes().be64(2n).str8("a").u8(0).be64(0x1000n | 0x28n).raw(page(3)).be64(
+    BigInt(RAM_FLAG.MULTIFD_FLUSH),
+  )
+    .be64(0x8n).str8("b").raw(page(4)).be64(0x10n);
+  const info = await decodeRamChunk(reader(p), st, c);
+  assertEquals([info.zeroPages, info.dataPages, info.flushes, info.eos], [1, 2, 1, true]);
+  assertEquals(st.blocks?.map((b) => [b.name, b.length, b.zeroPages, b.dataPages]), [[
+    "a",
+    0x2000n,
+    1,
+    1,
+  ], ["b", 0x1000n, 0, 1]]);
+  assertEquals(st.currentBlock, "b");
+  assertEquals(c.warnings, []);
+});
+
+Deno.test("ram: dump-memory keeps page contents keyed like the script", async () => {
+  const st = state();
+  const c = ctx({ dumpMemory: true });
+  const w = new Bytes().be64(0x2000n | 4n).str8("a").be64(0x2000n).be64(0x10n);
+  await decodeRamChunk(reader(w), st, c);
+  await decodeRamChunk(
+    reader(new Bytes().be64(2n).str8("a").u8(0).be64(0x1028n).raw(page(0)).be64(0x10n)),
+    st,
+    c,
+  );
+  const m = [...st.memory!.entries()];
+  assertEquals(m[0], ["a (0x0000000000000000)", "Filled with 0x00"]);
+  assertEquals(m[1][0], "a (0x0000000000001000)");
+  assertEquals(m[1][1].slice(0, 11), "00 01 02 03");
+});
+
+Deno.test("ram: sink receives block list and pages; out-of-range pages are warned", async () => {
+  const calls: string[] = [];
+  const c = ctx({
+    sink: {
+      blocks: (l) => Promise.resolve(void calls.push(`blocks ${l.map((b) => b.name)}`)),
+      page: (b, a, d) => Promise.resolve(void calls.push(`page ${b} ${a} ${d[1]}`)),
+      fill: (b, a, f) => Promise.resolve(void calls.push(`fill ${b} ${a} ${f}`)),
+    },
+  });
+  const w = new Bytes().be64(0x1000n | 4n).str8("a").be64(0x1000n).be64(0x10n)
+    .be64(0x2n).str8("a").u8(9).be64(0x8n | 0x20n).raw(page(5)).be64(0x1008n).str8("a").raw(page(5))
+    .be64(0x8n).str8("zz").raw(page(5)).be64(0x10n);
+  const st = state();
+  const r = reader(w);
+  await decodeRamChunk(r, st, c);
+  await decodeRamChunk(r, st, c);
+  assertEquals(r.offset, w.at);
+  assertEquals(calls, ["blocks a", "fill a 0 9", "page a 0 6"]);
+  assertEquals(c.warnings, ["ram-offset", "ram-unknown-block"]);
+});
+
+Deno.test("ram: XBZRLE and compressed pages are skipped and counted; bad records are errors", async () => {
+  const st = state();
+  st.blocks = [{
+    name: "a",
+    length: 0x2000n,
+    offset: 0,
+    zeroPages: 0,
+    dataPages: 0,
+    otherPages: 0,
+  }];
+  const w = new Bytes().be64(0x40n).str8("a").u8(1).be16(3).u8(1, 2, 3).be64(0x1120n).be32(2).u8(
+    0,
+    0,
+  ).be64(0x10n);
+  const info = await decodeRamChunk(reader(w), st, ctx());
+  assertEquals([info.otherPages, st.blocks[0].otherPages], [2, 2]);
+  await rejects(decodeRamChunk(reader(new Bytes().be64(0x28n)), state(), ctx()), StreamFormatError);
+  await rejects(decodeRamChunk(reader(new Bytes().be64(0x80n)), st, ctx()), StreamFormatError);
+  await rejects(
+    decodeRamChunk(reader(new Bytes().be64(0x401n << 0n | 0x400n)), st, ctx({ pageSize: 0x1000 })),
+    StreamFormatError,
+  );
+  await rejects(
+    decodeRamChunk(
+      reader(new Bytes().be64(0x8n).str8("a").raw(page(0).subarray(0, 100))),
+      st,
+      ctx(),
+    ),
+    StreamTruncatedError,
+  );
+});
+
+Deno.test("ram: block list shorter than its total is warned about", async () => {
+  const c = ctx();
+  await decodeRamChunk(
+    reader(new Bytes().be64(0x3000n | 4n).str8("a").be64(0x1000n).be64(0x10n)),
+    state(),
+    c,
+  );
+  assertEquals(c.warnings, ["ram-block-list"]);
+});
