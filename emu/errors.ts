@@ -17,6 +17,7 @@ export class EmuError extends Error {
 /** Why an ELF image was rejected; stable strings that tests and the CLI can match. */
 export type ElfErrorReason =
   | "truncated"
+  | "unreadable"
   | "not-elf"
   | "wrong-class"
   | "wrong-endianness"

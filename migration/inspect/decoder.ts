@@ -22,12 +22,13 @@ import {
   type DeviceDesc,
   deviceKey,
   locateVmdescInTail,
-  parseVmdesc,
+  parseTrailer,
   type VmDesc,
   type VmDescLocation,
 } from "./vmdesc.ts";
 import { decodeVmsd, type WarnFn } from "./vmsd.ts";
 import { decodeConfiguration } from "./config.ts";
+import { decodeHtabChunk } from "./htab.ts";
 
 /** What the caller wants beyond the default summary. */
 export interface InspectOptions {
@@ -53,7 +54,7 @@ export async function inspect(
     const loc = locateVmdescInTail(tail, input.size);
     if (loc) {
       const start = loc.jsonOffset - (input.size - tail.length);
-      found = { loc, desc: tryParse(tail.subarray(start, start + loc.length), loc, pre) };
+      found = { loc, desc: parseTrailer(tail.subarray(start, start + loc.length), loc, pre) };
     }
   }
   const first = await walk(input, opts, found, pre);
@@ -76,36 +77,6 @@ interface Trailer {
 function finish(r: WalkResult): InspectResult {
   delete r.walked;
   return r;
-}
-
-function tryParse(
-  bytes: Uint8Array,
-  loc: VmDescLocation,
-  warnings: InspectWarning[],
-): VmDesc | undefined {
-  if (loc.declaredLength !== loc.length || loc.method === "heuristic") {
-    warnings.push({
-      code: "vmdesc-length",
-      offset: loc.offset,
-      message: `vmdesc length field says ${loc.declaredLength} bytes but ${loc.length} follow` +
-        (loc.method === "heuristic" ? " (found by analyze-migration's NUL/brace heuristic)" : ""),
-    });
-  }
-  try {
-    const desc = parseVmdesc(bytes, loc.jsonOffset);
-    for (const p of desc.problems) {
-      warnings.push({ code: "vmdesc-shape", offset: loc.jsonOffset, message: `vmdesc: ${p}` });
-    }
-    return desc;
-  } catch (e) {
-    if (!(e instanceof MigrationError)) throw e;
-    warnings.push({
-      code: "vmdesc-invalid",
-      offset: e.offset ?? loc.jsonOffset,
-      message: `vmdesc trailer cannot be used: ${e.reason}; decoding without a schema`,
-    });
-    return undefined;
-  }
 }
 
 interface WalkResult extends InspectResult {
@@ -300,10 +271,17 @@ class Walker {
         `${kind.toUpperCase()} chunk for section id ${id}, which no START announced`,
       );
     }
-    await this.payload(chunk, state, label, warn);
-    chunk.payloadSize = r.offset - chunk.payloadOffset;
-    await this.footer(chunk, label);
-    chunk.size = r.offset - at;
+    try {
+      await this.payload(chunk, state, label, warn);
+      chunk.payloadSize = r.offset - chunk.payloadOffset;
+      await this.footer(chunk, label);
+    } catch (e) {
+      chunk.incomplete = true;
+      chunk.payloadSize = r.offset - chunk.payloadOffset;
+      throw e;
+    } finally {
+      chunk.size = r.offset - at;
+    }
   }
 
   private async payload(
@@ -340,7 +318,7 @@ class Walker {
         chunk.incomplete = true;
       }
     } else if (state?.decoder === "htab") {
-      await this.htab();
+      await decodeHtabChunk(r);
       return;
     } else if (state?.decoder === "vmsd") {
       const dev = this.devices.get(deviceKey(state.idstr, state.instanceId))!;
@@ -404,22 +382,6 @@ class Walker {
         throw e;
       }
     });
-  }
-
-  private async htab(): Promise<void> {
-    const r = this.r;
-    const header = await r.retrying(() => r.sbe32());
-    if (header !== 0) return; // -1: no HPT; > 0: first chunk, just the hash shift
-    for (;;) {
-      const done = await r.retrying(() => {
-        r.be32();
-        const valid = r.be16();
-        const invalid = r.be16();
-        r.skip(valid * 16);
-        return valid === 0 && invalid === 0;
-      });
-      if (done) return;
-    }
   }
 
   private async footer(chunk: SectionChunk, label: string): Promise<void> {
@@ -486,7 +448,7 @@ class Walker {
       this.result.vmdesc = { ...given.loc, desc: given.desc, confirmedByWalk: false };
     } else {
       const w: InspectWarning[] = [];
-      const desc = tryParse(bytes, loc, w);
+      const desc = parseTrailer(bytes, loc, w);
       this.result.walked = { loc, desc };
       this.result.warnings.push(...w);
       this.result.vmdesc = { ...loc, desc, confirmedByWalk: true };

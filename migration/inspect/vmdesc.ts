@@ -9,7 +9,8 @@
  * to EOF, and falls back to the trailer it finds there when neither tail search succeeds.
  * @module
  */
-import { StreamFormatError } from "../errors.ts";
+import { MigrationError, StreamFormatError } from "../errors.ts";
+import type { InspectWarning } from "./model.ts";
 import { JsonObject, type JsonValue, parseJsonPairs } from "./json_pairs.ts";
 
 /** Where a vmdesc trailer sits, and how it was found. */
@@ -201,4 +202,35 @@ function toVmsd(o: JsonObject, where: string, problems: string[]): VmsdDesc {
     fields,
     subsections,
   };
+}
+
+/** Parse a located trailer, reporting length and JSON problems as warnings instead of throwing. */
+export function parseTrailer(
+  bytes: Uint8Array,
+  loc: VmDescLocation,
+  warnings: InspectWarning[],
+): VmDesc | undefined {
+  if (loc.declaredLength !== loc.length || loc.method === "heuristic") {
+    warnings.push({
+      code: "vmdesc-length",
+      offset: loc.offset,
+      message: `vmdesc length field says ${loc.declaredLength} bytes but ${loc.length} follow` +
+        (loc.method === "heuristic" ? " (found by analyze-migration's NUL/brace heuristic)" : ""),
+    });
+  }
+  try {
+    const desc = parseVmdesc(bytes, loc.jsonOffset);
+    for (const p of desc.problems) {
+      warnings.push({ code: "vmdesc-shape", offset: loc.jsonOffset, message: `vmdesc: ${p}` });
+    }
+    return desc;
+  } catch (e) {
+    if (!(e instanceof MigrationError)) throw e;
+    warnings.push({
+      code: "vmdesc-invalid",
+      offset: e.offset ?? loc.jsonOffset,
+      message: `vmdesc trailer cannot be used: ${e.reason}; decoding without a schema`,
+    });
+    return undefined;
+  }
 }

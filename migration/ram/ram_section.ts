@@ -202,8 +202,12 @@ export class RamSection implements IterativeHandlers {
       if (kind === RamFlag.ZERO) {
         if (r.buffered < 1) await r.ensure(1);
         const fill = r.u8();
-        this.touch(block, addr);
-        block.bytes.fill(fill, addr, addr + ps);
+        // A zero page that is already zero needs neither a write nor a journal entry (the
+        // common case: most of a fresh guest's RAM).
+        if (fill !== 0 || !isZeroPage(this.words(block), addr >>> 2, ps >>> 2)) {
+          this.touch(block, addr);
+          block.bytes.fill(fill, addr, addr + ps);
+        }
         this.stats.zeroPages++;
       } else {
         if (r.buffered < ps) await r.ensure(ps);
@@ -254,6 +258,17 @@ export class RamSection implements IterativeHandlers {
       }
       left -= len;
     }
+  }
+
+  private wordViews = new WeakMap<Uint8Array, Int32Array>();
+
+  private words(block: RamBlock): Int32Array {
+    let v = this.wordViews.get(block.bytes);
+    if (!v) {
+      v = new Int32Array(block.bytes.buffer, block.bytes.byteOffset, block.bytes.length >>> 2);
+      this.wordViews.set(block.bytes, v);
+    }
+    return v;
   }
 
   private touch(block: RamBlock, addr: number): void {

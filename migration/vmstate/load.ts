@@ -201,7 +201,7 @@ export class VmStateLoader implements NestedWalker {
           if (isArray) arr[i] = v;
           // Infos that store nothing (unused_buffer, tmp) hand back the current value: leave the
           // record alone rather than creating an `unused: undefined` property.
-          else if (v !== elem) setField(opaque, f, v);
+          else if (!Object.is(v, elem)) setField(opaque, f, v);
         }
       } catch (e) {
         throw annotate(e, isArray ? `.${f.name}[${i}]` : `.${f.name}`, at);

@@ -177,6 +177,9 @@ export class VmStateSaver implements NestedWalker {
       nested: this,
     };
     const autoAlloc = (fl & VMS.ARRAY_OF_POINTER_AUTO_ALLOC) !== 0;
+    // With AUTO_ALLOC, markers and elements share the field's name; each entry's `index` counts
+    // the entries so far, which is what analyze-migration.py checks when it gathers them.
+    let entry = 0;
     for (let i = 0; i < n; i++) {
       let elem = isArray ? base![i] : base;
       if (autoAlloc) {
@@ -185,7 +188,7 @@ export class VmStateSaver implements NestedWalker {
         if (loopJson) {
           loopJson.startObject();
           loopJson.str("name", jsonName);
-          if (n > 1) loopJson.int("index", i);
+          loopJson.int("index", entry++);
           loopJson.str("type", "ptr-marker");
           loopJson.int("size", 1);
           loopJson.endObject();
@@ -196,7 +199,9 @@ export class VmStateSaver implements NestedWalker {
       if (loopJson) {
         loopJson.startObject();
         loopJson.str("name", jsonName);
-        if (n > 1) {
+        if (autoAlloc) {
+          loopJson.int("index", entry++);
+        } else if (n > 1) {
           if (compress) loopJson.int("array_len", n);
           else loopJson.int("index", i);
         }

@@ -62,6 +62,7 @@ export const inspectCommand: CommandDef = {
     } else {
       ctx.io.out(renderTree(result, file));
     }
-    return 0;
+    for (const w of result.warnings) ctx.io.err(`warning: ${w.message}`);
+    return result.end.complete ? 0 : 1;
   },
 };

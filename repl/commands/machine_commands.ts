@@ -1,0 +1,154 @@
+/**
+ * Non-interactive machine commands: `run ELF`, `snapshot OUT`, `check FILE`. They call the
+ * emulator's libraries and print; all behaviour lives below them.
+ * @module
+ */
+import { MigrationError } from "../../migration/errors.ts";
+import { ElfError } from "../../emu/errors.ts";
+import { loadMachineFile, saveMachineFile, snapshotRamSize } from "../../emu/snapshot_file.ts";
+import { DEFAULT_GUEST, VirtMachine } from "../../emu/virt.ts";
+import { parseCount, parseSize } from "./sizes.ts";
+import { type CommandContext, type CommandDef, UsageError } from "./types.ts";
+
+/** Exit status when `run` used up its instruction budget before the guest exited. */
+export const EXIT_BUDGET = 124;
+
+async function readElf(path: string): Promise<Uint8Array> {
+  try {
+    return await Deno.readFile(path);
+  } catch (e) {
+    throw new ElfError("unreadable", `Cannot read ELF "${path}": ${(e as Error).message}`);
+  }
+}
+
+function ramOption(opts: Record<string, unknown>): number | undefined {
+  return opts.ram === undefined ? undefined : parseSize(String(opts.ram), "RAM size");
+}
+
+/** Fill RAM with a reproducible pseudo-random pattern (xorshift32 from `seed`). */
+export function fillRandom(words: Uint32Array, seed: number): void {
+  let x = (seed >>> 0) || 0x9e3779b9;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    words[i] = x >>> 0;
+  }
+}
+
+const stdoutWrite = (b: number) => Deno.stdout.writeSync(new Uint8Array([b]));
+
+/** `run ELF`: run a guest headless with its UART on stdout; exit with the guest's status. */
+export const runCommand: CommandDef = {
+  name: "run",
+  summary: "Run a guest ELF headless (UART on stdout) and exit with its status",
+  args: [{ name: "elf", description: "RISC-V ELF (RV32, linked at 0x80000000)" }],
+  options: [
+    {
+      flags: "--max-insns <n>",
+      description: "stop after this many instructions (exit 124)",
+      default: "2000000000",
+    },
+    { flags: "--ram <size>", description: "guest RAM size, e.g. 128M", default: "128M" },
+    { flags: "--stats", description: 'print {"insns","seconds","mips"} as JSON on stderr' },
+  ],
+  async run(ctx: CommandContext, args, opts): Promise<number> {
+    const max = parseCount(String(opts.maxInsns), "--max-insns");
+    const elf = await readElf(args[0]);
+    const m = new VirtMachine({ ramSize: ramOption(opts), console: stdoutWrite });
+    m.boot(elf);
+    const t0 = performance.now();
+    const r = m.run(max);
+    const seconds = (performance.now() - t0) / 1000;
+    if (opts.stats) {
+      ctx.io.err(
+        JSON.stringify({
+          insns: r.insns,
+          seconds,
+          mips: seconds > 0 ? r.insns / seconds / 1e6 : 0,
+        }),
+      );
+    }
+    if (r.stop === "exit") return r.exitCode ?? 0;
+    if (r.stop === "idle") {
+      ctx.io.err(
+        `run: the guest is waiting for an interrupt that can never come (after ${r.insns} instructions)`,
+      );
+      return EXIT_BUDGET;
+    }
+    ctx.io.err(`run: stopped after ${r.insns} instructions without the guest exiting`);
+    return EXIT_BUDGET;
+  },
+};
+
+/** `snapshot OUT`: boot, run N instructions, write a snapshot file. */
+export const snapshotCommand: CommandDef = {
+  name: "snapshot",
+  summary: "Boot a guest (the demo by default), run N instructions, write a snapshot",
+  args: [{ name: "out", description: "snapshot file to write (atomically)" }],
+  options: [
+    { flags: "--boot <elf>", description: "guest ELF (default: the embedded demo guest)" },
+    { flags: "--insns <n>", description: "instructions to run before saving", default: "1000000" },
+    { flags: "--ram <size>", description: "guest RAM size, e.g. 128M", default: "128M" },
+    { flags: "--fill <spec>", description: "fill RAM before booting: random[:SEED]" },
+    {
+      flags: "--stats",
+      description: 'print {"bytes","seconds","mbPerSecond","peakRssBytes"} on stderr',
+    },
+  ],
+  async run(ctx: CommandContext, args, opts): Promise<number> {
+    const insns = parseCount(String(opts.insns), "--insns");
+    const elf = opts.boot ? await readElf(String(opts.boot)) : await Deno.readFile(DEFAULT_GUEST);
+    const m = new VirtMachine({ ramSize: ramOption(opts) });
+    if (opts.fill !== undefined) {
+      const fm = /^random(?::(\d+))?$/.exec(String(opts.fill));
+      if (!fm) throw new UsageError(`Invalid --fill "${opts.fill}": use random or random:SEED`);
+      fillRandom(m.ram.u32, Number(fm[1] ?? 1));
+    }
+    m.boot(elf);
+    m.run(insns);
+    const st = await saveMachineFile(m, args[0]);
+    if (opts.stats) ctx.io.err(JSON.stringify(st));
+    ctx.io.out(`snapshot: ${args[0]}: ${st.bytes} bytes after ${m.cpu.instret} instructions`);
+    return 0;
+  },
+};
+
+/** `check FILE`: load into a fresh machine; 0 when accepted, 1 with the typed error. */
+export const checkCommand: CommandDef = {
+  name: "check",
+  summary: "Load a snapshot into a fresh machine: exit 0 if it loads, 1 with the typed error",
+  args: [{ name: "file", description: "snapshot or migration stream" }],
+  options: [
+    { flags: "--ram <size>", description: "guest RAM size (default: as announced by the stream)" },
+    { flags: "--json", description: "print the outcome as one JSON object on stdout" },
+    {
+      flags: "--stats",
+      description: 'print {"bytes","seconds","mbPerSecond","peakRssBytes"} on stderr',
+    },
+  ],
+  async run(ctx: CommandContext, args, opts): Promise<number> {
+    const file = args[0];
+    try {
+      const ramSize = ramOption(opts) ?? (await snapshotRamSize(file)) ?? undefined;
+      const m = new VirtMachine({ ramSize });
+      const { report, stats } = await loadMachineFile(m, file);
+      if (opts.stats) ctx.io.err(JSON.stringify(stats));
+      if (opts.json) {
+        ctx.io.out(
+          JSON.stringify({ ok: true, bytes: report.bytes, sections: report.sections.length }),
+        );
+      } else {
+        ctx.io.out(
+          `check: ${file}: loads (${report.sections.length} sections, ${report.bytes} bytes)`,
+        );
+      }
+      return 0;
+    } catch (e) {
+      if (!(e instanceof MigrationError)) throw e;
+      if (opts.json) ctx.io.out(JSON.stringify({ ok: false, ...e.toJSON() }));
+      else ctx.io.err(`check: ${file}: rejected: ${e.name} [${e.kind}]: ${e.message}`);
+      return 1;
+    }
+  },
+};
