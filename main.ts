@@ -38,6 +38,16 @@ async function main(argv: string[]): Promise<number> {
   return await runCommandLine(defs, ctx, argv);
 }
 
+/** Exit status of an unexpected exception: always a snapshell bug, never a user error. */
+export const EXIT_INTERNAL = 70;
+
 if (import.meta.main) {
-  Deno.exit(await main(Deno.args));
+  let code: number;
+  try {
+    code = await main(Deno.args);
+  } catch (e) {
+    ctx.io.err(`snapshell: internal error (this is a bug): ${(e as Error)?.stack ?? e}`);
+    code = EXIT_INTERNAL;
+  }
+  Deno.exit(code);
 }

@@ -36,8 +36,6 @@ export function fillRandom(words: Uint32Array, seed: number): void {
   }
 }
 
-const stdoutWrite = (b: number) => Deno.stdout.writeSync(new Uint8Array([b]));
-
 /** `run ELF`: run a guest headless with its UART on stdout; exit with the guest's status. */
 export const runCommand: CommandDef = {
   name: "run",
@@ -55,7 +53,11 @@ export const runCommand: CommandDef = {
   async run(ctx: CommandContext, args, opts): Promise<number> {
     const max = parseCount(String(opts.maxInsns), "--max-insns");
     const elf = await readElf(args[0]);
-    const m = new VirtMachine({ ramSize: ramOption(opts), console: stdoutWrite });
+    const raw = ctx.io.raw ?? ((b: Uint8Array) => Deno.stdout.writeSync(b));
+    const m = new VirtMachine({
+      ramSize: ramOption(opts),
+      console: (b) => raw(new Uint8Array([b])),
+    });
     m.boot(elf);
     const t0 = performance.now();
     const r = m.run(max);

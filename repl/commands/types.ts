@@ -10,6 +10,8 @@ export interface CommandOutput {
   out(line: string): void;
   /** Diagnostics and errors. */
   err(line: string): void;
+  /** Raw bytes as they come (the guest console); defaults to standard output. */
+  raw?(bytes: Uint8Array): void;
 }
 
 /** A positional argument. */

@@ -1,0 +1,83 @@
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { MigrationError } from "../../migration/errors.ts";
+import { StreamReader } from "../../migration/stream/reader.ts";
+import { StreamWriter } from "../../migration/stream/writer.ts";
+import { VirtMachine } from "../../emu/virt.ts";
+
+const guest = (name: string) =>
+  Deno.readFileSync(new URL(`../../emu/guests/build/${name}.elf`, import.meta.url));
+const expected = (name: string) =>
+  Deno.readTextFileSync(new URL(`../../emu/guests/expected/${name}.qemu.txt`, import.meta.url));
+
+function boot(name: string, ramSize = 16 << 20): VirtMachine {
+  const m = new VirtMachine({ ramSize });
+  m.boot(guest(name));
+  return m;
+}
+
+/** The guest's console as QEMU's -nographic shows it (no CR translation differences). */
+const norm = (s: string) => s.replaceAll("\r\n", "\n").trim();
+
+for (const name of ["hello", "timer", "compute-small"]) {
+  Deno.test(`the ${name} guest prints what it prints on QEMU 7.2 and exits 0`, () => {
+    const m = boot(name);
+    const r = m.run(100_000_000);
+    strictEqual(r.stop, "exit");
+    strictEqual(r.exitCode, 0);
+    strictEqual(norm(m.consoleText), norm(expected(name)));
+  });
+}
+
+Deno.test("the uart-echo guest echoes typed input uppercased, as on QEMU 7.2", () => {
+  const m = boot("uart-echo");
+  m.run(200_000);
+  m.sendInput("hello, snapshell\nabc xyz 123\nq");
+  const r = m.run(50_000_000);
+  strictEqual(r.exitCode, 0);
+  strictEqual(norm(m.consoleText), norm(expected("uart-echo")));
+});
+
+Deno.test("the nvme exerciser passes on our NVMe-style device", () => {
+  const m = boot("nvme");
+  const r = m.run(50_000_000);
+  strictEqual(r.exitCode, 0, m.consoleText);
+  ok(m.consoleText.includes("0 failures: PASS"), m.consoleText);
+});
+
+async function save(m: VirtMachine): Promise<Uint8Array> {
+  const w = new StreamWriter();
+  await m.save(w);
+  return w.take();
+}
+
+Deno.test("a demo snapshot resumes with console output identical to the uninterrupted run", async () => {
+  const src = boot("demo");
+  src.run(3_000_000);
+  src.sendInput("typed text\n");
+  src.run(1_000_000);
+  const snap = await save(src);
+  const before = src.consoleText.length;
+  src.run(120_000_000);
+  const dst = new VirtMachine({ ramSize: 16 << 20 });
+  await dst.load(StreamReader.fromBytes(snap));
+  dst.run(120_000_000);
+  ok(src.consoleText.length > before, "the source printed more after the snapshot");
+  strictEqual(dst.consoleText, src.consoleText.slice(before));
+  deepStrictEqual(await save(dst), await save(src));
+});
+
+Deno.test("a snapshot of the virt machine is rejected by a machine with other RAM, unchanged", async () => {
+  const src = boot("demo");
+  src.run(500_000);
+  const snap = await save(src);
+  const dst = boot("hello", 32 << 20);
+  const before = await save(dst);
+  let err: unknown;
+  try {
+    await dst.load(StreamReader.fromBytes(snap));
+  } catch (e) {
+    err = e;
+  }
+  ok(err instanceof MigrationError && err.kind === "incompatible", String(err));
+  deepStrictEqual(await save(dst), before);
+});
