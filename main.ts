@@ -6,25 +6,24 @@
 import process from "node:process";
 import { runCommandLine } from "./repl/cli.ts";
 import { allCommands } from "./repl/commands/mod.ts";
-import type { CommandContext } from "./repl/commands/types.ts";
+import { Session, type ShellContext } from "./repl/session.ts";
 import { runInteractive, runScript } from "./repl/shell.ts";
 
 const encoder = new TextEncoder();
-const ctx: CommandContext = {
-  io: {
-    out: (line) => Deno.stdout.writeSync(encoder.encode(line + "\n")),
-    err: (line) => Deno.stderr.writeSync(encoder.encode(line + "\n")),
-  },
+const io = {
+  out: (line: string) => Deno.stdout.writeSync(encoder.encode(line + "\n")),
+  err: (line: string) => Deno.stderr.writeSync(encoder.encode(line + "\n")),
 };
 
 async function main(argv: string[]): Promise<number> {
   const defs = allCommands();
+  const ctx: ShellContext = { io, session: await Session.withDefaultMachine() };
   if (argv[0] === "repl") {
     const i = argv.indexOf("--script");
     if (i >= 0) {
       const file = argv[i + 1];
       if (!file) {
-        ctx.io.err("Usage error: --script needs a file");
+        io.err("Usage error: --script needs a file");
         return 2;
       }
       return await runScript(defs, ctx, await Deno.readTextFile(file), file);
@@ -46,7 +45,7 @@ if (import.meta.main) {
   try {
     code = await main(Deno.args);
   } catch (e) {
-    ctx.io.err(`snapshell: internal error (this is a bug): ${(e as Error)?.stack ?? e}`);
+    io.err(`snapshell: internal error (this is a bug): ${(e as Error)?.stack ?? e}`);
     code = EXIT_INTERNAL;
   }
   Deno.exit(code);

@@ -87,9 +87,8 @@ export class StreamReader {
   async ensure(n: number): Promise<void> {
     while (this.end - this.pos < n) {
       if (this.eof) {
-        throw new StreamTruncatedError(n - (this.end - this.pos), 0, {
-          offset: this.end + this.base,
-        });
+        const have = this.end - this.pos;
+        throw new StreamTruncatedError(n - have, have, { offset: this.end + this.base });
       }
       await this.fill(n - (this.end - this.pos));
     }

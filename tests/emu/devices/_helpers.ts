@@ -104,7 +104,10 @@ interface VmdescDevice {
 }
 
 /** QEMU 7.2's vmdesc entry for section `idstr` in the `virt-running` fixture (text and parsed). */
-export function qemuVmdescEntry(idstr: string, instanceId = 0): { text: string; dev: VmdescDevice } {
+export function qemuVmdescEntry(
+  idstr: string,
+  instanceId = 0,
+): { text: string; dev: VmdescDevice } {
   const raw = Deno.readTextFileSync(new URL("virt-running.vmdesc.raw.json", FIXTURES));
   const all = JSON.parse(raw) as { devices: VmdescDevice[] };
   const dev = all.devices.find((d) => d.name === idstr && d.instance_id === instanceId);
@@ -178,4 +181,30 @@ export async function assertRejected(
     return true;
   });
   deepStrictEqual(target.sections().map((s) => s.state()), before, "the live state is untouched");
+}
+
+/**
+ * Loads the body of FULL section `idstr` (instance 0) of the real QEMU 7.2 stream
+ * `virt-running.qemu` into `into` through `vmsd`, checking the section footer follows.
+ */
+export function loadQemuSection(
+  idstr: string,
+  vmsd: VmStateDescription,
+  into: StateRecord,
+): void {
+  const bytes = Deno.readFileSync(new URL("virt-running.qemu", FIXTURES));
+  const name = new TextEncoder().encode(idstr);
+  // Device sections start after RAM (0x035180); a FULL header is 04 id len idstr inst version.
+  for (let at = 0x035180; at < bytes.length - name.length - 14; at++) {
+    if (bytes[at] !== 0x04 || bytes[at + 5] !== name.length) continue;
+    if (!name.every((c, i) => bytes[at + 6 + i] === c)) continue;
+    const view = new DataView(bytes.buffer, bytes.byteOffset);
+    const id = view.getUint32(at + 1);
+    const version = view.getUint32(at + 10 + name.length);
+    const r = StreamReader.fromBytes(bytes.subarray(at + 14 + name.length));
+    loadState(r, vmsd, into, version);
+    deepStrictEqual([r.u8(), r.be32()], [0x7e, id], "the section footer follows the body");
+    return;
+  }
+  throw new Error(`No section "${idstr}" in virt-running.qemu`);
 }

@@ -11,6 +11,7 @@ import {
   assertVmdescMatchesQemu,
   fakeClock,
   loadDeviceStream,
+  loadQemuSection,
   roundTrip,
   saveBytes,
   saveDeviceStream,
@@ -137,4 +138,13 @@ Deno.test("postLoad rejects an msip other than 0/1 and leaves the device alone",
   const bad = setup();
   bad.clint.swi.msip[0] = 2;
   await assertRejected(bad.clint, setup().clint, /msip\[0\] is 2/);
+});
+
+Deno.test("loads the riscv_mtimer section of QEMU 7.2's virt-running stream", () => {
+  const { clint, mtip } = setup();
+  const staged = structuredClone(clint.mtimer);
+  loadQemuSection("riscv_mtimer", vmstateRiscvMtimer, staged);
+  clint.sections()[0].commit!(staged);
+  assertEquals(clint.mtimer.timecmp, [0x1234567890n]);
+  assertEquals(mtip[0], false);
 });

@@ -12,6 +12,7 @@ import {
   irqProbe,
   loadBytes,
   loadDeviceStream,
+  loadQemuSection,
   roundTrip,
   saveBytes,
   saveDeviceStream,
@@ -120,4 +121,14 @@ Deno.test("postLoad rejects flags other than 0/1 and unreachable alarm deadlines
   bad2.rtc.state.alarmRunning = 1;
   bad2.rtc.state.alarmNext = 1n << 63n;
   await assertRejected(bad2.rtc, setup().rtc, /Alarm deadline/);
+});
+
+Deno.test("loads the goldfish_rtc section of QEMU 7.2's virt-running stream", () => {
+  const { rtc } = setup();
+  const staged = structuredClone(rtc.state);
+  loadQemuSection("goldfish_rtc", vmstateGoldfishRtc, staged);
+  rtc.commit(staged);
+  // tick_offset = wall-clock seconds * 1e9 - host clock ns: 0xffffffff........ in the fixture.
+  assertEquals(rtc.state.tickOffset >> 32n, 0xffffffffn);
+  assertEquals([rtc.state.alarmRunning, rtc.state.irqPending, rtc.nextDeadline()], [0, 0, null]);
 });

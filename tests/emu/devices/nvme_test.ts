@@ -109,8 +109,14 @@ function cmd(ram: Ram, dev: NvmeQueueDevice, q: Queue, dw: Record<number, number
 function withIo(sqSize = 8, cqSize = 8) {
   const t = setup();
   const admin = enable(t.dev);
-  assertEquals(cmd(t.ram, t.dev, admin, { 0: 5, 6: IO_CQ, 10: 1 | ((cqSize - 1) << 16), 11: 2 }), 0);
-  assertEquals(cmd(t.ram, t.dev, admin, { 0: 1, 6: IO_SQ, 10: 1 | ((sqSize - 1) << 16), 11: 1 << 16 }), 0);
+  assertEquals(
+    cmd(t.ram, t.dev, admin, { 0: 5, 6: IO_CQ, 10: 1 | ((cqSize - 1) << 16), 11: 2 }),
+    0,
+  );
+  assertEquals(
+    cmd(t.ram, t.dev, admin, { 0: 1, 6: IO_SQ, 10: 1 | ((sqSize - 1) << 16), 11: 1 << 16 }),
+    0,
+  );
   return { ...t, admin, io: queue(1, IO_SQ, sqSize, IO_CQ, cqSize) };
 }
 
@@ -124,7 +130,11 @@ Deno.test("CC.EN takes the admin queue pair; RDY follows; disabling drops every 
   assertEquals(dev.read(CSTS, 4), 0);
   enable(dev);
   assertEquals(dev.read(CSTS, 4), 1);
-  assertEquals([dev.read(ASQ, 4), dev.read(ACQ, 4), dev.read(AQA, 4)], [ADMIN_SQ, ADMIN_CQ, 0x30003]);
+  assertEquals([dev.read(ASQ, 4), dev.read(ACQ, 4), dev.read(AQA, 4)], [
+    ADMIN_SQ,
+    ADMIN_CQ,
+    0x30003,
+  ]);
   dev.write(CC, 4, 0);
   assertEquals(dev.read(CSTS, 4), 0);
   assertEquals(dev.state.sq.every((q) => q === null), true);
@@ -215,7 +225,14 @@ Deno.test("snapshot: queue tables with NULL holes and the disk round-trip", asyn
   const entry = JSON.parse(vmdescEntry("snapshell-nvme", vmstateNvme, a.dev.state));
   assertEquals(entry.fields.filter((f: { type: string }) => f.type === "ptr-marker").length, 18);
   const bytes = saveBytes(vmstateNvme, a.dev.state);
-  assertEquals(bytes.length, 4 * 3 + 8 * 2 + 18 + 3 * 18 + 3 * 18 - 2 * 18 + 4 + 1048576 + 0);
+  // cc csts aqa, asq acq, 9 markers + 2 SQs of 18 bytes, 9 markers + 2 CQs of 18, disk_size, disk
+  assertEquals(bytes.length, 12 + 16 + (9 + 2 * 18) + (9 + 2 * 18) + 4 + 1048576);
+  // sq[0] marker at 28, its 18 bytes, sq[1] marker at 47, its 18 bytes, then 7 NULL markers.
+  assertEquals([bytes[28], bytes[47], ...bytes.subarray(66, 73)], [
+    0x31,
+    0x31,
+    ...Array(7).fill(0x30),
+  ]);
   const b = setup();
   const diskRef = b.dev.disk;
   await loadDeviceStream(b.dev, await saveDeviceStream(a.dev));
@@ -224,9 +241,11 @@ Deno.test("snapshot: queue tables with NULL holes and the disk round-trip", asyn
   assertEquals(b.dev.state.sq, a.dev.state.sq);
   assertEquals(b.dev.state.cq, a.dev.state.cq);
   assertEquals(b.dev.state.sq.map((q) => q !== null), [true, true, ...Array(7).fill(false)]);
-  // The restored device keeps working on the restored queues.
+  // With RAM restored too (the RAM section's job), the device keeps working on its queues.
+  b.ram.write(b.ram.base, a.ram.u8);
   const io = { ...a.io };
-  assertEquals(cmd(a.ram, b.dev, io, { 0: 2, 6: BUF + 0x1000, 10: 7, 12: 0 }), 0);
+  assertEquals(cmd(b.ram, b.dev, io, { 0: 2, 6: BUF + 0x1000, 10: 7, 12: 0 }), 0);
+  assertEquals(b.ram.read(BUF + 0x1000, 512), new Uint8Array(512).fill(0xab));
 });
 
 Deno.test("postLoad rejects bad queue indices, sizes, references, phases and bases", async () => {

@@ -1,10 +1,15 @@
 import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
-import { createPlicState, SifivePlic, vmstateSifivePlic } from "../../../emu/devices/sifive_plic.ts";
+import {
+  createPlicState,
+  SifivePlic,
+  vmstateSifivePlic,
+} from "../../../emu/devices/sifive_plic.ts";
 import {
   assertRejected,
   assertVmdescMatchesQemu,
   irqProbe,
   loadDeviceStream,
+  loadQemuSection,
   roundTrip,
   saveDeviceStream,
 } from "./_helpers.ts";
@@ -115,4 +120,15 @@ Deno.test("postLoad rejects pending bits beyond num_sources and priorities above
   const bad3 = small();
   bad3.state.claimed[1] = 1 << 8;
   await assertRejected(bad3, small(), /claimed\[1\]/);
+});
+
+Deno.test("loads the riscv_sifive_plic section of QEMU 7.2's virt-running stream", () => {
+  const { plic } = setup();
+  const staged = structuredClone(plic.state);
+  loadQemuSection("riscv_sifive_plic", vmstateSifivePlic, staged);
+  plic.commit(staged);
+  assertEquals(
+    [plic.read(PRIO(10), 4), plic.read(THRESHOLD(0), 4), plic.read(ENABLE(0), 4)],
+    [3, 1, 0x400],
+  );
 });

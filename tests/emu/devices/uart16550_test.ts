@@ -13,6 +13,7 @@ import {
   fakeClock,
   irqProbe,
   loadDeviceStream,
+  loadQemuSection,
   roundTrip,
   saveBytes,
   saveDeviceStream,
@@ -223,4 +224,22 @@ Deno.test("postLoad rejects an input queue whose times go backwards", async () =
   bad.uart.pushInput("ab", 100n);
   bad.uart.state.serial.inputTime[1] = 5n;
   await assertRejected(bad.uart, setup().uart, /Input byte 1/);
+});
+
+Deno.test("loads the serial section of QEMU 7.2's virt-running stream", () => {
+  const { uart, out } = setup();
+  const staged = structuredClone(uart.state);
+  loadQemuSection("serial", vmstateUart16550, staged);
+  uart.commit(staged);
+  const s = uart.state.serial;
+  assertEquals(
+    [s.divider, s.ier, s.iir, s.lcr, s.mcr, s.lsr, s.msr, s.scr, s.fcr],
+    [1, 1, 0xc1, 3, 0x0b, 0x60, 0xb0, 0xa5, 0x01],
+  );
+  uart.write(0, 1, 0x21);
+  assertEquals(out, [0x21]);
+  assertEquals(
+    [...saveBytes(vmstateUart16550, uart.state)],
+    [0, 1, 0, 1, 0xc1, 3, 0x0b, 0x60, 0xb0, 0xa5, 1],
+  );
 });
