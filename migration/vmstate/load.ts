@@ -138,13 +138,13 @@ export class VmStateLoader implements NestedWalker {
       size = elementSize(opaque, f, false);
       base = getField(opaque, f);
       const isArrayValue = isArrayField(f);
-      // QEMU allocates size * n bytes when that is non-zero; a struct element always has a
-      // non-zero size there, while here a struct field carries no byte size.
-      const allocUnits = fl & (VMS.STRUCT | VMS.VSTRUCT) ? n : size * n;
-      if (fl & VMS.POINTER && fl & VMS.ALLOC && allocUnits !== 0) {
-        // Allocation is bounded by what the stream can still deliver (one byte per element at
-        // least, `size` bytes per leaf element).
-        const perElem = fl & (VMS.STRUCT | VMS.VSTRUCT) ? 1 : size;
+      // QEMU allocates size * n bytes when that is non-zero, where size is the element's C
+      // size. Here struct elements and variable-size infos (capability) carry no byte size:
+      // count them as at least one byte each, so they are allocated whenever n > 0.
+      const unsized = (fl & (VMS.STRUCT | VMS.VSTRUCT)) !== 0 || (isArrayValue && size === 0);
+      const perElem = unsized ? 1 : size;
+      if (fl & VMS.POINTER && fl & VMS.ALLOC && perElem * n !== 0) {
+        // Allocation is bounded by what the stream can still deliver.
         r.checkAvailable(perElem * n, `allocation for "${f.name}"`);
         base = isArrayValue ? allocArray(f, n, size, base) : f.info?.zero(size);
         setField(opaque, f, base);

@@ -1,0 +1,48 @@
+/** Typed errors: kinds, location rendering, JSON form. */
+import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import {
+  MigrationError,
+  StreamTruncatedError,
+  VersionMismatchError,
+  VmStateDefinitionError,
+} from "../../migration/errors.ts";
+
+Deno.test("MigrationError renders its location and fills only missing parts on locate()", () => {
+  const e = new StreamTruncatedError(1, 0, { offset: 26 });
+  strictEqual(e.message, "Stream ends early: 1 more byte needed, 0 available (at byte 26 (0x1a))");
+  e.locate({ offset: 3, section: "serial" }).withPath("serial.lsr");
+  strictEqual(
+    e.message,
+    'Stream ends early: 1 more byte needed, 0 available (at section "serial", field "serial.lsr", byte 26 (0x1a))',
+  );
+  strictEqual(e instanceof MigrationError, true);
+  strictEqual(e.name, "StreamTruncatedError");
+  deepStrictEqual(e.toJSON(), {
+    error: "StreamTruncatedError",
+    kind: "corrupt",
+    reason: "Stream ends early: 1 more byte needed, 0 available",
+    offset: 26,
+    section: "serial",
+    path: "serial.lsr",
+  });
+});
+
+Deno.test("VersionMismatchError words too new and too old like QEMU", () => {
+  strictEqual(
+    new VersionMismatchError("cpu", 6, 2, 5).message,
+    "cpu: incoming version_id 6 is too new for local version_id 5",
+  );
+  const old = new VersionMismatchError("cpu", 1, 2, 5);
+  strictEqual(old.message, "cpu: incoming version_id 1 is too old for local minimum version_id 2");
+  strictEqual(old.kind, "incompatible");
+});
+
+Deno.test("VmStateDefinitionError names the description and field", () => {
+  const e = new VmStateDefinitionError("serial", "fifo", "bad");
+  strictEqual(e.message, 'Invalid VMState description "serial" field "fifo": bad');
+  strictEqual(e instanceof TypeError, true);
+  strictEqual(
+    new VmStateDefinitionError("serial", undefined, "bad").message,
+    'Invalid VMState description "serial": bad',
+  );
+});
