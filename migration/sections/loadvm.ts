@@ -134,7 +134,7 @@ export async function loadStream(
             });
           }
           pending.staged = await r.retrying(() => {
-            const staged = structuredClone(entry.state!());
+            const staged = stageState(entry, label);
             loadState(r, entry.vmsd!, staged, head.versionId, opts);
             readFooter(r, head.sectionId, label, opts);
             return staged;
@@ -203,7 +203,7 @@ export async function loadStream(
     }
     // Trailer: the vmdesc, read and checked but never trusted for loading.
     if (r.buffered > 0 || !r.atEnd) {
-      await r.fill().catch(() => false);
+      await r.fill();
       const next = r.buffered > 0 ? r.peekU8(0) : undefined;
       if (next === SectionType.VMDESCRIPTION) {
         const at = r.offset;
@@ -222,7 +222,7 @@ export async function loadStream(
         void at;
       }
       if (opts.rejectTrailingData !== false) {
-        if (r.buffered === 0) await r.fill().catch(() => false);
+        if (r.buffered === 0) await r.fill();
         if (r.buffered > 0) {
           throw new StreamFormatError(`Unexpected data after the end of the stream`, {
             offset: r.offset,
@@ -257,6 +257,22 @@ export async function loadStream(
     return report;
   } finally {
     if (!committed) { for (const p of byEntry.values()) p.entry.iterative?.abort(); }
+  }
+}
+
+/** A private copy of a device's live record to load into; the live one stays untouched. */
+function stageState(entry: SectionEntry, label: string): StateRecord {
+  try {
+    return structuredClone(entry.state!());
+  } catch (e) {
+    throw new MigrationError(
+      "environment",
+      `State of '${label}' is not plain data and cannot be staged for a load: ${
+        (e as Error).message
+      }`,
+      { section: label },
+      { cause: e },
+    );
   }
 }
 

@@ -155,6 +155,17 @@ function checkField(
   if ((info === "tmp" || info === "qtailq" || info === "qlist" || info === "gtree") && !f.vmsd) {
     fail(name, `${info} needs a nested description`);
   }
+  if ((info === "tmp" || info === "qtailq" || info === "qlist" || info === "gtree") && f.vmsd) {
+    // These load their nested description at the field's own version (QEMU passes
+    // field->version_id), so that version must be one the nested description accepts.
+    const v = f.versionId ?? 0;
+    if (v < f.vmsd.minimumVersionId || v > f.vmsd.versionId) {
+      fail(
+        name,
+        `${info} loads "${f.vmsd.name}" at version ${v}, outside its window ${f.vmsd.minimumVersionId}..${f.vmsd.versionId} (give the field a version, or the description minimumVersionId ${v})`,
+      );
+    }
+  }
   if (f.vmsd && info && info !== "struct") checkDescription(f.vmsd, {});
   if (f.keyVmsd) checkDescription(f.keyVmsd, {});
 }

@@ -620,3 +620,19 @@ Deno.test("loadStream() parses the header and configuration of a real QEMU 7.2 s
     true,
   );
 });
+
+Deno.test("loadStream() reports live state that cannot be staged as an environment error", async () => {
+  const d = F.vmsd({ name: "fn", fields: [F.uint8("a")] });
+  const reg = new SectionRegistry();
+  const live = { a: 1, hook: () => 0 };
+  reg.registerDevice({ vmsd: d, state: () => live });
+  const w = new StreamWriter();
+  await saveStream(w, reg, { machine: "virt" });
+  const e = await caughtAsync(
+    loadStream(StreamReader.fromBytes(w.take()), reg, { machine: "virt" }),
+  );
+  if (!(e instanceof MigrationError)) throw e;
+  strictEqual(e.kind, "environment");
+  strictEqual(e.section, "fn");
+  strictEqual(/not plain data/.test(e.message), true);
+});
