@@ -201,35 +201,7 @@ export async function loadStream(
       }
       throw new StreamFormatError(`Unknown savevm section type ${type}`, { offset });
     }
-    // Trailer: the vmdesc, read and checked but never trusted for loading.
-    if (r.buffered > 0 || !r.atEnd) {
-      await r.fill();
-      const next = r.buffered > 0 ? r.peekU8(0) : undefined;
-      if (next === SectionType.VMDESCRIPTION) {
-        const at = r.offset;
-        await r.ensure(5);
-        r.skip(1);
-        const len = r.be32();
-        r.checkAvailable(len, "vmdesc trailer");
-        let left = len;
-        while (left > 0) {
-          if (r.buffered === 0) await r.ensure(1);
-          const n = Math.min(left, r.buffered);
-          r.skip(n);
-          left -= n;
-        }
-        report.vmdescBytes = len;
-        void at;
-      }
-      if (opts.rejectTrailingData !== false) {
-        if (r.buffered === 0) await r.fill();
-        if (r.buffered > 0) {
-          throw new StreamFormatError(`Unexpected data after the end of the stream`, {
-            offset: r.offset,
-          });
-        }
-      }
-    }
+    report.vmdescBytes = await readTrailer(r, opts);
     for (const p of byEntry.values()) {
       if (!p.ended) {
         throw new StreamFormatError(`Section '${sectionLabel(p.entry)}' has no END chunk`, {
@@ -274,6 +246,37 @@ function stageState(entry: SectionEntry, label: string): StateRecord {
       { cause: e },
     );
   }
+}
+
+/**
+ * After EOF: the optional vmdesc trailer, whose length is checked but whose JSON is never
+ * trusted for loading, then (by default) nothing else.
+ */
+async function readTrailer(r: StreamReader, opts: LoadStreamOptions): Promise<number | undefined> {
+  if (r.buffered === 0) await r.fill();
+  let vmdescBytes: number | undefined;
+  if (r.buffered > 0 && r.peekU8(0) === SectionType.VMDESCRIPTION) {
+    await r.ensure(5);
+    r.skip(1);
+    const len = r.be32();
+    r.checkAvailable(len, "vmdesc trailer");
+    for (let left = len; left > 0;) {
+      if (r.buffered === 0) await r.ensure(1);
+      const n = Math.min(left, r.buffered);
+      r.skip(n);
+      left -= n;
+    }
+    vmdescBytes = len;
+  }
+  if (opts.rejectTrailingData !== false) {
+    if (r.buffered === 0) await r.fill();
+    if (r.buffered > 0) {
+      throw new StreamFormatError("Unexpected data after the end of the stream", {
+        offset: r.offset,
+      });
+    }
+  }
+  return vmdescBytes;
 }
 
 function readHeader(r: StreamReader): void {
