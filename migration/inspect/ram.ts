@@ -5,23 +5,13 @@
  * @module
  */
 import { StreamFormatError } from "../errors.ts";
+import { RamFlag } from "../ram/ram_section.ts";
 import type { StreamReader } from "../stream/reader.ts";
 import type { RamBlockInfo, RamChunkInfo, SectionState } from "./model.ts";
 import { hexBytes, type WarnFn } from "./vmsd.ts";
 
-/** RAM_SAVE_FLAG_* bits in the low bits of each record's be64 (ram.c). */
-export const RAM_FLAG = {
-  FULL: 0x001,
-  ZERO: 0x002,
-  MEM_SIZE: 0x004,
-  PAGE: 0x008,
-  EOS: 0x010,
-  CONTINUE: 0x020,
-  XBZRLE: 0x040,
-  HOOK: 0x080,
-  COMPRESS_PAGE: 0x100,
-  MULTIFD_FLUSH: 0x200,
-} as const;
+/** RAM_SAVE_FLAG_* bits (ram.c), shared with the loader. */
+export const RAM_FLAG = RamFlag;
 
 /** Receives RAM contents as they stream past (used by extract). */
 export interface RamSink {

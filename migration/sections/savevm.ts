@@ -72,14 +72,25 @@ export async function writeSetup(
   opts: SaveOptions,
 ): Promise<void> {
   for (const e of reg.ordered()) {
-    if (!e.iterative) continue;
-    const start = w.offset;
-    writeSectionHeader(w, e, SectionType.START);
-    await e.iterative.saveSetup(w);
-    writeSectionFooter(w, e, opts);
-    opts.onSection?.({ idstr: e.idstr, type: SectionType.START, start, end: w.offset });
-    await w.maybeFlush();
+    if (e.iterative) await writeChunk(w, e, SectionType.START, opts, (h) => h.saveSetup(w));
   }
+}
+
+/** One framed chunk of an iterative section: header, payload, footer, then a chance to flush. */
+async function writeChunk<T>(
+  w: StreamWriter,
+  e: SectionEntry,
+  type: number,
+  opts: SaveOptions,
+  payload: (h: NonNullable<SectionEntry["iterative"]>) => Promise<T> | T,
+): Promise<T> {
+  const start = w.offset;
+  writeSectionHeader(w, e, type);
+  const result = await payload(e.iterative!);
+  writeSectionFooter(w, e, opts);
+  opts.onSection?.({ idstr: e.idstr, type, start, end: w.offset });
+  await w.maybeFlush();
+  return result;
 }
 
 /** One PART round over iterative handlers; resolves true when all report nothing left. */
@@ -91,12 +102,7 @@ export async function writeIteration(
   let done = true;
   for (const e of reg.ordered()) {
     if (!e.iterative?.saveIterate) continue;
-    const start = w.offset;
-    writeSectionHeader(w, e, SectionType.PART);
-    done = (await e.iterative.saveIterate(w)) && done;
-    writeSectionFooter(w, e, opts);
-    opts.onSection?.({ idstr: e.idstr, type: SectionType.PART, start, end: w.offset });
-    await w.maybeFlush();
+    done = (await writeChunk(w, e, SectionType.PART, opts, (h) => h.saveIterate!(w))) && done;
   }
   return done;
 }
@@ -111,13 +117,7 @@ export async function writeCompletion(
   opts: SaveOptions,
 ): Promise<void> {
   for (const e of reg.ordered()) {
-    if (!e.iterative) continue;
-    const start = w.offset;
-    writeSectionHeader(w, e, SectionType.END);
-    await e.iterative.saveComplete(w);
-    writeSectionFooter(w, e, opts);
-    opts.onSection?.({ idstr: e.idstr, type: SectionType.END, start, end: w.offset });
-    await w.maybeFlush();
+    if (e.iterative) await writeChunk(w, e, SectionType.END, opts, (h) => h.saveComplete(w));
   }
   const json = new QemuJsonWriter();
   json.startObject();
