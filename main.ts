@@ -1,11 +1,14 @@
 /**
- * snapshell's entry point: `main.ts repl [--script FILE]` opens the shell, any other words run
- * one command non-interactively (`deno task cli inspect FILE`).
+ * snapshell's entry point: `main.ts repl [--script FILE]` opens the shell (or runs a script, or
+ * reads commands from standard input when it is not a terminal), any other words run one command
+ * non-interactively (`deno task cli inspect FILE`). `--store DIR` (anywhere before the command
+ * words, or after `repl`) chooses the snapshot store; `SNAPSHELL_STORE` does too.
  * @module
  */
 import process from "node:process";
 import { runCommandLine } from "./repl/cli.ts";
 import { allCommands } from "./repl/commands/mod.ts";
+import { terminalProgress } from "./repl/progress.ts";
 import { Session, type ShellContext } from "./repl/session.ts";
 import { runInteractive, runScript } from "./repl/shell.ts";
 
@@ -15,26 +18,92 @@ const io = {
   err: (line: string) => Deno.stderr.writeSync(encoder.encode(line + "\n")),
 };
 
-async function main(argv: string[]): Promise<number> {
-  const defs = allCommands();
-  const ctx: ShellContext = { io, session: await Session.withDefaultMachine() };
-  if (argv[0] === "repl") {
-    const i = argv.indexOf("--script");
-    if (i >= 0) {
-      const file = argv[i + 1];
-      if (!file) {
-        io.err("Usage error: --script needs a file");
-        return 2;
+/** The global options main.ts takes before the command words. */
+export interface MainOptions {
+  /** Snapshot store directory. */
+  store?: string;
+  /** Script file (repl only). */
+  script?: string;
+  /** The remaining words. */
+  rest: string[];
+  /** A usage problem with the global options. */
+  error?: string;
+}
+
+/** Pull `--store DIR` (anywhere) and, after `repl`, `--script FILE` out of the arguments. */
+export function parseMainArgs(argv: string[]): MainOptions {
+  const out: MainOptions = { rest: [] };
+  for (let i = 0; i < argv.length; i++) {
+    const m = /^--(store|script)(?:=(.*))?$/.exec(argv[i]);
+    if (m && (m[1] === "store" || out.rest[0] === "repl")) {
+      const name = m[1] as "store" | "script";
+      const value = m[2] ?? argv[++i];
+      if (value === undefined || value === "") {
+        out.error = `--${name} needs a value`;
+        break;
       }
-      return await runScript(defs, ctx, await Deno.readTextFile(file), file);
+      out[name] = value;
+      continue;
+    }
+    out.rest.push(argv[i]);
+  }
+  return out;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const args = parseMainArgs(argv);
+  if (args.error) {
+    io.err(`Usage error: ${args.error}`);
+    return 2;
+  }
+  const defs = allCommands();
+  const session = await Session.withDefaultMachine(args.store ? { store: args.store } : {});
+  const ctx: ShellContext = { io, session, progress: terminalProgress() };
+  if (args.rest[0] === "repl") {
+    if (args.rest.length > 1) {
+      io.err(`Usage error: unexpected "${args.rest.slice(1).join(" ")}" after repl`);
+      return 2;
+    }
+    if (args.script !== undefined) {
+      let text: string;
+      try {
+        text = await Deno.readTextFile(args.script);
+      } catch (e) {
+        io.err(`Error: cannot read script "${args.script}": ${(e as Error).message}`);
+        return 1;
+      }
+      return await withInterruptStop(session, () => runScript(defs, ctx, text, args.script!));
     }
     if (!process.stdin.isTTY) {
       const text = await new Response(Deno.stdin.readable).text();
-      return await runScript(defs, ctx, text, "<stdin>");
+      return await withInterruptStop(session, () => runScript(defs, ctx, text, "<stdin>"));
     }
     return await runInteractive(defs, ctx);
   }
-  return await runCommandLine(defs, ctx, argv);
+  return await withInterruptStop(session, () => runCommandLine(defs, ctx, args.rest));
+}
+
+/** Outside the interactive shell, SIGINT (Ctrl-C) stops a running guest; a second one exits. */
+async function withInterruptStop(session: Session, fn: () => Promise<number>): Promise<number> {
+  let seen = false;
+  const onSigint = () => {
+    if (session.active && !seen) {
+      seen = true;
+      session.stopRun();
+      return;
+    }
+    Deno.exit(130);
+  };
+  try {
+    Deno.addSignalListener("SIGINT", onSigint);
+  } catch { /* no signals on this platform */ }
+  try {
+    return await fn();
+  } finally {
+    try {
+      Deno.removeSignalListener("SIGINT", onSigint);
+    } catch { /* as above */ }
+  }
 }
 
 /** Exit status of an unexpected exception: always a snapshell bug, never a user error. */

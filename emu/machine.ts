@@ -4,9 +4,14 @@
  * idea), so running a snapshot for N instructions always ends in the same state.
  * @module
  */
-import { type LoadReport, loadStream } from "../migration/sections/loadvm.ts";
+import {
+  type LoadReport,
+  loadStream,
+  type LoadStreamOptions,
+} from "../migration/sections/loadvm.ts";
 import { SectionRegistry } from "../migration/sections/registry.ts";
 import { type SaveOptions, saveStream } from "../migration/sections/savevm.ts";
+import { forEachPage } from "../migration/ram/page_bitmap.ts";
 import { RAM_SECTION_VERSION, RamSection } from "../migration/ram/ram_section.ts";
 import type { StreamReader } from "../migration/stream/reader.ts";
 import type { StreamWriter } from "../migration/stream/writer.ts";
@@ -16,7 +21,7 @@ import { Irq } from "./cpu/trap.ts";
 import { cpuFromRecord, cpuToRecord, vmstateCpuCommon, vmstateRiscvCpu } from "./cpu/vmstate.ts";
 import type { SnapshotDevice, TimedDevice } from "./devices/device.ts";
 import { loadElf } from "./elf.ts";
-import { Ram, RAM_BASE } from "./ram.ts";
+import { PAGE_SIZE, Ram, RAM_BASE } from "./ram.ts";
 
 /** Virtual nanoseconds per retired instruction (a 100 MHz virtual hart). */
 export const NS_PER_INSN = 10n;
@@ -66,13 +71,22 @@ export class Machine {
   private timed: (SnapshotDevice & TimedDevice)[] = [];
   private tohost: number | undefined;
   private stopRequested = false;
+  /** The CPU may have cached decoded instructions (set by run; a fresh machine has none). */
+  private decodeCacheUsed = false;
 
   constructor(opts: MachineOptions = {}) {
     this.machineType = opts.machineType ?? "virt";
     this.ram = new Ram(opts.ramSize);
     this.bus = new Bus(this.ram);
     this.cpu = new Cpu(this.bus, { time: () => Number(this.nowNs() / 100n) });
-    this.ramSection = new RamSection(() => [{ idstr: "riscv_virt_board.ram", bytes: this.ram.u8 }]);
+    const ramBlock = {
+      idstr: "riscv_virt_board.ram",
+      bytes: this.ram.u8,
+      dirty: this.ram.dirty,
+      written: this.ram.written,
+      onLoaded: (changed: Uint32Array) => this.dropDecoded(changed),
+    };
+    this.ramSection = new RamSection(() => [ramBlock]);
     this.registry.registerIterative("ram", RAM_SECTION_VERSION, this.ramSection);
     this.registry.registerDevice({
       vmsd: vmstateCpuCommon,
@@ -84,6 +98,7 @@ export class Machine {
     this.registry.registerDevice({
       vmsd: vmstateRiscvCpu,
       state: () => cpuToRecord(this.cpu.state, RAM_BASE),
+      stage: () => cpuToRecord(this.cpu.state, RAM_BASE), // already a private copy
       commit: (s) => cpuFromRecord(this.cpu.state, s),
     });
   }
@@ -172,6 +187,7 @@ export class Machine {
   run(maxInsns: number): RunResult {
     let done = 0;
     this.stopRequested = false;
+    this.decodeCacheUsed = true;
     while (done < maxInsns) {
       if (this.exitCode !== undefined) {
         return { insns: done, stop: "exit", exitCode: this.exitCode };
@@ -212,17 +228,39 @@ export class Machine {
     return { insns: done, stop: "budget" };
   }
 
+  /**
+   * Options every save and load of this machine starts from (a session's capabilities), so
+   * paths that only hold the machine (snapshot store, migration) honour them too.
+   */
+  streamDefaults?: () => { save?: Partial<SaveOptions>; load?: Partial<LoadStreamOptions> };
+
   /** Save a snapshot stream of the whole machine. */
   async save(w: StreamWriter, opts: Partial<SaveOptions> = {}): Promise<void> {
-    await saveStream(w, this.registry, { machine: this.machineType, ...opts });
+    const defaults = this.streamDefaults?.().save;
+    await saveStream(w, this.registry, { machine: this.machineType, ...defaults, ...opts });
   }
 
   /** Load a snapshot stream; on any error the machine is unchanged. */
-  async load(r: StreamReader): Promise<LoadReport> {
-    const report = await loadStream(r, this.registry, { machine: this.machineType });
-    this.ram.decoded.fill(0);
+  async load(r: StreamReader, opts: Partial<LoadStreamOptions> = {}): Promise<LoadReport> {
+    const defaults = this.streamDefaults?.().load;
+    const report = await loadStream(r, this.registry, {
+      machine: this.machineType,
+      ...defaults,
+      ...opts,
+    });
     this.exitCode = undefined;
     return report;
+  }
+
+  /**
+   * Forget decoded instructions on pages a load replaced. A machine that never ran has none, and
+   * touching its whole decode cache would make it resident for nothing.
+   */
+  private dropDecoded(changed: Uint32Array): void {
+    if (!this.decodeCacheUsed) return;
+    const dec = this.ram.decoded;
+    const perPage = PAGE_SIZE >>> 2;
+    forEachPage(changed, (p) => dec.fill(0, p * perPage, (p + 1) * perPage));
   }
 }
 

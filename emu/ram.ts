@@ -43,6 +43,14 @@ export class Ram {
    */
   readonly dirty: Uint32Array;
   /**
+   * Pages that may hold non-zero bytes apart from those set in {@link Ram.dirty}: dirty bits are
+   * folded in here whenever the dirty bitmap is synced or cleared, and a migration load marks the
+   * pages it fills. A page set in neither bitmap is still all zeros, so savers skip scanning it.
+   * Every write must therefore go through a store path, {@link Ram.write} or {@link Ram.touch}
+   * (which the decode cache requires anyway).
+   */
+  readonly written: Uint32Array;
+  /**
    * Decoded-op cache, one byte per RAM word (0 = not decoded). Derived data:
    * never migrated, cleared by every store so self-modifying code is exact.
    */
@@ -67,6 +75,7 @@ export class Ram {
     this.i16 = new Int16Array(this.buffer);
     const pages = size >>> PAGE_SHIFT;
     this.dirty = new Uint32Array((pages + 31) >>> 5);
+    this.written = new Uint32Array((pages + 31) >>> 5);
     this.decoded = new Uint8Array(size >>> 2);
   }
 
@@ -107,13 +116,15 @@ export class Ram {
   /** Returns the dirty bitmap accumulated so far and clears it (migration's "sync"). */
   syncDirty(): Uint32Array {
     const copy = this.dirty.slice();
-    this.dirty.fill(0);
+    this.clearDirty();
     return copy;
   }
 
-  /** Clears the dirty bitmap without reading it (start of a migration). */
+  /** Clears the dirty bitmap without reading it (migration start); `written` keeps its bits. */
   clearDirty(): void {
-    this.dirty.fill(0);
+    const d = this.dirty, w = this.written;
+    for (let i = 0; i < d.length; i++) w[i] |= d[i];
+    d.fill(0);
   }
 
   /** Marks every page dirty (first pass of a live migration sends everything). */

@@ -1,14 +1,48 @@
 /**
  * The state one shell, script or CLI invocation works on: the current machine (the embedded
- * default machine until something else is booted or loaded) and the options it was made with.
- * Commands that drive a machine take a {@link ShellContext}.
+ * default machine until something else is booted or loaded), the guest it was booted with, the
+ * snapshot store, and the guest run in progress (in the foreground, or in the background while
+ * the prompt stays usable). Commands that drive a machine take a {@link ShellContext}.
  * @module
  */
 import { DEFAULT_GUEST, VirtMachine, type VirtOptions } from "../emu/virt.ts";
+import { GuestRun, type RunGoal, type RunOutcome } from "../harness/run/guest_runner.ts";
+import { SnapshotStore } from "../harness/store/store.ts";
 import type { CommandContext } from "./commands/types.ts";
+import { UsageError } from "./commands/types.ts";
+import { type StreamOptions, streamOptionsFor } from "../migration/extensions/stream_options.ts";
+import type { ProgressFactory } from "./progress.ts";
 
 /** Default guest RAM of the embedded machine. */
 export const DEFAULT_RAM = 128 * 1024 * 1024;
+
+/** Options of a session: the machine's, plus where the snapshot store lives. */
+export interface SessionOptions extends VirtOptions {
+  /** Store directory or store (default: `SNAPSHELL_STORE` or `snapshots/`). */
+  store?: string | SnapshotStore;
+}
+
+/** The guest program a machine was booted with (what `reset` boots again). */
+export interface GuestImage {
+  /** Name shown in listings (file name). */
+  name: string;
+  /** ELF bytes. */
+  elf: Uint8Array;
+}
+
+/** A run in progress and how it was started. */
+export interface ActiveRun {
+  /** The run. */
+  run: GuestRun;
+  /** True when it runs behind the prompt. */
+  background: boolean;
+  /** The machine it runs. */
+  machine: VirtMachine;
+  /** What it runs toward. */
+  goal: RunGoal;
+  /** Virtual time kept to the wall clock. */
+  paced: boolean;
+}
 
 /** The machine a session drives, and how to make a fresh one. */
 export class Session {
@@ -16,27 +50,149 @@ export class Session {
   machine: VirtMachine;
   /** Options new machines are made with. */
   readonly options: VirtOptions;
+  /** The snapshot store. */
+  readonly store: SnapshotStore;
+  /** Guest of the current machine, when it was booted here (not loaded). */
+  guest: GuestImage | undefined;
+  /** Receives every byte the guest prints, live (the interactive shell echoes it). */
+  echo: ((byte: number) => void) | undefined;
+  /** The run in progress, if any. */
+  active: ActiveRun | undefined;
+  /** Called when a background run ends on its own (exit, idle guest). */
+  onBackgroundEnd: ((outcome: RunOutcome) => void) | undefined;
+  /** Migration capabilities that are on (`set capability`); every save, load and migrate reads them. */
+  readonly capabilities = new Set<string>();
 
-  constructor(options: VirtOptions = {}) {
-    this.options = { ramSize: DEFAULT_RAM, ...options };
-    this.machine = new VirtMachine(this.options);
+  constructor(options: SessionOptions = {}) {
+    const { store, ...machine } = options;
+    this.options = { ramSize: DEFAULT_RAM, ...machine };
+    this.store = store instanceof SnapshotStore
+      ? store
+      : new SnapshotStore(store ?? SnapshotStore.dirFromEnv());
+    this.machine = this.freshMachine();
   }
 
   /** The embedded default machine: the demo guest, paused at reset. */
-  static async withDefaultMachine(options: VirtOptions = {}): Promise<Session> {
+  static async withDefaultMachine(options: SessionOptions = {}): Promise<Session> {
     const s = new Session(options);
-    s.machine.boot(await Deno.readFile(DEFAULT_GUEST));
+    s.boot({ name: "demo.elf", elf: await Deno.readFile(DEFAULT_GUEST) });
     return s;
   }
 
-  /** A fresh machine with this session's options (not yet installed). */
+  /** A fresh machine with this session's options (not yet installed); its console echoes. */
   freshMachine(overrides: VirtOptions = {}): VirtMachine {
-    return new VirtMachine({ ...this.options, ...overrides });
+    const opts = { ...this.options, ...overrides };
+    const chained = opts.console;
+    const m = new VirtMachine({
+      ...opts,
+      console: (b) => {
+        chained?.(b);
+        this.echo?.(b);
+      },
+    });
+    m.streamDefaults = () => this.streamOptions();
+    return m;
   }
+
+  /** The save/load options this session's capabilities stand for. */
+  streamOptions(): StreamOptions {
+    return streamOptionsFor(this.capabilities);
+  }
+
+  /** Boot `image` on a fresh machine (paused at reset) and make it current. */
+  boot(image: GuestImage, overrides: VirtOptions = {}): VirtMachine {
+    const m = this.freshMachine(overrides);
+    m.boot(image.elf);
+    this.install(m, image);
+    return m;
+  }
+
+  /** Make `m` the current machine (a run of the old one is stopped first). */
+  install(m: VirtMachine, guest?: GuestImage): void {
+    this.stopRun();
+    m.streamDefaults ??= () => this.streamOptions();
+    this.machine = m;
+    this.guest = guest;
+  }
+
+  /** Start running the current machine toward `goal` (paced: no faster than the wall clock). */
+  startRun(goal: RunGoal, background: boolean, paced = false): ActiveRun {
+    if (this.active) {
+      throw new UsageError(
+        `The guest is already running${this.active.background ? " in the background" : ""}: ` +
+          "use stop (or Ctrl-C) first",
+      );
+    }
+    const run = new GuestRun(this.machine, goal, { paced });
+    const active: ActiveRun = { run, background, machine: this.machine, goal, paced };
+    this.active = active;
+    run.done.then((outcome) => {
+      if (this.active === active) this.active = undefined;
+      if (background && outcome.end !== "interrupted") this.onBackgroundEnd?.(outcome);
+    });
+    return active;
+  }
+
+  /** Stop the run in progress, if any (at once); resolves to its outcome. */
+  stopRun(): Promise<RunOutcome | undefined> {
+    const a = this.active;
+    if (!a) return Promise.resolve(undefined);
+    this.active = undefined;
+    a.run.stop();
+    return a.run.done;
+  }
+
+  /** Refuse when a run is in progress (for commands that step or replace the machine by hand). */
+  requireStopped(what: string): void {
+    if (this.active) {
+      throw new UsageError(`Cannot ${what} while the guest is running: use stop (or Ctrl-C) first`);
+    }
+  }
+
+  /**
+   * Run `fn` with the guest paused (saving and comparing need a still machine); a background run
+   * resumes afterwards if the machine is still the current one.
+   */
+  async paused<T>(fn: () => Promise<T>): Promise<T> {
+    const a = this.active;
+    if (a && !a.background) {
+      throw new UsageError("The guest is running in the foreground: wait for it or press Ctrl-C");
+    }
+    const stopped = a ? await this.stopRun() : undefined;
+    try {
+      return await fn();
+    } finally {
+      if (a && stopped && this.machine === a.machine && !this.active) {
+        const rest = remainingGoal(a.goal, stopped.cycles);
+        if (rest) this.startRun(rest, true, a.paced);
+      }
+    }
+  }
+
+  /** Type into the UART and wake a background run that waits for input. */
+  send(text: string): void {
+    this.machine.sendInput(text);
+    this.active?.run.wake();
+  }
+}
+
+/** What is left of `goal` after `cycles` ran (undefined when nothing is). */
+export function remainingGoal(goal: RunGoal, cycles: number): RunGoal | undefined {
+  if (goal.kind === "cycles") {
+    return goal.count > cycles ? { kind: "cycles", count: goal.count - cycles } : undefined;
+  }
+  if (goal.kind === "until") {
+    return goal.maxCycles > cycles ? { ...goal, maxCycles: goal.maxCycles - cycles } : undefined;
+  }
+  return goal;
 }
 
 /** What shell commands receive: output channels plus the session. */
 export interface ShellContext extends CommandContext {
   /** The machine and its options. */
   session: Session;
+  /** Progress bars for long work; absent means silent (see `progressOf`). */
+  progress?: ProgressFactory;
+  /** True in the interactive shell: background runs are allowed there. */
+  interactive?: boolean;
 }

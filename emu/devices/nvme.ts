@@ -184,6 +184,8 @@ export class NvmeQueueDevice implements MmioDevice, SnapshotDevice {
   state: NvmeState;
   private readonly dma: DmaTarget;
   private readonly irq: IrqLine;
+  /** Load target for the disk contents (see {@link stage}). */
+  private scratchDisk: Uint8Array | undefined;
 
   constructor(opts: NvmeOptions) {
     const disk = opts.disk ?? new Uint8Array(NVME_DEFAULT_DISK_SIZE);
@@ -468,8 +470,19 @@ export class NvmeQueueDevice implements MmioDevice, SnapshotDevice {
     return [{
       vmsd: vmstateNvme,
       state: () => this.state,
+      stage: () => this.stage(),
       commit: (staged: NvmeState) => this.commit(staged),
     }];
+  }
+
+  /**
+   * A copy of the record for a load to decode into: the disk is a scratch buffer of the same
+   * size (the load overwrites all of it, and commit copies it), not a fresh copy per load.
+   */
+  stage(): NvmeState {
+    const { disk, ...rest } = this.state;
+    if (this.scratchDisk?.length !== disk.length) this.scratchDisk = new Uint8Array(disk.length);
+    return { ...structuredClone(rest), disk: this.scratchDisk };
   }
 
   /** Adopts a validated record; the disk bytes are copied into the machine's array. */

@@ -100,6 +100,8 @@ export class SifivePlic implements MmioDevice, SnapshotDevice {
   private readonly numPriorities: number;
   /** Input line levels: wiring, driven by the devices, never saved. */
   private readonly lines: Uint8Array;
+  /** Pending bits as the last commit received them (until {@link settleLines}). */
+  private committedPending: Uint32Array | undefined;
 
   constructor(opts: SifivePlicOptions) {
     const numSources = opts.numSources ?? VIRT_PLIC_NUM_SOURCES;
@@ -261,6 +263,20 @@ export class SifivePlic implements MmioDevice, SnapshotDevice {
   /** Adopts a validated record; lines still high re-pend, then MEIP/SEIP are re-driven. */
   commit(staged: SifivePlicState): void {
     this.state = staged;
+    this.committedPending = staged.pending.slice();
+    this.applyLines();
+    this.update();
+  }
+
+  /**
+   * Re-applies the input lines once every device has re-driven its own (the end of a machine
+   * load). At {@link commit} time the lines of devices committed later still have their old
+   * levels; a line high only then must not leave a pending bit the stream did not have.
+   */
+  settleLines(): void {
+    if (!this.committedPending) return;
+    this.state.pending.set(this.committedPending);
+    this.committedPending = undefined;
     this.applyLines();
     this.update();
   }

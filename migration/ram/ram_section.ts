@@ -1,14 +1,23 @@
 /**
  * QEMU's iterative `ram` section (version 4, migration/ram.c as of 7.2): the block list in the
- * START chunk, then ZERO and PAGE records with CONTINUE, each chunk closed by EOS. Loading checks
- * every record before touching guest memory and keeps an undo journal, so a stream rejected
- * later leaves RAM exactly as it was.
+ * START chunk, ZERO and PAGE records with CONTINUE in PART chunks, the pages still dirty in the
+ * END chunk, each chunk closed by EOS. Saving keeps QEMU's migration bitmap (pages still to send)
+ * and folds the emulator's dirty bitmap into it between rounds; pages never written since reset
+ * are sent as ZERO records without being scanned. Loading checks every record before touching
+ * guest memory and keeps an undo journal, so a stream rejected later leaves RAM exactly as it was.
  * @module
  */
-import { StreamFormatError, UnknownEntityError, VersionMismatchError } from "../errors.ts";
+import {
+  SaveError,
+  StreamFormatError,
+  UnknownEntityError,
+  VersionMismatchError,
+} from "../errors.ts";
 import type { StreamReader } from "../stream/reader.ts";
 import type { StreamWriter } from "../stream/writer.ts";
 import type { IterativeHandlers } from "../sections/registry.ts";
+import { countPages, foldInto, newBitmap, setAllPages, setPage } from "./page_bitmap.ts";
+import { RamUndoJournal } from "./ram_journal.ts";
 
 /** RAM_SAVE_FLAG_* bits in the low bits of a record's be64 header. */
 export const RamFlag = {
@@ -30,8 +39,16 @@ export interface RamBlock {
   readonly idstr: string;
   /** The block's bytes (used_length = its length). */
   readonly bytes: Uint8Array;
-  /** Pages written since the last sync (one bit per page), for live migration rounds. */
+  /** Live dirty bitmap that writers set (one bit per page); a save folds it in and clears it. */
   readonly dirty?: Uint32Array;
+  /**
+   * Pages that may hold data apart from those in `dirty`; a page set in neither is all zeros and
+   * is neither scanned on save nor copied into the journal on load. Without it every page counts
+   * as possibly non-zero. Loads set the bits of pages they fill.
+   */
+  readonly written?: Uint32Array;
+  /** Told which pages an accepted load changed (the emulator drops decoded instructions there). */
+  readonly onLoaded?: (changed: Uint32Array) => void;
 }
 
 /** Counters of the last save or load. */
@@ -44,35 +61,71 @@ export interface RamStats {
   bytes: number;
 }
 
+/** What one dirty-bitmap sync found (QEMU's migration_bitmap_sync). */
+export interface RamSyncResult {
+  /** Pages written since the previous sync. */
+  dirtied: number;
+  /** Pages now waiting to be sent. */
+  pending: number;
+}
+
 /** The version of the ram section QEMU 7.2 writes and accepts. */
 export const RAM_SECTION_VERSION = 4;
 
 function isZeroPage(words: Int32Array, first: number, count: number): boolean {
-  for (let i = first, end = first + count; i < end; i++) if (words[i] !== 0) return false;
+  for (let i = first, end = first + count; i < end; i += 4) {
+    if ((words[i] | words[i + 1] | words[i + 2] | words[i + 3]) !== 0) return false;
+  }
   return true;
+}
+
+const wordViews = new WeakMap<Uint8Array, Int32Array>();
+
+/** A cached Int32 view of a block (byte offset and length are multiples of 4 for pages). */
+function wordsOf(bytes: Uint8Array): Int32Array {
+  let v = wordViews.get(bytes);
+  if (!v) {
+    v = new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2);
+    wordViews.set(bytes, v);
+  }
+  return v;
+}
+
+function blockPages(b: RamBlock, ps: number): number {
+  return Math.floor(b.bytes.length / ps);
 }
 
 /** Save/load handlers for the `ram` section over a fixed list of blocks. */
 export class RamSection implements IterativeHandlers {
   /** Counters of the most recent operation. */
   stats: RamStats = { zeroPages: 0, normalPages: 0, bytes: 0 };
-  private journal = new Map<RamBlock, Map<number, Uint8Array>>();
-  private current: RamBlock | undefined;
+  /** Pages still to send per block while a save is under way (QEMU's migration bitmap). */
+  private pending: Map<RamBlock, Uint32Array> | null = null;
+  private sendOrder: readonly RamBlock[] = [];
+  private saveCurrent: RamBlock | undefined;
+  private loadCurrent: RamBlock | undefined;
   private sawMemSize = false;
+  private readonly journal: RamUndoJournal;
+  private loadBlocks: readonly RamBlock[] = [];
   private readonly hdr = new Uint32Array(2);
 
   /**
    * @param blocks the machine's RAM blocks, in stream order
    * @param pageSize target page size (4096 on RISC-V)
-   * @param journaled keep an undo journal during load (off when loading into a fresh machine)
    */
-  constructor(
-    private readonly blocks: () => readonly RamBlock[],
-    readonly pageSize = 4096,
-    private readonly journaled = true,
-  ) {}
+  constructor(private readonly blocks: () => readonly RamBlock[], readonly pageSize = 4096) {
+    this.journal = new RamUndoJournal(pageSize);
+  }
 
-  /** START payload: total size with MEM_SIZE, each block's idstr and length, EOS. */
+  /** True between a save's START chunk and its END chunk (or {@link cancel}). */
+  get saving(): boolean {
+    return this.pending !== null;
+  }
+
+  /**
+   * START payload: total size with MEM_SIZE, each block's idstr and length, EOS. Every page
+   * becomes pending and the dirty bitmaps start afresh (QEMU's ram_save_setup).
+   */
   saveSetup(w: StreamWriter): void {
     const blocks = this.blocks();
     const total = blocks.reduce((s, b) => s + b.bytes.length, 0);
@@ -82,48 +135,119 @@ export class RamSection implements IterativeHandlers {
       w.be64Parts(Math.floor(b.bytes.length / 2 ** 32), b.bytes.length >>> 0);
     }
     w.be64Parts(0, RamFlag.EOS);
-    this.current = undefined;
+    this.pending = new Map();
+    this.sendOrder = blocks;
+    for (const b of blocks) {
+      const pages = blockPages(b, this.pageSize);
+      const bm = newBitmap(pages);
+      setAllPages(bm, pages);
+      this.pending.set(b, bm);
+      if (b.dirty) {
+        if (b.written) foldInto(b.written, b.dirty);
+        b.dirty.fill(0);
+      }
+    }
+    this.saveCurrent = undefined;
     this.stats = { zeroPages: 0, normalPages: 0, bytes: 0 };
   }
 
-  /** END payload for a stop-and-copy save: every page of every block, then EOS. */
-  async saveComplete(w: StreamWriter): Promise<void> {
-    for (const b of this.blocks()) await this.savePages(w, b, null);
-    w.be64Parts(0, RamFlag.EOS);
+  /** Fold pages written since the last sync into the pending set (QEMU's bitmap sync). */
+  syncDirty(): RamSyncResult {
+    const pending = this.requirePending("sync the dirty bitmap");
+    let dirtied = 0;
+    for (const b of this.sendOrder) {
+      if (!b.dirty) continue;
+      dirtied += foldInto(pending.get(b)!, b.dirty);
+      if (b.written) foldInto(b.written, b.dirty);
+      b.dirty.fill(0);
+    }
+    return { dirtied, pending: this.pendingPages };
   }
 
-  /** Write the pages of `block` (all, or those set in `only`), flushing as the buffer fills. */
-  async savePages(w: StreamWriter, block: RamBlock, only: Uint32Array | null): Promise<void> {
+  /** Pages waiting to be sent in the current save (0 outside a save). */
+  get pendingPages(): number {
+    if (!this.pending) return 0;
+    let n = 0;
+    for (const bm of this.pending.values()) n += countPages(bm);
+    return n;
+  }
+
+  /** PART payload: every pending page, then EOS; resolves true (nothing is left pending). */
+  async saveIterate(w: StreamWriter): Promise<boolean> {
+    await this.sendPending(w);
+    w.be64Parts(0, RamFlag.EOS);
+    return true;
+  }
+
+  /** END payload, written with the guest stopped: a last sync, the pages still pending, EOS. */
+  async saveComplete(w: StreamWriter): Promise<void> {
+    this.syncDirty();
+    await this.sendPending(w);
+    w.be64Parts(0, RamFlag.EOS);
+    this.pending = null;
+  }
+
+  /**
+   * Abandon the save under way (the source keeps running): pages not yet sent go back into the
+   * dirty bitmaps, so nothing written by the guest is forgotten.
+   */
+  cancel(): void {
+    if (!this.pending) return;
+    for (const b of this.sendOrder) if (b.dirty) foldInto(b.dirty, this.pending.get(b)!);
+    this.pending = null;
+    this.saveCurrent = undefined;
+  }
+
+  private requirePending(what: string): Map<RamBlock, Uint32Array> {
+    if (!this.pending) {
+      throw new SaveError(`ram: cannot ${what} before the START chunk`, { section: "ram" });
+    }
+    return this.pending;
+  }
+
+  private async sendPending(w: StreamWriter): Promise<void> {
+    const pending = this.requirePending("send pages");
+    for (const b of this.sendOrder) await this.sendBlock(w, b, pending.get(b)!);
+  }
+
+  /** Send the pages of `block` set in `todo`, clearing them; flushes as the buffer fills. */
+  private async sendBlock(w: StreamWriter, block: RamBlock, todo: Uint32Array): Promise<void> {
     const ps = this.pageSize;
-    const words = new Int32Array(
-      block.bytes.buffer,
-      block.bytes.byteOffset,
-      block.bytes.length >>> 2,
-    );
-    const pages = Math.floor(block.bytes.length / ps);
-    const wordsPerPage = ps >>> 2;
-    for (let p = 0; p < pages; p++) {
-      if (only && !(only[p >>> 5] & (1 << (p & 31)))) continue;
-      const off = p * ps;
-      const zero = isZeroPage(words, p * wordsPerPage, wordsPerPage);
-      const cont = this.current === block ? RamFlag.CONTINUE : 0;
-      w.be64Parts(
-        Math.floor(off / 2 ** 32),
-        (off >>> 0) | (zero ? RamFlag.ZERO : RamFlag.PAGE) | cont,
-      );
-      if (!cont) {
-        w.str8(block.idstr);
-        this.current = block;
+    const wpp = ps >>> 2;
+    const words = wordsOf(block.bytes);
+    const bytes = block.bytes;
+    const written = block.written;
+    const dirty = block.dirty;
+    const stats = this.stats;
+    for (let wi = 0; wi < todo.length; wi++) {
+      let bits = todo[wi];
+      if (bits === 0) continue;
+      todo[wi] = 0;
+      const maybe = written ? (written[wi] | (dirty ? dirty[wi] : 0)) : -1;
+      while (bits !== 0) {
+        const low = bits & -bits;
+        bits ^= low;
+        const p = (wi << 5) + 31 - Math.clz32(low);
+        const off = p * ps;
+        const zero = (maybe & low) === 0 || isZeroPage(words, p * wpp, wpp);
+        const kind = zero ? RamFlag.ZERO : RamFlag.PAGE;
+        if (this.saveCurrent === block) {
+          w.be64Parts(off / 0x1_0000_0000 >>> 0, (off >>> 0) | kind | RamFlag.CONTINUE);
+        } else {
+          w.be64Parts(off / 0x1_0000_0000 >>> 0, (off >>> 0) | kind);
+          w.str8(block.idstr);
+          this.saveCurrent = block;
+        }
+        if (zero) {
+          w.u8(0);
+          stats.zeroPages++;
+        } else {
+          w.bytes(bytes.subarray(off, off + ps));
+          stats.normalPages++;
+          stats.bytes += ps;
+        }
       }
-      if (zero) {
-        w.u8(0);
-        this.stats.zeroPages++;
-      } else {
-        w.bytes(block.bytes.subarray(off, off + ps));
-        this.stats.normalPages++;
-        this.stats.bytes += ps;
-      }
-      if (w.pending >= w.flushThreshold) await w.flush();
+      if (w.pending >= w.flushThreshold) await w.flushBehind();
     }
   }
 
@@ -135,8 +259,9 @@ export class RamSection implements IterativeHandlers {
       });
     }
     if (phase === "start") {
-      this.current = undefined;
+      this.loadCurrent = undefined;
       this.sawMemSize = false;
+      this.loadBlocks = this.blocks();
       this.stats = { zeroPages: 0, normalPages: 0, bytes: 0 };
     }
     const ps = this.pageSize;
@@ -152,9 +277,7 @@ export class RamSection implements IterativeHandlers {
         if (phase !== "start" || this.sawMemSize || flags !== RamFlag.MEM_SIZE) {
           throw new StreamFormatError(
             `RAM block list (MEM_SIZE) out of place, flags 0x${flags.toString(16)}`,
-            {
-              offset: at,
-            },
+            { offset: at },
           );
         }
         this.sawMemSize = true;
@@ -167,15 +290,13 @@ export class RamSection implements IterativeHandlers {
       if (kind !== RamFlag.ZERO && kind !== RamFlag.PAGE) {
         throw new StreamFormatError(
           `Unknown combination of migration flags: 0x${flags.toString(16)}`,
-          {
-            offset: at,
-          },
+          { offset: at },
         );
       }
       if (!this.sawMemSize) {
         throw new StreamFormatError("RAM page before the block list", { offset: at });
       }
-      let block = this.current;
+      let block = this.loadCurrent;
       if (flags & RamFlag.CONTINUE) {
         if (!block) {
           throw new StreamFormatError("Ack, bad migration stream! (CONTINUE with no block)", {
@@ -183,15 +304,9 @@ export class RamSection implements IterativeHandlers {
           });
         }
       } else {
-        if (r.buffered < 1) await r.ensure(1);
-        const nameLen = 1 + r.peekU8(0)!;
-        if (r.buffered < nameLen) await r.ensure(nameLen);
-        const name = r.str8();
-        block = this.blocks().find((b) => b.idstr === name);
-        if (!block) throw new UnknownEntityError(`Can't find block ${name}`, { offset: at });
-        this.current = block;
+        block = await this.namedBlock(r, at);
       }
-      if (addr + ps > block.bytes.length || addr % ps !== 0) {
+      if (addr + ps > block.bytes.length) {
         throw new StreamFormatError(
           `Illegal RAM offset 0x${addr.toString(16)} in block ${block.idstr} of 0x${
             block.bytes.length.toString(16)
@@ -199,29 +314,58 @@ export class RamSection implements IterativeHandlers {
           { offset: at },
         );
       }
+      const page = addr / ps;
       if (kind === RamFlag.ZERO) {
         if (r.buffered < 1) await r.ensure(1);
-        const fill = r.u8();
-        // A zero page that is already zero needs neither a write nor a journal entry (the
-        // common case: most of a fresh guest's RAM).
-        if (fill !== 0 || !isZeroPage(this.words(block), addr >>> 2, ps >>> 2)) {
-          this.touch(block, addr);
-          block.bytes.fill(fill, addr, addr + ps);
-        }
-        this.stats.zeroPages++;
+        this.loadZeroPage(block, page, r.u8());
       } else {
         if (r.buffered < ps) await r.ensure(ps);
         const src = r.borrow(ps);
-        this.touch(block, addr);
+        this.journal.before(block.bytes, page, this.knownZero(block, page));
         block.bytes.set(src, addr);
+        if (block.written) setPage(block.written, page);
         this.stats.normalPages++;
         this.stats.bytes += ps;
       }
     }
   }
 
+  /** The block whose idstr follows a record header (not CONTINUE); it becomes the current one. */
+  private async namedBlock(r: StreamReader, at: number): Promise<RamBlock> {
+    if (r.buffered < 1) await r.ensure(1);
+    const nameLen = 1 + r.peekU8(0)!;
+    if (r.buffered < nameLen) await r.ensure(nameLen);
+    const name = r.str8();
+    const block = this.loadBlocks.find((b) => b.idstr === name);
+    if (!block) throw new UnknownEntityError(`Can't find block ${name}`, { offset: at });
+    this.loadCurrent = block;
+    return block;
+  }
+
+  /** A ZERO record: QEMU 7.2 fills the page with the byte that follows (0 in practice). */
+  private loadZeroPage(block: RamBlock, page: number, fill: number): void {
+    const ps = this.pageSize;
+    const addr = page * ps;
+    const known = this.knownZero(block, page);
+    this.stats.zeroPages++;
+    // A zero page that is already zero needs neither a write nor a journal entry (the common
+    // case: most of a fresh guest's RAM).
+    if (fill === 0 && (known || isZeroPage(wordsOf(block.bytes), addr >>> 2, ps >>> 2))) return;
+    this.journal.before(block.bytes, page, known);
+    block.bytes.fill(fill, addr, addr + ps);
+    if (fill !== 0 && block.written) setPage(block.written, page);
+  }
+
+  private knownZero(block: RamBlock, page: number): boolean {
+    const w = block.written;
+    if (!w) return false;
+    const bit = 1 << (page & 31);
+    const i = page >>> 5;
+    return ((w[i] | (block.dirty ? block.dirty[i] : 0)) & bit) === 0;
+  }
+
   private async loadBlockList(r: StreamReader, total: number): Promise<void> {
-    const blocks = this.blocks();
+    const blocks = this.loadBlocks;
     const local = blocks.reduce((s, b) => s + b.bytes.length, 0);
     if (total !== local) {
       throw new UnknownEntityError(
@@ -232,6 +376,7 @@ export class RamSection implements IterativeHandlers {
       );
     }
     let left = total;
+    const seen = new Set<string>();
     while (left > 0) {
       const at = r.offset;
       await r.ensure(1);
@@ -239,6 +384,10 @@ export class RamSection implements IterativeHandlers {
       const name = r.str8();
       r.be64Parts(this.hdr);
       const len = this.hdr[0] * 2 ** 32 + this.hdr[1];
+      if (seen.has(name)) {
+        throw new StreamFormatError(`RAM block "${name}" is listed twice`, { offset: at });
+      }
+      seen.add(name);
       const b = blocks.find((x) => x.idstr === name);
       if (!b) {
         throw new UnknownEntityError(`Unknown ramblock "${name}", cannot accept migration`, {
@@ -260,39 +409,19 @@ export class RamSection implements IterativeHandlers {
     }
   }
 
-  private wordViews = new WeakMap<Uint8Array, Int32Array>();
-
-  private words(block: RamBlock): Int32Array {
-    let v = this.wordViews.get(block.bytes);
-    if (!v) {
-      v = new Int32Array(block.bytes.buffer, block.bytes.byteOffset, block.bytes.length >>> 2);
-      this.wordViews.set(block.bytes, v);
-    }
-    return v;
-  }
-
-  private touch(block: RamBlock, addr: number): void {
-    if (!this.journaled) return;
-    let j = this.journal.get(block);
-    if (!j) {
-      j = new Map();
-      this.journal.set(block, j);
-    }
-    if (!j.has(addr)) j.set(addr, block.bytes.slice(addr, addr + this.pageSize));
-  }
-
-  /** The loaded pages stay; the journal is dropped. */
+  /** The loaded pages stay; the journal is dropped and each block hears which pages changed. */
   commit(): void {
+    for (const b of this.loadBlocks) {
+      const changed = this.journal.changedPages(b.bytes);
+      if (changed) b.onLoaded?.(changed);
+    }
     this.journal.clear();
-    this.current = undefined;
+    this.loadCurrent = undefined;
   }
 
   /** Restore every page the failed load had overwritten. */
   abort(): void {
-    for (const [block, pages] of this.journal) {
-      for (const [addr, old] of pages) block.bytes.set(old, addr);
-    }
-    this.journal.clear();
-    this.current = undefined;
+    this.journal.restore();
+    this.loadCurrent = undefined;
   }
 }

@@ -8,6 +8,7 @@ import { UnknownEntityError } from "../errors.ts";
 import { decodeName } from "../stream/reader.ts";
 import type { StateRecord } from "../vmstate/description.ts";
 import { uint32, varray, vbuffer, vmsd } from "../vmstate/fields.ts";
+import { VMS } from "../vmstate/flags.ts";
 import { vmstateCapability } from "../vmstate/infos.ts";
 
 /** The configuration record as a state record. */
@@ -19,6 +20,10 @@ export interface ConfigurationState extends StateRecord {
   capabilities: string[];
   /** Local: whether to send target page bits (only when above the target's legacy minimum). */
   sendPageBits: boolean;
+  /** `x-vendor-versions`: the source's vendor id (reverse DNS); empty when not sent. */
+  vendor: string;
+  /** `x-vendor-versions`: the source's savevm protocol minor version. */
+  protocolMinor: number;
 }
 
 const encoder = new TextEncoder();
@@ -45,6 +50,17 @@ export const vmstateCapabilities = vmsd<ConfigurationState>({
   ],
 });
 
+/** "configuration/vendor" (`x-vendor-versions`): the source's vendor id and protocol minor. */
+export const vmstateVendor = vmsd<ConfigurationState>({
+  name: "configuration/vendor",
+  versionId: 1,
+  needed: (s) => s.vendor !== "",
+  fields: [
+    { name: "vendor", info: vmstateCapability, flags: VMS.SINGLE },
+    uint32("protocol_minor", { key: "protocolMinor" }),
+  ],
+});
+
 /** QEMU's `configuration` description (version 1, loaded at 0). */
 export const vmstateConfiguration = vmsd<ConfigurationState>({
   name: "configuration",
@@ -54,13 +70,14 @@ export const vmstateConfiguration = vmsd<ConfigurationState>({
     s.len = s.name.length;
   },
   fields: [uint32("len"), vbuffer("name", "len", { alloc: true })],
-  subsections: [vmstateTargetPageBits, vmstateCapabilities],
+  subsections: [vmstateTargetPageBits, vmstateCapabilities, vmstateVendor],
 });
 
 /** A configuration record for a machine name, with capabilities that are on. */
 export function makeConfiguration(
   machine: string,
   capabilities: string[] = [],
+  vendor?: { vendor: string; protocolMinor: number },
 ): ConfigurationState {
   const name = encoder.encode(machine);
   return {
@@ -70,6 +87,8 @@ export function makeConfiguration(
     capsCount: 0,
     capabilities,
     sendPageBits: false,
+    vendor: vendor?.vendor ?? "",
+    protocolMinor: vendor?.protocolMinor ?? 0,
   };
 }
 

@@ -16,6 +16,22 @@ import type { StreamReader } from "../stream/reader.ts";
 import type { StateRecord } from "../vmstate/description.ts";
 import { type LoadOptions, loadState } from "../vmstate/load.ts";
 import {
+  type Extensions,
+  extensionsFrom,
+  extensionsFromStream,
+  mergeExtensions,
+  NO_EXTENSIONS,
+} from "../extensions/capabilities.ts";
+import { loadTaggedState } from "../extensions/tagged_load.ts";
+import {
+  judgeSectionTag,
+  readSectionTag,
+  requireLoadable,
+  type SectionVerdict,
+  type VendorMinor,
+  type VersionManifest,
+} from "../extensions/versioning.ts";
+import {
   checkMachineName,
   type ConfigurationState,
   makeConfiguration,
@@ -45,14 +61,36 @@ export interface LoadStreamOptions extends LoadOptions {
   rejectTrailingData?: boolean;
   /** Observe each section as it is decoded (progress, replay logs). */
   onSection?: (info: { idstr: string; instanceId: number; type: number; offset: number }) => void;
+  /**
+   * This side's capabilities. The stream's recorded ones decide its encoding; of these only the
+   * load policies apply (`x-strict-subsections`, `x-skip-unknown-subsections`).
+   */
+  capabilities?: string[];
+  /** `x-vendor-versions`: this side's vendor features, to judge each section's tag. */
+  manifest?: VersionManifest;
+  /** Decode and check everything, then commit nothing ("can this stream load here?"). */
+  dryRun?: boolean;
+  /** Observe each section's vendor verdict as it is judged (before its data is read). */
+  onVerdict?: (verdict: SectionVerdict) => void;
 }
 
 /** What a successful load found. */
 export interface LoadReport {
   /** Configuration record received. */
   configuration?: ConfigurationState;
-  /** Sections loaded, in stream order. */
-  sections: { idstr: string; instanceId: number; type: number; offset: number }[];
+  /** Sections loaded, in stream order (START/FULL ones with their version and vendor tag). */
+  sections: {
+    idstr: string;
+    instanceId: number;
+    type: number;
+    offset: number;
+    version?: number;
+    vendor?: VendorMinor[];
+  }[];
+  /** The protocol extensions the stream used, plus this side's load policies. */
+  extensions?: Extensions;
+  /** What the loader tolerated (skipped subsections and fields, defaulted fields). */
+  notes?: string[];
   /** Size of the vmdesc trailer, if one was present. */
   vmdescBytes?: number;
   /** Total bytes consumed. */
@@ -77,9 +115,15 @@ export async function loadStream(
   let committed = false;
   try {
     await r.retrying(() => readHeader(r));
+    let streamExt = NO_EXTENSIONS;
     if (opts.expectConfiguration !== false) {
+      const at = r.offset;
       report.configuration = await r.retrying(() => readConfiguration(r, opts));
+      streamExt = extensionsFromStream(report.configuration.capabilities, at);
     }
+    const ext = mergeExtensions(streamExt, extensionsFrom(opts.capabilities ?? []));
+    report.extensions = ext;
+    const notes: string[] = [];
     for (;;) {
       await r.ensure(1).catch((e) => {
         throw e instanceof MigrationError
@@ -99,7 +143,8 @@ export async function loadStream(
           const idstr = r.str8();
           const instanceId = r.be32();
           const versionId = r.be32();
-          return { sectionId, idstr, instanceId, versionId };
+          const vendor = ext.vendorVersions ? readSectionTag(r) : undefined;
+          return { sectionId, idstr, instanceId, versionId, vendor };
         });
         const entry = reg.find(head.idstr, head.instanceId);
         const label = `${head.idstr}${head.instanceId ? ` (instance ${head.instanceId})` : ""}`;
@@ -109,7 +154,13 @@ export async function loadStream(
             { offset, section: label },
           );
         }
-        if (head.versionId > entry.versionId) {
+        if (head.vendor) {
+          const verdict = judgeSectionTag(head.idstr, head.vendor, opts.manifest, entry.vmsd);
+          opts.onVerdict?.(verdict);
+          requireLoadable(verdict, offset);
+        }
+        // A tagged section may be newer: it loads as far as this side understands it.
+        if (head.versionId > entry.versionId && !(ext.selfDescribing && entry.vmsd)) {
           throw new VersionMismatchError(head.idstr, head.versionId, 0, entry.versionId, {
             offset,
             section: label,
@@ -125,7 +176,14 @@ export async function loadStream(
         byId.set(head.sectionId, pending);
         byEntry.set(entry, pending);
         opts.onSection?.({ idstr: entry.idstr, instanceId: entry.instanceId, type, offset });
-        report.sections.push({ idstr: entry.idstr, instanceId: entry.instanceId, type, offset });
+        report.sections.push({
+          idstr: entry.idstr,
+          instanceId: entry.instanceId,
+          type,
+          offset,
+          version: head.versionId,
+          vendor: head.vendor,
+        });
         if (type === SectionType.FULL) {
           if (!entry.vmsd) {
             throw new StreamFormatError(`Section '${label}' is iterative but arrived as FULL`, {
@@ -135,8 +193,11 @@ export async function loadStream(
           }
           pending.staged = await r.retrying(() => {
             const staged = stageState(entry, label);
-            loadState(r, entry.vmsd!, staged, head.versionId, opts);
+            // Notes of an attempt cut short for more input are dropped with it.
+            const sectionNotes: string[] = [];
+            loadDevice(r, entry, staged, head.versionId, opts, ext, (n) => sectionNotes.push(n));
             readFooter(r, head.sectionId, label, opts);
+            notes.push(...sectionNotes.map((n) => `${label}: ${n}`));
             return staged;
           }).catch((e) => {
             throw e instanceof MigrationError ? e.locate({ section: label }) : e;
@@ -221,6 +282,8 @@ export async function loadStream(
       }
     }
     report.bytes = r.offset;
+    if (notes.length) report.notes = notes;
+    if (opts.dryRun) return report;
     for (const p of byEntry.values()) {
       if (p.staged) p.entry.commit!(p.staged);
       else p.entry.iterative?.commit();
@@ -232,10 +295,37 @@ export async function loadStream(
   }
 }
 
+/** One device section's payload, decoded with the extensions the stream and this side use. */
+function loadDevice(
+  r: StreamReader,
+  entry: SectionEntry,
+  staged: StateRecord,
+  version: number,
+  opts: LoadStreamOptions,
+  ext: Extensions,
+  onNote: (note: string) => void,
+): void {
+  if (ext.selfDescribing) {
+    loadTaggedState(r, entry.vmsd!, staged, {
+      skipUnknownSubsections: ext.skipUnknownSubsections,
+      onNote,
+    });
+    return;
+  }
+  loadState(r, entry.vmsd!, staged, version, {
+    ...opts,
+    subsectionMatch: ext.strictSubsections ? "strict" : opts.subsectionMatch,
+    ptrMarkers: ext.ptrMarkers,
+    vmsdMarkers: ext.vmsdMarkers,
+    skipUnknownSubsections: ext.skipUnknownSubsections,
+    onNote,
+  });
+}
+
 /** A private copy of a device's live record to load into; the live one stays untouched. */
 function stageState(entry: SectionEntry, label: string): StateRecord {
   try {
-    return structuredClone(entry.state!());
+    return entry.stage ? entry.stage() : structuredClone(entry.state!());
   } catch (e) {
     throw new MigrationError(
       "environment",
@@ -307,7 +397,8 @@ function readConfiguration(r: StreamReader, opts: LoadStreamOptions): Configurat
     });
   }
   const conf = makeConfiguration("");
-  loadState(r, vmstateConfiguration, conf, 0, opts);
+  // The record announces the extensions, so it is always in QEMU's plain encoding.
+  loadState(r, vmstateConfiguration, conf, 0, { ...opts, vmsdMarkers: false, ptrMarkers: false });
   checkMachineName(conf, opts.machine, at);
   return conf;
 }

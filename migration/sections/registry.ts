@@ -45,6 +45,8 @@ export interface SectionEntry {
   readonly state?: () => StateRecord;
   /** Install a staged record after a successful load. */
   readonly commit?: (staged: StateRecord) => void;
+  /** A private copy of the live record for a load to fill (default: structured clone). */
+  readonly stage?: () => StateRecord;
   /** For iterative sections. */
   readonly iterative?: IterativeHandlers;
 }
@@ -61,6 +63,12 @@ export interface DeviceRegistration<T extends StateRecord> {
   state: () => T;
   /** Install a loaded record (default: copy its properties onto the live record). */
   commit?: (staged: T) => void;
+  /**
+   * A private copy of the live record for a load to decode into (default: `structuredClone` of
+   * `state()`). Devices whose records hold big buffers provide one that reuses a scratch buffer;
+   * it must share nothing the load writes with the live record.
+   */
+  stage?: () => T;
 }
 
 /** The set of sections a machine saves and accepts. */
@@ -82,6 +90,7 @@ export class SectionRegistry {
       priority: reg.vmsd.priority ?? 0,
       vmsd: reg.vmsd as VmStateDescription,
       state: reg.state,
+      stage: reg.stage as (() => StateRecord) | undefined,
       commit: (reg.commit as (s: StateRecord) => void) ??
         ((staged) => Object.assign(reg.state(), staged)),
     };

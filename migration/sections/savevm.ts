@@ -6,8 +6,21 @@
  */
 import { MigrationError, SaveError } from "../errors.ts";
 import { QemuJsonWriter } from "../json/qemu_json_writer.ts";
-import type { StreamWriter } from "../stream/writer.ts";
+import { StreamWriter } from "../stream/writer.ts";
+import type { StateRecord } from "../vmstate/description.ts";
 import { VmStateSaver } from "../vmstate/save.ts";
+import {
+  type Extensions,
+  extensionsFrom,
+  recordedCapabilities,
+} from "../extensions/capabilities.ts";
+import { TaggedSaver } from "../extensions/tagged_save.ts";
+import {
+  sectionTag,
+  UPSTREAM_VENDOR,
+  type VersionManifest,
+  writeSectionTag,
+} from "../extensions/versioning.ts";
 import { makeConfiguration, vmstateConfiguration } from "./configuration.ts";
 import { QEMU_VM_FILE_MAGIC, QEMU_VM_FILE_VERSION, SectionType } from "./constants.ts";
 import type { SectionEntry, SectionRegistry } from "./registry.ts";
@@ -24,8 +37,14 @@ export interface SaveOptions {
   sendFooters?: boolean;
   /** Send the vmdesc JSON trailer (off = QEMU's suppress-vmdesc). */
   sendVmdesc?: boolean;
-  /** Capabilities recorded in the configuration record. */
+  /**
+   * Capabilities that are on: QEMU's are recorded as given; snapshell's protocol extensions
+   * (migration/extensions/capabilities.ts) change the encoding and are recorded; local-only
+   * ones are not recorded.
+   */
   capabilities?: string[];
+  /** `x-vendor-versions`: this side's vendor, protocol minor and vendor features. */
+  manifest?: VersionManifest;
   /** Called with the byte range of each section written (inspect maps, progress). */
   onSection?: (info: { idstr: string; type: number; start: number; end: number }) => void;
 }
@@ -58,9 +77,16 @@ export function writeHeader(w: StreamWriter, opts: SaveOptions): void {
   w.be32(QEMU_VM_FILE_VERSION);
   if (opts.sendConfiguration !== false) {
     w.u8(SectionType.CONFIGURATION);
+    const caps = opts.capabilities ?? [];
+    const vendor = extensionsFrom(caps).vendorVersions
+      ? {
+        vendor: opts.manifest?.vendor ?? UPSTREAM_VENDOR,
+        protocolMinor: opts.manifest?.protocolMinor ?? 0,
+      }
+      : undefined;
     new VmStateSaver(w).save(
       vmstateConfiguration,
-      makeConfiguration(opts.machine, opts.capabilities ?? []),
+      makeConfiguration(opts.machine, recordedCapabilities(caps), vendor),
     );
   }
 }
@@ -86,6 +112,9 @@ async function writeChunk<T>(
 ): Promise<T> {
   const start = w.offset;
   writeSectionHeader(w, e, type);
+  if (type === SectionType.START && extensionsFrom(opts.capabilities ?? []).vendorVersions) {
+    writeSectionTag(w, []);
+  }
   const result = await payload(e.iterative!);
   writeSectionFooter(w, e, opts);
   opts.onSection?.({ idstr: e.idstr, type, start, end: w.offset });
@@ -119,22 +148,23 @@ export async function writeCompletion(
   for (const e of reg.ordered()) {
     if (e.iterative) await writeChunk(w, e, SectionType.END, opts, (h) => h.saveComplete(w));
   }
-  const json = new QemuJsonWriter();
-  json.startObject();
-  json.int("page_size", opts.pageSize ?? 4096);
-  json.startArray("devices");
-  const saver = new VmStateSaver(w);
+  const ext = extensionsFrom(opts.capabilities ?? []);
+  // A self-describing stream is its own description: no vmdesc trailer.
+  const json = ext.selfDescribing ? undefined : new QemuJsonWriter();
+  json?.startObject();
+  json?.int("page_size", opts.pageSize ?? 4096);
+  json?.startArray("devices");
   for (const e of reg.ordered()) {
     if (!e.vmsd) continue;
     const state = e.state!();
     if (e.vmsd.needed && !e.vmsd.needed(state)) continue;
     const start = w.offset;
-    json.startObject();
-    json.str("name", e.idstr);
-    json.int("instance_id", e.instanceId);
+    json?.startObject();
+    json?.str("name", e.idstr);
+    json?.int("instance_id", e.instanceId);
     writeSectionHeader(w, e, SectionType.FULL);
     try {
-      saver.save(e.vmsd, state, undefined, json);
+      saveDevicePayload(w, e, state, json, ext, opts.manifest);
     } catch (err) {
       if (err instanceof MigrationError) throw err.locate({ section: sectionLabel(e) });
       throw new SaveError(`Saving "${e.idstr}" failed: ${(err as Error).message}`, {
@@ -142,14 +172,14 @@ export async function writeCompletion(
       }, { cause: err });
     }
     writeSectionFooter(w, e, opts);
-    json.endObject();
+    json?.endObject();
     opts.onSection?.({ idstr: e.idstr, type: SectionType.FULL, start, end: w.offset });
     await w.maybeFlush();
   }
-  json.endArray();
-  json.endObject();
+  json?.endArray();
+  json?.endObject();
   w.u8(SectionType.EOF);
-  if (opts.sendVmdesc !== false) {
+  if (opts.sendVmdesc !== false && json) {
     const text = new TextEncoder().encode(json.toString());
     const start = w.offset;
     w.u8(SectionType.VMDESCRIPTION);
@@ -160,7 +190,11 @@ export async function writeCompletion(
   await w.flush();
 }
 
-/** A whole stop-and-copy save (snapshots): header, setup, completion. */
+/**
+ * A whole stop-and-copy save (snapshots, QEMU's qemu_savevm_state): header, setup, PART rounds
+ * until every iterative handler is done (RAM: all pages in one PART, as QEMU 7.2 writes it), then
+ * completion (RAM: an END chunk with only EOS).
+ */
 export async function saveStream(
   w: StreamWriter,
   reg: SectionRegistry,
@@ -168,7 +202,40 @@ export async function saveStream(
 ): Promise<void> {
   writeHeader(w, opts);
   await writeSetup(w, reg, opts);
+  let done = false;
+  while (!done) done = await writeIteration(w, reg, opts);
   await writeCompletion(w, reg, opts);
+}
+
+/**
+ * One device section's payload with the extensions in force: QEMU's encoding (with markers when
+ * asked) or the tagged one, preceded by the vendor tag when versions are on (the payload is
+ * written aside first, because the tag names the vendor subsections it turned out to send).
+ */
+function saveDevicePayload(
+  w: StreamWriter,
+  e: SectionEntry,
+  state: StateRecord,
+  json: QemuJsonWriter | undefined,
+  ext: Extensions,
+  manifest: VersionManifest | undefined,
+): void {
+  const sent: string[] = [];
+  const onSubsection = ext.vendorVersions ? (name: string) => sent.push(name) : undefined;
+  const target = ext.vendorVersions ? new StreamWriter(undefined, 1024) : w;
+  if (ext.selfDescribing) {
+    new TaggedSaver(target, { onSubsection }).save(e.vmsd!, state);
+  } else {
+    new VmStateSaver(target, {
+      ptrMarkers: ext.ptrMarkers,
+      vmsdMarkers: ext.vmsdMarkers,
+      onSubsection,
+    }).save(e.vmsd!, state, undefined, json);
+  }
+  if (target !== w) {
+    writeSectionTag(w, sectionTag(manifest, e.idstr, sent));
+    w.bytes(target.take());
+  }
 }
 
 /** "idstr" or "idstr (instance N)" for messages. */

@@ -23,6 +23,10 @@ export class StreamWriter {
   private pos = 0;
   private flushedBytes = 0;
   private readonly sink?: ByteSink;
+  /** The buffer a {@link flushBehind} handed to the sink, reusable once its write settled. */
+  private spare: Uint8Array | null = null;
+  private inflight: Promise<void> | null = null;
+  private inflightError: unknown = null;
   /** Flush when this many bytes are buffered (only with a sink). */
   readonly flushThreshold: number;
 
@@ -122,16 +126,52 @@ export class StreamWriter {
     if (this.sink && this.pos >= this.flushThreshold) await this.flush();
   }
 
-  /** Send everything buffered to the sink. */
+  /**
+   * Hand the buffered bytes to the sink and go on encoding into a second buffer while they are
+   * written (at most one write in flight; bulk data such as RAM pages uses it so encoding and
+   * the sink's I/O overlap without a copy). {@link flush} waits for that write too.
+   */
+  async flushBehind(): Promise<void> {
+    if (!this.sink || this.pos === 0) return;
+    await this.settle();
+    const full = this.buf;
+    const at = this.flushedBytes;
+    this.inflight = this.sink.write(full.subarray(0, this.pos)).then(
+      () => {},
+      (e) => void (this.inflightError = this.transportError(e, at)),
+    );
+    this.flushedBytes += this.pos;
+    this.pos = 0;
+    const next = this.spare && this.spare.length >= full.length ? this.spare : null;
+    this.buf = next ?? new Uint8Array(full.length);
+    this.view = new DataView(this.buf.buffer);
+    this.spare = full;
+  }
+
+  /** Wait for a write started by {@link flushBehind}; rethrow its failure. */
+  private async settle(): Promise<void> {
+    if (this.inflight) {
+      await this.inflight;
+      this.inflight = null;
+    }
+    if (this.inflightError !== null) throw this.inflightError;
+  }
+
+  private transportError(e: unknown, offset: number): TransportError {
+    return new TransportError(`Writing the stream failed: ${(e as Error).message}`, {
+      offset,
+    }, { cause: e });
+  }
+
+  /** Send everything buffered to the sink (and wait for a write still in flight). */
   async flush(): Promise<void> {
+    await this.settle();
     if (!this.sink || this.pos === 0) return;
     const chunk = this.buf.subarray(0, this.pos);
     try {
       await this.sink.write(chunk);
     } catch (e) {
-      throw new TransportError(`Writing the stream failed: ${(e as Error).message}`, {
-        offset: this.flushedBytes,
-      }, { cause: e });
+      throw this.transportError(e, this.flushedBytes);
     }
     this.flushedBytes += this.pos;
     this.pos = 0;

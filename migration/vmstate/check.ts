@@ -136,10 +136,12 @@ function checkField(
   if (fl & VMS.ARRAY_OF_POINTER && !(fl & (VMS.ARRAY | VMS_VARRAY_ANY))) {
     fail(name, "ARRAY_OF_POINTER needs ARRAY or VARRAY");
   }
-  if (fl & VMS.ALLOC && fl & VMS.ARRAY_OF_POINTER) {
+  // ALLOC | ARRAY_OF_POINTER is the Rosas RFC's spelling of AUTO_ALLOC (same bytes; the table
+  // is allocated too); both at once would be two answers to one question.
+  if (fl & VMS.ALLOC && fl & VMS.ARRAY_OF_POINTER && fl & VMS.ARRAY_OF_POINTER_AUTO_ALLOC) {
     fail(
       name,
-      "ALLOC | ARRAY_OF_POINTER does not allocate the entries (use ARRAY_OF_POINTER_AUTO_ALLOC)",
+      "ALLOC | ARRAY_OF_POINTER and ARRAY_OF_POINTER_AUTO_ALLOC are two spellings of one protocol: use one",
     );
   }
   if (fl & VMS.ARRAY_OF_POINTER_AUTO_ALLOC && !(fl & VMS.ARRAY_OF_POINTER)) {

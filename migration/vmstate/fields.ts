@@ -195,6 +195,11 @@ export interface PointerArrayOptions extends FieldOptions {
   countIsConfig?: boolean;
   /** 2026 AUTO_ALLOC: a presence marker per slot, present slots allocated on load. */
   autoAlloc?: boolean;
+  /**
+   * The Rosas RFC's ALLOC | ARRAY_OF_POINTER: AUTO_ALLOC's bytes, and the table itself is
+   * allocated on load at the stream's count (VMS_POINTER | VMS_ALLOC).
+   */
+  alloc?: boolean;
 }
 
 /** An array of pointers to records with NULL holes (VMS_ARRAY_OF_POINTER, 0x30 NULL marker). */
@@ -208,8 +213,8 @@ export function pointerArray(
     ...make(
       name,
       I.vmstateBuffer,
-      VMS.STRUCT | VMS.ARRAY_OF_POINTER | count | (o.countKey ? VMS.POINTER : 0) |
-        (o.autoAlloc ? VMS.ARRAY_OF_POINTER_AUTO_ALLOC : 0),
+      VMS.STRUCT | VMS.ARRAY_OF_POINTER | count | (o.countKey || o.alloc ? VMS.POINTER : 0) |
+        (o.autoAlloc ? VMS.ARRAY_OF_POINTER_AUTO_ALLOC : 0) | (o.alloc ? VMS.ALLOC : 0),
       o,
     ),
     info: undefined,

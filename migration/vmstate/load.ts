@@ -10,6 +10,7 @@
 import {
   MigrationError,
   StateValidationError,
+  StreamTruncatedError,
   UnknownEntityError,
   VersionMismatchError,
 } from "../errors.ts";
@@ -30,9 +31,19 @@ import type {
   VmStateField,
 } from "./description.ts";
 import { NULLPTR_MARKER, VALIDPTR_MARKER, VMS } from "./flags.ts";
+import { badMarker, hasSlotMarkers, slotAction } from "../extensions/pointer_arrays.ts";
+import { subsectionBelongs, type SubsectionMatch } from "../extensions/subsection_names.ts";
+import {
+  LayoutMismatchError,
+  overrunError,
+  readEnd,
+  readStart,
+  skipBracketed,
+  VMSD_START_MARKER,
+} from "../extensions/vmsd_markers.ts";
 
-/** How subsections are attributed to their parent on load. */
-export type SubsectionMatch = "prefix" | "strict";
+/** How subsections are attributed to their parent on load (see extensions/subsection_names.ts). */
+export type { SubsectionMatch };
 
 /** Loader policy knobs (QEMU's behaviour by default). */
 export interface LoadOptions {
@@ -40,6 +51,14 @@ export interface LoadOptions {
   subsectionMatch?: SubsectionMatch;
   /** Reject a subsection that appears twice in one parent (QEMU loads it twice). */
   rejectDuplicateSubsections?: boolean;
+  /** `x-ptr-markers`: the stream has a presence marker before every pointer-array slot. */
+  ptrMarkers?: boolean;
+  /** `x-vmsd-markers`: every description is bracketed by START/END markers. */
+  vmsdMarkers?: boolean;
+  /** `x-skip-unknown-subsections`: skip a subsection this side lacks (bracketed streams only). */
+  skipUnknownSubsections?: boolean;
+  /** Told what the loader tolerated (a skipped subsection), for the load report. */
+  onNote?: (note: string) => void;
 }
 
 const SUBPATH = "\u0000";
@@ -74,7 +93,7 @@ export class VmStateLoader implements NestedWalker {
   private readonly match: SubsectionMatch;
   private readonly rejectDuplicates: boolean;
 
-  constructor(private readonly r: StreamReader, opts: LoadOptions = {}) {
+  constructor(private readonly r: StreamReader, private readonly opts: LoadOptions = {}) {
     this.match = opts.subsectionMatch ?? "prefix";
     this.rejectDuplicates = opts.rejectDuplicateSubsections ?? true;
   }
@@ -98,18 +117,57 @@ export class VmStateLoader implements NestedWalker {
         offset: start,
       });
     }
+    // x-vmsd-markers: the payload's end is known before any field is read.
+    const label = this.opts.vmsdMarkers ? `${vmsd.name} v${version}` : "";
+    const end = this.opts.vmsdMarkers ? readStart(r, label) : -1;
     hook(
       vmsd.preLoad && (() => vmsd.preLoad!(opaque)),
       `pre load hook failed for: '${vmsd.name}', version_id: ${version}, minimum version_id: ${vmsd.minimumVersionId}`,
       start,
     );
-    for (const f of vmsd.fields) this.loadField(vmsd, f, opaque, version);
-    this.loadSubsections(vmsd, opaque);
+    for (const f of vmsd.fields) {
+      if (end < 0) this.loadField(vmsd, f, opaque, version);
+      else this.loadFieldWithin(vmsd, f, opaque, version, label, end);
+    }
+    this.loadSubsections(vmsd, opaque, end);
+    if (end >= 0) readEnd(r, label, end);
     hook(
       vmsd.postLoad && (() => vmsd.postLoad!(opaque, version)),
       `post load hook failed for: '${vmsd.name}', version_id: ${version}, minimum version_id: ${vmsd.minimumVersionId}`,
       r.offset,
     );
+  }
+
+  /** Load a field of a bracketed description: reading past its end marker is a layout mismatch. */
+  private loadFieldWithin(
+    vmsd: VmStateDescription,
+    f: VmStateField,
+    opaque: StateRecord,
+    version: number,
+    label: string,
+    end: number,
+  ): void {
+    const r = this.r;
+    const at = r.offset;
+    try {
+      this.loadField(vmsd, f, opaque, version);
+    } catch (e) {
+      const crossed = r.offset > end || e instanceof StreamTruncatedError;
+      if (!crossed || !(e instanceof MigrationError) || e instanceof LayoutMismatchError) throw e;
+      const by = r.offset > end ? r.offset - end : undefined;
+      throw overrunError(label, f.name, by, at, e).withPath(`.${f.name}`);
+    }
+    if (r.offset > end) {
+      throw overrunError(label, f.name, r.offset - end, at).withPath(`.${f.name}`);
+    }
+  }
+
+  /** Under markers: is the 0x05 at the reader a subsection header rather than unknown field bytes? */
+  private looksLikeSubsection(nameLen: number, end: number): boolean {
+    const head = this.r.peekBytes(2 + nameLen + 4, 5);
+    if (head.length !== 5 || head[0] !== VMSD_START_MARKER) return false;
+    const len = ((head[1] << 24) | (head[2] << 16) | (head[3] << 8) | head[4]) >>> 0;
+    return this.r.offset + 2 + nameLen + 4 + 5 + len + 1 <= end;
   }
 
   private loadField(
@@ -163,22 +221,26 @@ export class VmStateLoader implements NestedWalker {
     const isArray = isArrayField(f);
     const arr = base as unknown[];
     const ctx: ElementContext = { field: f, size, version, opaque, nested: this };
-    const autoAlloc = (fl & VMS.ARRAY_OF_POINTER_AUTO_ALLOC) !== 0;
+    // A marker before every slot: AUTO_ALLOC, ALLOC|ARRAY_OF_POINTER, or x-ptr-markers.
+    const markers = hasSlotMarkers(fl, this.opts.ptrMarkers === true);
     for (let i = 0; i < n; i++) {
       const at = r.offset;
       try {
         let elem = isArray ? arr[i] : base;
-        if (autoAlloc) {
+        if (markers) {
           const marker = r.u8();
-          if (marker === NULLPTR_MARKER) {
+          if (marker !== NULLPTR_MARKER && marker !== VALIDPTR_MARKER) throw badMarker(marker);
+          const populated = elem !== null && elem !== undefined;
+          const action = slotAction(fl, marker === VALIDPTR_MARKER, populated);
+          if (action === "clear") {
             arr[i] = null;
             continue;
           }
-          if (marker !== VALIDPTR_MARKER) {
-            throw new StateValidationError(`Unexpected ptr marker: ${marker}`);
+          if (action === "skip") continue;
+          if (action === "allocate") {
+            elem = fl & (VMS.STRUCT | VMS.VSTRUCT) ? createRecord(f.vmsd!) : f.info!.zero(size);
+            arr[i] = elem;
           }
-          elem = fl & (VMS.STRUCT | VMS.VSTRUCT) ? createRecord(f.vmsd!) : f.info!.zero(size);
-          arr[i] = elem;
         } else if (fl & VMS.ARRAY_OF_POINTER && (elem === null || elem === undefined) && size) {
           const marker = r.u8();
           if (marker !== NULLPTR_MARKER) {
@@ -209,26 +271,46 @@ export class VmStateLoader implements NestedWalker {
     }
   }
 
-  private loadSubsections(vmsd: VmStateDescription, opaque: StateRecord): void {
+  /**
+   * Subsections after the fields. Without markers they are attributed by name, QEMU's way (plain
+   * prefix, or `parent/` in strict mode); with markers (`end` >= 0) every subsection before the
+   * end marker belongs to this description, whatever its name.
+   */
+  private loadSubsections(vmsd: VmStateDescription, opaque: StateRecord, end = -1): void {
     const r = this.r;
     const parent = vmsd.name;
     const parentLen = new TextEncoder().encode(parent).length;
     const seen = new Set<string>();
     while (r.peekU8(0) === 0x05) {
+      if (end >= 0 && r.offset >= end) return;
       const len = r.peekU8(1);
-      if (len === undefined || len < parentLen + 1) return;
+      if (len === undefined || (end < 0 && len < parentLen + 1)) return;
       const nameBytes = r.peekBytes(2, len);
       if (nameBytes.length !== len) return;
       const name = decodeName(nameBytes);
-      if (!name.startsWith(parent)) return;
-      if (this.match === "strict" && name.charAt(parent.length) !== "/") return;
+      if (end < 0 && !subsectionBelongs(vmsd, name, this.match)) return;
       const at = r.offset;
       const sub = vmsd.subsections?.find((s) => s.name === name);
       if (!sub) {
-        throw new UnknownEntityError(`VM subsection '${name}' in '${parent}' does not exist`, {
-          offset: at,
-          path: `${SUBPATH}${name}`,
-        });
+        if (end >= 0 && !this.looksLikeSubsection(len, end)) return;
+        if (end >= 0 && this.opts.skipUnknownSubsections) {
+          r.skip(2 + len);
+          const version = r.be32();
+          skipBracketed(r, `${name} v${version}`);
+          this.opts.onNote?.(
+            `skipped subsection '${name}' v${version} of '${parent}' (${
+              r.offset - at
+            } bytes at byte ${at}): this side does not know it`,
+          );
+          continue;
+        }
+        const hint = this.opts.skipUnknownSubsections && end < 0
+          ? " (it cannot be skipped: the source did not bracket it with x-vmsd-markers)"
+          : "";
+        throw new UnknownEntityError(
+          `VM subsection '${name}' in '${parent}' does not exist${hint}`,
+          { offset: at, path: `${SUBPATH}${name}` },
+        );
       }
       if (this.rejectDuplicates && seen.has(name)) {
         throw new StateValidationError(`VM subsection '${name}' in '${parent}' appears twice`, {

@@ -7,7 +7,7 @@
  */
 import { MigrationError, SaveError } from "../errors.ts";
 import type { QemuJsonWriter } from "../json/qemu_json_writer.ts";
-import type { StreamWriter } from "../stream/writer.ts";
+import { StreamWriter } from "../stream/writer.ts";
 import { createRecord, elementCount, elementSize, getField, isArrayField } from "./access.ts";
 import type {
   ElementContext,
@@ -17,6 +17,8 @@ import type {
   VmStateField,
 } from "./description.ts";
 import { NULLPTR_MARKER, VALIDPTR_MARKER, VMS } from "./flags.ts";
+import { hasSlotMarkers } from "../extensions/pointer_arrays.ts";
+import { writeBracketed } from "../extensions/vmsd_markers.ts";
 
 const compressCache = new WeakMap<VmStateField, boolean>();
 
@@ -27,6 +29,7 @@ export function canCompress(f: VmStateField): boolean {
   c = true;
   if (f.exists) c = false;
   else if (f.flags & VMS.ARRAY_OF_POINTER_AUTO_ALLOC) c = false;
+  else if (f.flags & VMS.ARRAY_OF_POINTER && f.flags & VMS.ALLOC) c = false;
   else if (f.flags & VMS.STRUCT) {
     if (!f.vmsd!.fields.every(canCompress)) c = false;
     else if (f.vmsd!.subsections?.length) c = false;
@@ -82,9 +85,19 @@ function runHook(
   if (ok === false) throw new SaveError(what);
 }
 
+/** Protocol extensions the save walker applies (all off: QEMU 7.2's bytes). */
+export interface SaveWalkOptions {
+  /** `x-ptr-markers`: a presence marker before every pointer-array slot. */
+  ptrMarkers?: boolean;
+  /** `x-vmsd-markers`: START/END markers around every description. */
+  vmsdMarkers?: boolean;
+  /** Told the name of each subsection written (vendor minor versions are derived from it). */
+  onSubsection?: (name: string) => void;
+}
+
 /** Saves descriptions into a stream writer, optionally producing vmdesc JSON alongside. */
 export class VmStateSaver implements NestedWalker {
-  constructor(private readonly w: StreamWriter) {}
+  constructor(private w: StreamWriter, private readonly opts: SaveWalkOptions = {}) {}
 
   /** Save `opaque` at the description's own version (QEMU's vmstate_save_state). */
   save(
@@ -114,6 +127,9 @@ export class VmStateSaver implements NestedWalker {
   ): void {
     runHook(vmsd.preSave, opaque, `pre-save failed: ${vmsd.name}`);
     let failed = true;
+    // x-vmsd-markers: the payload goes to a scratch writer first, so its length can lead it.
+    const outer = this.w;
+    if (this.opts.vmsdMarkers) this.w = new StreamWriter(undefined, 256);
     try {
       if (json) {
         json.str("vmsd_name", vmsd.name);
@@ -123,8 +139,10 @@ export class VmStateSaver implements NestedWalker {
       for (const f of vmsd.fields) this.saveField(vmsd, f, opaque, json, version);
       if (json) json.endArray();
       this.saveSubsections(vmsd, opaque, json);
+      if (outer !== this.w) writeBracketed(outer, this.w.take());
       failed = false;
     } finally {
+      this.w = outer;
       if (failed) {
         try {
           vmsd.postSave?.(opaque);
@@ -165,7 +183,9 @@ export class VmStateSaver implements NestedWalker {
       );
     }
     let loopJson = json;
-    const compress = canCompress(f);
+    // 2026 AUTO_ALLOC, ALLOC|ARRAY_OF_POINTER, or any pointer array under x-ptr-markers.
+    const autoAlloc = hasSlotMarkers(fl, this.opts.ptrMarkers === true);
+    const compress = !autoAlloc && canCompress(f);
     const jsonName = json ? jsonFieldName(vmsd, f) : "";
     const typeName = jsonTypeName(f);
     const ctx: { -readonly [K in keyof ElementContext]: ElementContext[K] } = {
@@ -176,14 +196,13 @@ export class VmStateSaver implements NestedWalker {
       opaque,
       nested: this,
     };
-    const autoAlloc = (fl & VMS.ARRAY_OF_POINTER_AUTO_ALLOC) !== 0;
     // With AUTO_ALLOC, markers and elements share the field's name; each entry's `index` counts
     // the entries so far, which is what analyze-migration.py checks when it gathers them.
     let entry = 0;
     for (let i = 0; i < n; i++) {
       let elem = isArray ? base![i] : base;
       if (autoAlloc) {
-        // 2026 AUTO_ALLOC: a presence marker precedes every element.
+        // A presence marker precedes every element.
         const present = elem !== null && elem !== undefined;
         if (loopJson) {
           loopJson.startObject();
@@ -248,6 +267,7 @@ export class VmStateSaver implements NestedWalker {
         }
         json.startObject();
       }
+      this.opts.onSubsection?.(sub.name);
       this.w.u8(0x05);
       this.w.str8(sub.name);
       this.w.be32(sub.versionId);

@@ -1,25 +1,15 @@
 /**
- * Non-interactive machine commands: `run ELF`, `snapshot OUT`, `check FILE`. They call the
- * emulator's libraries and print; all behaviour lives below them.
+ * File-level machine commands: `snapshot OUT` (boot, run, write a snapshot file) and `check FILE`
+ * (does a stream load into a fresh machine?). They call the emulator's libraries and print; all
+ * behaviour lives below them. (`run` is in run_commands.ts.)
  * @module
  */
 import { MigrationError } from "../../migration/errors.ts";
-import { ElfError } from "../../emu/errors.ts";
 import { loadMachineFile, saveMachineFile, snapshotRamSize } from "../../emu/snapshot_file.ts";
 import { DEFAULT_GUEST, VirtMachine } from "../../emu/virt.ts";
+import { readElf } from "./run_commands.ts";
 import { parseCount, parseSize } from "./sizes.ts";
 import { type CommandContext, type CommandDef, UsageError } from "./types.ts";
-
-/** Exit status when `run` used up its instruction budget before the guest exited. */
-export const EXIT_BUDGET = 124;
-
-async function readElf(path: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    throw new ElfError("unreadable", `Cannot read ELF "${path}": ${(e as Error).message}`);
-  }
-}
 
 function ramOption(opts: Record<string, unknown>): number | undefined {
   return opts.ram === undefined ? undefined : parseSize(String(opts.ram), "RAM size");
@@ -35,53 +25,6 @@ export function fillRandom(words: Uint32Array, seed: number): void {
     words[i] = x >>> 0;
   }
 }
-
-/** `run ELF`: run a guest headless with its UART on stdout; exit with the guest's status. */
-export const runCommand: CommandDef = {
-  name: "run",
-  summary: "Run a guest ELF headless (UART on stdout) and exit with its status",
-  args: [{ name: "elf", description: "RISC-V ELF (RV32, linked at 0x80000000)" }],
-  options: [
-    {
-      flags: "--max-insns <n>",
-      description: "stop after this many instructions (exit 124)",
-      default: "2000000000",
-    },
-    { flags: "--ram <size>", description: "guest RAM size, e.g. 128M", default: "128M" },
-    { flags: "--stats", description: 'print {"insns","seconds","mips"} as JSON on stderr' },
-  ],
-  async run(ctx: CommandContext, args, opts): Promise<number> {
-    const max = parseCount(String(opts.maxInsns), "--max-insns");
-    const elf = await readElf(args[0]);
-    const raw = ctx.io.raw ?? ((b: Uint8Array) => Deno.stdout.writeSync(b));
-    const m = new VirtMachine({
-      ramSize: ramOption(opts),
-      console: (b) => raw(new Uint8Array([b])),
-    });
-    m.boot(elf);
-    const t0 = performance.now();
-    const r = m.run(max);
-    const seconds = (performance.now() - t0) / 1000;
-    if (opts.stats) {
-      ctx.io.err(
-        JSON.stringify({
-          insns: r.insns,
-          seconds,
-          mips: seconds > 0 ? r.insns / seconds / 1e6 : 0,
-        }),
-      );
-    }
-    if (r.stop === "exit") return r.exitCode ?? 0;
-    if (r.stop === "idle") {
-      ctx.io.err(
-        `run: the guest is waiting for an interrupt that can never come (after ${r.insns} instructions)`,
-      );
-      return EXIT_BUDGET;
-    }
-    ctx.io.err(`run: stopped after ${r.insns} instructions without the guest exiting`);
-    return EXIT_BUDGET;
-  },
-};
 
 /** `snapshot OUT`: boot, run N instructions, write a snapshot file. */
 export const snapshotCommand: CommandDef = {
@@ -106,6 +49,7 @@ export const snapshotCommand: CommandDef = {
       const fm = /^random(?::(\d+))?$/.exec(String(opts.fill));
       if (!fm) throw new UsageError(`Invalid --fill "${opts.fill}": use random or random:SEED`);
       fillRandom(m.ram.u32, Number(fm[1] ?? 1));
+      m.ram.markAllDirty(); // written behind the store paths: declare it, or saves skip it
     }
     m.boot(elf);
     m.run(insns);

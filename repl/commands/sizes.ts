@@ -29,3 +29,48 @@ export function parseCount(text: string, what = "count"): number {
   if (!Number.isSafeInteger(v) || v < 0) throw new UsageError(`Invalid ${what} "${text}"`);
   return v;
 }
+
+const TIME_UNITS: Record<string, bigint> = {
+  ns: 1n,
+  us: 1_000n,
+  "µs": 1_000n,
+  ms: 1_000_000n,
+  s: 1_000_000_000n,
+};
+
+/** Parse a virtual duration (`500ms`, `2s`, `1.5s`, `100us`, `250000ns`) into nanoseconds. */
+export function parseDuration(text: string, what = "duration"): bigint {
+  const m = /^(\d+)(?:\.(\d+))?\s*(ns|us|µs|ms|s)$/.exec(text.trim());
+  if (!m) {
+    throw new UsageError(
+      `Invalid ${what} "${text}": use a number with ns, us, ms or s (2s, 500ms)`,
+    );
+  }
+  const unit = TIME_UNITS[m[3]];
+  const frac = m[2] ?? "";
+  const scale = 10n ** BigInt(frac.length);
+  const ns = (BigInt(m[1]) * scale + BigInt(frac || "0")) * unit / scale;
+  if (ns <= 0n) throw new UsageError(`Invalid ${what} "${text}": it must be positive`);
+  return ns;
+}
+
+/** Render nanoseconds of virtual time as `1.234567 s` / `12.345 ms`. */
+export function formatNs(ns: bigint): string {
+  if (ns >= 1_000_000_000n) return `${(Number(ns) / 1e9).toFixed(6)} s`;
+  if (ns >= 1_000_000n) return `${(Number(ns) / 1e6).toFixed(3)} ms`;
+  if (ns >= 1_000n) return `${(Number(ns) / 1e3).toFixed(3)} us`;
+  return `${ns} ns`;
+}
+
+/** Parse a guest address or an integer (`0x80000000`, `2147483648`). */
+export function parseAddress(text: string, what = "address"): number {
+  const t = text.trim().replaceAll("_", "");
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(t)) {
+    throw new UsageError(`Invalid ${what} "${text}": use hex (0x80000000) or decimal`);
+  }
+  const v = Number(t);
+  if (!Number.isSafeInteger(v) || v > 0xffffffff) {
+    throw new UsageError(`Invalid ${what} "${text}": it must fit in 32 bits`);
+  }
+  return v;
+}

@@ -1,6 +1,7 @@
 /**
  * One definition per command, used by the CLI (`deno task cli NAME`), the interactive shell and
- * scripts alike: name, arguments, options, help and the action. Nothing else parses arguments.
+ * scripts alike: name, arguments and options with their types (which check words, list values
+ * for help and complete them), help and the action. Nothing else parses arguments.
  * @module
  */
 
@@ -14,8 +15,29 @@ export interface CommandOutput {
   raw?(bytes: Uint8Array): void;
 }
 
+/** Everything a command needs to run, given by the CLI or the shell. */
+export interface CommandContext {
+  /** Output channel. */
+  io: CommandOutput;
+}
+
+/**
+ * A kind of argument value, cliffy-style: how to check a word, which values it has (for help)
+ * and how to complete a partial word (for Tab in the shell).
+ */
+export interface ArgType<C extends CommandContext = CommandContext> {
+  /** Name shown in help (`count`, `snapshot`, `device`). */
+  readonly name: string;
+  /** Check a word; throws a UsageError saying why it is not valid. */
+  parse?(word: string): unknown;
+  /** Every accepted value, when the set is fixed (listed in help, offered by completion). */
+  values?(): string[];
+  /** Candidates for a partial word (`previous`: the command's arguments before it). */
+  complete?(ctx: C, partial: string, previous: string[]): string[] | Promise<string[]>;
+}
+
 /** A positional argument. */
-export interface ArgumentDef {
+export interface ArgumentDef<C extends CommandContext = CommandContext> {
   /** Placeholder shown in help. */
   name: string;
   /** Optional arguments show as [NAME]. */
@@ -24,22 +46,20 @@ export interface ArgumentDef {
   variadic?: boolean;
   /** Help text. */
   description?: string;
+  /** Value type: checks the word before the action runs, and completes it. */
+  type?: ArgType<C>;
 }
 
 /** An option, in commander's flag syntax (`--max-insns <n>`, `--stats`). */
-export interface OptionDef {
+export interface OptionDef<C extends CommandContext = CommandContext> {
   /** Flags as commander spells them. */
   flags: string;
   /** Help text. */
   description: string;
   /** Default value. */
   default?: string | boolean;
-}
-
-/** Everything a command needs to run, given by the CLI or the shell. */
-export interface CommandContext {
-  /** Output channel. */
-  io: CommandOutput;
+  /** Value type of the option's argument. */
+  type?: ArgType<C>;
 }
 
 /** A command's single definition. */
@@ -49,9 +69,13 @@ export interface CommandDef<C extends CommandContext = CommandContext> {
   /** One-line summary for help. */
   summary: string;
   /** Positional arguments in order. */
-  args?: ArgumentDef[];
+  args?: ArgumentDef<C>[];
   /** Options. */
-  options?: OptionDef[];
+  options?: OptionDef<C>[];
+  /** Examples shown at the end of `help NAME`. */
+  examples?: string[];
+  /** Words that look like options (`-1`) are taken as arguments (for values and expressions). */
+  literalArgs?: boolean;
   /** Run it; resolves to the process exit status (0 = success). */
   run(ctx: C, args: string[], opts: Record<string, unknown>): Promise<number>;
 }

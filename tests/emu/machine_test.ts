@@ -42,6 +42,7 @@ Deno.test("a snapshot taken mid-run resumes to the identical final state", async
     const dst = new Machine({ ramSize: 4 << 20 });
     dst.boot(fixture(name)); // loads symbols (tohost); the snapshot replaces RAM and CPU state
     dst.ram.u8.fill(0xaa);
+    dst.ram.markAllDirty(); // written behind the store paths: declare it, as every writer must
     await dst.load(StreamReader.fromBytes(snap));
     dst.run(5_000_000);
     strictEqual(dst.exitCode, src.exitCode, name);

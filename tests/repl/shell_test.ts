@@ -1,7 +1,7 @@
-import { ok, strictEqual } from "node:assert/strict";
-import { runLine, runScript } from "../../repl/shell.ts";
+import { fail, ok, strictEqual } from "node:assert/strict";
+import { runLine, runScript, SHELL_HELP } from "../../repl/shell.ts";
 import { allCommands } from "../../repl/commands/mod.ts";
-import { captureContext } from "./_io.ts";
+import { captureContext, demoContext } from "./_io.ts";
 
 const GUESTS = new URL("../../emu/guests/build/", import.meta.url).pathname;
 
@@ -34,4 +34,118 @@ Deno.test("runScript() stops at the first failing line and names it", async () =
   strictEqual(await runScript(allCommands(), ctx, script, "demo.snapshell"), 1);
   ok(ctx.errText().includes("demo.snapshell:3:"), ctx.errText());
   strictEqual(ctx.rawText(), "Hello from snapshell guest\n");
+});
+
+Deno.test("runScript() stops at the first failed expectation and names its line", async () => {
+  const ctx = await demoContext();
+  const script = [
+    "# check the banner",
+    'run until "heartbeat every"',
+    'expect console contains "snapshell demo guest"',
+    'expect console contains "no such text"',
+    "regs",
+  ].join("\n");
+  strictEqual(await runScript(allCommands(), ctx, script, "check.snapshell"), 1);
+  ok(
+    ctx.errText().includes(
+      'check.snapshell:4: expectation failed: expect console contains "no such text"',
+    ),
+  );
+  ok(!ctx.outText().includes("x10/a0"), "the script stopped there");
+});
+
+Deno.test("runScript() goes to the end and quit ends it early with success", async () => {
+  const ctx = await demoContext();
+  strictEqual(await runScript(allCommands(), ctx, "step\nquit\nfrobnicate\n", "s"), 0);
+  strictEqual(ctx.session.machine.cpu.instret, 1);
+});
+
+Deno.test("help lists the shell's own words", async () => {
+  const ctx = captureContext();
+  strictEqual(await runLine(allCommands(), ctx, "help"), 0);
+  ok(ctx.outText().includes(SHELL_HELP.split("\n")[0]));
+});
+
+// ---------------------------------------------------------------------------------------------
+// The real interactive shell in a pseudo-terminal (tmux), driven by keys.
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+const hasTmux = (() => {
+  try {
+    return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+})();
+
+async function tmux(socket: string, ...args: string[]): Promise<string> {
+  const r = await new Deno.Command("tmux", { args: ["-L", socket, ...args], stderr: "piped" })
+    .output();
+  if (!r.success) fail(`tmux ${args[0]} failed: ${new TextDecoder().decode(r.stderr)}`);
+  return new TextDecoder().decode(r.stdout);
+}
+
+/** Poll the pane (with its scrollback) until `pattern` shows, failing after `ms`. */
+async function waitForPane(socket: string, pattern: RegExp, ms = 30_000): Promise<string> {
+  const deadline = Date.now() + ms;
+  let text = "";
+  while (Date.now() < deadline) {
+    text = await tmux(socket, "capture-pane", "-p", "-J", "-S", "-2000");
+    if (pattern.test(text)) return text;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return fail(`${pattern} did not appear; the pane shows:\n${text}`);
+}
+
+Deno.test({
+  name: "the interactive shell: Tab completes, history recalls, Ctrl-C stops the guest",
+  ignore: !hasTmux,
+  async fn() {
+    const socket = `snapshell-test-${Deno.pid}-${Math.random().toString(36).slice(2)}`;
+    const home = await Deno.makeTempDir();
+    const store = await Deno.makeTempDir();
+    await Deno.writeTextFile(`${home}/.snapshell_history`, "info machine\n");
+    const deno = Deno.execPath();
+    // The temporary HOME must not hide Deno's package cache.
+    const info = await new Deno.Command(deno, { args: ["info", "--json"], stdout: "piped" })
+      .output();
+    const denoDir = JSON.parse(new TextDecoder().decode(info.stdout)).denoDir as string;
+    const cmd = `cd '${ROOT}' && HOME='${home}' DENO_DIR='${denoDir}' SNAPSHELL_STORE='${store}' ` +
+      `NO_COLOR=1 '${deno}' ` +
+      `run --allow-read --allow-write --allow-env --allow-run main.ts repl; ` +
+      `echo "SHELL-ENDED rc=$?"; sleep 60`;
+    await tmux(socket, "new-session", "-d", "-x", "120", "-y", "40", cmd);
+    try {
+      await waitForPane(socket, /demo guest is paused at reset[\s\S]*snapshell>\s*$/m);
+      // Tab completion of a command name.
+      await tmux(socket, "send-keys", "reg", "Tab");
+      await waitForPane(socket, /snapshell> regs$/m);
+      await tmux(socket, "send-keys", "Enter");
+      await waitForPane(socket, /x10\/a0/);
+      // History: Up twice recalls the line saved by an earlier session.
+      await tmux(socket, "send-keys", "Up", "Up");
+      await waitForPane(socket, /snapshell> info machine$/m);
+      await tmux(socket, "send-keys", "Enter");
+      await waitForPane(socket, /snapshot store: /);
+      // Run in the background, then Ctrl-C stops the guest and returns to the prompt.
+      await tmux(socket, "send-keys", "run", "Enter");
+      await waitForPane(socket, /demo: heartbeat 1 /);
+      await tmux(socket, "send-keys", "C-c");
+      await waitForPane(socket, /stopped after \d+ cycles: pc 0x/);
+      // Ctrl-C at the prompt does not end the session, and the shell is still usable.
+      await tmux(socket, "send-keys", "C-c");
+      await waitForPane(socket, /\^C \(type quit or press Ctrl-D to leave\)/);
+      await tmux(socket, "send-keys", "expect console contains 'heartbeat 1 '", "Enter");
+      await waitForPane(socket, /ok: console contains "heartbeat 1 "/);
+      await tmux(socket, "send-keys", "info machine", "Enter");
+      await waitForPane(socket, /paused: pc 0x/);
+      await tmux(socket, "send-keys", "quit", "Enter");
+      await waitForPane(socket, /SHELL-ENDED rc=0/);
+      const history = await Deno.readTextFile(`${home}/.snapshell_history`);
+      ok(history.includes("regs\n") && history.endsWith("quit\n"), history);
+    } finally {
+      await tmux(socket, "kill-server").catch(() => {});
+    }
+  },
 });

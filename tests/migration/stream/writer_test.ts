@@ -51,3 +51,50 @@ Deno.test("StreamWriter reports a failing sink as TransportError", async () => {
   w.u8(1);
   await rejects(w.flush(), (e) => e instanceof TransportError && /EPIPE/.test(e.message));
 });
+
+Deno.test("StreamWriter.flushBehind() keeps one write in flight on a buffer it does not touch", async () => {
+  const seen: number[][] = [];
+  const release: (() => void)[] = [];
+  const sink = {
+    write(chunk: Uint8Array) {
+      const mine = chunk; // not copied: the writer must leave it alone until this settles
+      return new Promise<void>((resolve) => {
+        release.push(() => {
+          seen.push([...mine]);
+          resolve();
+        });
+      });
+    },
+  };
+  const w = new StreamWriter(sink, 4);
+  w.be32(0x01010101);
+  await w.flushBehind();
+  w.be32(0x02020202); // encoded into the second buffer while the first is being written
+  strictEqual(w.offset, 8);
+  const second = w.flushBehind(); // waits for the first write
+  release.shift()!();
+  await second;
+  w.be32(0x03030303);
+  const done = w.flush();
+  release.shift()!();
+  for (let i = 0; i < 100 && release.length === 0; i++) await Promise.resolve();
+  release.shift()!();
+  await done;
+  deepStrictEqual(seen, [[1, 1, 1, 1], [2, 2, 2, 2], [3, 3, 3, 3]]);
+});
+
+Deno.test("StreamWriter.flushBehind() reports a failed write at the next flush, with its offset", async () => {
+  let n = 0;
+  const w = new StreamWriter({
+    write: () => ++n === 2 ? Promise.reject(new Error("Broken pipe")) : Promise.resolve(),
+  });
+  w.zeros(10);
+  await w.flushBehind();
+  w.zeros(5);
+  await w.flushBehind();
+  w.zeros(1);
+  await rejects(
+    w.flush(),
+    (e) => e instanceof TransportError && e.offset === 10 && /Broken pipe/.test(e.message),
+  );
+});

@@ -151,13 +151,19 @@ Deno.test("checkDescription() rejects ARRAY_OF_POINTER without a count and with 
     "p",
     /needs ARRAY or VARRAY/,
   );
+  // ALLOC | ARRAY_OF_POINTER is supported (the Rosas RFC); with AUTO_ALLOC as well it is not.
+  checkDescription(desc([{
+    ...F.pointerArray("p", leaf, { num: 2 }),
+    flags: VMS.STRUCT | VMS.ARRAY | VMS.ARRAY_OF_POINTER | VMS.POINTER | VMS.ALLOC,
+  }]));
   rejects(
     desc([{
       ...F.pointerArray("p", leaf, { num: 2 }),
-      flags: VMS.STRUCT | VMS.ARRAY | VMS.ARRAY_OF_POINTER | VMS.POINTER | VMS.ALLOC,
+      flags: VMS.STRUCT | VMS.ARRAY | VMS.ARRAY_OF_POINTER | VMS.POINTER | VMS.ALLOC |
+        VMS.ARRAY_OF_POINTER_AUTO_ALLOC,
     }]),
     "p",
-    /use ARRAY_OF_POINTER_AUTO_ALLOC/,
+    /two spellings of one protocol/,
   );
   rejects(
     desc([{

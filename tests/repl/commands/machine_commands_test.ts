@@ -3,48 +3,8 @@ import { runCommandLine } from "../../../repl/cli.ts";
 import { allCommands } from "../../../repl/commands/mod.ts";
 import { captureContext } from "../_io.ts";
 
-const GUESTS = new URL("../../../emu/guests/build/", import.meta.url).pathname;
 const run = (ctx: ReturnType<typeof captureContext>, ...argv: string[]) =>
   runCommandLine(allCommands(), ctx, argv);
-
-Deno.test("run prints the guest's console and exits with its status", async () => {
-  const ctx = captureContext();
-  strictEqual(await run(ctx, "run", `${GUESTS}hello.elf`, "--ram", "16M"), 0);
-  strictEqual(ctx.rawText(), "Hello from snapshell guest\n");
-});
-
-Deno.test("run --stats prints insns, seconds and mips as JSON on stderr", async () => {
-  const ctx = captureContext();
-  await run(ctx, "run", `${GUESTS}compute-small.elf`, "--ram", "16M", "--stats");
-  const stats = JSON.parse(ctx.errText());
-  ok(stats.insns > 400_000);
-  ok(typeof stats.seconds === "number" && typeof stats.mips === "number");
-});
-
-Deno.test("run stops at --max-insns and says so with exit 124", async () => {
-  const ctx = captureContext();
-  strictEqual(
-    await run(ctx, "run", `${GUESTS}compute.elf`, "--ram", "16M", "--max-insns", "10000"),
-    124,
-  );
-  ok(ctx.errText().includes("stopped after 10000 instructions"));
-});
-
-Deno.test("run rejects a file that is not an ELF with a clear message", async () => {
-  const ctx = captureContext();
-  const path = await Deno.makeTempFile();
-  await Deno.writeTextFile(path, "not an elf at all");
-  strictEqual(await run(ctx, "run", path), 1);
-  ok(/ElfError: Not an ELF file/.test(ctx.errText()), ctx.errText());
-  strictEqual(await run(ctx, "run", "/nonexistent/guest.elf"), 1);
-  ok(ctx.errText().includes("Cannot read ELF"));
-});
-
-Deno.test("a wrong option is a usage error with exit 2", async () => {
-  const ctx = captureContext();
-  strictEqual(await run(ctx, "run", `${GUESTS}hello.elf`, "--bogus"), 2);
-  strictEqual(await run(ctx, "run", `${GUESTS}hello.elf`, "--ram", "12 parsecs"), 2);
-});
 
 Deno.test("snapshot then check: a good file loads, a damaged one is rejected with its offset", async () => {
   const dir = await Deno.makeTempDir();

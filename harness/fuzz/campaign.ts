@@ -1,0 +1,274 @@
+/**
+ * A fuzz campaign: cases `0..N-1` of one seed over a base snapshot, run on every core (Web
+ * Workers) or in this thread, counted per class. Bug candidates are grouped by what went wrong,
+ * confirmed on a brand-new machine with the unmodified bytes, shrunk to a minimal recipe and
+ * saved as stream + recipe, so `corrupt BASE OUT --recipe FILE` rebuilds each one.
+ * @module
+ */
+import { type Recipe, RECIPE_FORMAT, sha256Hex } from "../../migration/corrupt/recipe.ts";
+import type { CorruptOp } from "../../migration/corrupt/ops.ts";
+import type { MachineFactory } from "../replay/fork.ts";
+import { CaseMaker } from "./cases.ts";
+import {
+  type CaseClass,
+  type CaseOutcome,
+  type ClassCounts,
+  emptyCounts,
+  isBug,
+} from "./classes.ts";
+import { FuzzPool, type PoolTotals } from "./pool.ts";
+import type { BugCandidate, WorkerSettings } from "./protocol.ts";
+import { shrinkRecipe } from "./shrink.ts";
+import { FuzzTarget } from "./target.ts";
+
+/** Campaign settings. */
+export interface CampaignOptions {
+  /** Cases to run. */
+  iterations: number;
+  /** Campaign seed: case i is the same recipe for the same seed. */
+  seed: number;
+  /** Web Workers to use; 0 runs everything in this thread. */
+  workers: number;
+  /** Most operations per case (default 3). */
+  maxOps?: number;
+  /** Instructions an accepted case runs (default 10,000). */
+  runInsns?: number;
+  /** Wall-clock budget of that run before it counts as a hang (default 2,000 ms). */
+  runBudgetMs?: number;
+  /** A worker silent this long is stuck in a hang (default 10,000 ms). */
+  hangMs?: number;
+  /** Cases per work unit (default 1,000). */
+  chunk?: number;
+  /** Where to save bug streams and recipes (nothing is saved without it). */
+  outDir?: string;
+  /** Name of the base stream in saved recipes. */
+  baseName?: string;
+  /** Distinct bugs to confirm, shrink and save (default 20). */
+  maxReports?: number;
+  /** Exact runs allowed for shrinking one bug (default 200). */
+  shrinkBudget?: number;
+  /** Called as cases finish. */
+  onProgress?: (done: number, total: number) => void;
+  /** Machine builder (in-thread campaigns only: functions cannot go to workers). */
+  makeMachine?: MachineFactory;
+  /** Test hook: workers hang at this case index (see {@link WorkerSettings.stallAt}). */
+  stallAt?: number;
+}
+
+/** One distinct bug, confirmed and shrunk. */
+export interface BugReport {
+  class: CaseClass;
+  phase?: string;
+  error?: string;
+  detail?: string;
+  /** First case index that showed it. */
+  index: number;
+  /** Cases that showed the same signature. */
+  occurrences: number;
+  /** The minimal recipe. */
+  ops: CorruptOp[];
+  /** The recipe the case had before shrinking. */
+  originalOps: CorruptOp[];
+  /** Reproduced on a brand-new machine from the unmodified bytes. */
+  confirmed: boolean;
+  /** Saved stream and recipe, when an output directory was given. */
+  file?: string;
+  recipeFile?: string;
+}
+
+/** What a campaign found. */
+export interface CampaignResult {
+  seed: number;
+  iterations: number;
+  workers: number;
+  counts: ClassCounts;
+  /** Cases classed as bugs. */
+  bugs: number;
+  reports: BugReport[];
+  seconds: number;
+  /** Cases (one load each) per wall-clock second. */
+  loadsPerSecond: number;
+  /** Cases per second of worker time: the throughput of one core. */
+  loadsPerSecondPerCore: number;
+  /** Share of cases that loaded their RAM chunks pre-parsed. */
+  preParsed: number;
+  /** Where bugs were saved. */
+  savedTo?: string;
+}
+
+/** What went wrong, without the numbers that vary between occurrences. */
+export function bugSignature(o: CaseOutcome): string {
+  return [o.class, o.phase ?? "", o.error ?? "", (o.detail ?? "").replace(/0x[0-9a-f]+|\d+/gi, "#")]
+    .join("|");
+}
+
+async function runInThread(
+  base: Uint8Array,
+  opts: CampaignOptions,
+  settings: WorkerSettings,
+  maker: CaseMaker,
+): Promise<PoolTotals> {
+  const target = await FuzzTarget.create(base, {
+    runInsns: settings.runInsns,
+    runBudgetMs: settings.runBudgetMs,
+    makeMachine: opts.makeMachine,
+  });
+  const totals: PoolTotals = { counts: emptyCounts(), bugs: [], preParsed: 0, busyMs: 0 };
+  const t0 = performance.now();
+  for (let i = 0; i < opts.iterations; i++) {
+    const c = await maker.make(settings.seed, i);
+    if (c.preParsed) totals.preParsed++;
+    const outcome = await target.run(c.bytes);
+    totals.counts[outcome.class]++;
+    if (isBug(outcome.class)) totals.bugs.push({ index: i, ops: c.ops, outcome });
+    if ((i + 1) % 256 === 0 || i + 1 === opts.iterations) opts.onProgress?.(i + 1, opts.iterations);
+  }
+  totals.busyMs = performance.now() - t0;
+  return totals;
+}
+
+/** Run a campaign over `base` (a stream that loads). */
+export async function runCampaign(
+  base: Uint8Array,
+  opts: CampaignOptions,
+): Promise<CampaignResult> {
+  const settings: WorkerSettings = {
+    seed: opts.seed >>> 0,
+    maxOps: opts.maxOps ?? 3,
+    runInsns: opts.runInsns ?? 10_000,
+    runBudgetMs: opts.runBudgetMs ?? 2_000,
+    ...(opts.stallAt === undefined ? {} : { stallAt: opts.stallAt }),
+  };
+  const maker = await CaseMaker.create(base, settings.maxOps);
+  const t0 = performance.now();
+  let totals: PoolTotals;
+  let pool: FuzzPool | undefined;
+  let exact: (ops: CorruptOp[]) => Promise<CaseOutcome>;
+  try {
+    if (opts.workers > 0) {
+      let done = 0;
+      pool = await FuzzPool.start(base, settings, opts.workers, opts.hangMs ?? 10_000, (n) => {
+        done += n;
+        opts.onProgress?.(done, opts.iterations);
+      });
+      totals = await pool.run(opts.iterations, opts.chunk ?? 1_000);
+      const p = pool;
+      exact = (ops) => p.exact(ops);
+    } else {
+      totals = await runInThread(base, opts, settings, maker);
+      const target = await FuzzTarget.create(base, {
+        runInsns: settings.runInsns,
+        runBudgetMs: settings.runBudgetMs,
+        makeMachine: opts.makeMachine,
+        exact: true,
+      });
+      exact = async (ops) => target.run(await maker.build(ops));
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const reports = await report(totals.bugs, opts, settings, maker, exact, base);
+    const n = opts.iterations;
+    return {
+      seed: settings.seed,
+      iterations: n,
+      workers: opts.workers,
+      counts: totals.counts,
+      bugs: totals.bugs.length,
+      reports,
+      seconds,
+      loadsPerSecond: seconds > 0 ? n / seconds : 0,
+      loadsPerSecondPerCore: totals.busyMs > 0 ? n / (totals.busyMs / 1000) : 0,
+      preParsed: n ? totals.preParsed / n : 0,
+      ...(opts.outDir ? { savedTo: opts.outDir } : {}),
+    };
+  } finally {
+    pool?.close();
+  }
+}
+
+async function report(
+  candidates: BugCandidate[],
+  opts: CampaignOptions,
+  settings: WorkerSettings,
+  maker: CaseMaker,
+  exact: (ops: CorruptOp[]) => Promise<CaseOutcome>,
+  base: Uint8Array,
+): Promise<BugReport[]> {
+  const groups = new Map<string, { first: BugCandidate; count: number }>();
+  for (const c of candidates.sort((a, b) => a.index - b.index)) {
+    const sig = bugSignature(c.outcome);
+    const g = groups.get(sig);
+    if (g) g.count++;
+    else groups.set(sig, { first: c, count: 1 });
+  }
+  const reports: BugReport[] = [];
+  for (const { first, count } of [...groups.values()].slice(0, opts.maxReports ?? 20)) {
+    const originalOps = first.ops.length
+      ? first.ops
+      : (await maker.make(settings.seed, first.index, true)).ops;
+    const confirmedOutcome = await exact(originalOps);
+    const confirmed = isBug(confirmedOutcome.class);
+    const outcome = confirmed ? confirmedOutcome : first.outcome;
+    let ops = originalOps;
+    if (confirmed) {
+      const same = async (candidate: CorruptOp[]) => {
+        try {
+          const o = await exact(candidate);
+          return o.class === outcome.class && o.error === outcome.error;
+        } catch {
+          return false; // a candidate that no longer applies
+        }
+      };
+      ops = (await shrinkRecipe(originalOps, same, base.length, opts.shrinkBudget ?? 200)).ops;
+    }
+    const r: BugReport = {
+      class: outcome.class,
+      ...(outcome.phase ? { phase: outcome.phase } : {}),
+      ...(outcome.error ? { error: outcome.error } : {}),
+      ...(outcome.detail ? { detail: outcome.detail } : {}),
+      index: first.index,
+      occurrences: count,
+      ops,
+      originalOps,
+      confirmed,
+    };
+    if (opts.outDir) await save(r, reports.length + 1, opts, settings, maker, base);
+    reports.push(r);
+  }
+  return reports;
+}
+
+async function save(
+  r: BugReport,
+  n: number,
+  opts: CampaignOptions,
+  settings: WorkerSettings,
+  maker: CaseMaker,
+  base: Uint8Array,
+): Promise<void> {
+  const dir = opts.outDir!;
+  await Deno.mkdir(dir, { recursive: true });
+  const bytes = await maker.build(r.ops);
+  const stem = `${dir}/bug-${String(n).padStart(3, "0")}-${r.class}`;
+  const recipe: Recipe = {
+    format: RECIPE_FORMAT,
+    version: 1,
+    input: { name: opts.baseName ?? "base", bytes: base.length, sha256: sha256Hex(base) },
+    ops: r.ops,
+    output: { bytes: bytes.length, sha256: sha256Hex(bytes) },
+    note: {
+      class: r.class,
+      phase: r.phase,
+      error: r.error,
+      detail: r.detail,
+      confirmed: r.confirmed,
+      seed: settings.seed,
+      caseIndex: r.index,
+      occurrences: r.occurrences,
+      originalOps: r.originalOps,
+    },
+  };
+  await Deno.writeFile(`${stem}.bin`, bytes);
+  await Deno.writeTextFile(`${stem}.recipe.json`, JSON.stringify(recipe, null, 2) + "\n");
+  r.file = `${stem}.bin`;
+  r.recipeFile = `${stem}.recipe.json`;
+}

@@ -1,0 +1,225 @@
+/**
+ * Fuzz cases: case `i` of a campaign with seed `s` is a fixed recipe (1 to `maxOps` operations
+ * drawn from the weighted strategies with a PRNG seeded from `s` and `i`), so any case can be
+ * rebuilt on its own, by any worker, in any order.
+ *
+ * Pre-parsed RAM: most cases leave the RAM chunks alone, yet every load would walk thousands of
+ * ZERO records that do nothing on a fresh machine. Such a case gets each untouched RAM chunk's
+ * payload replaced by its pre-parsed equivalent (the records that write something, then EOS),
+ * which loads into exactly the same machine. Cases that touch RAM bytes, or copy them, keep them
+ * as they are; and bugs are confirmed on the unmodified bytes.
+ * @module
+ */
+import { bytesAccess } from "../../migration/inspect/byte_access.ts";
+import type { LayoutChunk, StreamLayout } from "../../migration/inspect/layout.ts";
+import { RamFlag } from "../../migration/ram/ram_section.ts";
+import { StreamWriter } from "../../migration/stream/writer.ts";
+import {
+  type ApplyContext,
+  applyOps,
+  type CorruptOp,
+  layoutOfBytes,
+  type PieceTable,
+  randomOps,
+  Rng,
+  STRATEGY_WEIGHTS,
+  Targets,
+} from "../../migration/corrupt/mod.ts";
+
+/** The seed of case `index` in a campaign seeded with `seed`. */
+export function caseSeed(seed: number, index: number): number {
+  let z = (seed ^ Math.imul(index + 1, 0x9e3779b9)) >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x7feb352d) >>> 0;
+  z = Math.imul(z ^ (z >>> 15), 0x846ca68b) >>> 0;
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+/** A RAM chunk payload and the bytes that load the same on a fresh machine. */
+interface Compaction {
+  start: number;
+  end: number;
+  payload: Uint8Array;
+}
+
+/** The pre-parsed form of a RAM chunk's payload: records that write something, then EOS. */
+export function compactRamPayload(chunk: LayoutChunk, pageSize: number, base: Uint8Array) {
+  const records = chunk.ramRecords ?? [];
+  if (!records.length || records.some((r) => r.kind === "mem-size" || r.kind === "block")) {
+    return undefined;
+  }
+  if (records[records.length - 1].kind !== "eos") return undefined;
+  const w = new StreamWriter();
+  let current: string | undefined;
+  for (const r of records) {
+    if (r.kind === "eos" || r.kind === "flush") continue;
+    if (r.kind === "zero" && r.fill === 0) continue;
+    if (r.kind !== "zero" && r.kind !== "page") return undefined;
+    const kind = r.kind === "zero" ? RamFlag.ZERO : RamFlag.PAGE;
+    const addr = r.addr!;
+    const cont = current === r.block ? RamFlag.CONTINUE : 0;
+    w.be64Parts(Math.floor(addr / 2 ** 32), (addr >>> 0) | kind | cont);
+    if (!cont) w.str8(r.block!);
+    current = r.block;
+    if (r.kind === "zero") w.u8(r.fill!);
+    else w.bytes(base.subarray(r.offset + r.size - pageSize, r.offset + r.size));
+  }
+  w.be64Parts(0, RamFlag.EOS);
+  return w.take();
+}
+
+/** True when exactly one piece holds input bytes of `[start, end)`, and all of them. */
+function untouched(table: PieceTable, start: number, end: number): boolean {
+  let holders = 0;
+  for (const p of table.list) {
+    if (p.src !== "input" || p.end <= start || p.start >= end) continue;
+    if (p.start > start || p.end < end) return false;
+    holders++;
+  }
+  return holders === 1;
+}
+
+/** Builds the mutated streams of one base snapshot. */
+export class CaseMaker {
+  private scratch: Uint8Array;
+  private readonly ctx: ApplyContext;
+  private readonly compactions: Compaction[] = [];
+  /** The base with every RAM chunk pre-parsed; cases that only overwrite bytes patch it. */
+  private work!: Uint8Array;
+  /** Ranges of `work` patched by the last case: [work offset, base offset, length]. */
+  private patched: [number, number, number][] = [];
+
+  private constructor(
+    readonly base: Uint8Array,
+    readonly layout: StreamLayout,
+    private readonly targets: Targets,
+    private readonly maxOps: number,
+  ) {
+    this.ctx = { layout, input: bytesAccess(base) };
+    this.scratch = new Uint8Array(base.length + 4096);
+    for (const c of layout.chunks) {
+      const payload = compactRamPayload(c, layout.pageSize, base);
+      if (payload && payload.length < c.payloadSize) {
+        this.compactions.push({
+          start: c.payloadOffset,
+          end: c.payloadOffset + c.payloadSize,
+          payload,
+        });
+      }
+    }
+    const parts: Uint8Array[] = [];
+    let at = 0;
+    for (const c of this.compactions) {
+      parts.push(base.subarray(at, c.start), c.payload);
+      at = c.end;
+    }
+    parts.push(base.subarray(at));
+    this.work = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) {
+      this.work.set(p, o);
+      o += p.length;
+    }
+  }
+
+  /**
+   * Patch `work` in place when the case's pieces are the pre-parsed base with some bytes
+   * overwritten (no length change outside the RAM chunks); returns the view, or undefined.
+   */
+  private patch(table: PieceTable): Uint8Array | undefined {
+    this.unpatch();
+    const list = table.list;
+    const size = this.base.length;
+    let pos = 0; // input offset reached
+    let shift = 0; // work offset = input offset - shift
+    let ci = 0; // next compaction
+    let i = 0;
+    while (i < list.length) {
+      const p = list[i];
+      if (p.src === "input") {
+        if (p.start !== pos) return this.abandon();
+        pos = p.end;
+        i++;
+        continue;
+      }
+      const c = this.compactions[ci];
+      if (c && p.bytes === c.payload && pos === c.start) {
+        shift += c.end - c.start - c.payload.length;
+        pos = c.end;
+        ci++;
+        i++;
+        continue;
+      }
+      let j = i;
+      let len = 0;
+      while (j < list.length) {
+        const q = list[j];
+        if (q.src !== "bytes") break;
+        len += q.bytes.length;
+        j++;
+      }
+      const after = list[j];
+      const next = after?.src === "input" ? after.start : size;
+      if (next - pos !== len || (c && pos + len > c.start)) return this.abandon();
+      for (let k = i; k < j; k++) {
+        const q = list[k];
+        if (q.src !== "bytes") break;
+        this.patched.push([pos - shift, pos, q.bytes.length]);
+        this.work.set(q.bytes, pos - shift);
+        pos += q.bytes.length;
+      }
+      i = j;
+    }
+    if (pos !== size || ci !== this.compactions.length) return this.abandon();
+    return this.work;
+  }
+
+  private abandon(): undefined {
+    this.unpatch();
+    return undefined;
+  }
+
+  /** Put back the bytes the last in-place case overwrote. */
+  private unpatch(): void {
+    for (const [w, b, n] of this.patched) this.work.set(this.base.subarray(b, b + n), w);
+    this.patched.length = 0;
+  }
+
+  /** Inspect `base` once and get ready to mutate it. */
+  static async create(
+    base: Uint8Array,
+    maxOps = 3,
+    weights = STRATEGY_WEIGHTS,
+  ): Promise<CaseMaker> {
+    const layout = await layoutOfBytes(base);
+    return new CaseMaker(base, layout, new Targets(layout, weights), maxOps);
+  }
+
+  /**
+   * Case `index`: its operations and the bytes to load (a view valid until the next call), with
+   * untouched RAM chunks pre-parsed unless `exact`.
+   */
+  async make(
+    seed: number,
+    index: number,
+    exact = false,
+  ): Promise<{ ops: CorruptOp[]; bytes: Uint8Array; preParsed: boolean }> {
+    const rng = new Rng(caseSeed(seed, index));
+    const count = 1 + rng.int(this.maxOps);
+    const { ops, table } = await randomOps(this.ctx, this.targets, rng, count);
+    let preParsed = false;
+    for (const c of exact ? [] : this.compactions) {
+      if (!untouched(table, c.start, c.end)) continue;
+      table.replace(c.start, c.end, [{ src: "bytes", bytes: c.payload }]);
+      preParsed = true;
+    }
+    const inPlace = exact ? this.abandon() : this.patch(table);
+    if (inPlace) return { ops, bytes: inPlace, preParsed };
+    if (table.length > this.scratch.length) this.scratch = new Uint8Array(table.length * 2);
+    return { ops, bytes: table.assemble(this.base, this.scratch), preParsed };
+  }
+
+  /** The bytes of an explicit recipe (shrinking, confirmation); a fresh array. */
+  async build(ops: CorruptOp[]): Promise<Uint8Array> {
+    return (await applyOps(this.ctx, ops)).assemble(this.base);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * One machine that is made fresh again after every fuzz case, at the cost of what the case
+ * touched instead of a new machine (16 MiB of RAM, a 1 MiB disk and a 4 MiB decode cache):
+ * RAM pages the load filled or the guest wrote are zeroed (RAM's `written` and `dirty` bitmaps
+ * say which; a page in neither is still zero), every section gets its reset record back through
+ * its own `commit`, and the hart its reset state. Large buffers of the reset records are shared
+ * instead of copied when the section's commit copies them rather than keeping them (checked on
+ * first use, falling back to a full copy otherwise).
+ * @module
+ */
+import type { VirtMachine, VirtOptions } from "../../emu/virt.ts";
+import type { CpuState } from "../../emu/cpu/state.ts";
+import { PAGE_SIZE } from "../../emu/ram.ts";
+import type { SectionEntry } from "../../migration/sections/registry.ts";
+import type { StateRecord } from "../../migration/vmstate/description.ts";
+import { copyCpuState, type MachineFactory } from "../replay/fork.ts";
+
+/** Typed arrays at least this big are shared with the reset template when safe. */
+const SHARE_BYTES = 64 * 1024;
+
+interface Template {
+  entry: SectionEntry;
+  record: StateRecord;
+  /** Large arrays of `record` (shared only while `shareable`). */
+  big: ArrayBufferView[];
+  /** Undefined until the first restore shows whether commit keeps the arrays it is given. */
+  shareable?: boolean;
+}
+
+function bigArrays(v: unknown, out: ArrayBufferView[], depth = 0): void {
+  if (depth > 8 || v === null || typeof v !== "object") return;
+  if (ArrayBuffer.isView(v)) {
+    if (v.byteLength >= SHARE_BYTES) out.push(v);
+    return;
+  }
+  for (const x of Array.isArray(v) ? v : Object.values(v)) bigArrays(x, out, depth + 1);
+}
+
+/** Deep copy of a plain record, keeping `keep` arrays by reference. */
+function cloneKeeping(v: unknown, keep: ReadonlySet<unknown>): unknown {
+  if (v === null || typeof v !== "object") return v;
+  if (keep.has(v)) return v;
+  if (ArrayBuffer.isView(v) || v instanceof Map || v instanceof Set) return structuredClone(v);
+  if (Array.isArray(v)) return v.map((x) => cloneKeeping(x, keep));
+  const out: Record<string, unknown> = {};
+  for (const [k, x] of Object.entries(v)) out[k] = cloneKeeping(x, keep);
+  return out;
+}
+
+function references(v: unknown, targets: ReadonlySet<unknown>, depth = 0): boolean {
+  if (v === null || typeof v !== "object" || depth > 8) return false;
+  if (targets.has(v)) return true;
+  if (ArrayBuffer.isView(v)) return false;
+  return (Array.isArray(v) ? v : Object.values(v)).some((x) => references(x, targets, depth + 1));
+}
+
+/** A machine plus what it takes to make it fresh again. */
+export class ReusableMachine {
+  /** The machine; fresh between cases. */
+  readonly machine: VirtMachine;
+  private readonly templates: Template[] = [];
+  private readonly cpuReset: CpuState;
+
+  constructor(make: MachineFactory, opts: VirtOptions) {
+    this.machine = make(opts);
+    for (const entry of this.machine.registry.entries) {
+      if (!entry.state || !entry.commit) continue;
+      const record = structuredClone(entry.state());
+      const big: ArrayBufferView[] = [];
+      bigArrays(record, big);
+      this.templates.push({ entry, record, big });
+    }
+    this.cpuReset = structuredClone(this.machine.cpu.state);
+  }
+
+  /** Reset every section record and the hart (after a load was committed or the guest ran). */
+  restoreDevices(): void {
+    for (const t of this.templates) {
+      const keep = new Set<unknown>(t.shareable === false ? [] : t.big);
+      t.entry.commit!(cloneKeeping(t.record, keep) as StateRecord);
+      if (t.shareable === undefined && keep.size) {
+        t.shareable = !references(t.entry.state!(), keep);
+        if (!t.shareable) t.entry.commit!(structuredClone(t.record));
+      }
+    }
+    this.machine.plic.settleLines(); // as a load does: lines re-driven by every device
+    copyCpuState(this.cpuReset, this.machine.cpu.state);
+    this.machine.consoleText = "";
+    this.machine.exitCode = undefined;
+  }
+
+  /** Zero every RAM page that may hold data (written by a load, or by the guest) and forget it. */
+  restoreRam(): number {
+    const ram = this.machine.ram;
+    const { written, dirty, decoded, u8 } = ram;
+    const perPage = PAGE_SIZE >>> 2;
+    let pages = 0;
+    for (let w = 0; w < written.length; w++) {
+      let bits = written[w] | dirty[w];
+      if (bits === 0) continue;
+      written[w] = 0;
+      dirty[w] = 0;
+      while (bits !== 0) {
+        const low = bits & -bits;
+        bits ^= low;
+        const p = (w << 5) + 31 - Math.clz32(low);
+        u8.fill(0, p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
+        decoded.fill(0, p * perPage, (p + 1) * perPage);
+        pages++;
+      }
+    }
+    return pages;
+  }
+
+  /** Everything: RAM, sections, hart. */
+  restore(): void {
+    this.restoreRam();
+    this.restoreDevices();
+  }
+
+  /** The reset records, in registry order (for checks that a rejected load changed nothing). */
+  resetRecords(): { entry: SectionEntry; record: StateRecord }[] {
+    return this.templates.map((t) => ({ entry: t.entry, record: t.record }));
+  }
+
+  /** The hart's reset state. */
+  get resetCpu(): CpuState {
+    return this.cpuReset;
+  }
+}

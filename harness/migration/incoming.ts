@@ -1,0 +1,241 @@
+/**
+ * The destination side: take a stream from `file:`, `exec:` (a command's stdout) or `tcp:` (wait
+ * for one connection), find the RAM size it announces, load it into a fresh machine built to
+ * match, and answer the source on the TCP return path. The caller's current machine is never
+ * touched: it is replaced only by a machine whose load was accepted, so a dropped connection or a
+ * bad stream leaves the destination exactly as it was.
+ * @module
+ */
+import type { Machine } from "../../emu/machine.ts";
+import { MigrationError, TransportError } from "../../migration/errors.ts";
+import { probeRamLayout } from "../../migration/ram/probe.ts";
+import type { LoadReport } from "../../migration/sections/loadvm.ts";
+import { fileSource, readableSource } from "../../migration/stream/io.ts";
+import { type ByteSource, StreamReader } from "../../migration/stream/reader.ts";
+import { encodeShut } from "./return_path.ts";
+import { collectText, spawnShell, withTimeout } from "./transport.ts";
+import { formatMigrationUri, type MigrationUri } from "./uri.ts";
+
+/** An open incoming stream. */
+interface IncomingStream {
+  /** Where the bytes come from. */
+  source: ByteSource;
+  /** Tell the source the outcome (tcp); never throws. */
+  answer(loaded: boolean): Promise<void>;
+  /** Release everything; returns a TransportError to report instead of a load error, if any. */
+  close(): Promise<TransportError | undefined>;
+}
+
+/** How to receive. */
+export interface IncomingOptions {
+  /** Give up waiting for a connection, or for the next bytes, after this long (ms). */
+  timeoutMs?: number;
+  /** Told the address once a tcp listener is bound (with the real port when 0 was asked). */
+  onListening?: (uri: string) => void;
+}
+
+/** What an accepted migration produced. */
+export interface IncomingResult<M extends Machine> {
+  /** The loaded machine, ready to run. */
+  machine: M;
+  /** What the loader found. */
+  report: LoadReport;
+  /** RAM size announced by the stream, when it had a ram section. */
+  ramBytes: number | undefined;
+  /** Where it came from (the real port for tcp). */
+  uri: string;
+  /** Wall-clock seconds from the first byte to the accepted load. */
+  seconds: number;
+}
+
+/** A source that fails with a TransportError when no bytes arrive for `ms`. */
+function idleTimeout(inner: ByteSource, ms: number | undefined, where: string): ByteSource {
+  if (ms === undefined) return inner;
+  return {
+    size: inner.size,
+    read: (into) => withTimeout(inner.read(into), ms, `Reading from ${where}`),
+  };
+}
+
+/** Records what it delivers until {@link rewind}, then replays it before the rest. */
+class RewindableSource implements ByteSource {
+  private recorded: Uint8Array[] = [];
+  private replay: Uint8Array | null = null;
+  private at = 0;
+  constructor(private readonly inner: ByteSource) {}
+
+  get size(): number | undefined {
+    return this.inner.size;
+  }
+
+  async read(into: Uint8Array): Promise<number | null> {
+    if (this.replay && this.at < this.replay.length) {
+      const n = Math.min(into.length, this.replay.length - this.at);
+      into.set(this.replay.subarray(this.at, this.at + n));
+      this.at += n;
+      return n;
+    }
+    const n = await this.inner.read(into);
+    if (n !== null && !this.replay) this.recorded.push(into.slice(0, n));
+    return n;
+  }
+
+  /** Start over from byte 0; stops recording. */
+  rewind(): void {
+    const total = this.recorded.reduce((s, c) => s + c.length, 0);
+    const all = new Uint8Array(total);
+    let off = 0;
+    for (const c of this.recorded) {
+      all.set(c, off);
+      off += c.length;
+    }
+    this.recorded = [];
+    this.replay = all;
+    this.at = 0;
+  }
+}
+
+async function openFile(path: string): Promise<IncomingStream> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    throw new TransportError(`Cannot open "${path}": ${(e as Error).message}`, {}, { cause: e });
+  }
+  const size = (await file.stat()).size;
+  return {
+    source: fileSource(file, size),
+    answer: () => Promise.resolve(),
+    close: () => {
+      file.close();
+      return Promise.resolve(undefined);
+    },
+  };
+}
+
+function openExec(command: string, opts: IncomingOptions): IncomingStream {
+  const child = spawnShell(command, { stdin: "null", stdout: "piped" });
+  const stderr = collectText(child.stderr);
+  const source = idleTimeout(readableSource(child.stdout), opts.timeoutMs, `exec:${command}`);
+  return {
+    source,
+    answer: () => Promise.resolve(),
+    async close() {
+      await child.stdout.cancel().catch(() => {});
+      // A command that ended on its own with a failure explains a short stream; one still
+      // running after a rejected load is simply stopped.
+      const status = await withTimeout(child.status, 2000, "exec").catch(() => null);
+      if (!status) {
+        try {
+          child.kill("SIGTERM");
+        } catch { /* already gone */ }
+        await child.status;
+      }
+      if (!status || status.success) {
+        stderr.cancel();
+        return undefined;
+      }
+      const text = await withTimeout(stderr.text, 2000, "stderr").catch(() => "");
+      stderr.cancel();
+      return new TransportError(
+        `exec:${command} exited with status ${status.code}${text ? `: ${text}` : ""}`,
+      );
+    },
+  };
+}
+
+async function openTcp(host: string, port: number, opts: IncomingOptions): Promise<IncomingStream> {
+  let listener: Deno.TcpListener;
+  try {
+    listener = Deno.listen({ hostname: host, port });
+  } catch (e) {
+    throw new TransportError(
+      `Cannot listen on ${formatMigrationUri({ kind: "tcp", host, port })}: ${
+        (e as Error).message
+      }`,
+      {},
+      { cause: e },
+    );
+  }
+  const where = formatMigrationUri({ kind: "tcp", host, port: listener.addr.port });
+  opts.onListening?.(where);
+  let conn: Deno.TcpConn;
+  try {
+    const accepting = listener.accept();
+    conn = opts.timeoutMs === undefined
+      ? await accepting
+      : await withTimeout(accepting, opts.timeoutMs, `Waiting for a connection on ${where}`);
+  } finally {
+    listener.close();
+  }
+  let open = true;
+  return {
+    source: idleTimeout({ read: (into) => conn.read(into) }, opts.timeoutMs, where),
+    async answer(loaded) {
+      try {
+        await conn.write(encodeShut(loaded ? 0 : 1));
+      } catch { /* the source is gone; it learns nothing more either way */ }
+    },
+    close() {
+      if (open) conn.close();
+      open = false;
+      return Promise.resolve(undefined);
+    },
+  };
+}
+
+async function openIncoming(uri: MigrationUri, opts: IncomingOptions): Promise<IncomingStream> {
+  if (uri.kind === "file") return await openFile(uri.path);
+  if (uri.kind === "exec") return openExec(uri.command, opts);
+  return await openTcp(uri.host, uri.port, opts);
+}
+
+/**
+ * Receive one migration from `uri` into a machine made by `makeMachine(ramBytes)` (the RAM size
+ * the stream announces, or undefined when it has no ram section). Throws a MigrationError (or a
+ * TransportError) when anything fails; no machine escapes a failed load.
+ */
+export async function receiveMigration<M extends Machine>(
+  uri: MigrationUri,
+  makeMachine: (ramBytes: number | undefined) => M,
+  opts: IncomingOptions = {},
+): Promise<IncomingResult<M>> {
+  let where = formatMigrationUri(uri);
+  const stream = await openIncoming(uri, {
+    ...opts,
+    onListening: (u) => {
+      where = u;
+      opts.onListening?.(u);
+    },
+  });
+  const t0 = performance.now();
+  let loaded = false;
+  let failure: unknown;
+  try {
+    const source = new RewindableSource(stream.source);
+    const layout = await probeRamLayout(StreamReader.fromSource(source, 4096));
+    source.rewind();
+    const machine = makeMachine(layout?.total);
+    const report = await machine.load(StreamReader.fromSource(source, 4 << 20));
+    loaded = true;
+    return {
+      machine,
+      report,
+      ramBytes: layout?.total,
+      uri: where,
+      seconds: (performance.now() - t0) / 1000,
+    };
+  } catch (e) {
+    failure = e;
+    throw e;
+  } finally {
+    await stream.answer(loaded);
+    const transportFailure = await stream.close();
+    // A command that failed explains a truncated stream better than the truncation does.
+    if (!loaded && transportFailure && failure instanceof MigrationError) {
+      transportFailure.locate({ offset: failure.offset });
+      // deno-lint-ignore no-unsafe-finally
+      throw transportFailure;
+    }
+  }
+}

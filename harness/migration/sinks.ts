@@ -1,0 +1,48 @@
+/**
+ * Pacing between the stream writer and a real transport: writes never run ahead of the bandwidth
+ * limit in real time (QEMU's rate limiting). The modelled migration time is separate (virtual,
+ * see precopy.ts); this only decides how fast bytes really leave.
+ * @module
+ */
+import type { ByteSink } from "../../migration/stream/writer.ts";
+
+/** Real time, injectable so pacing can be tested without waiting. */
+export interface Clock {
+  /** Milliseconds on a monotonic clock. */
+  now(): number;
+  /** Resolve after `ms` milliseconds. */
+  sleep(ms: number): Promise<void>;
+}
+
+/** The process's monotonic clock and timers. */
+export const realClock: Clock = {
+  now: () => performance.now(),
+  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+};
+
+/** Paces writes so that the bytes passed on never run ahead of `bytesPerSecond`. */
+export class ThrottledSink implements ByteSink {
+  private start = -1;
+  private sent = 0;
+  /** Total milliseconds spent waiting (status and tests). */
+  waitedMs = 0;
+
+  constructor(
+    private readonly inner: ByteSink,
+    private readonly bytesPerSecond: number,
+    private readonly clock: Clock = realClock,
+  ) {}
+
+  /** Wait until the bytes already sent have had their time on the wire, then pass `chunk` on. */
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.start < 0) this.start = this.clock.now();
+    const due = this.start + this.sent / this.bytesPerSecond * 1000;
+    const ahead = due - this.clock.now();
+    if (ahead > 0) {
+      this.waitedMs += ahead;
+      await this.clock.sleep(ahead);
+    }
+    this.sent += chunk.length;
+    await this.inner.write(chunk);
+  }
+}

@@ -1,0 +1,278 @@
+/**
+ * Comparing two machines the way that matters for their future: every section as its
+ * description would save it, plus every property of the live records that no description
+ * carries (so a field missing from a description still shows up, by name), the guest's exit
+ * status and RAM page by page. Differences are named by section, path and both values.
+ * @module
+ */
+import { Buffer } from "node:buffer";
+import type { Machine } from "../../emu/machine.ts";
+import { PAGE_SIZE } from "../../emu/ram.ts";
+import type { VmStateDescription } from "../../migration/vmstate/description.ts";
+import { VMS } from "../../migration/vmstate/flags.ts";
+import { saveState } from "../../migration/vmstate/save.ts";
+import { StreamWriter } from "../../migration/stream/writer.ts";
+import { layoutOfBytes } from "../../migration/corrupt/mod.ts";
+import { formatLeaf } from "../../migration/inspect/vmsd.ts";
+
+/** One difference between a reference machine and a replayed one. */
+export interface StateDifference {
+  /** Section label (`serial`, `cpu`, `snapshell-nvme`), `hart`, `machine` or `ram`. */
+  device: string;
+  /** Property path inside the record (`serial.ier`, `env.pc`, `sq[3].tail`, `page 0x80001000`). */
+  path: string;
+  /** Rendered value on the reference side. */
+  reference: string;
+  /** Rendered value on the replayed side. */
+  replay: string;
+  /** The property is in the live record but not in the section's description. */
+  notInDescription?: boolean;
+}
+
+/** Render a value for a difference line. */
+export function renderValue(v: unknown): string {
+  if (typeof v === "number") {
+    return Number.isInteger(v) && v >= 0 ? `0x${v.toString(16)}` : String(v);
+  }
+  if (typeof v === "bigint") return v >= 0n ? `0x${v.toString(16)}` : String(v);
+  if (v instanceof Uint8Array) return `${v.length} bytes`;
+  if (v === undefined) return "(absent)";
+  if (v === null) return "null";
+  if (Array.isArray(v)) return `[${v.length} elements]`;
+  if (typeof v === "object") return "{...}";
+  return JSON.stringify(v);
+}
+
+function isTyped(v: unknown): v is ArrayLike<number | bigint> {
+  return ArrayBuffer.isView(v) && !(v instanceof DataView);
+}
+
+/** Append the differences between `a` (reference) and `b` (replay) under `path`. */
+export function diffValues(
+  device: string,
+  path: string,
+  a: unknown,
+  b: unknown,
+  out: StateDifference[],
+  limit = 64,
+): void {
+  if (out.length >= limit || Object.is(a, b)) return;
+  const push = (p: string, x: unknown, y: unknown) => {
+    if (out.length < limit) {
+      out.push({ device, path: p, reference: renderValue(x), replay: renderValue(y) });
+    }
+  };
+  if (isTyped(a) && isTyped(b)) {
+    if (a.length !== b.length || a.constructor !== b.constructor) {
+      return push(path, `${a.length} elements`, `${b.length} elements`);
+    }
+    if (a instanceof Uint8Array && b instanceof Uint8Array && Buffer.compare(a, b) === 0) return;
+    for (let i = 0; i < a.length && out.length < limit; i++) {
+      if (a[i] !== b[i]) push(`${path}[${i}]`, a[i], b[i]);
+    }
+    return;
+  }
+  if (Array.isArray(a) && Array.isArray(b)) {
+    if (a.length !== b.length) push(`${path}.length`, a.length, b.length);
+    for (let i = 0; i < Math.min(a.length, b.length); i++) {
+      diffValues(device, `${path}[${i}]`, a[i], b[i], out, limit);
+    }
+    return;
+  }
+  if (a instanceof Map && b instanceof Map) {
+    for (const k of new Set([...a.keys(), ...b.keys()])) {
+      diffValues(device, `${path}{${String(k)}}`, a.get(k), b.get(k), out, limit);
+    }
+    return;
+  }
+  if (
+    a !== null && b !== null && typeof a === "object" && typeof b === "object" &&
+    !isTyped(a) && !isTyped(b) && !Array.isArray(a) && !Array.isArray(b)
+  ) {
+    const ka = a as Record<string, unknown>;
+    const kb = b as Record<string, unknown>;
+    for (const k of new Set([...Object.keys(ka), ...Object.keys(kb)])) {
+      diffValues(device, path ? `${path}.${k}` : k, ka[k], kb[k], out, limit);
+    }
+    return;
+  }
+  push(path, a, b);
+}
+
+/** Section label used in differences: the idstr, `#N` for instance N. */
+export function entryLabel(e: { idstr: string; instanceId: number }): string {
+  return e.instanceId === 0 ? e.idstr : `${e.idstr}#${e.instanceId}`;
+}
+
+const coveredCache = new WeakMap<VmStateDescription, Set<string>>();
+
+/**
+ * Record paths a description carries, without indices (`serial.ier`, `env.gpr`, `sq.tail`):
+ * every field's property path, nested structures and subsections included.
+ */
+export function coveredPaths(vmsd: VmStateDescription): Set<string> {
+  let set = coveredCache.get(vmsd);
+  if (set) return set;
+  set = new Set();
+  const walk = (d: VmStateDescription, prefix: string, seen: Set<VmStateDescription>) => {
+    if (seen.has(d)) return;
+    seen.add(d);
+    for (const f of d.fields) {
+      if (f.flags & VMS.MUST_EXIST && !f.info && !f.vmsd) continue; // validate(): no data
+      const key = f.key ?? f.name;
+      const path = prefix ? `${prefix}.${key}` : key;
+      if (f.flags & (VMS.STRUCT | VMS.VSTRUCT) && f.vmsd) walk(f.vmsd, path, seen);
+      else set!.add(path);
+    }
+    for (const sub of d.subsections ?? []) walk(sub, prefix, seen);
+    seen.delete(d);
+  };
+  walk(vmsd, "", new Set());
+  coveredCache.set(vmsd, set);
+  return set;
+}
+
+/** Whether a raw record path (`serial.ier`, `sq[3].tail`) is carried by the description. */
+export function isCovered(covered: Set<string>, path: string): boolean {
+  let p = path.replace(/\[\d+\]/g, "").replace(/\{[^}]*\}/g, "");
+  for (;;) {
+    if (covered.has(p)) return true;
+    const dot = p.lastIndexOf(".");
+    if (dot < 0) return false;
+    p = p.slice(0, dot);
+  }
+}
+
+/** The canonical bytes of every device section (what a save would write), by label. */
+export function canonicalSections(m: Machine): Map<string, Uint8Array> {
+  const out = new Map<string, Uint8Array>();
+  for (const e of m.registry.entries) {
+    if (!e.vmsd || !e.state) continue;
+    const state = e.state();
+    if (e.vmsd.needed && !e.vmsd.needed(state)) continue;
+    const w = new StreamWriter();
+    saveState(w, e.vmsd, state);
+    out.set(entryLabel(e), w.take());
+  }
+  return out;
+}
+
+/** Differences in record properties that the section's description does not carry. */
+export function uncoveredDifferences(ref: Machine, rep: Machine, limit = 64): StateDifference[] {
+  const out: StateDifference[] = [];
+  for (const e of ref.registry.entries) {
+    if (!e.vmsd || !e.state) continue;
+    const twin = rep.registry.find(e.idstr, e.instanceId);
+    if (!twin?.state) continue;
+    const all: StateDifference[] = [];
+    diffValues(entryLabel(e), "", e.state(), twin.state(), all, 1024);
+    const covered = coveredPaths(e.vmsd);
+    for (const d of all) if (out.length < limit && !isCovered(covered, d.path)) out.push(d);
+  }
+  return out;
+}
+
+/** How two machines compare at one point. */
+export interface Comparison {
+  /** Nothing differs. */
+  equal: boolean;
+  /** Sections whose saved bytes differ. */
+  sections: string[];
+  /** Properties outside the descriptions that differ (named and valued). */
+  uncovered: StateDifference[];
+  /** Guest physical addresses of differing RAM pages. */
+  pages: number[];
+  /** Exit status, when it differs. */
+  exit?: StateDifference;
+}
+
+/**
+ * Compare by what matters for the future: each section as its description saves it (state the
+ * device itself does not send, such as a stale transmit register, is ignored), every record
+ * property the description does not carry, the guest's exit status, and RAM.
+ */
+export function compareMachines(ref: Machine, rep: Machine, limit = 64): Comparison {
+  const a = canonicalSections(ref);
+  const b = canonicalSections(rep);
+  const sections: string[] = [];
+  for (const k of new Set([...a.keys(), ...b.keys()])) {
+    const x = a.get(k), y = b.get(k);
+    if (!x || !y || Buffer.compare(x, y) !== 0) sections.push(k);
+  }
+  const uncovered = uncoveredDifferences(ref, rep, limit);
+  const pages = diffRam(ref, rep, limit);
+  const exitDiffs: StateDifference[] = [];
+  diffValues("machine", "exitCode", ref.exitCode, rep.exitCode, exitDiffs);
+  return {
+    equal: !sections.length && !uncovered.length && !pages.length && !exitDiffs.length,
+    sections,
+    uncovered,
+    pages,
+    ...(exitDiffs.length ? { exit: exitDiffs[0] } : {}),
+  };
+}
+
+/** Guest physical addresses of differing RAM pages (both machines must have the same RAM). */
+export function diffRam(a: Machine, b: Machine, limit = Infinity): number[] {
+  if (a.ram.size !== b.ram.size) return [a.ram.base];
+  const ua = Buffer.from(a.ram.u8.buffer, a.ram.u8.byteOffset, a.ram.size);
+  const ub = Buffer.from(b.ram.u8.buffer, b.ram.u8.byteOffset, b.ram.size);
+  const pages: number[] = [];
+  // Whole-RAM equality first (native memcmp), page by page only when something differs.
+  if (Buffer.compare(ua, ub) === 0) return pages;
+  for (let off = 0; off < a.ram.size && pages.length < limit; off += PAGE_SIZE) {
+    if (Buffer.compare(ua.subarray(off, off + PAGE_SIZE), ub.subarray(off, off + PAGE_SIZE))) {
+      pages.push(a.ram.base + off);
+    }
+  }
+  return pages;
+}
+
+async function layoutOfMachine(m: Machine) {
+  const w = new StreamWriter();
+  await m.save(w);
+  return await layoutOfBytes(w.take());
+}
+
+/** Name the differing fields of `sections` by saving both machines and decoding the streams. */
+export async function sectionDifferences(
+  ref: Machine,
+  rep: Machine,
+  sections: string[],
+  limit = 64,
+): Promise<StateDifference[]> {
+  if (!sections.length) return [];
+  const [a, b] = [await layoutOfMachine(ref), await layoutOfMachine(rep)];
+  const out: StateDifference[] = [];
+  for (const label of sections) {
+    const fa = new Map(a.fields.filter((f) => f.section === label).map((f) => [f.path, f]));
+    const fb = new Map(b.fields.filter((f) => f.section === label).map((f) => [f.path, f]));
+    const before = out.length;
+    for (const path of new Set([...fa.keys(), ...fb.keys()])) {
+      if (out.length >= limit) break;
+      const x = fa.get(path)?.value, y = fb.get(path)?.value;
+      if (x?.kind === "bytes" && y?.kind === "bytes") {
+        if (Buffer.compare(x.bytes, y.bytes) === 0) continue;
+        if (x.bytes.length > 16 && x.bytes.length === y.bytes.length) {
+          let i = 0;
+          while (x.bytes[i] === y.bytes[i]) i++;
+          const at = (v: Uint8Array) => `[${i}] = 0x${v[i].toString(16)}`;
+          out.push({ device: label, path, reference: at(x.bytes), replay: at(y.bytes) });
+          continue;
+        }
+      }
+      const vx = x ? String(formatLeaf(x)) : "(absent)";
+      const vy = y ? String(formatLeaf(y)) : "(absent)";
+      if (vx !== vy) out.push({ device: label, path, reference: vx, replay: vy });
+    }
+    if (out.length === before && out.length < limit) {
+      out.push({
+        device: label,
+        path: "(section)",
+        reference: "saved",
+        replay: "saved differently",
+      });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,175 @@
+/**
+ * The file primitives the snapshot store is built on: every write goes to a temporary file in the
+ * destination's directory, is fsynced and then renamed over the destination, so a crash or an
+ * error at any point leaves either the old file or the new one, never a mix. Copies and saves
+ * compute a SHA-256 of exactly the bytes that reach the disk.
+ * @module
+ */
+import { createHash, type Hash } from "node:crypto";
+import type { ByteSink } from "../../migration/stream/writer.ts";
+import { StoreError } from "./errors.ts";
+
+/** Called as bytes move: bytes done so far and the total when known. */
+export type ByteProgress = (done: number, total?: number) => void;
+
+const CHUNK = 1 << 20;
+
+/** Directory part of a path ("." for a bare file name). */
+export function dirOf(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
+}
+
+/** Base name of a path. */
+export function baseOf(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+/** A hidden temporary path beside `path`, unique to this process and call. */
+export function tempPathFor(path: string): string {
+  const rand = crypto.getRandomValues(new Uint32Array(1))[0].toString(16);
+  return `${dirOf(path)}/.${baseOf(path)}.tmp-${Deno.pid}-${rand}`;
+}
+
+/** Turn a Deno file-system error into a StoreError naming the action and the file. */
+export function ioError(action: string, path: string, e: unknown, snapshot?: string): StoreError {
+  if (e instanceof StoreError) return e;
+  const why = e instanceof Error ? e.message : String(e);
+  const reason = e instanceof Deno.errors.NotFound ? "not-found" : "io";
+  return new StoreError(reason, `Cannot ${action} "${path}": ${why}`, { path, snapshot }, {
+    cause: e,
+  });
+}
+
+/** Best-effort fsync of a directory so a rename inside it is durable. */
+export async function syncDir(dir: string): Promise<void> {
+  try {
+    const d = await Deno.open(dir, { read: true });
+    try {
+      await d.sync();
+    } finally {
+      d.close();
+    }
+  } catch { /* not supported here (some platforms cannot open directories) */ }
+}
+
+/** A sink that forwards to `inner` while hashing and counting what passes. */
+export function hashingSink(
+  inner: ByteSink,
+  onProgress?: ByteProgress,
+): ByteSink & { hash: Hash; bytes: number } {
+  const hash = createHash("sha256");
+  const sink = {
+    hash,
+    bytes: 0,
+    async write(chunk: Uint8Array) {
+      await inner.write(chunk);
+      hash.update(chunk);
+      sink.bytes += chunk.length;
+      onProgress?.(sink.bytes);
+    },
+  };
+  return sink;
+}
+
+/** Write `tmp`'s content through `fill`, fsync it and rename it over `dest`; cleans up on error. */
+export async function writeAtomic<T>(
+  dest: string,
+  fill: (file: Deno.FsFile) => Promise<T>,
+): Promise<T> {
+  const tmp = tempPathFor(dest);
+  let file: Deno.FsFile | undefined;
+  try {
+    file = await Deno.open(tmp, { write: true, createNew: true });
+    const result = await fill(file);
+    await file.sync();
+    file.close();
+    file = undefined;
+    await Deno.rename(tmp, dest);
+    await syncDir(dirOf(dest));
+    return result;
+  } catch (e) {
+    try {
+      file?.close();
+    } catch { /* already closed */ }
+    await Deno.remove(tmp).catch(() => {});
+    throw e;
+  }
+}
+
+/** Write a small file (metadata) atomically. */
+export async function writeFileAtomic(dest: string, bytes: Uint8Array): Promise<void> {
+  try {
+    await writeAtomic(dest, async (f) => {
+      let off = 0;
+      while (off < bytes.length) off += await f.write(bytes.subarray(off));
+    });
+  } catch (e) {
+    throw ioError("write", dest, e);
+  }
+}
+
+/** SHA-256 (hex) and size of a file, read in chunks. */
+export async function hashFile(
+  path: string,
+  onProgress?: ByteProgress,
+): Promise<{ sha256: string; bytes: number }> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true });
+  } catch (e) {
+    throw ioError("read", path, e);
+  }
+  try {
+    const total = (await file.stat()).size;
+    const hash = createHash("sha256");
+    const buf = new Uint8Array(CHUNK);
+    let bytes = 0;
+    for (;;) {
+      const n = await file.read(buf);
+      if (n === null) break;
+      hash.update(buf.subarray(0, n));
+      bytes += n;
+      onProgress?.(bytes, total);
+    }
+    return { sha256: hash.digest("hex"), bytes };
+  } finally {
+    file.close();
+  }
+}
+
+/** Copy `src` to `dest` atomically, hashing the bytes copied; `dest` is untouched on error. */
+export async function copyFileAtomic(
+  src: string,
+  dest: string,
+  onProgress?: ByteProgress,
+): Promise<{ sha256: string; bytes: number }> {
+  let input: Deno.FsFile;
+  try {
+    input = await Deno.open(src, { read: true });
+  } catch (e) {
+    throw ioError("read", src, e);
+  }
+  try {
+    const total = (await input.stat()).size;
+    return await writeAtomic(dest, async (out) => {
+      const hash = createHash("sha256");
+      const buf = new Uint8Array(CHUNK);
+      let bytes = 0;
+      for (;;) {
+        const n = await input.read(buf);
+        if (n === null) break;
+        let off = 0;
+        while (off < n) off += await out.write(buf.subarray(off, n));
+        hash.update(buf.subarray(0, n));
+        bytes += n;
+        onProgress?.(bytes, total);
+      }
+      return { sha256: hash.digest("hex"), bytes };
+    });
+  } catch (e) {
+    throw ioError("copy to", dest, e);
+  } finally {
+    input.close();
+  }
+}

@@ -1,0 +1,312 @@
+/**
+ * Seeded random corruption: a small deterministic PRNG and weighted strategies that pick
+ * byte-, structure- and meaning-level operations aimed at the stream's actual parts (a section
+ * header, a footer, a field with a boundary value), so a handful of operations exercise the
+ * loader's checks rather than mostly landing in RAM pages. The same seed always gives the same
+ * operations; recipes store the operations themselves, so they stay exact even if the
+ * strategies change.
+ * @module
+ */
+import type { LayoutField, StreamLayout } from "../inspect/layout.ts";
+import { type ApplyContext, applyOp } from "./apply.ts";
+import { CorruptOpError } from "./errors.ts";
+import type { CorruptOp } from "./ops.ts";
+import { PieceTable } from "./pieces.ts";
+
+/** A deterministic 32-bit PRNG (splitmix32); identical sequences on every platform. */
+export class Rng {
+  private s: number;
+  constructor(seed: number) {
+    this.s = seed >>> 0;
+  }
+  /** Next uint32. */
+  next(): number {
+    this.s = (this.s + 0x9e3779b9) >>> 0;
+    let z = this.s;
+    z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+    z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+    return (z ^ (z >>> 16)) >>> 0;
+  }
+  /** Uniform integer in `[0, n)`. */
+  int(n: number): number {
+    return n <= 1
+      ? 0
+      : n <= 0x1_0000_0000
+      ? Math.floor((this.next() / 0x1_0000_0000) * n)
+      : Math.floor(((this.next() * 0x1_0000_0000 + this.next()) / 2 ** 64) * n);
+  }
+  /** One element of a non-empty array. */
+  pick<T>(a: readonly T[]): T {
+    return a[this.int(a.length)];
+  }
+  /** True with probability `p`. */
+  chance(p: number): boolean {
+    return this.next() / 0x1_0000_0000 < p;
+  }
+}
+
+/** Strategy names and their default weights. */
+export const STRATEGY_WEIGHTS: Readonly<Record<CorruptOp["op"], number>> = {
+  "flip": 14,
+  "set-byte": 8,
+  "insert": 3,
+  "delete": 3,
+  "truncate": 3,
+  "splice": 2,
+  "drop-section": 3,
+  "duplicate-section": 2,
+  "move-section": 2,
+  "drop-subsection": 2,
+  "rename-subsection": 2,
+  "set-version": 3,
+  "set-subsection-version": 1,
+  "set-instance": 2,
+  "break-footer": 3,
+  "damage-vmdesc": 2,
+  "set-field": 25,
+};
+
+/** A byte range worth aiming at, and how it is weighted. */
+interface Region {
+  start: number;
+  end: number;
+}
+
+/** Precomputed targets of one layout, reused for every random recipe over it. */
+export class Targets {
+  readonly regions: Region[] = [];
+  readonly sections: string[];
+  readonly headerSections: string[];
+  readonly footerSections: string[];
+  readonly chunkSelectors: string[];
+  /** Leaf fields whose values can be rewritten as numbers, grouped by section. */
+  readonly fieldsBySection: LayoutField[][];
+  readonly subsections: string[];
+  private readonly strategies: [CorruptOp["op"], number][];
+  private readonly totalWeight: number;
+
+  constructor(readonly layout: StreamLayout, weights = STRATEGY_WEIGHTS) {
+    const add = (start: number, end: number) => {
+      if (end > start) this.regions.push({ start, end });
+    };
+    add(0, 8);
+    if (layout.configuration) {
+      add(layout.configuration.offset, layout.configuration.offset + layout.configuration.size);
+    }
+    for (const c of layout.chunks) {
+      add(c.offset, c.payloadOffset);
+      add(c.payloadOffset, c.payloadOffset + c.payloadSize);
+      if (c.footerOffset !== undefined) add(c.footerOffset, c.footerOffset + 5);
+    }
+    if (layout.eofOffset !== undefined) add(layout.eofOffset, layout.eofOffset + 1);
+    if (layout.vmdesc) add(layout.vmdesc.offset, layout.vmdesc.jsonOffset + layout.vmdesc.length);
+    this.sections = [...new Set(layout.chunks.map((c) => c.section))];
+    this.chunkSelectors = layout.chunks.map((c) => c.selector);
+    this.headerSections = layout.chunks.filter((c) => c.versionOffset !== undefined)
+      .map((c) => c.selector);
+    this.footerSections = layout.chunks.filter((c) => c.footerOffset !== undefined)
+      .map((c) => c.selector);
+    const by = new Map<string, LayoutField[]>();
+    for (const f of layout.fields) {
+      if (f.value.kind === "bytes" && f.size > 8) continue;
+      by.set(f.section, [...(by.get(f.section) ?? []), f]);
+    }
+    this.fieldsBySection = [...by.values()];
+    this.subsections = layout.subsections.map((s) => s.path);
+    this.strategies = (Object.entries(weights) as [CorruptOp["op"], number][])
+      .filter(([op, w]) => w > 0 && this.possible(op));
+    this.totalWeight = this.strategies.reduce((s, [, w]) => s + w, 0);
+  }
+
+  private possible(op: CorruptOp["op"]): boolean {
+    switch (op) {
+      case "drop-section":
+      case "duplicate-section":
+        return this.chunkSelectors.length > 0;
+      case "move-section":
+        return this.chunkSelectors.length > 1;
+      case "set-version":
+      case "set-instance":
+        return this.headerSections.length > 0;
+      case "break-footer":
+        return this.footerSections.length > 0;
+      case "drop-subsection":
+      case "rename-subsection":
+      case "set-subsection-version":
+        return this.subsections.length > 0;
+      case "damage-vmdesc":
+        return this.layout.vmdesc !== undefined;
+      case "set-field":
+        return this.fieldsBySection.length > 0;
+      default:
+        return this.layout.size > 0;
+    }
+  }
+
+  /** A strategy drawn by weight. */
+  strategy(rng: Rng): CorruptOp["op"] {
+    let x = rng.int(this.totalWeight);
+    for (const [op, w] of this.strategies) {
+      if (x < w) return op;
+      x -= w;
+    }
+    return this.strategies[0][0];
+  }
+
+  /** An offset inside a region drawn uniformly (small regions count as much as big ones). */
+  offset(rng: Rng): number {
+    const r = rng.pick(this.regions);
+    return r.start + rng.int(r.end - r.start);
+  }
+}
+
+const BYTE_VALUES = [0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff, 0x30, 0x31, 0x7e, 0x05];
+
+/** An interesting value for an integer field: boundaries, neighbours of the current value. */
+export function interestingValue(rng: Rng, f: LayoutField): string {
+  const bits = BigInt(f.size * 8);
+  const max = (1n << bits) - 1n;
+  const current = f.value.kind === "int"
+    ? f.value.unsigned
+    : f.value.kind === "bool"
+    ? (f.value.value ? 1n : 0n)
+    : 0n;
+  const choices = [
+    0n,
+    1n,
+    2n,
+    max,
+    max >> 1n,
+    (max >> 1n) + 1n,
+    (current + 1n) & max,
+    (current - 1n) & max,
+    current ^ (1n << BigInt(rng.int(Number(bits)))),
+    BigInt(rng.next()) & max,
+    ...[7n, 8n, 16n, 32n, 64n, 65n, 255n, 256n, 4096n].filter((v) => v <= max),
+  ];
+  return "0x" + rng.pick(choices).toString(16);
+}
+
+/** One random operation for `targets` (not yet checked against earlier ones). */
+export function randomOp(rng: Rng, t: Targets, op = t.strategy(rng)): CorruptOp {
+  const size = t.layout.size;
+  switch (op) {
+    case "flip":
+      return { op, offset: t.offset(rng), bit: rng.int(8) };
+    case "set-byte":
+      return {
+        op,
+        offset: t.offset(rng),
+        value: rng.chance(0.7) ? rng.pick(BYTE_VALUES) : rng.int(256),
+      };
+    case "insert": {
+      const n = 1 + rng.int(8);
+      let hex = "";
+      for (let i = 0; i < n; i++) hex += rng.pick(BYTE_VALUES).toString(16).padStart(2, "0");
+      return { op, offset: t.offset(rng), hex };
+    }
+    case "delete": {
+      const offset = t.offset(rng);
+      return { op, offset, length: Math.min(size - offset, 1 + rng.int(16)) };
+    }
+    case "truncate":
+      return { op, length: t.offset(rng) };
+    case "splice": {
+      const offset = t.offset(rng);
+      const from = t.offset(rng);
+      const n = 1 + rng.int(64);
+      return {
+        op,
+        offset,
+        length: Math.min(size - offset, 1 + rng.int(64)),
+        source: "-",
+        sourceOffset: from,
+        sourceLength: Math.min(size - from, n),
+      };
+    }
+    case "drop-section":
+    case "duplicate-section":
+      return { op, section: rng.pick(t.chunkSelectors) };
+    case "move-section": {
+      const section = rng.pick(t.chunkSelectors);
+      const others = [...t.chunkSelectors.filter((s) => s !== section), "eof"];
+      return { op, section, before: rng.pick(others) };
+    }
+    case "drop-subsection":
+      return { op, subsection: rng.pick(t.subsections) };
+    case "rename-subsection": {
+      const subsection = rng.pick(t.subsections);
+      const name = t.layout.subsections.find((s) => s.path === subsection)!.name;
+      const to = rng.pick([
+        name + "x",
+        name.slice(0, -1),
+        name.replace("/", ""),
+        rng.pick(t.layout.subsections).name,
+        "bogus/" + name.slice(name.indexOf("/") + 1),
+      ]);
+      return { op, subsection, to };
+    }
+    case "set-version":
+      return { op, section: rng.pick(t.headerSections), version: pickU32(rng) };
+    case "set-subsection-version":
+      return { op, subsection: rng.pick(t.subsections), version: pickU32(rng) };
+    case "set-instance":
+      return { op, section: rng.pick(t.headerSections), instance: pickU32(rng) };
+    case "break-footer":
+      return {
+        op,
+        section: rng.pick(t.footerSections),
+        how: rng.pick(["drop", "id", "marker"] as const),
+      };
+    case "damage-vmdesc":
+      return { op, how: rng.pick(["drop", "length", "truncate", "json", "marker"] as const) };
+    case "set-field": {
+      const f = rng.pick(rng.pick(t.fieldsBySection));
+      return { op, path: f.path, value: interestingValue(rng, f) };
+    }
+  }
+}
+
+function pickU32(rng: Rng): number {
+  return rng.pick([0, 1, 2, 3, 4, 5, 6, 255, 256, 0x7fffffff, 0xffffffff, rng.next()]);
+}
+
+/**
+ * Draw `count` operations that apply cleanly one after another (a drawn operation that
+ * conflicts with earlier ones is replaced by another draw; a truncation goes last, since every
+ * later operation would have to land before the cut). `table` may already hold earlier
+ * operations. Returns the drawn operations and the table.
+ */
+export async function randomOps(
+  ctx: ApplyContext,
+  targets: Targets,
+  rng: Rng,
+  count: number,
+  table = new PieceTable(ctx.input.size),
+): Promise<{ ops: CorruptOp[]; table: PieceTable }> {
+  const ops: CorruptOp[] = [];
+  let cut: CorruptOp | undefined;
+  let attempts = 0;
+  while (ops.length + (cut ? 1 : 0) < count && attempts < count * 50 + 50) {
+    attempts++;
+    const op = randomOp(rng, targets);
+    if (op.op === "truncate") {
+      cut ??= op;
+      continue;
+    }
+    const snapshot = table.list.slice();
+    try {
+      await applyOp(table, ctx, op);
+      ops.push(op);
+    } catch (e) {
+      if (!(e instanceof CorruptOpError)) throw e;
+      table.restore(snapshot);
+    }
+  }
+  if (cut && cut.op === "truncate") {
+    const length = Math.min(cut.length, table.length);
+    table.truncate(length);
+    ops.push({ op: "truncate", length });
+  }
+  return { ops, table };
+}

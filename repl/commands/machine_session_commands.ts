@@ -1,0 +1,232 @@
+/**
+ * Looking at and poking the session's machine: `boot [ELF]`, `reset`, `regs`, `mem ADDR [LEN]`,
+ * `console` and `send TEXT`.
+ * @module
+ */
+import { DEFAULT_GUEST } from "../../emu/virt.ts";
+import type { ShellContext } from "../session.ts";
+import { renderTable } from "../style.ts";
+import { countType, fileType, sizeType } from "./arg_types.ts";
+import { readElf, whereNow } from "./run_commands.ts";
+import { parseAddress, parseCount, parseSize } from "./sizes.ts";
+import { type CommandDef, UsageError } from "./types.ts";
+
+/** ABI names of x0..x31. */
+export const ABI_NAMES = [
+  "zero",
+  "ra",
+  "sp",
+  "gp",
+  "tp",
+  "t0",
+  "t1",
+  "t2",
+  "s0",
+  "s1",
+  "a0",
+  "a1",
+  "a2",
+  "a3",
+  "a4",
+  "a5",
+  "a6",
+  "a7",
+  "s2",
+  "s3",
+  "s4",
+  "s5",
+  "s6",
+  "s7",
+  "s8",
+  "s9",
+  "s10",
+  "s11",
+  "t3",
+  "t4",
+  "t5",
+  "t6",
+]; // deno-fmt-ignore
+
+/** CSRs shown by `regs` and readable by `expect reg`. */
+export const SHOWN_CSRS = [
+  "mstatus", "misa", "mie", "mip", "mtvec", "mscratch", "mepc", "mcause", "mtval", "satp",
+] as const; // deno-fmt-ignore
+
+/** Longest `mem` dump. */
+export const MAX_DUMP = 64 * 1024;
+
+const hex8 = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, "0")}`;
+
+/** Value of a register by name: pc, priv, x0..x31, ABI names (fp = s0), the shown CSRs. */
+export function readRegister(ctx: ShellContext, name: string): number | undefined {
+  const s = ctx.session.machine.cpu.state;
+  const n = name.toLowerCase();
+  if (n === "pc") return s.pc >>> 0;
+  if (n === "priv") return s.priv;
+  const x = /^x(\d+)$/.exec(n);
+  if (x && Number(x[1]) < 32) return s.x[Number(x[1])] >>> 0;
+  const abi = ABI_NAMES.indexOf(n === "fp" ? "s0" : n);
+  if (abi >= 0) return s.x[abi] >>> 0;
+  if ((SHOWN_CSRS as readonly string[]).includes(n)) {
+    return (s as unknown as Record<string, number>)[n] >>> 0;
+  }
+  return undefined;
+}
+
+/** Every register name `readRegister` knows (completion). */
+export function registerNames(): string[] {
+  return [
+    "pc",
+    "priv",
+    ...ABI_NAMES,
+    ...Array.from({ length: 32 }, (_, i) => `x${i}`),
+    ...SHOWN_CSRS,
+  ];
+}
+
+/** `boot [ELF]`: a fresh machine with the guest loaded, paused at reset. */
+export const bootCommand: CommandDef<ShellContext> = {
+  name: "boot",
+  summary: "Boot a fresh machine with an ELF (default: the demo guest), paused at reset",
+  args: [{ name: "elf", optional: true, description: "RISC-V ELF (RV32)", type: fileType }],
+  options: [{ flags: "--ram <size>", description: "guest RAM size, e.g. 128M", type: sizeType }],
+  async run(ctx, args, opts) {
+    const s = ctx.session;
+    const path = args[0];
+    const elf = path ? await readElf(path) : await Deno.readFile(DEFAULT_GUEST);
+    const ramSize = opts.ram !== undefined ? parseSize(String(opts.ram), "RAM size") : undefined;
+    const name = path ? path.slice(path.lastIndexOf("/") + 1) : "demo.elf";
+    const m = s.freshMachine(ramSize ? { ramSize } : {});
+    m.boot(elf);
+    s.install(m, { name, elf });
+    ctx.io.out(`booted ${name} (${m.ram.size >> 20} MiB RAM), paused at ${whereNow(m)}`);
+    return 0;
+  },
+};
+
+/** `reset`: boot the current guest again on a fresh machine. */
+export const resetCommand: CommandDef<ShellContext> = {
+  name: "reset",
+  summary: "Boot the current guest again on a fresh machine (same RAM size), paused at reset",
+  run(ctx) {
+    const s = ctx.session;
+    if (!s.guest) {
+      throw new UsageError("This machine was loaded from a snapshot: boot an ELF to reset");
+    }
+    const m = s.boot(s.guest, { ramSize: s.machine.ram.size });
+    ctx.io.out(`reset: ${s.guest.name}, paused at ${whereNow(m)}`);
+    return Promise.resolve(0);
+  },
+};
+
+/** `regs`: the hart's registers. */
+export const regsCommand: CommandDef<ShellContext> = {
+  name: "regs",
+  summary: "Show the hart's registers, pc and main CSRs",
+  run(ctx) {
+    const st = ctx.session.machine.cpu.state;
+    const rows: string[][] = [];
+    for (let r = 0; r < 8; r++) {
+      const row: string[] = [];
+      for (let c = 0; c < 4; c++) {
+        const i = r + c * 8;
+        row.push(`x${i}/${ABI_NAMES[i]}`, hex8(st.x[i]));
+      }
+      rows.push(row);
+    }
+    ctx.io.out(renderTable(["reg", "value", "reg", "value", "reg", "value", "reg", "value"], rows));
+    const csrs = SHOWN_CSRS.map((n) => `${n}=${hex8(readRegister(ctx, n)!)}`);
+    ctx.io.out(
+      `pc=${hex8(st.pc)} priv=${st.priv === 3 ? "M" : st.priv === 0 ? "U" : st.priv}` +
+        ` ${st.waiting ? "(in WFI)" : ""}`.trimEnd(),
+    );
+    ctx.io.out(csrs.join(" "));
+    ctx.io.out(whereNow(ctx.session.machine));
+    return Promise.resolve(0);
+  },
+};
+
+/** Classic hexdump lines: address, 16 bytes, printable characters. */
+export function hexdump(bytes: Uint8Array, base: number): string[] {
+  const lines: string[] = [];
+  for (let off = 0; off < bytes.length; off += 16) {
+    const chunk = bytes.subarray(off, off + 16);
+    const hexes = Array.from(chunk, (b) => b.toString(16).padStart(2, "0"));
+    const left = hexes.slice(0, 8).join(" ");
+    const right = hexes.slice(8).join(" ");
+    const ascii = Array.from(chunk, (b) => b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".")
+      .join("");
+    lines.push(`${hex8(base + off)}  ${left.padEnd(23)}  ${right.padEnd(23)}  |${ascii}|`);
+  }
+  return lines;
+}
+
+/** `mem ADDR [LEN]`: hexdump of guest RAM. */
+export const memCommand: CommandDef<ShellContext> = {
+  name: "mem",
+  summary: "Hexdump guest RAM at ADDR (LEN bytes, default 128)",
+  args: [
+    { name: "addr", description: "guest physical address, e.g. 0x80000000" },
+    {
+      name: "len",
+      optional: true,
+      description: "bytes (default 128, at most 64K)",
+      type: countType,
+    },
+  ],
+  examples: ["mem 0x80000000 64"],
+  run(ctx, args) {
+    const m = ctx.session.machine;
+    const addr = parseAddress(args[0]);
+    const len = args[1] === undefined ? 128 : parseCount(args[1], "length");
+    if (len === 0 || len > MAX_DUMP) {
+      throw new UsageError(`Invalid length ${args[1]}: dump 1 to ${MAX_DUMP} bytes`);
+    }
+    if (!m.ram.contains(addr, len)) {
+      throw new UsageError(
+        `${hex8(addr)}+${len} is outside RAM (${hex8(m.ram.base)}..${
+          hex8(m.ram.base + m.ram.size - 1)
+        })`,
+      );
+    }
+    for (const l of hexdump(m.ram.read(addr, len), addr)) ctx.io.out(l);
+    return Promise.resolve(0);
+  },
+};
+
+/** `console`: everything the guest printed on this machine so far. */
+export const consoleCommand: CommandDef<ShellContext> = {
+  name: "console",
+  summary: "Show the guest's console output so far (since boot or load)",
+  options: [{ flags: "--tail <n>", description: "only the last N lines", type: countType }],
+  run(ctx, _args, opts) {
+    let lines = ctx.session.machine.consoleText.split("\n");
+    if (lines[lines.length - 1] === "") lines.pop();
+    if (opts.tail !== undefined) {
+      lines = lines.slice(-parseCount(String(opts.tail), "--tail") || lines.length);
+    }
+    for (const l of lines) ctx.io.out(l);
+    return Promise.resolve(0);
+  },
+};
+
+/** `send TEXT`: type into the guest's UART. */
+export const sendCommand: CommandDef<ShellContext> = {
+  name: "send",
+  summary: "Type TEXT into the guest's UART, followed by Enter (CR)",
+  args: [{ name: "text", variadic: true, description: "text (words are joined by spaces)" }],
+  options: [{ flags: "--no-enter", description: "do not press Enter after the text" }],
+  literalArgs: true,
+  examples: ['send "hello guest"', "run for 50ms", "console --tail 2"],
+  run(ctx, args, opts) {
+    const text = args.join(" ") + (opts.enter === false ? "" : "\r");
+    try {
+      ctx.session.send(text);
+    } catch (e) {
+      if (e instanceof RangeError) throw new UsageError(`Cannot send: ${e.message}`);
+      throw e;
+    }
+    ctx.io.out(`sent ${JSON.stringify(text)} (${new TextEncoder().encode(text).length} bytes)`);
+    return Promise.resolve(0);
+  },
+};

@@ -1,0 +1,62 @@
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { VirtMachine, type VirtOptions } from "../../../emu/virt.ts";
+import { bugSignature, runCampaign } from "../../../harness/fuzz/campaign.ts";
+import { corruptBytes, readRecipe, sha256Hex } from "../../../migration/corrupt/mod.ts";
+import { demoBase } from "./_base.ts";
+
+const base = await demoBase();
+
+Deno.test("a seeded campaign counts the same in this thread and on workers", async () => {
+  const here = await runCampaign(base, { iterations: 400, seed: 99, workers: 0 });
+  const there = await runCampaign(base, { iterations: 400, seed: 99, workers: 2, chunk: 100 });
+  deepStrictEqual(here.counts, there.counts);
+  strictEqual(here.bugs, 0);
+  strictEqual(Object.values(here.counts).reduce((a, b) => a + b, 0), 400);
+  ok(here.counts.rejected > 0 && here.counts.different > 0);
+  ok(here.loadsPerSecond > 0 && here.loadsPerSecondPerCore > 0);
+  ok(here.preParsed > 0.3);
+});
+
+/** A build whose NVMe commit sets a status bit its own checks reject. */
+const mangled = (o: VirtOptions) => {
+  const m = new VirtMachine(o);
+  const commit = m.nvme.commit.bind(m.nvme);
+  m.nvme.commit = (s) => {
+    commit(s);
+    if (s.sq[1]?.head === 1) m.nvme.state.csts |= 0x80;
+  };
+  return m;
+};
+
+Deno.test("a bug is confirmed, shrunk to a minimal recipe and saved so corrupt rebuilds it", async () => {
+  const dir = await Deno.makeTempDir();
+  const r = await runCampaign(base, {
+    iterations: 3000,
+    seed: 7,
+    workers: 0,
+    makeMachine: mangled,
+    outDir: dir,
+    baseName: "base.snap",
+  });
+  ok(r.bugs > 0, JSON.stringify(r.counts));
+  const rep = r.reports.find((x) => x.class === "invalid")!;
+  ok(rep, JSON.stringify(r.reports));
+  strictEqual(rep.confirmed, true);
+  ok(rep.ops.length <= rep.originalOps.length);
+  ok(rep.ops.length >= 1);
+  const recipe = await readRecipe(rep.recipeFile!);
+  deepStrictEqual(recipe.ops, rep.ops);
+  strictEqual(recipe.input.sha256, sha256Hex(base));
+  strictEqual(recipe.note?.class, "invalid");
+  const rebuilt = await corruptBytes(base, recipe.ops);
+  deepStrictEqual(rebuilt, await Deno.readFile(rep.file!));
+  strictEqual(recipe.output.sha256, sha256Hex(rebuilt));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("bug signatures ignore the numbers that vary between occurrences", () => {
+  const a = bugSignature({ class: "invalid", phase: "check", detail: "sq[1] head 5 at 0x10" });
+  const b = bugSignature({ class: "invalid", phase: "check", detail: "sq[3] head 7 at 0x22" });
+  strictEqual(a, b);
+  ok(a !== bugSignature({ class: "exception", phase: "check", detail: "sq[1] head 5 at 0x10" }));
+});

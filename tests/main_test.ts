@@ -1,0 +1,83 @@
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { parseMainArgs } from "../main.ts";
+
+const ROOT = new URL("../", import.meta.url).pathname;
+const EXAMPLES = `${ROOT}snapshots/examples/`;
+const FLAGS = ["--allow-read", "--allow-write", "--allow-env", "--allow-run"];
+
+/** Run main.ts as `deno task` would, from the repository root. */
+async function snapshell(args: string[], stdin?: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...FLAGS, "main.ts", ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const w = child.stdin.getWriter();
+    await w.write(new TextEncoder().encode(stdin));
+    await w.close();
+  }
+  const r = await child.output();
+  const dec = new TextDecoder();
+  return { code: r.code, out: dec.decode(r.stdout), err: dec.decode(r.stderr) };
+}
+
+Deno.test("parseMainArgs() takes --store anywhere and --script after repl", () => {
+  deepStrictEqual(parseMainArgs(["--store", "/s", "repl", "--script", "f"]), {
+    rest: ["repl"],
+    store: "/s",
+    script: "f",
+  });
+  deepStrictEqual(parseMainArgs(["snapshots", "--store=/s"]), { rest: ["snapshots"], store: "/s" });
+  deepStrictEqual(parseMainArgs(["inspect", "--script", "x"]), {
+    rest: ["inspect", "--script", "x"],
+  });
+  strictEqual(parseMainArgs(["repl", "--script"]).error, "--script needs a value");
+});
+
+const examples = [...Deno.readDirSync(EXAMPLES)]
+  .filter((e) => e.isFile && e.name.endsWith(".snapshell"))
+  .map((e) => e.name)
+  .sort();
+
+Deno.test("there are example scripts for the main workflows", () => {
+  ok(examples.length >= 5, examples.join(", "));
+});
+
+for (const name of examples) {
+  Deno.test(`example ${name} runs through the real entry point and passes`, async () => {
+    const store = await Deno.makeTempDir({ prefix: "snapshell-example-" });
+    const r = await snapshell(["repl", "--store", store, "--script", `${EXAMPLES}${name}`]);
+    strictEqual(r.code, 0, `${name} failed:\n${r.out}\n${r.err}`);
+    ok(r.out.includes("ok: "), "every example asserts something");
+    ok(!r.out.includes("\x1b["), "no colours off a terminal");
+  });
+}
+
+Deno.test("a failing script exits non-zero naming its line", async () => {
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(`${dir}/bad.snapshell`, "step\nexpect reg pc == 0x1\nregs\n");
+  const r = await snapshell(["repl", "--store", dir, "--script", `${dir}/bad.snapshell`]);
+  strictEqual(r.code, 1);
+  ok(r.err.includes(`${dir}/bad.snapshell:2: expectation failed: expect reg pc == 0x1`), r.err);
+});
+
+Deno.test("commands are read from standard input when it is not a terminal", async () => {
+  const store = await Deno.makeTempDir();
+  const r = await snapshell(["repl", "--store", store], "step 2\nexpect reg pc == 0x80000008\n");
+  strictEqual(r.code, 0, r.err);
+  ok(r.out.includes("ok: pc == 0x80000008"), r.out);
+});
+
+Deno.test("deno task cli runs one command: snapshots of a fresh store, a missing script", async () => {
+  const store = await Deno.makeTempDir();
+  const r = await snapshell(["--store", store, "snapshots"]);
+  strictEqual(r.code, 0);
+  strictEqual(r.out.trim(), `no snapshots in ${store}`);
+  const bad = await snapshell(["repl", "--script", `${store}/none.snapshell`]);
+  strictEqual(bad.code, 1);
+  ok(bad.err.includes("cannot read script"));
+});

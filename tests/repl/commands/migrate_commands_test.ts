@@ -1,0 +1,375 @@
+/**
+ * The migration commands, in-process (file:, exec:, parameters, status, give-up and force, bad
+ * input) and between two real snapshell processes on loopback: the destination's console
+ * carries on exactly where the source's stopped, and a connection dropped mid-stream leaves the
+ * source running and the destination without a half-loaded machine.
+ */
+import { deepStrictEqual, notStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { loadMachineFile, saveMachineFile } from "../../../emu/snapshot_file.ts";
+import { VirtMachine } from "../../../emu/virt.ts";
+import { DEFAULT_PARAMETERS } from "../../../harness/migration/params.ts";
+import { precopy } from "../../../harness/migration/precopy.ts";
+import { runCommandLine } from "../../../repl/cli.ts";
+import { allCommands } from "../../../repl/commands/mod.ts";
+import type { ShellContext } from "../../../repl/session.ts";
+import { fingerprint, memoryOutgoing, memwriter } from "../../harness/migration/_guest.ts";
+import { captureContext } from "../_io.ts";
+
+const defs = allCommands();
+const ROOT = new URL("../../../", import.meta.url).pathname;
+const SLOW = { regionPages: 256, pagesPerRound: 16, delay: 20000, reportEvery: 4 };
+const FAST = { ...SLOW, delay: 2000 };
+
+function run(ctx: ShellContext, ...words: string[]): Promise<number> {
+  return runCommandLine(defs, ctx, words);
+}
+
+/** A context whose session runs a started memwriter guest. */
+function memwriterContext(cfg = SLOW) {
+  const ctx = captureContext();
+  const m = memwriter(cfg);
+  m.run(2_000_000);
+  ctx.session.install(m);
+  return ctx;
+}
+
+function withoutConsole(m: VirtMachine) {
+  const { console: _, ...rest } = fingerprint(m);
+  return rest;
+}
+
+function lastJson(text: string): Record<string, unknown> {
+  const line = text.split("\n").reverse().find((l) => l.startsWith("{"));
+  ok(line, `no JSON line in:\n${text}`);
+  return JSON.parse(line);
+}
+
+Deno.test("migrate file: then incoming file: moves the guest into a fresh machine", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const src = memwriterContext();
+    strictEqual(await run(src, "migrate", `file:${dir}/vm.qemu`), 0, src.errText());
+    ok(/^round 0 \(full pass\): 4096 pages/m.test(src.outText()), src.outText());
+    ok(
+      /migrate: completed to file:.*vm\.qemu: \d+ bytes in \d+ rounds?, downtime/.test(
+        src.outText(),
+      ),
+    );
+    const dst = captureContext();
+    const before = dst.session.machine;
+    strictEqual(await run(dst, "incoming", `file:${dir}/vm.qemu`, "--run", "3M"), 0, dst.errText());
+    notStrictEqual(dst.session.machine, before, "the session's machine was replaced");
+    ok(/incoming: loaded \d+ bytes \(\d+ sections\) from file:/.test(dst.outText()));
+    ok(/memwriter: round \d+, \d+ pages written/.test(dst.rawText()), dst.rawText());
+    ok(/incoming: ran 3000000 instructions/.test(dst.outText()));
+    ok(!dst.rawText().includes("CORRUPTION"));
+
+    strictEqual(await run(src, "migrate-status"), 0);
+    ok(/Migration status: completed/.test(src.outText()));
+    ok(/converged: yes/.test(src.outText()));
+    src.clear();
+    strictEqual(await run(src, "migrate-status", "--json"), 0);
+    const status = lastJson(src.outText());
+    strictEqual(status.state, "completed");
+    strictEqual(status.switchoverInstret, src.session.machine.cpu.instret);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("migrate exec: into a command and incoming exec: from one, with --json", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const src = memwriterContext();
+    strictEqual(await run(src, "migrate", `exec:gzip -1 > '${dir}/vm.gz'`, "--json"), 0);
+    strictEqual(lastJson(src.outText()).state, "completed");
+    const dst = captureContext();
+    strictEqual(
+      await run(dst, "incoming", `exec:gzip -dc '${dir}/vm.gz'`, "--json"),
+      0,
+      dst.errText(),
+    );
+    const got = lastJson(dst.outText());
+    strictEqual(got.ok, true);
+    strictEqual(got.ran, null);
+    strictEqual(got.ramBytes, 16 << 20);
+    deepStrictEqual(withoutConsole(dst.session.machine), withoutConsole(src.session.machine));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("migrate-set-parameters shows, changes and checks the session's parameters", async () => {
+  const ctx = captureContext();
+  strictEqual(await run(ctx, "migrate-set-parameters"), 0);
+  ok(ctx.outText().includes(`max-bandwidth: ${DEFAULT_PARAMETERS.maxBandwidth} bytes/second`));
+  ok(ctx.outText().includes("downtime-limit: 300 ms"));
+  ctx.clear();
+  strictEqual(
+    await run(
+      ctx,
+      "migrate-set-parameters",
+      "--max-bandwidth",
+      "1G",
+      "--downtime-limit",
+      "50",
+      "--max-rounds",
+      "4",
+      "--on-no-convergence",
+      "force",
+      "--json",
+    ),
+    0,
+  );
+  deepStrictEqual(JSON.parse(ctx.outText()), {
+    maxBandwidth: 1 << 30,
+    downtimeLimitMs: 50,
+    maxRounds: 4,
+    onNoConvergence: "force",
+  });
+  for (
+    const bad of [
+      ["--max-bandwidth", "fast"],
+      ["--downtime-limit", "-3"],
+      ["--on-no-convergence", "maybe"],
+    ]
+  ) {
+    ctx.clear();
+    strictEqual(await run(ctx, "migrate-set-parameters", ...bad), 2, bad.join(" "));
+    ok(/Usage error/.test(ctx.errText()), ctx.errText());
+  }
+  strictEqual(await run(ctx, "migrate", "vm.qemu"), 2);
+  ok(/Invalid migration URI "vm.qemu"/.test(ctx.errText()));
+  strictEqual(await run(ctx, "migrate", "file:x", "--force", "--give-up"), 2);
+  ctx.clear();
+  strictEqual(await run(ctx, "migrate-status"), 0);
+  ok(/Migration status: none/.test(ctx.outText()));
+});
+
+Deno.test("migrate gives up when precopy cannot converge: exit 1, no file, the guest still here", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ctx = memwriterContext(FAST);
+    const machine = ctx.session.machine;
+    const code = await run(
+      ctx,
+      "migrate",
+      `file:${dir}/vm.qemu`,
+      "--max-bandwidth",
+      "32M",
+      "--downtime-limit",
+      "1",
+      "--max-rounds",
+      "2",
+    );
+    strictEqual(code, 1);
+    ok(
+      /migrate: gave up: precopy did not converge in 3 rounds.*the guest keeps running here/
+        .test(ctx.errText()),
+      ctx.errText(),
+    );
+    strictEqual(ctx.session.machine, machine);
+    deepStrictEqual([...Deno.readDirSync(dir)], [], "no file, not even a temporary one");
+    ctx.clear();
+    strictEqual(await run(ctx, "migrate-status"), 0);
+    ok(/Migration status: cancelled \(gave up\)/.test(ctx.outText()));
+    ctx.clear();
+    const forced = await run(
+      ctx,
+      "migrate",
+      `file:${dir}/vm.qemu`,
+      "--max-bandwidth",
+      "32M",
+      "--downtime-limit",
+      "1",
+      "--max-rounds",
+      "2",
+      "--force",
+    );
+    strictEqual(forced, 0, ctx.errText());
+    ok(/switch-over forced without converging/.test(ctx.outText()));
+    ok(Deno.statSync(`${dir}/vm.qemu`).size > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("incoming of a damaged stream fails with the typed error and keeps the current machine", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const src = memwriterContext();
+    strictEqual(await run(src, "migrate", `file:${dir}/vm.qemu`), 0);
+    const bytes = await Deno.readFile(`${dir}/vm.qemu`);
+    await Deno.writeFile(`${dir}/cut.qemu`, bytes.subarray(0, bytes.length - 5000));
+    const dst = memwriterContext();
+    const machine = dst.session.machine;
+    const before = fingerprint(machine);
+    strictEqual(await run(dst, "incoming", `file:${dir}/cut.qemu`), 1);
+    ok(/StreamTruncatedError \[corrupt\]: Stream ends early/.test(dst.errText()), dst.errText());
+    strictEqual(dst.session.machine, machine);
+    deepStrictEqual(fingerprint(machine), before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("migrate over tcp to a peer that drops the connection fails and the guest keeps running", async () => {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const peer = (async () => {
+    const conn = await listener.accept();
+    listener.close();
+    await conn.read(new Uint8Array(65536));
+    conn.close(); // gone mid-stream
+  })();
+  const ctx = memwriterContext();
+  const machine = ctx.session.machine;
+  const code = await run(ctx, "migrate", `tcp:127.0.0.1:${listener.addr.port}`);
+  await peer;
+  strictEqual(code, 1);
+  ok(/migrate: failed, the guest keeps running here/.test(ctx.errText()), ctx.errText());
+  ok(/TransportError \[environment\]/.test(ctx.errText()), ctx.errText());
+  strictEqual(ctx.session.machine, machine);
+  strictEqual(machine.ramSection.saving, false);
+  machine.run(2_000_000);
+  ok(!machine.consoleText.includes("CORRUPTION"));
+});
+
+// ---- two processes -------------------------------------------------------------------------
+
+const PERMS = [
+  "--allow-read",
+  "--allow-write",
+  "--allow-env",
+  "--allow-net=127.0.0.1,localhost",
+  "--allow-run",
+];
+
+/** A snapshell process running the `commands` script from its stdin. */
+function snapshell(store: string, commands: string) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...PERMS, "main.ts", "--store", store, "repl"],
+    cwd: ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(120_000),
+  }).spawn();
+  const w = child.stdin.getWriter();
+  w.write(new TextEncoder().encode(commands)).then(() => w.close());
+  let out = "";
+  let seen: (text: string) => void = () => {};
+  const stdout = (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of child.stdout) {
+      out += dec.decode(chunk, { stream: true });
+      seen(out);
+    }
+    return out;
+  })();
+  const stderr = new Response(child.stderr).text();
+  return {
+    /** Resolves with the first match of `re` in stdout (fails if the process ends first). */
+    waitFor(re: RegExp): Promise<RegExpExecArray> {
+      return new Promise((resolve, reject) => {
+        seen = (text) => {
+          const m = re.exec(text);
+          if (m) resolve(m);
+        };
+        seen(out);
+        stdout.then(() => reject(new Error(`process ended without ${re}:\n${out}`)));
+      });
+    },
+    async done() {
+      const [status, o, e] = await Promise.all([child.status, stdout, stderr]);
+      return { code: status.code, out: o, err: e };
+    },
+  };
+}
+
+/** A memwriter snapshot to start the source from. */
+async function snapshotFile(dir: string): Promise<string> {
+  const m = memwriter(SLOW);
+  m.run(2_000_000);
+  const path = `${dir}/start.qemu`;
+  await saveMachineFile(m, path);
+  return path;
+}
+
+Deno.test("two processes over tcp: the destination's console carries on where the source's stopped", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const snap = await snapshotFile(dir);
+    const dst = snapshell(dir, "incoming tcp:127.0.0.1:0 --timeout 60 --run 5M --json\n");
+    const port = (await dst.waitFor(/incoming: listening on tcp:127\.0\.0\.1:(\d+)/))[1];
+    const migrate =
+      `migrate tcp:127.0.0.1:${port} --max-bandwidth 256M --downtime-limit 0.5 --json`;
+    const src = snapshell(dir, `incoming file:${snap}\n${migrate}\n`);
+    const [s, d] = await Promise.all([src.done(), dst.done()]);
+    strictEqual(s.code, 0, s.err);
+    strictEqual(d.code, 0, d.err);
+    const sent = lastJson(s.out);
+    const got = lastJson(d.out);
+    strictEqual(sent.state, "completed");
+    strictEqual(got.ok, true);
+    strictEqual(got.bytes, sent.bytes);
+
+    // The same migration in this process is deterministic: same rounds, same switch-over.
+    const reference = new VirtMachine({ ramSize: 16 << 20 });
+    await loadMachineFile(reference, snap);
+    const mem = memoryOutgoing();
+    const status = await precopy(reference, mem, "mem:", {
+      ...DEFAULT_PARAMETERS,
+      maxBandwidth: 256 << 20,
+      downtimeLimitMs: 0.5,
+    });
+    strictEqual(status.switchoverInstret, sent.switchoverInstret);
+    strictEqual(status.bytes, sent.bytes);
+    // Had the source carried on, it would have printed exactly what the destination printed.
+    const before = reference.consoleText.length;
+    reference.run(5_000_000);
+    const continued = reference.consoleText.slice(before);
+    ok(continued.length > 0 && /memwriter: round \d+/.test(continued), continued);
+    strictEqual(got.console, continued);
+    ok(!String(got.console).includes("CORRUPTION"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("two processes: a connection dropped mid-stream fails both sides cleanly", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const snap = await snapshotFile(dir);
+    const bytes = await Deno.readFile(snap);
+    // Destination: the test sends half a stream and hangs up.
+    const dst = snapshell(dir, "incoming tcp:127.0.0.1:0 --timeout 60\n");
+    const port = Number((await dst.waitFor(/listening on tcp:127\.0\.0\.1:(\d+)/))[1]);
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    await conn.write(bytes.subarray(0, bytes.length >> 1));
+    conn.close();
+    const d = await dst.done();
+    strictEqual(d.code, 1);
+    ok(/StreamTruncatedError \[corrupt\]: Stream ends early.*byte \d+/.test(d.err), d.err);
+    ok(!d.out.includes("incoming: loaded"), d.out);
+
+    // Source: the test accepts, reads a little and hangs up.
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const peer = (async () => {
+      const c = await listener.accept();
+      listener.close();
+      await c.read(new Uint8Array(4096));
+      c.close();
+    })();
+    const src = snapshell(
+      dir,
+      `incoming file:${snap}\nmigrate tcp:127.0.0.1:${listener.addr.port}\n`,
+    );
+    const s = await src.done();
+    await peer;
+    strictEqual(s.code, 1);
+    ok(/migrate: failed, the guest keeps running here/.test(s.err), s.err);
+    ok(/TransportError \[environment\]/.test(s.err), s.err);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
