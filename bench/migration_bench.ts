@@ -4,15 +4,16 @@
  *
  *   deno task bench:migration [--runs N] [--case zero-1g|random-256m|random-1g] [--dir DIR]
  *
- * For every case: `save` builds the guest (RAM zero, or filled like `snapshot --fill random:7`)
- * and sends it with `migrate file:` code (precopy, bandwidth unlimited, as QEMU's
- * `migrate "exec:cat > FILE"` with max-bandwidth raised); `load` receives the file with
+ * For every case: `save` builds the guest (RAM zero, or filled like `snapshot --fill random:7`,
+ * then the demo guest booted, at reset) and sends it with `migrate file:` code (precopy with
+ * max-bandwidth 1e12 B/s, as QEMU's `migrate "exec:cat > FILE"` with max-bandwidth raised; the
+ * guest runs for the virtual time the bytes take, about 27,000 instructions for 256 MiB); `load` receives the file with
  * `incoming file:` code into a fresh machine. `sync` runs before each measurement so earlier
  * files' writeback does not disturb it. Prints one JSON line per measurement and a summary of
  * the medians. Under `deno bench` (`deno task bench`), it registers the 256 MiB cases instead.
  * @module
  */
-import { VirtMachine } from "../emu/virt.ts";
+import { DEFAULT_GUEST, VirtMachine } from "../emu/virt.ts";
 import { peakRssBytes } from "../emu/snapshot_file.ts";
 import { receiveMigration } from "../harness/migration/incoming.ts";
 import { DEFAULT_PARAMETERS } from "../harness/migration/params.ts";
@@ -44,12 +45,14 @@ interface Figures {
   peakRssBytes: number;
 }
 
+/** The demo guest booted over RAM that is zero or filled (as `snapshot --fill random:7` does). */
 function guest(c: Case): VirtMachine {
   const m = new VirtMachine({ ramSize: c.mib << 20 });
   if (c.random) {
     fillRandom(m.ram.u32, 7);
     m.ram.markAllDirty();
   }
+  m.boot(Deno.readFileSync(DEFAULT_GUEST));
   return m;
 }
 

@@ -90,6 +90,8 @@ export interface CampaignResult {
   loadsPerSecond: number;
   /** Cases per second of worker time: the throughput of one core. */
   loadsPerSecondPerCore: number;
+  /** Cases per second of this process's CPU time (all threads): per core, whatever else runs. */
+  loadsPerCpuSecond: number;
   /** Share of cases that loaded their RAM chunks pre-parsed. */
   preParsed: number;
   /** Where bugs were saved. */
@@ -118,7 +120,7 @@ async function runInThread(
   for (let i = 0; i < opts.iterations; i++) {
     const c = await maker.make(settings.seed, i);
     if (c.preParsed) totals.preParsed++;
-    const outcome = await target.run(c.bytes);
+    const outcome = await target.run(c.input);
     totals.counts[outcome.class]++;
     if (isBug(outcome.class)) totals.bugs.push({ index: i, ops: c.ops, outcome });
     if ((i + 1) % 256 === 0 || i + 1 === opts.iterations) opts.onProgress?.(i + 1, opts.iterations);
@@ -141,6 +143,7 @@ export async function runCampaign(
   };
   const maker = await CaseMaker.create(base, settings.maxOps);
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   let totals: PoolTotals;
   let pool: FuzzPool | undefined;
   let exact: (ops: CorruptOp[]) => Promise<CaseOutcome>;
@@ -165,6 +168,8 @@ export async function runCampaign(
       exact = async (ops) => target.run(await maker.build(ops));
     }
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const cpuSeconds = (cpu.user + cpu.system) / 1e6;
     const reports = await report(totals.bugs, opts, settings, maker, exact, base);
     const n = opts.iterations;
     return {
@@ -177,6 +182,7 @@ export async function runCampaign(
       seconds,
       loadsPerSecond: seconds > 0 ? n / seconds : 0,
       loadsPerSecondPerCore: totals.busyMs > 0 ? n / (totals.busyMs / 1000) : 0,
+      loadsPerCpuSecond: cpuSeconds > 0 ? n / cpuSeconds : 0,
       preParsed: n ? totals.preParsed / n : 0,
       ...(opts.outDir ? { savedTo: opts.outDir } : {}),
     };

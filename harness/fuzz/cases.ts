@@ -13,6 +13,7 @@
 import { bytesAccess } from "../../migration/inspect/byte_access.ts";
 import type { LayoutChunk, StreamLayout } from "../../migration/inspect/layout.ts";
 import { RamFlag } from "../../migration/ram/ram_section.ts";
+import type { ByteSource } from "../../migration/stream/reader.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
 import {
   type ApplyContext,
@@ -80,7 +81,6 @@ function untouched(table: PieceTable, start: number, end: number): boolean {
 
 /** Builds the mutated streams of one base snapshot. */
 export class CaseMaker {
-  private scratch: Uint8Array;
   private readonly ctx: ApplyContext;
   private readonly compactions: Compaction[] = [];
   /** The base with every RAM chunk pre-parsed; cases that only overwrite bytes patch it. */
@@ -95,7 +95,6 @@ export class CaseMaker {
     private readonly maxOps: number,
   ) {
     this.ctx = { layout, input: bytesAccess(base) };
-    this.scratch = new Uint8Array(base.length + 4096);
     for (const c of layout.chunks) {
       const payload = compactRamPayload(c, layout.pageSize, base);
       if (payload && payload.length < c.payloadSize) {
@@ -195,27 +194,27 @@ export class CaseMaker {
   }
 
   /**
-   * Case `index`: its operations and the bytes to load (a view valid until the next call), with
-   * untouched RAM chunks pre-parsed unless `exact`.
+   * Case `index`: its operations and what to load: bytes (the pre-parsed base patched in place,
+   * valid until the next call, or assembled when `exact`) or a source that copies the pieces
+   * as the loader reads them. Untouched RAM chunks are pre-parsed unless `exact`.
    */
   async make(
     seed: number,
     index: number,
     exact = false,
-  ): Promise<{ ops: CorruptOp[]; bytes: Uint8Array; preParsed: boolean }> {
+  ): Promise<{ ops: CorruptOp[]; input: Uint8Array | ByteSource; preParsed: boolean }> {
     const rng = new Rng(caseSeed(seed, index));
     const count = 1 + rng.int(this.maxOps);
     const { ops, table } = await randomOps(this.ctx, this.targets, rng, count);
+    if (exact) return { ops, input: table.assemble(this.base), preParsed: false };
     let preParsed = false;
-    for (const c of exact ? [] : this.compactions) {
+    for (const c of this.compactions) {
       if (!untouched(table, c.start, c.end)) continue;
       table.replace(c.start, c.end, [{ src: "bytes", bytes: c.payload }]);
       preParsed = true;
     }
-    const inPlace = exact ? this.abandon() : this.patch(table);
-    if (inPlace) return { ops, bytes: inPlace, preParsed };
-    if (table.length > this.scratch.length) this.scratch = new Uint8Array(table.length * 2);
-    return { ops, bytes: table.assemble(this.base, this.scratch), preParsed };
+    const inPlace = this.patch(table);
+    return { ops, input: inPlace ?? table.source(this.base), preParsed };
   }
 
   /** The bytes of an explicit recipe (shrinking, confirmation); a fresh array. */

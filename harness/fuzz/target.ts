@@ -16,7 +16,7 @@ import { PAGE_SIZE } from "../../emu/ram.ts";
 import { MigrationError } from "../../migration/errors.ts";
 import { probeRamLayout } from "../../migration/ram/probe.ts";
 import type { SectionEntry } from "../../migration/sections/registry.ts";
-import { StreamReader } from "../../migration/stream/reader.ts";
+import { type ByteSource, StreamReader } from "../../migration/stream/reader.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
 import type { StateRecord } from "../../migration/vmstate/description.ts";
 import { loadState } from "../../migration/vmstate/load.ts";
@@ -94,14 +94,18 @@ export class FuzzTarget {
     return t;
   }
 
-  /** Load `bytes` into a fresh machine and classify what happens. */
-  async run(bytes: Uint8Array): Promise<CaseOutcome> {
+  /** Load a stream (bytes, or a source read as needed) into a fresh machine and classify. */
+  async run(input: Uint8Array | ByteSource): Promise<CaseOutcome> {
     const reusable = this.reusable;
     const m = reusable ? reusable.machine : this.make({ ramSize: this.ramSize });
     let loaded = false;
     try {
       try {
-        await m.load(StreamReader.fromBytes(bytes));
+        await m.load(
+          input instanceof Uint8Array
+            ? StreamReader.fromBytes(input)
+            : StreamReader.fromSource(input, 16 * 1024),
+        );
         loaded = true;
       } catch (e) {
         if (!(e instanceof MigrationError)) {

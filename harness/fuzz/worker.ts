@@ -32,10 +32,11 @@ async function runRange(from: number, to: number): Promise<void> {
   try {
     for (let i = from; i < to; i++) {
       Atomics.store(heartbeat!, 0, i);
-      if (i === settings!.stallAt) for (;;) Atomics.load(heartbeat!, 0); // test hook: a hang
+      if (i === settings!.stallAt) { for (;;) Atomics.load(heartbeat!, 0); // test hook: a hang
+       }
       const c = await maker!.make(settings!.seed, i);
       if (c.preParsed) preParsed++;
-      const outcome = await fast!.run(c.bytes);
+      const outcome = await fast!.run(c.input);
       counts[outcome.class]++;
       if (isBug(outcome.class)) bugs.push({ index: i, ops: c.ops, outcome });
       Atomics.add(heartbeat!, 1, 1);

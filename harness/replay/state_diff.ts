@@ -57,25 +57,24 @@ export function diffValues(
   limit = 64,
 ): void {
   if (out.length >= limit || Object.is(a, b)) return;
-  const push = (p: string, x: unknown, y: unknown) => {
-    if (out.length < limit) {
-      out.push({ device, path: p, reference: renderValue(x), replay: renderValue(y) });
-    }
-  };
   if (isTyped(a) && isTyped(b)) {
     if (a.length !== b.length || a.constructor !== b.constructor) {
-      return push(path, `${a.length} elements`, `${b.length} elements`);
+      return push(out, device, path, `${a.length} elements`, `${b.length} elements`);
     }
-    if (a instanceof Uint8Array && b instanceof Uint8Array && Buffer.compare(a, b) === 0) return;
+    if (a instanceof Uint8Array && b instanceof Uint8Array) {
+      if (Buffer.compare(a, b) === 0) return;
+    }
     for (let i = 0; i < a.length && out.length < limit; i++) {
-      if (a[i] !== b[i]) push(`${path}[${i}]`, a[i], b[i]);
+      if (a[i] !== b[i]) push(out, device, `${path}[${i}]`, a[i], b[i]);
     }
     return;
   }
   if (Array.isArray(a) && Array.isArray(b)) {
-    if (a.length !== b.length) push(`${path}.length`, a.length, b.length);
-    for (let i = 0; i < Math.min(a.length, b.length); i++) {
-      diffValues(device, `${path}[${i}]`, a[i], b[i], out, limit);
+    if (a.length !== b.length) push(out, device, `${path}.length`, a.length, b.length);
+    const n = Math.min(a.length, b.length);
+    for (let i = 0; i < n && out.length < limit; i++) {
+      const x = a[i], y = b[i];
+      if (x !== y) diffValues(device, `${path}[${i}]`, x, y, out, limit);
     }
     return;
   }
@@ -91,12 +90,20 @@ export function diffValues(
   ) {
     const ka = a as Record<string, unknown>;
     const kb = b as Record<string, unknown>;
-    for (const k of new Set([...Object.keys(ka), ...Object.keys(kb)])) {
-      diffValues(device, path ? `${path}.${k}` : k, ka[k], kb[k], out, limit);
+    for (const k in ka) {
+      const x = ka[k], y = kb[k];
+      if (x !== y || !(k in kb)) diffValues(device, path ? `${path}.${k}` : k, x, y, out, limit);
+    }
+    for (const k in kb) {
+      if (!(k in ka)) diffValues(device, path ? `${path}.${k}` : k, undefined, kb[k], out, limit);
     }
     return;
   }
-  push(path, a, b);
+  push(out, device, path, a, b);
+}
+
+function push(out: StateDifference[], device: string, path: string, a: unknown, b: unknown) {
+  out.push({ device, path, reference: renderValue(a), replay: renderValue(b) });
 }
 
 /** Section label used in differences: the idstr, `#N` for instance N. */

@@ -6,6 +6,7 @@
  * fuzzer one copy per case.
  * @module
  */
+import type { ByteSource } from "../stream/reader.ts";
 import { CorruptOpError } from "./errors.ts";
 
 /** A run of input bytes `[start, end)`, or literal bytes. */
@@ -110,6 +111,35 @@ export class PieceTable {
       }
     }
     return target.subarray(0, n);
+  }
+
+  /**
+   * The output as a source that copies pieces only as a reader asks for them (a load refused
+   * early never copies the rest). The pieces are taken as they are now.
+   */
+  source(input: Uint8Array): ByteSource {
+    const list = this.pieces.slice();
+    let i = 0;
+    let off = 0;
+    return {
+      size: this.length,
+      read(into) {
+        let n = 0;
+        while (n < into.length && i < list.length) {
+          const p = list[i];
+          const bytes = p.src === "input" ? input.subarray(p.start, p.end) : p.bytes;
+          const take = Math.min(into.length - n, bytes.length - off);
+          into.set(bytes.subarray(off, off + take), n);
+          n += take;
+          off += take;
+          if (off === bytes.length) {
+            i++;
+            off = 0;
+          }
+        }
+        return Promise.resolve(n === 0 ? null : n);
+      },
+    };
   }
 }
 

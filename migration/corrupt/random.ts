@@ -162,29 +162,53 @@ export class Targets {
 
 const BYTE_VALUES = [0x00, 0x01, 0x7f, 0x80, 0xfe, 0xff, 0x30, 0x31, 0x7e, 0x05];
 
+const SMALL = [7n, 8n, 16n, 32n, 64n, 65n, 255n, 256n, 4096n];
+
 /** An interesting value for an integer field: boundaries, neighbours of the current value. */
 export function interestingValue(rng: Rng, f: LayoutField): string {
-  const bits = BigInt(f.size * 8);
-  const max = (1n << bits) - 1n;
+  const bits = f.size * 8;
+  const max = (1n << BigInt(bits)) - 1n;
   const current = f.value.kind === "int"
     ? f.value.unsigned
     : f.value.kind === "bool"
     ? (f.value.value ? 1n : 0n)
     : 0n;
-  const choices = [
-    0n,
-    1n,
-    2n,
-    max,
-    max >> 1n,
-    (max >> 1n) + 1n,
-    (current + 1n) & max,
-    (current - 1n) & max,
-    current ^ (1n << BigInt(rng.int(Number(bits)))),
-    BigInt(rng.next()) & max,
-    ...[7n, 8n, 16n, 32n, 64n, 65n, 255n, 256n, 4096n].filter((v) => v <= max),
-  ];
-  return "0x" + rng.pick(choices).toString(16);
+  let v: bigint;
+  switch (rng.int(11)) {
+    case 0:
+      v = 0n;
+      break;
+    case 1:
+      v = 1n;
+      break;
+    case 2:
+      v = max;
+      break;
+    case 3:
+      v = max >> 1n;
+      break;
+    case 4:
+      v = (max >> 1n) + 1n;
+      break;
+    case 5:
+      v = (current + 1n) & max;
+      break;
+    case 6:
+      v = (current - 1n) & max;
+      break;
+    case 7:
+      v = current ^ (1n << BigInt(rng.int(bits)));
+      break;
+    case 8:
+      v = BigInt(rng.next()) & max;
+      break;
+    case 9:
+      v = 2n;
+      break;
+    default:
+      v = rng.pick(SMALL) & max;
+  }
+  return "0x" + v.toString(16);
 }
 
 /** One random operation for `targets` (not yet checked against earlier ones). */

@@ -45,8 +45,11 @@ function plural(n: number): string {
   return `${n} byte${n === 1 ? "" : "s"}`;
 }
 
-/** Read a START marker; returns the offset where the payload ends (where END must be). */
-export function readStart(r: StreamReader, label: string): number {
+/**
+ * Read a START marker; returns the offset where the payload ends (where END must be). `limit` is
+ * the enclosing description's end: a nested payload may not run past it.
+ */
+export function readStart(r: StreamReader, label: string, limit = Infinity): number {
   const at = r.offset;
   const b = r.u8();
   if (b !== VMSD_START_MARKER) {
@@ -58,8 +61,15 @@ export function readStart(r: StreamReader, label: string): number {
     );
   }
   const len = r.be32();
+  const end = r.offset + len;
+  if (end >= limit) {
+    throw new MarkerError(
+      `${label}: its length ${len} runs past the end marker of the description around it`,
+      { offset: at },
+    );
+  }
   r.checkAvailable(len + 1, `${label} payload`);
-  return r.offset + len;
+  return end;
 }
 
 /** The error for a field that read past the end marker: the source sent fewer fields. */

@@ -92,6 +92,8 @@ function hook(
 export class VmStateLoader implements NestedWalker {
   private readonly match: SubsectionMatch;
   private readonly rejectDuplicates: boolean;
+  /** x-vmsd-markers: end of the bracketed description being loaded (nested ones must fit). */
+  private limit = Infinity;
 
   constructor(private readonly r: StreamReader, private readonly opts: LoadOptions = {}) {
     this.match = opts.subsectionMatch ?? "prefix";
@@ -119,17 +121,23 @@ export class VmStateLoader implements NestedWalker {
     }
     // x-vmsd-markers: the payload's end is known before any field is read.
     const label = this.opts.vmsdMarkers ? `${vmsd.name} v${version}` : "";
-    const end = this.opts.vmsdMarkers ? readStart(r, label) : -1;
-    hook(
-      vmsd.preLoad && (() => vmsd.preLoad!(opaque)),
-      `pre load hook failed for: '${vmsd.name}', version_id: ${version}, minimum version_id: ${vmsd.minimumVersionId}`,
-      start,
-    );
-    for (const f of vmsd.fields) {
-      if (end < 0) this.loadField(vmsd, f, opaque, version);
-      else this.loadFieldWithin(vmsd, f, opaque, version, label, end);
+    const end = this.opts.vmsdMarkers ? readStart(r, label, this.limit) : -1;
+    const outer = this.limit;
+    if (end >= 0) this.limit = end;
+    try {
+      hook(
+        vmsd.preLoad && (() => vmsd.preLoad!(opaque)),
+        `pre load hook failed for: '${vmsd.name}', version_id: ${version}, minimum version_id: ${vmsd.minimumVersionId}`,
+        start,
+      );
+      for (const f of vmsd.fields) {
+        if (end < 0) this.loadField(vmsd, f, opaque, version);
+        else this.loadFieldWithin(vmsd, f, opaque, version, label, end);
+      }
+      this.loadSubsections(vmsd, opaque, end);
+    } finally {
+      this.limit = outer;
     }
-    this.loadSubsections(vmsd, opaque, end);
     if (end >= 0) readEnd(r, label, end);
     hook(
       vmsd.postLoad && (() => vmsd.postLoad!(opaque, version)),

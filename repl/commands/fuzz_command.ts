@@ -22,6 +22,13 @@ function positive(text: unknown, what: string, allowZero = false): number {
   return v;
 }
 
+function seedOf(text: string): number {
+  if (!/^(0x[0-9a-f]+|\d+)$/i.test(text.trim())) {
+    throw new UsageError(`Invalid --seed "${text}": use an integer`);
+  }
+  return Number(BigInt.asUintN(32, BigInt(text.trim())));
+}
+
 /** The fuzz command definition. */
 export const fuzzCommand: CommandDef<ShellContext> = {
   name: "fuzz",
@@ -58,7 +65,7 @@ export const fuzzCommand: CommandDef<ShellContext> = {
     const hangMs = positive(opts.hangMs, "--hang-ms");
     const seed = opts.seed === undefined
       ? crypto.getRandomValues(new Uint32Array(1))[0]
-      : Number(BigInt.asUintN(32, BigInt(String(opts.seed).trim())));
+      : seedOf(String(opts.seed));
     const base = await readStreamArg(ctx, args[0]);
     const bar = ctx.progress?.("fuzz", iterations);
     let result;
@@ -86,6 +93,7 @@ export const fuzzCommand: CommandDef<ShellContext> = {
         bugs: result.bugs,
         loadsPerSecond: Math.round(result.loadsPerSecond),
         loadsPerSecondPerCore: Math.round(result.loadsPerSecondPerCore),
+        loadsPerCpuSecond: Math.round(result.loadsPerCpuSecond),
         preParsed: result.preParsed,
         seconds: result.seconds,
         savedTo: result.reports.length ? result.savedTo : null,
@@ -105,7 +113,8 @@ export const fuzzCommand: CommandDef<ShellContext> = {
     ctx.io.out(
       `fuzz: ${result.iterations} cases of ${base.name} (seed ${result.seed}) in ` +
         `${result.seconds.toFixed(1)} s: ${Math.round(result.loadsPerSecond)} loads/s, ` +
-        `${Math.round(result.loadsPerSecondPerCore)} per core, ${result.workers || 1} ` +
+        `${Math.round(result.loadsPerSecondPerCore)} per worker-second, ` +
+        `${Math.round(result.loadsPerCpuSecond)} per CPU-second, ${result.workers || 1} ` +
         `worker${result.workers === 1 ? "" : "s"}`,
     );
     if (!result.bugs) {

@@ -12,6 +12,10 @@ import {
   pythonJson,
   renderTree,
 } from "../../migration/inspect/mod.ts";
+import { fileAccess } from "../../migration/inspect/byte_access.ts";
+import { renderHex } from "../../migration/inspect/hex.ts";
+import { renderHtml } from "../../migration/inspect/html.ts";
+import { buildLayout } from "../../migration/inspect/layout.ts";
 import { type CommandContext, type CommandDef, UsageError } from "./types.ts";
 
 /** The inspect command definition. */
@@ -33,6 +37,14 @@ export const inspectCommand: CommandDef = {
       flags: "--dump-memory",
       description: "include RAM contents in the analyze output (= its -m)",
     },
+    {
+      flags: "--hex",
+      description: "annotated hex dump: every byte range labelled with its section and field path",
+    },
+    {
+      flags: "--html <out>",
+      description: "write one self-contained page drawing the stream as a map (click for values)",
+    },
   ],
   async run(ctx: CommandContext, args, opts): Promise<number> {
     const file = args[0];
@@ -43,6 +55,7 @@ export const inspectCommand: CommandDef = {
       for (const w of rep.result.warnings) ctx.io.err(`warning: ${w.message}`);
       return 0;
     }
+    if (opts.hex || opts.html !== undefined) return await drawn(ctx, file, opts);
     const format = String(opts.format ?? "tree");
     const dumpMemory = !!opts.dumpMemory;
     if (!["tree", "analyze", "desc"].includes(format)) {
@@ -66,3 +79,28 @@ export const inspectCommand: CommandDef = {
     return result.end.complete ? 0 : 1;
   },
 };
+
+/** `--hex` and `--html OUT`: both draw from the stream's layout. */
+async function drawn(
+  ctx: CommandContext,
+  file: string,
+  opts: Record<string, unknown>,
+): Promise<number> {
+  const result = await inspect(await fileInput(file));
+  const access = await fileAccess(file);
+  try {
+    const layout = await buildLayout(result, access);
+    if (opts.html !== undefined) {
+      const out = String(opts.html);
+      await Deno.writeTextFile(out, renderHtml(layout));
+      ctx.io.err(
+        `inspect: wrote ${out} (${layout.chunks.length} chunks, ${layout.fields.length} fields)`,
+      );
+    }
+    if (opts.hex) await renderHex(layout, access, (line) => ctx.io.out(line));
+  } finally {
+    access.close();
+  }
+  for (const w of result.warnings) ctx.io.err(`warning: ${w.message}`);
+  return result.end.complete ? 0 : 1;
+}

@@ -20,7 +20,8 @@ export async function readStreamArg(
   } catch (e) {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
     const store = ctx.session.store;
-    if (store && await store.has(word)) {
+    const stored = await store?.has(word).catch(() => false); // not even a valid name
+    if (store && stored) {
       const meta = await store.get(word);
       return { bytes: await Deno.readFile(store.streamPath(meta)), name: `snapshot "${word}"` };
     }

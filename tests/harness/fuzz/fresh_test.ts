@@ -9,7 +9,7 @@ import {
   type StateDifference,
 } from "../../../harness/replay/state_diff.ts";
 import { StreamReader } from "../../../migration/stream/reader.ts";
-import { demoBase } from "./_base.ts";
+import { bytesOf, demoBase } from "./_base.ts";
 
 /** Every record, the hart, RAM and RAM's bookkeeping equal a brand-new machine's. */
 function assertFresh(m: VirtMachine): void {
@@ -34,7 +34,7 @@ Deno.test("after loads, runs and rejections the reusable machine is exactly a ne
   for (let i = 0; i < 40; i++) {
     const c = await maker.make(3, i);
     try {
-      await rm.machine.load(StreamReader.fromBytes(c.bytes));
+      await rm.machine.load(StreamReader.fromBytes(await bytesOf(c.input)));
       rm.machine.run(20_000);
     } catch { /* rejected: nothing to undo but RAM pages a rollback restored */ }
     rm.restore();

@@ -37,7 +37,7 @@ Deno.test("fast and exact modes classify the same cases the same way", async () 
   const exact = await FuzzTarget.create(base, { exact: true });
   for (let i = 0; i < 120; i++) {
     const c = await maker.make(21, i);
-    const a = await fast.run(c.bytes);
+    const a = await fast.run(c.input);
     const b = await exact.run(await maker.build(c.ops));
     deepStrictEqual([a.class, a.error], [b.class, b.error], `case ${i}: ${JSON.stringify(c.ops)}`);
   }
@@ -61,7 +61,7 @@ Deno.test("a state that fails its own checks when saved and loaded again is inva
   );
   strictEqual(o.class, "invalid");
   strictEqual(o.phase, "check");
-  ok(/snapshell-nvme/.test(o.detail!) && /CSTS/.test(o.detail!), o.detail);
+  ok(/snapshell-nvme/.test(o.detail!) && /CSTS/.test(o.detail!), String(o.detail));
 });
 
 Deno.test("an exception while running, and a run over its time budget, are bugs", async () => {
@@ -104,7 +104,7 @@ Deno.test("a rejected load that changed the machine anyway is caught", async () 
       );
       if (o.class === "invalid") {
         strictEqual(o.phase, "rollback");
-        ok(/serial/.test(o.detail!) && /scr/.test(o.detail!), o.detail);
+        ok(/serial/.test(o.detail!) && /scr/.test(o.detail!), String(o.detail));
         seen = true;
       } else strictEqual(o.class, "rejected");
     }

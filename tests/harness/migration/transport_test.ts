@@ -54,6 +54,11 @@ Deno.test("exec: streams into a command's stdin and reports a failing command wi
       bad.finish(),
       (e) => e instanceof TransportError && /exited with status 3: nope/.test(e.message),
     );
+    await rejects(
+      send({ kind: "exec", command: "echo disk full >&2; exit 28" }),
+      (e) => e instanceof TransportError && /exited with status 28: disk full/.test(e.message),
+      "a command that stops reading is reported with its status",
+    );
     const stopped = await send(
       { kind: "exec", command: `sleep 30; cat > '${dir}/y'` },
       payload.subarray(0, 10),

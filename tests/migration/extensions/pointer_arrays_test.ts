@@ -8,6 +8,10 @@ import {
 } from "../../../migration/extensions/pointer_arrays.ts";
 import * as F from "../../../migration/vmstate/fields.ts";
 import { VMS } from "../../../migration/vmstate/flags.ts";
+import { StreamReader } from "../../../migration/stream/reader.ts";
+import { StreamWriter } from "../../../migration/stream/writer.ts";
+import { NVME_MAX_QID, vmstateNvmeSq } from "../../../emu/devices/nvme.ts";
+import { DEFAULT_GUEST, VirtMachine } from "../../../emu/virt.ts";
 import { b, caught, hex } from "../_helpers.ts";
 import { loadWith, saveJsonWith, saveWith } from "./_walk.ts";
 
@@ -153,4 +157,50 @@ Deno.test("a marker byte other than 0x30/0x31 is rejected in every marked varian
       /Unexpected ptr marker: 50/,
     );
   }
+});
+
+// The NVMe-style device's queue tables (9 slots, AUTO_ALLOC): the demo guest after 1M
+// instructions has created I/O queues 1 and 3 beside the admin pair, leaving a hole at 2.
+const elf = await Deno.readFile(DEFAULT_GUEST);
+function demoMachine(insns: number): VirtMachine {
+  const m = new VirtMachine({ ramSize: 16 << 20 });
+  m.boot(elf);
+  m.run(insns);
+  return m;
+}
+const populated = (t: unknown[]) => t.map((x) => (x ? 1 : 0));
+
+Deno.test("the NVMe queue tables load into a machine whose slots differ, both ways", async () => {
+  const running = demoMachine(1_000_000);
+  deepStrictEqual(populated(running.nvme.state.sq), [1, 1, 0, 1, 0, 0, 0, 0, 0]);
+  const w = new StreamWriter();
+  await running.save(w);
+  const fresh = demoMachine(0);
+  deepStrictEqual(populated(fresh.nvme.state.sq), [0, 0, 0, 0, 0, 0, 0, 0, 0]);
+  await fresh.load(StreamReader.fromBytes(w.take()));
+  deepStrictEqual(fresh.nvme.state.sq, running.nvme.state.sq);
+  deepStrictEqual(fresh.nvme.state.cq, running.nvme.state.cq);
+  const reset = new StreamWriter();
+  await demoMachine(0).save(reset);
+  await running.load(StreamReader.fromBytes(reset.take()));
+  deepStrictEqual(populated(running.nvme.state.cq), [0, 0, 0, 0, 0, 0, 0, 0, 0]);
+});
+
+Deno.test("the same NVMe table under the fixed-NULL protocol breaks on the first disagreement", () => {
+  const running = demoMachine(1_000_000);
+  const classic = F.vmsd({
+    name: "snapshell-nvme-classic",
+    fields: [F.pointerArray("sq", vmstateNvmeSq, { num: NVME_MAX_QID + 1 })],
+  });
+  const wire = saveWith(classic, { sq: running.nvme.state.sq });
+  const empty = () => ({ sq: Array.from({ length: NVME_MAX_QID + 1 }, () => null) });
+  const e = caught(() => loadWith(classic, wire, empty())) as MigrationError;
+  ok(e.message.includes("get_nullptr expected VMS_NULLPTR_MARKER"), e.message);
+  strictEqual(e.path, "snapshell-nvme-classic.sq[0]");
+  const marked = saveWith(classic, { sq: running.nvme.state.sq }, { ptrMarkers: true });
+  const m = caught(() =>
+    loadWith(classic, marked, empty(), { ptrMarkers: true })
+  ) as MigrationError;
+  strictEqual(m.kind, "incompatible");
+  strictEqual(m.path, "snapshell-nvme-classic.sq[0]");
 });

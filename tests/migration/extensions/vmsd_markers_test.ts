@@ -201,4 +201,12 @@ Deno.test("damaged markers are corrupt-stream errors", () => {
   long[4] = 200;
   const e3 = caught(() => loadWith(withoutExtra, long, { a: 0 }, markers)) as MigrationError;
   strictEqual(e3.kind, "corrupt");
+  // A nested description may not claim bytes beyond its parent's end marker.
+  const inner = F.vmsd({ name: "in", fields: [F.uint8("x")] });
+  const outer = F.vmsd({ name: "out", fields: [F.struct("s", inner)] });
+  const nested = saveWith(outer, { s: { x: 9 } }, markers);
+  nested[9] = 2;
+  const e4 = caught(() => loadWith(outer, nested, { s: { x: 0 } }, markers)) as MigrationError;
+  strictEqual(e4 instanceof MarkerError, true);
+  ok(e4.message.includes("in v1: its length 2 runs past the end marker"), e4.message);
 });

@@ -255,3 +255,55 @@ Deno.test("sectionLabel() shows the instance only when it is not 0", () => {
   strictEqual(sectionLabel({ idstr: "a", instanceId: 0 }), "a");
   strictEqual(sectionLabel({ idstr: "a", instanceId: 2 }), "a (instance 2)");
 });
+
+Deno.test("saveStream() sends PART rounds until every iterative handler is done, as qemu_savevm_state", async () => {
+  const reg = new SectionRegistry();
+  let rounds = 0;
+  reg.registerIterative("it", 1, {
+    saveSetup(w) {
+      w.u8(0xaa);
+    },
+    saveIterate(w) {
+      w.u8(++rounds);
+      return Promise.resolve(rounds >= 2);
+    },
+    saveComplete(w) {
+      w.u8(0xee);
+    },
+    load: () => Promise.resolve(),
+    commit() {},
+    abort() {},
+  });
+  const w = new StreamWriter();
+  await saveStream(w, reg, { machine: "m", sendConfiguration: false, sendVmdesc: false });
+  strictEqual(
+    hex(w.take()),
+    hex(b(
+      [0x51, 0x45, 0x56, 0x4d, 0, 0, 0, 3],
+      /* START */ 0x01,
+      be32(0),
+      str8("it"),
+      be32(0),
+      be32(1),
+      0xaa,
+      0x7e,
+      be32(0),
+      /* PART, PART */ 0x02,
+      be32(0),
+      1,
+      0x7e,
+      be32(0),
+      0x02,
+      be32(0),
+      2,
+      0x7e,
+      be32(0),
+      /* END */ 0x03,
+      be32(0),
+      0xee,
+      0x7e,
+      be32(0),
+      /* EOF */ 0x00,
+    )),
+  );
+});

@@ -45,3 +45,21 @@ Deno.test("inspect of a truncated stream shows what it can and exits 1", async (
   ok(ctx.outText().includes("header"), ctx.outText());
   ok(ctx.errText().length > 0);
 });
+
+Deno.test("inspect --hex labels every byte range with its section and field path", async () => {
+  const ctx = captureContext();
+  strictEqual(await run(ctx, "inspect", `${FIX}virt-running.qemu`, "--hex"), 0);
+  const text = ctx.outText();
+  ok(/^00000000 {2}51 45 56 4d .* magic$/m.test(text));
+  ok(text.includes("serial.serial.lsr = 0x60 (uint8)"));
+  ok(text.includes("serial: footer"));
+});
+
+Deno.test("inspect --html writes one self-contained page", async () => {
+  const out = await Deno.makeTempFile({ suffix: ".html" });
+  const ctx = captureContext();
+  strictEqual(await run(ctx, "inspect", `${FIX}virt-running.qemu`, "--html", out), 0);
+  const html = await Deno.readTextFile(out);
+  ok(html.startsWith("<!doctype html>") && html.includes('"path":"serial.serial.lsr"'));
+  ok(/wrote .* \(\d+ chunks, \d+ fields\)/.test(ctx.errText()), ctx.errText());
+});

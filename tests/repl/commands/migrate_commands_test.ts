@@ -373,3 +373,18 @@ Deno.test("two processes: a connection dropped mid-stream fails both sides clean
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("migrate pauses a background run: it resumes after giving up, not after a switch-over", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ctx = memwriterContext(FAST);
+    ctx.session.startRun({ kind: "forever" }, true);
+    const tight = ["--max-bandwidth", "32M", "--downtime-limit", "1", "--max-rounds", "1"];
+    strictEqual(await run(ctx, "migrate", `file:${dir}/a.qemu`, ...tight), 1);
+    ok(ctx.session.active?.background, "the source's background run goes on");
+    strictEqual(await run(ctx, "migrate", `file:${dir}/b.qemu`, ...tight, "--force"), 0);
+    strictEqual(ctx.session.active, undefined, "the migrated source stays stopped");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

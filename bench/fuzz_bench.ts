@@ -1,0 +1,79 @@
+/**
+ * Fuzz throughput on the demo guest's snapshot with 16 MiB of RAM: one fuzz case (draw the
+ * recipe, build the stream, load it into a fresh machine, classify, reset), one full load of the
+ * unmodified snapshot into the reused machine, and the same load into a new machine each time
+ * (what the reuse saves). `deno task bench` runs them as Deno.bench; run the file directly for a
+ * one-line loads-per-second figure per core:
+ *
+ *   deno run --allow-read bench/fuzz_bench.ts [cases]
+ *
+ * @module
+ */
+import process from "node:process";
+import { DEFAULT_GUEST, VirtMachine } from "../emu/virt.ts";
+import { CaseMaker } from "../harness/fuzz/cases.ts";
+import { emptyCounts } from "../harness/fuzz/classes.ts";
+import { ReusableMachine } from "../harness/fuzz/fresh.ts";
+import { FuzzTarget } from "../harness/fuzz/target.ts";
+import { plainMachine } from "../harness/replay/fork.ts";
+import { StreamReader } from "../migration/stream/reader.ts";
+import { StreamWriter } from "../migration/stream/writer.ts";
+
+const RAM = 16 << 20;
+
+async function baseSnapshot(): Promise<Uint8Array> {
+  const m = new VirtMachine({ ramSize: RAM });
+  m.boot(await Deno.readFile(DEFAULT_GUEST));
+  m.run(1_000_000);
+  const w = new StreamWriter();
+  await m.save(w);
+  return w.take();
+}
+
+const base = await baseSnapshot();
+const maker = await CaseMaker.create(base);
+const target = await FuzzTarget.create(base);
+const reusable = new ReusableMachine(plainMachine, { ramSize: RAM });
+let next = 0;
+
+Deno.bench("fuzz case: draw, build, load into a fresh machine, classify (16 MiB)", async () => {
+  const c = await maker.make(1, next++);
+  await target.run(c.input);
+});
+
+Deno.bench("full load of the snapshot into the reused machine, then reset (16 MiB)", async () => {
+  await reusable.machine.load(StreamReader.fromBytes(base));
+  reusable.restore();
+});
+
+Deno.bench("full load of the snapshot into a new machine (16 MiB)", async () => {
+  await new VirtMachine({ ramSize: RAM }).load(StreamReader.fromBytes(base));
+});
+
+if (import.meta.main) {
+  const n = Number(Deno.args[0] ?? 20_000);
+  // As in the workers: rejections are typed errors whose stack traces nobody reads.
+  (Error as unknown as { stackTraceLimit: number }).stackTraceLimit = 0;
+  const counts = emptyCounts();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  for (let i = 0; i < n; i++) counts[(await target.run((await maker.make(7, i)).input)).class]++;
+  const wall = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+  console.log(JSON.stringify({
+    cases: n,
+    counts,
+    loadsPerSecond: Math.round(n / wall),
+    loadsPerCpuSecond: Math.round(n / cpuSeconds),
+  }));
+  const full = 2_000;
+  const t1 = performance.now();
+  for (let i = 0; i < full; i++) {
+    await reusable.machine.load(StreamReader.fromBytes(base));
+    reusable.restore();
+  }
+  console.log(JSON.stringify({
+    fullLoadsPerSecond: Math.round(full / ((performance.now() - t1) / 1000)),
+  }));
+}

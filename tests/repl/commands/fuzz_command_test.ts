@@ -1,0 +1,69 @@
+import { ok, strictEqual } from "node:assert/strict";
+import { runCommandLine } from "../../../repl/cli.ts";
+import { allCommands } from "../../../repl/commands/mod.ts";
+import { StreamWriter } from "../../../migration/stream/writer.ts";
+import { demoContext } from "../_io.ts";
+
+const run = (ctx: Awaited<ReturnType<typeof demoContext>>, ...argv: string[]) =>
+  runCommandLine(allCommands(), ctx, argv);
+
+async function demoFile(ctx: Awaited<ReturnType<typeof demoContext>>): Promise<string> {
+  ctx.session.machine.run(500_000);
+  const w = new StreamWriter();
+  await ctx.session.machine.save(w);
+  const file = await Deno.makeTempFile();
+  await Deno.writeFile(file, w.take());
+  return file;
+}
+
+Deno.test("fuzz --json prints counts per class, bugs, loads per second and where bugs go", async () => {
+  const ctx = await demoContext();
+  const file = await demoFile(ctx);
+  const out = await Deno.makeTempDir();
+  strictEqual(
+    await run(
+      ctx,
+      "fuzz",
+      file,
+      "--iterations",
+      "300",
+      "--seed",
+      "5",
+      "--workers",
+      "0",
+      "--json",
+      "--out",
+      out,
+    ),
+    0,
+    ctx.errText(),
+  );
+  const j = JSON.parse(ctx.outText());
+  strictEqual(j.iterations, 300);
+  strictEqual(j.seed, 5);
+  strictEqual(Object.values(j.counts as Record<string, number>).reduce((a, b) => a + b, 0), 300);
+  strictEqual(j.bugs, 0);
+  ok(j.loadsPerSecond > 0);
+  strictEqual(j.savedTo, null);
+});
+
+Deno.test("fuzz prints a summary table and says there were no bugs", async () => {
+  const ctx = await demoContext();
+  const file = await demoFile(ctx);
+  strictEqual(
+    await run(ctx, "fuzz", file, "--iterations", "200", "--seed", "9", "--workers", "1"),
+    0,
+  );
+  const text = ctx.outText();
+  ok(/^class\s+cases\s+share\s+meaning/m.test(text), text);
+  ok(/^rejected\s+\d+/m.test(text));
+  ok(/fuzz: 200 cases of .* \(seed 9\) .* loads\/s/.test(text), text);
+  ok(text.includes("fuzz: no bugs"));
+});
+
+Deno.test("fuzz rejects a zero iteration count and a seed that is not a number", async () => {
+  const ctx = await demoContext();
+  strictEqual(await run(ctx, "fuzz", "x", "--iterations", "0"), 2);
+  strictEqual(await run(ctx, "fuzz", "x", "--seed", "abc"), 2);
+  ok(/Invalid --seed "abc"/.test(ctx.errText()), ctx.errText());
+});
