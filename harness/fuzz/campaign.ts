@@ -8,6 +8,7 @@
 import { type Recipe, RECIPE_FORMAT, sha256Hex } from "../../migration/corrupt/recipe.ts";
 import type { CorruptOp } from "../../migration/corrupt/ops.ts";
 import type { MachineFactory } from "../replay/fork.ts";
+import { loadFresh } from "../replay/replay.ts";
 import { CaseMaker } from "./cases.ts";
 import {
   type CaseClass,
@@ -141,6 +142,8 @@ export async function runCampaign(
     runBudgetMs: opts.runBudgetMs ?? 2_000,
     ...(opts.stallAt === undefined ? {} : { stallAt: opts.stallAt }),
   };
+  // The base must load, or every case would be measured against nothing: its typed error, now.
+  await loadFresh(base, opts.makeMachine);
   const maker = await CaseMaker.create(base, settings.maxOps);
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();

@@ -83,6 +83,8 @@ function untouched(table: PieceTable, start: number, end: number): boolean {
 export class CaseMaker {
   private readonly ctx: ApplyContext;
   private readonly compactions: Compaction[] = [];
+  /** Where cases that change lengths are assembled (reused, so no allocation per case). */
+  private scratch = new Uint8Array(0);
   /** The base with every RAM chunk pre-parsed; cases that only overwrite bytes patch it. */
   private work!: Uint8Array;
   /** Ranges of `work` patched by the last case: [work offset, base offset, length]. */
@@ -194,9 +196,9 @@ export class CaseMaker {
   }
 
   /**
-   * Case `index`: its operations and what to load: bytes (the pre-parsed base patched in place,
-   * valid until the next call, or assembled when `exact`) or a source that copies the pieces
-   * as the loader reads them. Untouched RAM chunks are pre-parsed unless `exact`.
+   * Case `index`: its operations and the bytes to load: the pre-parsed base patched in place, or
+   * the pieces assembled into a reused buffer (both valid until the next call), or a fresh array
+   * when `exact`. Untouched RAM chunks are pre-parsed unless `exact`.
    */
   async make(
     seed: number,
@@ -214,7 +216,11 @@ export class CaseMaker {
       preParsed = true;
     }
     const inPlace = this.patch(table);
-    return { ops, input: inPlace ?? table.source(this.base), preParsed };
+    if (inPlace) return { ops, input: inPlace, preParsed };
+    // Assembling into a reused buffer costs one copy; reading the pieces through a source costs
+    // more (the reader's buffer grows by copying, and items restart as it does).
+    if (table.length > this.scratch.length) this.scratch = new Uint8Array(table.length + 65536);
+    return { ops, input: table.assemble(this.base, this.scratch), preParsed };
   }
 
   /** The bytes of an explicit recipe (shrinking, confirmation); a fresh array. */

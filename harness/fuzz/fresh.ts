@@ -40,10 +40,22 @@ function bigArrays(v: unknown, out: ArrayBufferView[], depth = 0): void {
 function cloneKeeping(v: unknown, keep: ReadonlySet<unknown>): unknown {
   if (v === null || typeof v !== "object") return v;
   if (keep.has(v)) return v;
-  if (ArrayBuffer.isView(v) || v instanceof Map || v instanceof Set) return structuredClone(v);
-  if (Array.isArray(v)) return v.map((x) => cloneKeeping(x, keep));
+  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return (v as Uint8Array).slice();
+  if (v instanceof DataView || v instanceof Map || v instanceof Set) return structuredClone(v);
+  if (Array.isArray(v)) {
+    const a = new Array(v.length);
+    for (let i = 0; i < v.length; i++) {
+      const x = v[i];
+      a[i] = x !== null && typeof x === "object" ? cloneKeeping(x, keep) : x;
+    }
+    return a;
+  }
   const out: Record<string, unknown> = {};
-  for (const [k, x] of Object.entries(v)) out[k] = cloneKeeping(x, keep);
+  const o = v as Record<string, unknown>;
+  for (const k in o) {
+    const x = o[k];
+    out[k] = x !== null && typeof x === "object" ? cloneKeeping(x, keep) : x;
+  }
   return out;
 }
 

@@ -155,7 +155,7 @@ export class FuzzTarget {
 
   /**
    * What a rejected load changed in a machine that was fresh, or undefined. RAM is checked
-   * every time; section records and the hart on every 4th rejection in fast mode (a load only
+   * every time; section records and the hart on every 8th rejection in fast mode (a load only
    * changes them by committing, which a rejected load never reaches) and always in exact mode.
    */
   private changedSinceReset(m: VirtMachine, reusable?: ReusableMachine): string | undefined {
@@ -172,7 +172,7 @@ export class FuzzTarget {
         }
       }
     }
-    if (reusable && this.rejections++ % 4 !== 0) return undefined;
+    if (reusable && this.rejections++ % 8 !== 0) return undefined;
     const records = reusable?.resetRecords() ?? this.freshRecords(m);
     for (const { entry, record } of records) {
       const d: StateDifference[] = [];

@@ -30,6 +30,8 @@ interface IncomingStream {
 export interface IncomingOptions {
   /** Give up waiting for a connection, or for the next bytes, after this long (ms). */
   timeoutMs?: number;
+  /** Give up when no bytes come for this long once the stream flows (ms; default `timeoutMs`). */
+  idleTimeoutMs?: number;
   /** Told the address once a tcp listener is bound (with the real port when 0 was asked). */
   onListening?: (uri: string) => void;
 }
@@ -116,7 +118,8 @@ async function openFile(path: string): Promise<IncomingStream> {
 function openExec(command: string, opts: IncomingOptions): IncomingStream {
   const child = spawnShell(command, { stdin: "null", stdout: "piped" });
   const stderr = collectText(child.stderr);
-  const source = idleTimeout(readableSource(child.stdout), opts.timeoutMs, `exec:${command}`);
+  const idle = opts.idleTimeoutMs ?? opts.timeoutMs;
+  const source = idleTimeout(readableSource(child.stdout), idle, `exec:${command}`);
   return {
     source,
     answer: () => Promise.resolve(),
@@ -170,7 +173,11 @@ async function openTcp(host: string, port: number, opts: IncomingOptions): Promi
   }
   let open = true;
   return {
-    source: idleTimeout({ read: (into) => conn.read(into) }, opts.timeoutMs, where),
+    source: idleTimeout(
+      { read: (into) => conn.read(into) },
+      opts.idleTimeoutMs ?? opts.timeoutMs,
+      where,
+    ),
     async answer(loaded) {
       try {
         await conn.write(encodeShut(loaded ? 0 : 1));

@@ -63,6 +63,18 @@ export interface LoadOptions {
 
 const SUBPATH = "\u0000";
 
+const nameLengths = new Map<string, number>();
+
+/** UTF-8 byte length of a description name, computed once per name (hot path). */
+function nameByteLength(name: string): number {
+  let n = nameLengths.get(name);
+  if (n === undefined) {
+    n = new TextEncoder().encode(name).length;
+    nameLengths.set(name, n);
+  }
+  return n;
+}
+
 function annotate(e: unknown, segment: string, offset: number): unknown {
   if (e instanceof MigrationError) {
     e.locate({ offset });
@@ -287,7 +299,9 @@ export class VmStateLoader implements NestedWalker {
   private loadSubsections(vmsd: VmStateDescription, opaque: StateRecord, end = -1): void {
     const r = this.r;
     const parent = vmsd.name;
-    const parentLen = new TextEncoder().encode(parent).length;
+    // Most structures have no subsection marker next: decide that before allocating anything.
+    if (r.peekU8(0) !== 0x05) return;
+    const parentLen = nameByteLength(parent);
     const seen = new Set<string>();
     while (r.peekU8(0) === 0x05) {
       if (end >= 0 && r.offset >= end) return;

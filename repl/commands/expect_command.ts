@@ -8,6 +8,7 @@
  *   expect reg REG OP VALUE             (OP: == != < <= > >=; REG: pc, a0, x5, mepc…)
  *   expect field DEVICE.FIELD OP VALUE
  *   expect exit CODE                    (the guest exited with CODE)
+ *   expect fails KIND|any [in SECTION] COMMAND...   (expect_fails.ts)
  * @module
  */
 import { getFieldValue } from "../../harness/store/device_state.ts";
@@ -17,6 +18,7 @@ import { MigrationError } from "../../migration/errors.ts";
 import type { ShellContext } from "../session.ts";
 import { enumType, fieldPathType, machineRefType, startingWith } from "./arg_types.ts";
 import { readRegister, registerNames } from "./machine_session_commands.ts";
+import { expectFails } from "./expect_fails.ts";
 import { loadSnapshotMachine, machineFor, printDiff } from "./store_commands.ts";
 import { type ArgType, type CommandDef, UsageError } from "./types.ts";
 
@@ -162,7 +164,9 @@ const assertionType: ArgType<ShellContext> = {
   async complete(ctx, partial, prev) {
     const [topic] = prev;
     const n = prev.length;
-    if (n === 0) return startingWith(["console", "load", "equal", "reg", "field", "exit"], partial);
+    if (n === 0) {
+      return startingWith(["console", "load", "equal", "reg", "field", "exit", "fails"], partial);
+    }
     if (topic === "console") return n === 1 ? startingWith(["contains", "not"], partial) : [];
     if (topic === "load") {
       if (n === 1) return startingWith(await ctx.session.store.names(), partial);
@@ -185,7 +189,8 @@ export const expectCommand: CommandDef<ShellContext> = {
     name: "assertion",
     variadic: true,
     description: "console [not] contains TEXT | load NAME fails [KIND] | load NAME succeeds | " +
-      "equal A B | reg REG OP VALUE | field DEVICE.FIELD OP VALUE | exit CODE",
+      "equal A B | reg REG OP VALUE | field DEVICE.FIELD OP VALUE | exit CODE | " +
+      "fails KIND|any [in SECTION] COMMAND...",
     type: assertionType,
   }],
   literalArgs: true,
@@ -195,6 +200,7 @@ export const expectCommand: CommandDef<ShellContext> = {
     "expect equal machine before",
     "expect reg pc == 0x80000000",
     "expect field uart0.serial.lsr == 0x60",
+    "expect fails corrupt in ram incoming tcp:127.0.0.1:4444 --timeout 10",
   ],
   async run(ctx, words) {
     const topic = words[0];
@@ -204,9 +210,11 @@ export const expectCommand: CommandDef<ShellContext> = {
     else if (topic === "equal") what = await expectEqual(ctx, words);
     else if (topic === "reg" || topic === "field") what = await expectRegOrField(ctx, words);
     else if (topic === "exit") what = await expectExit(ctx, words);
-    else {
+    else if (topic === "fails") {
+      what = await expectFails(ctx, words.slice(1), (m) => new ExpectationError(m));
+    } else {
       throw new UsageError(
-        `Unknown expectation "${topic}": use console, load, equal, reg, field or exit`,
+        `Unknown expectation "${topic}": use console, load, equal, reg, field, exit or fails`,
       );
     }
     ctx.io.out(`ok: ${what}`);

@@ -275,21 +275,31 @@ export const incomingCommand: CommandDef<ShellContext> = {
       flags: "--timeout <s>",
       description: "give up when no connection or no data comes for this many seconds",
     },
+    {
+      flags: "--idle-timeout <s>",
+      description: "give up when the stream stops for this many seconds (default: --timeout)",
+    },
     { flags: "--ram <size>", description: "guest RAM (default: the size the stream announces)" },
     { flags: "--run <n>", description: "then run the guest for n instructions" },
     { flags: "--json", description: "print the outcome (and console output of --run) as JSON" },
   ],
-  examples: ["incoming tcp:127.0.0.1:4444 --timeout 60", 'incoming "exec:gunzip -c vm.gz"'],
+  examples: [
+    "incoming tcp:127.0.0.1:4444 --timeout 60",
+    "incoming tcp:127.0.0.1:4444 --timeout 60 --idle-timeout 2",
+    'incoming "exec:gunzip -c vm.gz"',
+  ],
   async run(ctx, args, opts): Promise<number> {
     const uri = uriArg(args[0]);
-    let timeoutMs: number | undefined;
-    if (opts.timeout !== undefined) {
-      const t = String(opts.timeout);
+    const seconds = (flag: string, v: unknown): number | undefined => {
+      if (v === undefined) return undefined;
+      const t = String(v);
       if (!/^\d+(\.\d+)?$/.test(t) || Number(t) <= 0) {
-        throw new UsageError(`Invalid --timeout "${t}" (seconds)`);
+        throw new UsageError(`Invalid ${flag} "${t}" (seconds)`);
       }
-      timeoutMs = Number(t) * 1000;
-    }
+      return Number(t) * 1000;
+    };
+    const timeoutMs = seconds("--timeout", opts.timeout);
+    const idleTimeoutMs = seconds("--idle-timeout", opts.idleTimeout);
     const ramOverride = opts.ram === undefined ? undefined : parseSize(String(opts.ram), "--ram");
     const runInsns = opts.run === undefined ? undefined : parseCount(String(opts.run), "--run");
     const session = ctx.session;
@@ -297,7 +307,11 @@ export const incomingCommand: CommandDef<ShellContext> = {
     const result = await receiveMigration(
       uri,
       (announced) => makeMachine(session, ramOverride ?? announced),
-      { timeoutMs, onListening: (where) => ctx.io.out(`incoming: listening on ${where}`) },
+      {
+        timeoutMs,
+        idleTimeoutMs,
+        onListening: (where) => ctx.io.out(`incoming: listening on ${where}`),
+      },
     );
     session.install(result.machine);
     const m = result.machine;

@@ -20,6 +20,7 @@ import {
   sendCommand,
 } from "./machine_session_commands.ts";
 import { migrateCommands } from "./migrate_commands.ts";
+import { proxyCommand } from "./proxy_command.ts";
 import { replayCommand } from "./replay_command.ts";
 import { runCommand, stepCommand, stopCommand } from "./run_commands.ts";
 import {
@@ -60,6 +61,7 @@ export function allCommands(): CommandDef<ShellContext>[] {
     inspectCommand,
     corruptCommand,
     replayCommand,
+    proxyCommand,
     fuzzCommand,
     snapshotCommand,
     checkCommand,

@@ -2,6 +2,7 @@
  * `replay FILE [--insns N] [--against REF]`: load a snapshot into a fresh machine, run it, and
  * compare it with its source machine's own continuation (the current machine, when FILE is a
  * snapshot of it as it is now) or with another snapshot. The work is in harness/replay.
+ * `--to tcp:HOST:PORT` streams FILE into a live destination instead (wire_replay_command.ts).
  * @module
  */
 import { renderReplay, replay, type ReplayReference } from "../../harness/replay/replay.ts";
@@ -9,6 +10,7 @@ import { StreamWriter } from "../../migration/stream/writer.ts";
 import type { ShellContext } from "../session.ts";
 import { parseCount } from "./sizes.ts";
 import { type CommandDef, UsageError } from "./types.ts";
+import { replayToOptions, runReplayTo } from "./wire_replay_command.ts";
 
 /** Read a stream by file path, or by snapshot name from the session's store. */
 export async function readStreamArg(
@@ -53,12 +55,17 @@ export const replayCommand: CommandDef<ShellContext> = {
       default: "16",
     },
     { flags: "--json", description: "print the report as one JSON object" },
+    ...replayToOptions,
   ],
   examples: [
     "snapshot /tmp/a.snap --insns 500000",
     "replay /tmp/a.snap --against /tmp/b.snap --insns 2M",
+    "replay /tmp/a.snap --to tcp:127.0.0.1:4444 --rate 1M --cut-at ram@part+4096",
   ],
   async run(ctx, args, opts): Promise<number> {
+    if (opts.to !== undefined) {
+      return await runReplayTo(ctx, await readStreamArg(ctx, args[0]), opts);
+    }
     const insns = parseCount(String(opts.insns), "--insns");
     const checkpoints = parseCount(String(opts.checkpoints), "--checkpoints");
     if (checkpoints < 1) throw new UsageError("--checkpoints must be at least 1");

@@ -1,4 +1,5 @@
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
+import { UnknownEntityError } from "../../../migration/errors.ts";
 import { VirtMachine, type VirtOptions } from "../../../emu/virt.ts";
 import { bugSignature, runCampaign } from "../../../harness/fuzz/campaign.ts";
 import { corruptBytes, readRecipe, sha256Hex } from "../../../migration/corrupt/mod.ts";
@@ -70,4 +71,11 @@ Deno.test("CI campaign: 3,000 seeded mutations of the demo snapshot find no bug"
   const r = await runCampaign(base, { iterations: 3_000, seed: 20261122, workers: 0 });
   strictEqual(r.bugs, 0, JSON.stringify(r.reports));
   for (const c of ["rejected", "equal", "different"] as const) ok(r.counts[c] > 0, c);
+});
+
+Deno.test("a base stream that does not load is refused with its typed error before any case", async () => {
+  const qemu = await Deno.readFile(
+    new URL("../../fixtures/qemu72/virt-running.qemu", import.meta.url),
+  );
+  await rejects(runCampaign(qemu, { iterations: 10, seed: 1, workers: 1 }), UnknownEntityError);
 });

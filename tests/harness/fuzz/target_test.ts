@@ -97,8 +97,8 @@ Deno.test("a rejected load that changed the machine anyway is caught", async () 
   for (const exact of [false, true]) {
     const t = await FuzzTarget.create(base, { makeMachine: leaky, exact });
     let seen = false;
-    for (let i = 0; i < 4 && !seen; i++) {
-      // The fast mode checks records on every 4th rejection; RAM on every one.
+    for (let i = 0; i < 8 && !seen; i++) {
+      // The fast mode checks records on every 8th rejection; RAM on every one.
       const o = await t.run(
         await corruptBytes(base, [{ op: "break-footer", section: "nvme", how: "id" }]),
       );

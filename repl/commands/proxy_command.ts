@@ -1,0 +1,111 @@
+/**
+ * `proxy LISTEN TARGET [FAULTS...]`: a man in the middle between a source running `migrate` and
+ * a destination running `incoming`, applying wire faults to the live stream and logging each
+ * with the offset and section (and field, once the vmdesc passed) it hit. The proxy itself is
+ * harness/wire/proxy.ts; this file parses words and prints.
+ * @module
+ */
+import { FaultSpecError } from "../../harness/wire/errors.ts";
+import { formatEvent } from "../../harness/wire/fault_engine.ts";
+import { parseFault } from "../../harness/wire/fault_spec.ts";
+import { runProxy, type TcpAddress } from "../../harness/wire/proxy.ts";
+import { reportJson, summaryLines } from "../../harness/wire/report.ts";
+import { MigrationUriError, parseMigrationUri } from "../../harness/migration/uri.ts";
+import type { ShellContext } from "../session.ts";
+import { type CommandDef, UsageError } from "./types.ts";
+
+/** `tcp:HOST:PORT` or `HOST:PORT`. */
+export function tcpAddress(text: string, what: string): TcpAddress {
+  const spelled = text.startsWith("tcp:") ? text : `tcp:${text}`;
+  try {
+    const u = parseMigrationUri(spelled);
+    if (u.kind === "tcp") return { host: u.host, port: u.port };
+  } catch (e) {
+    if (!(e instanceof MigrationUriError)) throw e;
+  }
+  throw new UsageError(`Invalid ${what} "${text}": use tcp:HOST:PORT`);
+}
+
+/** The proxy command definition. */
+export const proxyCommand: CommandDef<ShellContext> = {
+  name: "proxy",
+  summary: "Forward one migration from LISTEN to TARGET, applying faults to the live stream",
+  args: [
+    { name: "listen", description: "tcp:HOST:PORT to listen on (port 0: any, printed)" },
+    { name: "target", description: "tcp:HOST:PORT of the destination (incoming)" },
+    {
+      name: "faults",
+      optional: true,
+      variadic: true,
+      description: "faults: cut:POS stall:POS:MS throttle:RATE chunk:N flip:POS[:BIT] " +
+        "set:POS:BYTE write:POS:HEX field:PATH=VALUE drop:POS[:LEN] dup:POS[:LEN]; POS: an " +
+        "offset, SECTION[@KIND][+N], a FIELD, eof[+N] or vmdesc[+N] (docs/faults-on-the-wire.md)",
+    },
+  ],
+  options: [
+    {
+      flags: "--timeout <s>",
+      description: "give up waiting for the source, for bytes from either side or for a write " +
+        "after this many seconds (default 60)",
+    },
+    { flags: "--json", description: "print the report as one JSON object" },
+  ],
+  examples: [
+    "proxy tcp:127.0.0.1:5555 tcp:127.0.0.1:4444 cut:ram@part+4096",
+    "proxy tcp:127.0.0.1:0 tcp:127.0.0.1:4444 throttle:2M stall:serial:1500",
+    "proxy tcp:127.0.0.1:0 tcp:127.0.0.1:4444 flip:goldfish_rtc.irq_enabled:1",
+  ],
+  async run(ctx, args, opts): Promise<number> {
+    const [listenText, targetText, ...words] = args;
+    const listen = tcpAddress(listenText, "listen address");
+    const target = tcpAddress(targetText, "target");
+    let faults;
+    try {
+      faults = words.map(parseFault);
+    } catch (e) {
+      if (e instanceof FaultSpecError) throw new UsageError(e.message);
+      throw e;
+    }
+    let timeoutMs = 60_000;
+    if (opts.timeout !== undefined) {
+      const t = String(opts.timeout);
+      if (!/^\d+(\.\d+)?$/.test(t) || Number(t) <= 0) {
+        throw new UsageError(`Invalid --timeout "${t}" (seconds)`);
+      }
+      timeoutMs = Number(t) * 1000;
+    }
+    const json = Boolean(opts.json);
+    const say = (line: string) => {
+      if (!json) ctx.io.out(`proxy: ${line}`);
+    };
+    const report = await runProxy(listen, target, {
+      faults,
+      timeoutMs,
+      // Printed even with --json: whoever starts the source waits for this line.
+      onListening: (where) => ctx.io.out(`proxy: listening on ${where}`),
+      onConnected: (source, to) => say(`source ${source} connected; forwarding to ${to}`),
+      onEvent: (e) => say(formatEvent(e)),
+    });
+    if (json) {
+      ctx.io.out(JSON.stringify(reportJson(report.engine, report.verdict, {
+        listen: report.listen,
+        target: report.target,
+        layoutKnown: report.layoutKnown,
+        seconds: report.seconds,
+      })));
+    } else {
+      if (report.layoutKnown && report.engine.events.length) {
+        say("the stream's layout is known now (vmdesc seen); where each fault hit:");
+        for (const e of report.engine.events) say(`  ${formatEvent(e)}`);
+      }
+      const lines = summaryLines(report.engine, report.verdict, report.target);
+      lines[lines.length - 1] += ` (${report.seconds.toFixed(3)} s)`;
+      for (const line of lines) say(line);
+    }
+    if (report.engine.unreached.length) {
+      ctx.io.err(`proxy: ${report.engine.unreached.length} fault(s) never fired`);
+      return 1;
+    }
+    return 0;
+  },
+};
