@@ -42,6 +42,7 @@ import {
   TAG_SUBSECTION,
 } from "./tagged_format.ts";
 import { LayoutMismatchError, MarkerError } from "./vmsd_markers.ts";
+import { annotatePath, runLoadHook } from "../vmstate/hooks.ts";
 
 /** Loader policy for tagged data. */
 export interface TaggedLoadOptions {
@@ -61,26 +62,6 @@ function fieldsByName(vmsd: VmStateDescription): Map<string, VmStateField> {
     byNameCache.set(vmsd, m);
   }
   return m;
-}
-
-function annotate(e: unknown, segment: string, offset: number): unknown {
-  if (e instanceof MigrationError) {
-    e.locate({ offset });
-    e.withPath(segment + (e.path ?? ""));
-  }
-  return e;
-}
-
-function hook(fn: (() => void | boolean) | undefined, reason: string, offset: number): void {
-  if (!fn) return;
-  let ok: void | boolean;
-  try {
-    ok = fn();
-  } catch (e) {
-    if (e instanceof MigrationError) throw e.locate({ offset });
-    throw e;
-  }
-  if (ok === false) throw new StateValidationError(reason, { offset });
 }
 
 /** Reads tagged description records into state records. */
@@ -129,7 +110,7 @@ export class TaggedLoader implements NestedWalker {
       this.opts.onNote?.(`${label} loaded as v${vmsd.versionId}, as far as this side knows it`);
     }
     const local = Math.min(version, vmsd.versionId);
-    hook(
+    runLoadHook(
       vmsd.preLoad && (() => vmsd.preLoad!(opaque)),
       `pre load hook failed for: '${vmsd.name}', version_id: ${version}`,
       at,
@@ -156,7 +137,7 @@ export class TaggedLoader implements NestedWalker {
       );
     }
     this.afterFields(vmsd, opaque, local, label, seen, end);
-    hook(
+    runLoadHook(
       vmsd.postLoad && (() => vmsd.postLoad!(opaque, local)),
       `post load hook failed for: '${vmsd.name}', version_id: ${version}`,
       end,
@@ -235,7 +216,7 @@ export class TaggedLoader implements NestedWalker {
         );
       }
     } catch (e) {
-      throw annotate(e, `.${name}`, at);
+      throw annotatePath(e, `.${name}`, at);
     }
   }
 
@@ -314,7 +295,7 @@ export class TaggedLoader implements NestedWalker {
           else if (!Object.is(v, elem)) setField(opaque, f, v);
         }
       } catch (e) {
-        throw annotate(e, isArray ? `[${i}]` : "", at);
+        throw annotatePath(e, isArray ? `[${i}]` : "", at);
       }
     }
   }

@@ -32,22 +32,7 @@ import {
   TAG_FIELD,
   TAG_SUBSECTION,
 } from "./tagged_format.ts";
-
-function runHook(
-  hook: ((o: StateRecord) => void | boolean) | undefined,
-  opaque: StateRecord,
-  what: string,
-): void {
-  if (!hook) return;
-  let ok: void | boolean;
-  try {
-    ok = hook(opaque);
-  } catch (e) {
-    if (e instanceof MigrationError) throw e;
-    throw new SaveError(`${what}: ${(e as Error).message}`, {}, { cause: e });
-  }
-  if (ok === false) throw new SaveError(what);
-}
+import { runSaveHook } from "../vmstate/hooks.ts";
 
 /** Options of the tagged writer. */
 export interface TaggedSaveOptions {
@@ -75,7 +60,7 @@ export class TaggedSaver implements NestedWalker {
   }
 
   private description(vmsd: VmStateDescription, opaque: StateRecord, version: number): void {
-    runHook(vmsd.preSave, opaque, `pre-save failed: ${vmsd.name}`);
+    runSaveHook(vmsd.preSave, opaque, `pre-save failed: ${vmsd.name}`);
     const outer = this.w;
     let failed = true;
     try {
@@ -102,7 +87,7 @@ export class TaggedSaver implements NestedWalker {
         } catch { /* the first failure is the one to report */ }
       }
     }
-    runHook(vmsd.postSave, opaque, `post-save failed: ${vmsd.name}`);
+    runSaveHook(vmsd.postSave, opaque, `post-save failed: ${vmsd.name}`);
   }
 
   private field(

@@ -41,6 +41,7 @@ import {
   skipBracketed,
   VMSD_START_MARKER,
 } from "../extensions/vmsd_markers.ts";
+import { annotatePath, runLoadHook } from "./hooks.ts";
 
 /** How subsections are attributed to their parent on load (see extensions/subsection_names.ts). */
 export type { SubsectionMatch };
@@ -73,31 +74,6 @@ function nameByteLength(name: string): number {
     nameLengths.set(name, n);
   }
   return n;
-}
-
-function annotate(e: unknown, segment: string, offset: number): unknown {
-  if (e instanceof MigrationError) {
-    e.locate({ offset });
-    const rest = e.path ?? "";
-    e.withPath(segment + rest);
-  }
-  return e;
-}
-
-function hook(
-  fn: (() => void | boolean) | undefined,
-  reason: string,
-  offset: number,
-): void {
-  if (!fn) return;
-  let ok: void | boolean;
-  try {
-    ok = fn();
-  } catch (e) {
-    if (e instanceof MigrationError) throw e.locate({ offset });
-    throw e;
-  }
-  if (ok === false) throw new StateValidationError(reason, { offset });
 }
 
 /** Loads descriptions from a stream reader into state records. */
@@ -137,7 +113,7 @@ export class VmStateLoader implements NestedWalker {
     const outer = this.limit;
     if (end >= 0) this.limit = end;
     try {
-      hook(
+      runLoadHook(
         vmsd.preLoad && (() => vmsd.preLoad!(opaque)),
         `pre load hook failed for: '${vmsd.name}', version_id: ${version}, minimum version_id: ${vmsd.minimumVersionId}`,
         start,
@@ -151,7 +127,7 @@ export class VmStateLoader implements NestedWalker {
       this.limit = outer;
     }
     if (end >= 0) readEnd(r, label, end);
-    hook(
+    runLoadHook(
       vmsd.postLoad && (() => vmsd.postLoad!(opaque, version)),
       `post load hook failed for: '${vmsd.name}', version_id: ${version}, minimum version_id: ${vmsd.minimumVersionId}`,
       r.offset,
@@ -236,7 +212,7 @@ export class VmStateLoader implements NestedWalker {
         }
       }
     } catch (e) {
-      throw annotate(e, `.${f.name}`, fieldStart);
+      throw annotatePath(e, `.${f.name}`, fieldStart);
     }
     const isArray = isArrayField(f);
     const arr = base as unknown[];
@@ -286,7 +262,7 @@ export class VmStateLoader implements NestedWalker {
           else if (!Object.is(v, elem)) setField(opaque, f, v);
         }
       } catch (e) {
-        throw annotate(e, isArray ? `.${f.name}[${i}]` : `.${f.name}`, at);
+        throw annotatePath(e, isArray ? `.${f.name}[${i}]` : `.${f.name}`, at);
       }
     }
   }

@@ -19,6 +19,7 @@ import type {
 import { NULLPTR_MARKER, VALIDPTR_MARKER, VMS } from "./flags.ts";
 import { hasSlotMarkers } from "../extensions/pointer_arrays.ts";
 import { writeBracketed } from "../extensions/vmsd_markers.ts";
+import { runSaveHook } from "./hooks.ts";
 
 const compressCache = new WeakMap<VmStateField, boolean>();
 
@@ -69,22 +70,6 @@ export function jsonTypeName(f: VmStateField): string {
   return f.info?.name ?? "unknown";
 }
 
-function runHook(
-  hook: ((o: StateRecord) => void | boolean) | undefined,
-  opaque: StateRecord,
-  what: string,
-): void {
-  if (!hook) return;
-  let ok: void | boolean;
-  try {
-    ok = hook(opaque);
-  } catch (e) {
-    if (e instanceof MigrationError) throw e;
-    throw new SaveError(`${what}: ${(e as Error).message}`, {}, { cause: e });
-  }
-  if (ok === false) throw new SaveError(what);
-}
-
 /** Protocol extensions the save walker applies (all off: QEMU 7.2's bytes). */
 export interface SaveWalkOptions {
   /** `x-ptr-markers`: a presence marker before every pointer-array slot. */
@@ -125,7 +110,7 @@ export class VmStateSaver implements NestedWalker {
     json: QemuJsonWriter | undefined,
     version: number,
   ): void {
-    runHook(vmsd.preSave, opaque, `pre-save failed: ${vmsd.name}`);
+    runSaveHook(vmsd.preSave, opaque, `pre-save failed: ${vmsd.name}`);
     let failed = true;
     // x-vmsd-markers: the payload goes to a scratch writer first, so its length can lead it.
     const outer = this.w;
@@ -149,7 +134,7 @@ export class VmStateSaver implements NestedWalker {
         } catch { /* the first failure is the one to report */ }
       }
     }
-    runHook(vmsd.postSave, opaque, `post-save failed: ${vmsd.name}`);
+    runSaveHook(vmsd.postSave, opaque, `post-save failed: ${vmsd.name}`);
   }
 
   private saveField(
