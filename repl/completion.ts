@@ -5,6 +5,7 @@
  * @module
  */
 import { startingWith } from "./commands/arg_types.ts";
+import { scanWords } from "./tokenize.ts";
 import type { CommandContext, CommandDef, OptionDef } from "./commands/types.ts";
 
 /** Words the shell itself understands, besides the commands. */
@@ -12,31 +13,8 @@ export const SHELL_WORDS = ["help", "quit", "exit"];
 
 /** Split the text before the cursor into finished words and the partial word being typed. */
 export function splitForCompletion(line: string): { words: string[]; partial: string } {
-  const words: string[] = [];
-  let cur = "";
-  let inWord = false;
-  let quote: string | null = null;
-  for (let i = 0; i < line.length; i++) {
-    const ch = line[i];
-    if (quote) {
-      if (ch === quote) quote = null;
-      else cur += ch;
-    } else if (ch === '"' || ch === "'") {
-      quote = ch;
-      inWord = true;
-    } else if (ch === "\\" && i + 1 < line.length) {
-      cur += line[++i];
-      inWord = true;
-    } else if (/\s/.test(ch)) {
-      if (inWord) words.push(cur);
-      cur = "";
-      inWord = false;
-    } else {
-      cur += ch;
-      inWord = true;
-    }
-  }
-  return { words, partial: cur };
+  const { words, partial } = scanWords(line, false);
+  return { words, partial };
 }
 
 function longFlag<C extends CommandContext>(o: OptionDef<C>): string | undefined {

@@ -1,12 +1,25 @@
 /**
  * Splits a shell or script line into words: whitespace separated, with single and double quotes
- * and backslash escapes, and `#` comments outside quotes.
+ * and backslash escapes, and `#` comments outside quotes. The same scanner serves Tab
+ * completion, which needs the unfinished last word instead of an error.
  * @module
  */
 import { UsageError } from "./commands/types.ts";
 
-/** Split one line into words; an unterminated quote is a usage error. */
-export function tokenize(line: string): string[] {
+/** What scanning a line found. */
+export interface ScannedLine {
+  /** Finished words. */
+  words: string[];
+  /** The word still being typed at the end of the line ("" after whitespace). */
+  partial: string;
+  /** Whether the partial word has started (so "" is an empty quoted word, not nothing). */
+  inWord: boolean;
+  /** The quote left open at the end of the line, if any. */
+  openQuote: '"' | "'" | null;
+}
+
+/** Scan a line into words; `comments` stops at a `#` that starts a word. */
+export function scanWords(line: string, comments = true): ScannedLine {
   const words: string[] = [];
   let cur = "";
   let inWord = false;
@@ -19,7 +32,7 @@ export function tokenize(line: string): string[] {
       else cur += ch;
       continue;
     }
-    if (ch === "#" && !inWord) break;
+    if (comments && ch === "#" && !inWord) break;
     if (ch === '"' || ch === "'") {
       quote = ch;
       inWord = true;
@@ -35,7 +48,13 @@ export function tokenize(line: string): string[] {
       inWord = true;
     }
   }
-  if (quote) throw new UsageError(`Unterminated ${quote} quote`);
-  if (inWord) words.push(cur);
-  return words;
+  return { words, partial: cur, inWord, openQuote: quote };
+}
+
+/** Split one line into words; an unterminated quote is a usage error. */
+export function tokenize(line: string): string[] {
+  const s = scanWords(line);
+  if (s.openQuote) throw new UsageError(`Unterminated ${s.openQuote} quote`);
+  if (s.inWord) s.words.push(s.partial);
+  return s.words;
 }
