@@ -83,13 +83,20 @@ async function main(argv: string[]): Promise<number> {
   return await withInterruptStop(session, () => runCommandLine(defs, ctx, args.rest));
 }
 
-/** Outside the interactive shell, SIGINT (Ctrl-C) stops a running guest; a second one exits. */
+/**
+ * Outside the interactive shell, SIGINT (Ctrl-C) stops a running guest or cancels a migration in
+ * progress (`migrate`, `incoming`); a second one exits.
+ */
 async function withInterruptStop(session: Session, fn: () => Promise<number>): Promise<number> {
   let seen = false;
   const onSigint = () => {
-    if (session.active && !seen) {
+    if (!seen && session.active) {
       seen = true;
       session.stopRun();
+      return;
+    }
+    if (!seen && session.cancelOperation()) {
+      seen = true;
       return;
     }
     Deno.exit(130);

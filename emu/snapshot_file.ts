@@ -9,7 +9,7 @@ import { probeRamLayout } from "../migration/ram/probe.ts";
 import type { LoadReport } from "../migration/sections/loadvm.ts";
 import { fileSink, fileSource } from "../migration/stream/io.ts";
 import { StreamReader } from "../migration/stream/reader.ts";
-import { StreamWriter } from "../migration/stream/writer.ts";
+import { type ByteSink, StreamWriter } from "../migration/stream/writer.ts";
 import type { Machine } from "./machine.ts";
 
 /** Figures of one save or load. */
@@ -43,14 +43,34 @@ function stats(bytes: number, t0: number): TransferStats {
   };
 }
 
+/** Told the stream bytes moved so far (and the total, when known), for progress bars. */
+export type FileProgress = (bytes: number, total?: number) => void;
+
+/** A sink that counts what passes on to `inner`. */
+function countingSink(inner: ByteSink, onProgress: FileProgress): ByteSink {
+  let bytes = 0;
+  return {
+    async write(chunk) {
+      await inner.write(chunk);
+      bytes += chunk.length;
+      onProgress(bytes);
+    },
+  };
+}
+
 /** Save `m` to `path` atomically; the previous file, if any, survives any failure. */
-export async function saveMachineFile(m: Machine, path: string): Promise<TransferStats> {
+export async function saveMachineFile(
+  m: Machine,
+  path: string,
+  onProgress?: FileProgress,
+): Promise<TransferStats> {
   const t0 = performance.now();
   const tmp = `${path}.tmp-${Deno.pid}`;
   let file: Deno.FsFile | undefined;
   try {
     file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    const w = new StreamWriter(fileSink(file));
+    const sink = fileSink(file);
+    const w = new StreamWriter(onProgress ? countingSink(sink, onProgress) : sink);
     await m.save(w);
     await file.sync();
     file.close();
@@ -69,10 +89,23 @@ export async function saveMachineFile(m: Machine, path: string): Promise<Transfe
   }
 }
 
-/** Open a snapshot file as a streaming reader (size known, so lengths are checked). */
+/** How {@link openSnapshot} reads. */
+export interface OpenSnapshotOptions {
+  /** Told the bytes read so far and the file's size. */
+  onProgress?: FileProgress;
+  /** Overlap reading with decoding (a whole load; not for a probe that stops early). */
+  readAhead?: boolean;
+}
+
+/**
+ * Open a snapshot file as a streaming reader (size known, so lengths are checked); `close`
+ * waits for a read still in flight, then closes the file.
+ */
 export async function openSnapshot(
   path: string,
-): Promise<{ reader: StreamReader; close: () => void }> {
+  opts: OpenSnapshotOptions = {},
+): Promise<{ reader: StreamReader; close: () => Promise<void> }> {
+  const onProgress = opts.onProgress;
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path, { read: true });
@@ -82,9 +115,28 @@ export async function openSnapshot(
     });
   }
   const size = (await file.stat()).size;
+  let source = fileSource(file, size);
+  if (onProgress) {
+    const inner = source;
+    let bytes = 0;
+    source = {
+      size,
+      read: async (into) => {
+        const n = await inner.read(into);
+        if (n) onProgress(bytes += n, size);
+        return n;
+      },
+    };
+  }
   // 4 MiB reads: fewer refills, and a device section of a few MiB decodes without restarts.
-  const reader = StreamReader.fromSource(fileSource(file, size), 4 << 20);
-  return { reader, close: () => file.close() };
+  const reader = StreamReader.fromSource(source, 4 << 20, { readAhead: opts.readAhead });
+  return {
+    reader,
+    close: async () => {
+      await reader.settle();
+      file.close();
+    },
+  };
 }
 
 /** RAM size announced by a snapshot file, or undefined. */
@@ -93,7 +145,7 @@ export async function snapshotRamSize(path: string): Promise<number | undefined>
   try {
     return (await probeRamLayout(reader))?.total;
   } finally {
-    close();
+    await close();
   }
 }
 
@@ -101,13 +153,14 @@ export async function snapshotRamSize(path: string): Promise<number | undefined>
 export async function loadMachineFile(
   m: Machine,
   path: string,
+  onProgress?: FileProgress,
 ): Promise<{ report: LoadReport; stats: TransferStats }> {
   const t0 = performance.now();
-  const { reader, close } = await openSnapshot(path);
+  const { reader, close } = await openSnapshot(path, { onProgress, readAhead: true });
   try {
     const report = await m.load(reader);
     return { report, stats: stats(report.bytes, t0) };
   } finally {
-    close();
+    await close();
   }
 }

@@ -2,7 +2,8 @@
  * Progress bars for long work (saving or loading a big RAM, live migration, fuzz campaigns):
  * `ctx.progress(label, total)` returns a bar to `update(done)` and `done()`. On a terminal it is
  * drawn with cli-progress on standard error, and only once the work has lasted a moment, so short
- * operations print nothing; anywhere else (scripts, pipes, tests) it is silent.
+ * operations print nothing; anywhere else (scripts, pipes, tests) it is silent. Bars carry no
+ * colour (NO_COLOR holds trivially); with NO_COLOR set they are drawn in plain ASCII too.
  * @module
  */
 // @ts-types="@types/cli-progress"
@@ -11,14 +12,17 @@ import process from "node:process";
 
 /** One running progress bar. */
 export interface ProgressBar {
-  /** Report how much is done (and the total, when it changed). */
-  update(done: number, total?: number): void;
+  /** Report how much is done (and the total, when it changed; a note shown after the figures). */
+  update(done: number, total?: number, note?: string): void;
   /** Finish the bar (removes it from the terminal). */
   done(): void;
 }
 
-/** Makes a bar for a piece of work of `total` units (bytes, pages, cases). */
-export type ProgressFactory = (label: string, total: number) => ProgressBar;
+/** What a bar counts: bytes (shown in MiB once the total reaches 1 MiB) or plain units. */
+export type ProgressUnit = "bytes" | "count";
+
+/** Makes a bar for a piece of work of `total` units (bytes by default; pages, cases). */
+export type ProgressFactory = (label: string, total: number, unit?: ProgressUnit) => ProgressBar;
 
 /** A bar that draws nothing (non-terminals, tests). */
 export const silentProgress: ProgressFactory = () => ({ update() {}, done() {} });
@@ -41,11 +45,21 @@ export interface TerminalProgressOptions {
   delayMs?: number;
   /** The clock (tests). */
   now?: () => number;
+  /** Plain ASCII bar (default: when NO_COLOR is set). */
+  ascii?: boolean;
 }
 
-function unitsFormatter(total: number): (v: number) => string {
-  if (total < 1 << 20) return (v) => `${v}`;
+function unitsFormatter(total: number, unit: ProgressUnit): (v: number) => string {
+  if (unit === "count" || total < 1 << 20) return (v) => `${v}`;
   return (v) => `${(v / (1 << 20)).toFixed(1)} MiB`;
+}
+
+function noColorSet(): boolean {
+  try {
+    return (Deno.env.get("NO_COLOR") ?? "") !== "";
+  } catch {
+    return false;
+  }
 }
 
 /** Progress drawn with cli-progress when `stream` is a terminal, silent otherwise. */
@@ -54,31 +68,36 @@ export function terminalProgress(opts: TerminalProgressOptions = {}): ProgressFa
   if (!stream.isTTY) return silentProgress;
   const delay = opts.delayMs ?? 250;
   const now = opts.now ?? (() => performance.now());
-  return (label, total) => {
+  const preset = (opts.ascii ?? noColorSet())
+    ? cliProgress.Presets.legacy
+    : cliProgress.Presets.shades_classic;
+  return (label, total, unit = "bytes") => {
     const start = now();
-    const fmt = unitsFormatter(total);
-    let bar: cliProgress.SingleBar | undefined;
     let max = Math.max(1, total);
+    let fmt = unitsFormatter(max, unit);
+    let bar: cliProgress.SingleBar | undefined;
     return {
-      update(done, newTotal) {
-        if (newTotal !== undefined && newTotal !== max) {
+      update(done, newTotal, note) {
+        if (newTotal !== undefined && Math.max(1, newTotal) !== max) {
           max = Math.max(1, newTotal);
+          fmt = unitsFormatter(max, unit);
           bar?.setTotal(max);
         }
+        const payload = { shown: fmt(done), shownTotal: fmt(max), note: note ? ` ${note}` : "" };
         if (!bar) {
           if (now() - start < delay) return;
           bar = new cliProgress.SingleBar({
             // deno-lint-ignore no-explicit-any
             stream: stream as any,
-            format: `${label} [{bar}] {percentage}% {shown}/{shownTotal}`,
+            format: `${label} [{bar}] {percentage}% {shown}/{shownTotal}{note}`,
             clearOnComplete: true,
             hideCursor: false,
             noTTYOutput: false,
             notTTYSchedule: 0,
-          }, cliProgress.Presets.shades_classic);
-          bar.start(max, 0, { shown: fmt(0), shownTotal: fmt(max) });
+          }, preset);
+          bar.start(max, 0, payload);
         }
-        bar.update(Math.min(done, max), { shown: fmt(done), shownTotal: fmt(max) });
+        bar.update(Math.min(done, max), payload);
       },
       done() {
         bar?.stop();

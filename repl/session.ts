@@ -11,7 +11,6 @@ import { SnapshotStore } from "../harness/store/store.ts";
 import type { CommandContext } from "./commands/types.ts";
 import { UsageError } from "./commands/types.ts";
 import { type StreamOptions, streamOptionsFor } from "../migration/extensions/stream_options.ts";
-import type { ProgressFactory } from "./progress.ts";
 
 /** Default guest RAM of the embedded machine. */
 export const DEFAULT_RAM = 128 * 1024 * 1024;
@@ -62,6 +61,8 @@ export class Session {
   onBackgroundEnd: ((outcome: RunOutcome) => void) | undefined;
   /** Migration capabilities that are on (`set capability`); every save, load and migrate reads them. */
   readonly capabilities = new Set<string>();
+  /** The cancellable operation in progress (migrate, incoming): Ctrl-C aborts it. */
+  private operation: AbortController | undefined;
 
   constructor(options: SessionOptions = {}) {
     const { store, ...machine } = options;
@@ -169,6 +170,33 @@ export class Session {
     }
   }
 
+  /**
+   * Run `fn` as the session's cancellable operation: {@link cancelOperation} (Ctrl-C in the
+   * shell, SIGINT in scripts and the CLI) aborts the signal it is given.
+   */
+  async cancellable<T>(fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const outer = this.operation;
+    const controller = new AbortController();
+    this.operation = controller;
+    try {
+      return await fn(controller.signal);
+    } finally {
+      this.operation = outer;
+    }
+  }
+
+  /** True while a cancellable operation runs and has not been cancelled yet. */
+  get cancellableRunning(): boolean {
+    return this.operation !== undefined && !this.operation.signal.aborted;
+  }
+
+  /** Cancel the operation in progress (Ctrl-C); false when there is none to cancel. */
+  cancelOperation(): boolean {
+    if (!this.cancellableRunning) return false;
+    this.operation!.abort();
+    return true;
+  }
+
   /** Type into the UART and wake a background run that waits for input. */
   send(text: string): void {
     this.machine.sendInput(text);
@@ -191,8 +219,6 @@ export function remainingGoal(goal: RunGoal, cycles: number): RunGoal | undefine
 export interface ShellContext extends CommandContext {
   /** The machine and its options. */
   session: Session;
-  /** Progress bars for long work; absent means silent (see `progressOf`). */
-  progress?: ProgressFactory;
   /** True in the interactive shell: background runs are allowed there. */
   interactive?: boolean;
 }

@@ -2,7 +2,8 @@
  * The snapshot shell: reads command lines from a terminal (line editing, persistent history and
  * Tab completion through node:readline), from a script file, or from piped standard input, and
  * runs each through the same command definitions as the CLI. Errors never end the shell; Ctrl-C
- * stops a running guest, and at the prompt it only clears the line.
+ * stops a running guest or cancels a migration in progress (`migrate`, `incoming`), and at the
+ * prompt it only clears the line.
  * @module
  */
 import * as readline from "node:readline";
@@ -20,7 +21,8 @@ import { tokenize } from "./tokenize.ts";
 /** The shell's own words and keys, shown at the end of `help`. */
 export const SHELL_HELP = [
   "Shell: help CMD shows a command's help; quit (or Ctrl-D) leaves; Tab completes;",
-  "Up/Down recall history; Ctrl-C stops a running guest. Scripts: deno task repl --script FILE.",
+  "Up/Down recall history; Ctrl-C stops a running guest or cancels migrate/incoming.",
+  "Scripts: deno task repl --script FILE.",
 ].join("\n");
 
 /** The one-line hint printed when the shell opens. */
@@ -199,6 +201,10 @@ export async function runInteractive(
         }
       });
       if (!active.background) term.write("^C\n");
+      return;
+    }
+    if (session.cancelOperation()) {
+      term.write("^C\n"); // the command says what it cancelled and what is left
       return;
     }
     term.promptShown = false;

@@ -1,4 +1,4 @@
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { AssertionError, deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { parseMainArgs } from "../main.ts";
 
 const ROOT = new URL("../", import.meta.url).pathname;
@@ -80,4 +80,83 @@ Deno.test("deno task cli runs one command: snapshots of a fresh store, a missing
   const bad = await snapshell(["repl", "--script", `${store}/none.snapshell`]);
   strictEqual(bad.code, 1);
   ok(bad.err.includes("cannot read script"));
+});
+
+/** main.ts with networking, its stdout watched as it comes. */
+function liveSnapshell(args: string[]) {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", ...FLAGS, "--allow-net=127.0.0.1", "main.ts", ...args],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let out = "";
+  let seen: () => void = () => {};
+  const stdout = (async () => {
+    const dec = new TextDecoder();
+    for await (const chunk of child.stdout) {
+      out += dec.decode(chunk, { stream: true });
+      seen();
+    }
+  })();
+  const stderr = new Response(child.stderr).text();
+  return {
+    child,
+    /** The first match of `re` in stdout (fails if the process ends first). */
+    waitFor(re: RegExp): Promise<RegExpExecArray> {
+      return new Promise((resolve, reject) => {
+        seen = () => {
+          const m = re.exec(out);
+          if (m) resolve(m);
+        };
+        seen();
+        stdout.then(() => reject(new AssertionError({ message: `no ${re} in:\n${out}` })));
+      });
+    },
+    async done() {
+      const [status, , err] = await Promise.all([child.status, stdout, stderr]);
+      return { code: status.code, out, err };
+    },
+  };
+}
+
+Deno.test("deno task cli incoming: SIGINT while it waits cancels it (exit 130)", async () => {
+  const store = await Deno.makeTempDir();
+  const p = liveSnapshell(["--store", store, "incoming", "tcp:127.0.0.1:0"]);
+  const port = Number((await p.waitFor(/listening on tcp:127\.0\.0\.1:(\d+)/))[1]);
+  p.child.kill("SIGINT");
+  const r = await p.done();
+  strictEqual(r.code, 130, r.err);
+  ok(/incoming: cancelled; nothing was loaded/.test(r.err), r.err);
+  Deno.listen({ hostname: "127.0.0.1", port }).close(); // the listener is gone
+});
+
+Deno.test("deno task cli migrate: SIGINT cancels it and the destination sees the stream cut", async () => {
+  const store = await Deno.makeTempDir();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const p = liveSnapshell([
+    "--store",
+    store,
+    "migrate",
+    `tcp:127.0.0.1:${listener.addr.port}`,
+    "--max-bandwidth",
+    "256K",
+  ]);
+  const conn = await listener.accept();
+  listener.close();
+  const buf = new Uint8Array(1 << 16);
+  let received = await conn.read(buf) ?? 0; // the migration is under way
+  p.child.kill("SIGINT");
+  for (;;) {
+    const n = await conn.read(buf).catch(() => null);
+    if (n === null) break;
+    received += n;
+  }
+  conn.close();
+  const r = await p.done();
+  strictEqual(r.code, 130, r.err);
+  ok(/migrate: cancelled \(cancelled in .*\); the transport was dropped/.test(r.err), r.err);
+  ok(received > 0 && received < 128 << 20, `${received} bytes`);
 });

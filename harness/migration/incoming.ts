@@ -3,7 +3,9 @@
  * for one connection), find the RAM size it announces, load it into a fresh machine built to
  * match, and answer the source on the TCP return path. The caller's current machine is never
  * touched: it is replaced only by a machine whose load was accepted, so a dropped connection or a
- * bad stream leaves the destination exactly as it was.
+ * bad stream leaves the destination exactly as it was. An AbortSignal (Ctrl-C) cancels the wait
+ * for a connection (the listener is closed) or the load (rolled back, the source told it was
+ * rejected).
  * @module
  */
 import type { Machine } from "../../emu/machine.ts";
@@ -12,6 +14,7 @@ import { probeRamLayout } from "../../migration/ram/probe.ts";
 import type { LoadReport } from "../../migration/sections/loadvm.ts";
 import { fileSource, readableSource } from "../../migration/stream/io.ts";
 import { type ByteSource, StreamReader } from "../../migration/stream/reader.ts";
+import { MigrationCancelledError, raceCancel } from "./cancel.ts";
 import { encodeShut } from "./return_path.ts";
 import { collectText, spawnShell, withTimeout } from "./transport.ts";
 import { formatMigrationUri, type MigrationUri } from "./uri.ts";
@@ -22,8 +25,11 @@ interface IncomingStream {
   source: ByteSource;
   /** Tell the source the outcome (tcp); never throws. */
   answer(loaded: boolean): Promise<void>;
-  /** Release everything; returns a TransportError to report instead of a load error, if any. */
-  close(): Promise<TransportError | undefined>;
+  /**
+   * Release everything (at once when `cancelled`); returns a TransportError to report instead of
+   * a load error, if any.
+   */
+  close(cancelled?: boolean): Promise<TransportError | undefined>;
 }
 
 /** How to receive. */
@@ -34,6 +40,13 @@ export interface IncomingOptions {
   idleTimeoutMs?: number;
   /** Told the address once a tcp listener is bound (with the real port when 0 was asked). */
   onListening?: (uri: string) => void;
+  /**
+   * Told the bytes received so far and the expected total: the file's size, else the RAM size
+   * the stream announces once it is known (for progress bars).
+   */
+  onProgress?: (bytes: number, total: number | undefined) => void;
+  /** Cancels waiting and loading: MigrationCancelledError, nothing kept, the listener closed. */
+  signal?: AbortSignal;
 }
 
 /** What an accepted migration produced. */
@@ -56,6 +69,22 @@ function idleTimeout(inner: ByteSource, ms: number | undefined, where: string): 
   return {
     size: inner.size,
     read: (into) => withTimeout(inner.read(into), ms, `Reading from ${where}`),
+  };
+}
+
+/** A source whose reads give up at once when `signal` aborts, and that counts what it delivers. */
+function observed(
+  inner: ByteSource,
+  signal: AbortSignal | undefined,
+  onBytes: (n: number) => void,
+): ByteSource {
+  return {
+    size: inner.size,
+    read: async (into) => {
+      const n = await raceCancel(inner.read(into), signal, "incoming migration");
+      if (n) onBytes(n);
+      return n;
+    },
   };
 }
 
@@ -123,11 +152,13 @@ function openExec(command: string, opts: IncomingOptions): IncomingStream {
   return {
     source,
     answer: () => Promise.resolve(),
-    async close() {
+    async close(cancelled) {
       await child.stdout.cancel().catch(() => {});
       // A command that ended on its own with a failure explains a short stream; one still
-      // running after a rejected load is simply stopped.
-      const status = await withTimeout(child.status, 2000, "exec").catch(() => null);
+      // running after a rejected (or cancelled) load is simply stopped.
+      const status = cancelled
+        ? null
+        : await withTimeout(child.status, 2000, "exec").catch(() => null);
       if (!status) {
         try {
           child.kill("SIGTERM");
@@ -162,29 +193,39 @@ async function openTcp(host: string, port: number, opts: IncomingOptions): Promi
   }
   const where = formatMigrationUri({ kind: "tcp", host, port: listener.addr.port });
   opts.onListening?.(where);
-  let conn: Deno.TcpConn;
+  let conn: Deno.TcpConn | undefined;
+  const accepting = listener.accept();
   try {
-    const accepting = listener.accept();
     conn = opts.timeoutMs === undefined
-      ? await accepting
-      : await withTimeout(accepting, opts.timeoutMs, `Waiting for a connection on ${where}`);
+      ? await raceCancel(accepting, opts.signal, "incoming migration")
+      : await withTimeout(
+        accepting,
+        opts.timeoutMs,
+        `Waiting for a connection on ${where}`,
+        opts.signal,
+      );
   } finally {
     listener.close();
+    // The pending accept ends with the listener; only then is the port really free. A
+    // connection that arrived after a timeout or cancel is closed unread.
+    const late = await accepting.catch(() => undefined);
+    if (late && late !== conn) late.close();
   }
+  const accepted = conn;
   let open = true;
   return {
     source: idleTimeout(
-      { read: (into) => conn.read(into) },
+      { read: (into) => accepted.read(into) },
       opts.idleTimeoutMs ?? opts.timeoutMs,
       where,
     ),
     async answer(loaded) {
       try {
-        await conn.write(encodeShut(loaded ? 0 : 1));
+        await accepted.write(encodeShut(loaded ? 0 : 1));
       } catch { /* the source is gone; it learns nothing more either way */ }
     },
     close() {
-      if (open) conn.close();
+      if (open) accepted.close();
       open = false;
       return Promise.resolve(undefined);
     },
@@ -192,6 +233,7 @@ async function openTcp(host: string, port: number, opts: IncomingOptions): Promi
 }
 
 async function openIncoming(uri: MigrationUri, opts: IncomingOptions): Promise<IncomingStream> {
+  if (opts.signal?.aborted) throw new MigrationCancelledError("incoming migration");
   if (uri.kind === "file") return await openFile(uri.path);
   if (uri.kind === "exec") return openExec(uri.command, opts);
   return await openTcp(uri.host, uri.port, opts);
@@ -200,7 +242,8 @@ async function openIncoming(uri: MigrationUri, opts: IncomingOptions): Promise<I
 /**
  * Receive one migration from `uri` into a machine made by `makeMachine(ramBytes)` (the RAM size
  * the stream announces, or undefined when it has no ram section). Throws a MigrationError (or a
- * TransportError) when anything fails; no machine escapes a failed load.
+ * TransportError) when anything fails, MigrationCancelledError when `opts.signal` aborts; no
+ * machine escapes a failed or cancelled load.
  */
 export async function receiveMigration<M extends Machine>(
   uri: MigrationUri,
@@ -216,14 +259,32 @@ export async function receiveMigration<M extends Machine>(
     },
   });
   const t0 = performance.now();
+  const signal = opts.signal;
   let loaded = false;
   let failure: unknown;
+  let received = 0;
+  let total = stream.source.size;
   try {
-    const source = new RewindableSource(stream.source);
+    const source = new RewindableSource(
+      observed(stream.source, signal, (n) => {
+        received += n;
+        opts.onProgress?.(received, total);
+      }),
+    );
     const layout = await probeRamLayout(StreamReader.fromSource(source, 4096));
+    total ??= layout?.total;
     source.rewind();
     const machine = makeMachine(layout?.total);
-    const report = await machine.load(StreamReader.fromSource(source, 4 << 20));
+    // A file is read ahead (its I/O overlaps the decoding); a pipe or socket only on demand.
+    const reader = StreamReader.fromSource(source, 4 << 20, {
+      readAhead: stream.source.size !== undefined,
+    });
+    let report: LoadReport;
+    try {
+      report = await machine.load(reader);
+    } finally {
+      await reader.settle();
+    }
     loaded = true;
     return {
       machine,
@@ -233,11 +294,12 @@ export async function receiveMigration<M extends Machine>(
       seconds: (performance.now() - t0) / 1000,
     };
   } catch (e) {
-    failure = e;
-    throw e;
+    // A read given up on cancel reaches here wrapped by the reader: say what really happened.
+    failure = signal?.aborted ? new MigrationCancelledError("incoming migration") : e;
+    throw failure;
   } finally {
     await stream.answer(loaded);
-    const transportFailure = await stream.close();
+    const transportFailure = await stream.close(signal?.aborted && !loaded);
     // A command that failed explains a truncated stream better than the truncation does.
     if (!loaded && transportFailure && failure instanceof MigrationError) {
       transportFailure.locate({ offset: failure.offset });

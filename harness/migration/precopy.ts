@@ -8,6 +8,11 @@
  * Time is the guest's virtual time: while a round's bytes are on the wire (bytes / bandwidth
  * seconds), the guest runs for that many seconds at 100 MHz, so a migration is reproducible.
  * Pacing the real transport is the transport's business ({@link ThrottledSink}).
+ *
+ * A migration can be cancelled (Ctrl-C) through an AbortSignal until its last byte is written:
+ * the guest runs in slices and pages go out buffer by buffer, with turns for the event loop in
+ * between, so the signal gets through; then the transport is dropped (the destination sees a cut
+ * stream) and the source keeps running, exactly as if it had never migrated.
  * @module
  */
 import type { Machine } from "../../emu/machine.ts";
@@ -19,11 +24,12 @@ import {
   writeIteration,
   writeSetup,
 } from "../../migration/sections/savevm.ts";
-import { StreamWriter } from "../../migration/stream/writer.ts";
+import { type ByteSink, StreamWriter } from "../../migration/stream/writer.ts";
+import { Checkpoint, MigrationCancelledError, raceCancel, throwIfCancelled } from "./cancel.ts";
 import { checkParameters, insnsForBytes, type MigrationParameters, VIRTUAL_HZ } from "./params.ts";
 import type { Outgoing } from "./transport.ts";
 
-/** Where a migration is, with QEMU's status names (gave up = "cancelled"). */
+/** Where a migration is, with QEMU's status names (gave up or interrupted = "cancelled"). */
 export type MigrationState = "setup" | "active" | "completed" | "failed" | "cancelled";
 
 /** One precopy round: round 0 is the first full pass, later rounds resend dirtied pages. */
@@ -78,6 +84,8 @@ export interface MigrationStatus {
   converged: boolean;
   /** True when the switch-over happened although precopy did not converge. */
   forced: boolean;
+  /** True when the caller cancelled it (Ctrl-C) rather than precopy giving up. */
+  interrupted: boolean;
   /** Guest instructions run during the migration. */
   guestInsns: number;
   /** The guest's retired-instruction count at the switch-over (where the destination resumes). */
@@ -92,10 +100,84 @@ export interface MigrationStatus {
   error?: MigrationError;
 }
 
-/** Progress callbacks. */
-export interface PrecopyHooks {
+/** Where a migration is within its round, for progress bars. */
+export interface PrecopyProgress {
+  /** Round under way (0 = the first full pass); in the stop-and-copy, the round after the last. */
+  round: number;
+  /** Sending the round's pages, running the guest meanwhile, or the stop-and-copy. */
+  phase: "sending" | "running" | "completing";
+  /** Pages of this round (or of the stop-and-copy) sent so far. */
+  pagesSent: number;
+  /** Pages this round (or the stop-and-copy) sends. */
+  pagesTotal: number;
+  /** Stream bytes written so far. */
+  bytes: number;
+  /** Dirty rate of the last round, pages per virtual second (0 before the first). */
+  dirtyRatePagesPerSecond: number;
+}
+
+/** Progress callbacks and cancellation. */
+export interface PrecopyOptions {
   /** After each round's dirty sync, with the decision still to come. */
   onRound?(round: RoundReport, status: MigrationStatus): void;
+  /** As pages go out (every flushed buffer) and while the guest runs (every slice). */
+  onProgress?(progress: PrecopyProgress): void;
+  /**
+   * Cancels the migration until its last byte is written: the transport is aborted, the source
+   * keeps running, and the status is "cancelled" with `interrupted` set.
+   */
+  signal?: AbortSignal;
+  /** Guest instructions per slice between chances for the signal (default 1,000,000). */
+  sliceInsns?: number;
+}
+
+/** Default guest slice: 1M instructions (a few ms of interpretation). */
+export const DEFAULT_SLICE_INSNS = 1_000_000;
+
+/**
+ * The transport's sink as precopy sees it: each write first passes the checkpoint (a cancel is
+ * noticed before the buffer goes out), and while `racing` a write in flight is given up at once
+ * on cancel (the transport is dropped next, so a stalled destination cannot hold Ctrl-C up). In
+ * the stop-and-copy a write that started runs to its end: the last one completes the stream.
+ */
+class GuardedSink implements ByteSink {
+  racing = true;
+
+  constructor(
+    private readonly inner: ByteSink,
+    private readonly gate: Checkpoint,
+    private readonly signal: AbortSignal | undefined,
+    private readonly onWrite: () => void,
+  ) {}
+
+  async write(chunk: Uint8Array): Promise<void> {
+    await this.gate.pass();
+    this.onWrite();
+    const p = this.inner.write(chunk);
+    await (this.racing ? raceCancel(p, this.signal) : p);
+  }
+}
+
+/**
+ * Run `machine` for `insns` instructions in slices, passing `gate` before each; stops early where
+ * one run would (exit, idle), so the guest ends exactly where a single run of `insns` ends.
+ */
+async function runSliced(
+  machine: Machine,
+  insns: number,
+  slice: number,
+  gate: Checkpoint,
+  onSlice: (insns: number) => void,
+): Promise<number> {
+  let ran = 0;
+  while (ran < insns) {
+    await gate.pass();
+    const r = machine.run(Math.min(slice, insns - ran));
+    ran += r.insns;
+    onSlice(r.insns);
+    if (r.stop !== "budget") break;
+  }
+  return ran;
 }
 
 /** A fresh status for a migration to `uri`. */
@@ -115,6 +197,7 @@ export function initialStatus(uri: string, parameters: MigrationParameters): Mig
     downtimeWallMs: null,
     converged: false,
     forced: false,
+    interrupted: false,
     guestInsns: 0,
     switchoverInstret: null,
     virtualSeconds: 0,
@@ -124,15 +207,15 @@ export function initialStatus(uri: string, parameters: MigrationParameters): Mig
 
 /**
  * Migrate `machine` into `out` by precopy. Resolves to the final status: completed, cancelled
- * (gave up: the source keeps running, nothing sent counts) or failed (with a typed error; the
- * source keeps running). Only errors that are bugs are thrown.
+ * (gave up, or `options.signal` aborted: the source keeps running, nothing sent counts) or failed
+ * (with a typed error; the source keeps running). Only errors that are bugs are thrown.
  */
 export async function precopy(
   machine: Machine,
   out: Outgoing,
   uri: string,
   parameters: MigrationParameters,
-  hooks: PrecopyHooks = {},
+  options: PrecopyOptions = {},
 ): Promise<MigrationStatus> {
   const params = checkParameters({ ...parameters });
   const status = initialStatus(uri, params);
@@ -140,9 +223,32 @@ export async function precopy(
   const ram = machine.ramSection;
   const reg = machine.registry;
   const opts: SaveOptions = { machine: machine.machineType, ...machine.streamDefaults?.().save };
-  const w = new StreamWriter(out.sink);
+  const signal = options.signal;
+  const gate = new Checkpoint(signal);
+  const slice = Math.max(1, options.sliceInsns ?? DEFAULT_SLICE_INSNS);
+  const progress: PrecopyProgress = {
+    round: 0,
+    phase: "sending",
+    pagesSent: 0,
+    pagesTotal: 0,
+    bytes: 0,
+    dirtyRatePagesPerSecond: 0,
+  };
+  let roundStart = 0;
+  const pagesSoFar = () => ram.stats.normalPages + ram.stats.zeroPages;
+  const tell = options.onProgress
+    ? () => {
+      if (progress.phase !== "running") progress.pagesSent = pagesSoFar() - roundStart;
+      progress.bytes = w.offset;
+      options.onProgress!({ ...progress });
+    }
+    : () => {};
+  const sink = new GuardedSink(out.sink, gate, signal, tell);
+  const w = new StreamWriter(sink);
   const bw = params.maxBandwidth;
   status.ramBytes = machine.ram.size;
+  /** True once the whole stream is written: from then on a cancel no longer applies. */
+  let complete = false;
   const finish = (state: MigrationState) => {
     status.state = state;
     status.bytes = w.offset;
@@ -153,17 +259,28 @@ export async function precopy(
     return status;
   };
   try {
+    throwIfCancelled(signal);
     writeHeader(w, opts);
     await writeSetup(w, reg, opts);
     status.state = "active";
     for (let round = 0;; round++) {
+      await gate.pass();
       const before = { offset: w.offset, normal: ram.stats.normalPages, zero: ram.stats.zeroPages };
+      roundStart = pagesSoFar();
+      Object.assign(progress, { round, phase: "sending", pagesSent: 0 });
+      progress.pagesTotal = ram.pendingPages;
+      tell();
       await writeIteration(w, reg, opts);
       await w.flush(); // the round goes on the wire while the guest runs
       const bytes = w.offset - before.offset;
       const guestInsns = insnsForBytes(bytes, bw);
-      const ran = machine.run(guestInsns).insns;
-      status.guestInsns += ran;
+      progress.pagesSent = pagesSoFar() - roundStart;
+      progress.phase = "running";
+      tell();
+      const ran = await runSliced(machine, guestInsns, slice, gate, (n) => {
+        status.guestInsns += n; // counted per slice: a cancel mid-round knows where the guest is
+        tell();
+      });
       const sync = ram.syncDirty();
       const report: RoundReport = {
         round,
@@ -178,9 +295,11 @@ export async function precopy(
       };
       status.rounds.push(report);
       status.dirtyRatePagesPerSecond = report.dirtyRatePagesPerSecond;
+      progress.dirtyRatePagesPerSecond = report.dirtyRatePagesPerSecond;
       status.expectedDowntimeMs = report.expectedDowntimeMs;
       status.bytes = w.offset;
-      hooks.onRound?.(report, status);
+      options.onRound?.(report, status);
+      throwIfCancelled(signal); // a cancel during the round wins over its decision
       if (report.expectedDowntimeMs <= params.downtimeLimitMs) {
         status.converged = true;
         break;
@@ -204,7 +323,19 @@ export async function precopy(
     const stopAt = w.offset;
     const tStop = performance.now();
     status.switchoverInstret = machine.cpu.instret;
+    sink.racing = false;
+    roundStart = pagesSoFar();
+    Object.assign(progress, {
+      round: status.rounds.length,
+      phase: "completing",
+      pagesSent: 0,
+      pagesTotal: ram.pendingPages,
+    });
+    tell();
+    await gate.pass(); // the last chance before the guest's final state goes out
     await writeCompletion(w, reg, opts);
+    complete = true;
+    tell();
     await out.finish();
     status.downtimeMs = (w.offset - stopAt) / bw * 1000;
     status.downtimeWallMs = performance.now() - tStop;
@@ -212,10 +343,17 @@ export async function precopy(
   } catch (e) {
     ram.cancel();
     await out.abort().catch(() => {});
+    status.switchoverInstret = null;
+    if (!complete && (e instanceof MigrationCancelledError || signal?.aborted)) {
+      status.interrupted = true;
+      status.reason = progress.phase === "completing"
+        ? "cancelled in the stop-and-copy, before the stream was complete"
+        : `cancelled in round ${progress.round}`;
+      return finish("cancelled");
+    }
     if (!(e instanceof MigrationError)) throw e;
     status.error = e;
     status.reason = e.message;
-    status.switchoverInstret = null;
     return finish("failed");
   }
 }

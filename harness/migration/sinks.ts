@@ -5,19 +5,20 @@
  * @module
  */
 import type { ByteSink } from "../../migration/stream/writer.ts";
+import { cancellableSleep, throwIfCancelled } from "./cancel.ts";
 
 /** Real time, injectable so pacing can be tested without waiting. */
 export interface Clock {
   /** Milliseconds on a monotonic clock. */
   now(): number;
-  /** Resolve after `ms` milliseconds. */
-  sleep(ms: number): Promise<void>;
+  /** Resolve after `ms` milliseconds (reject with MigrationCancelledError once `signal` aborts). */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
 
 /** The process's monotonic clock and timers. */
 export const realClock: Clock = {
   now: () => performance.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: (ms, signal) => cancellableSleep(ms, signal),
 };
 
 /** Paces writes so that the bytes passed on never run ahead of `bytesPerSecond`. */
@@ -31,16 +32,21 @@ export class ThrottledSink implements ByteSink {
     private readonly inner: ByteSink,
     private readonly bytesPerSecond: number,
     private readonly clock: Clock = realClock,
+    private readonly signal?: AbortSignal,
   ) {}
 
-  /** Wait until the bytes already sent have had their time on the wire, then pass `chunk` on. */
+  /**
+   * Wait until the bytes already sent have had their time on the wire, then pass `chunk` on. A
+   * cancel during the wait rejects with MigrationCancelledError and nothing of `chunk` is sent.
+   */
   async write(chunk: Uint8Array): Promise<void> {
+    throwIfCancelled(this.signal);
     if (this.start < 0) this.start = this.clock.now();
     const due = this.start + this.sent / this.bytesPerSecond * 1000;
     const ahead = due - this.clock.now();
     if (ahead > 0) {
       this.waitedMs += ahead;
-      await this.clock.sleep(ahead);
+      await this.clock.sleep(ahead, this.signal);
     }
     this.sent += chunk.length;
     await this.inner.write(chunk);

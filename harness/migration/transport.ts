@@ -9,6 +9,7 @@
 import { TransportError } from "../../migration/errors.ts";
 import { fileSink } from "../../migration/stream/io.ts";
 import type { ByteSink } from "../../migration/stream/writer.ts";
+import { MigrationCancelledError, raceCancel } from "./cancel.ts";
 import { readShut } from "./return_path.ts";
 import { type Clock, realClock, ThrottledSink } from "./sinks.ts";
 import { formatMigrationUri, type MigrationUri } from "./uri.ts";
@@ -33,6 +34,8 @@ export interface OutgoingOptions {
   verdictTimeoutMs?: number;
   /** Clock for pacing (tests). */
   clock?: Clock;
+  /** Cancels connecting and pacing waits (Ctrl-C): they reject with MigrationCancelledError. */
+  signal?: AbortSignal;
 }
 
 interface RawOutgoing {
@@ -41,19 +44,30 @@ interface RawOutgoing {
   abort(): Promise<void>;
 }
 
-/** Resolve or reject with `p`, or reject with a TransportError after `ms`. */
-export async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+/**
+ * Resolve or reject with `p`, or reject with a TransportError after `ms`, or with
+ * MigrationCancelledError as soon as `signal` aborts (`p` goes on; its outcome is ignored).
+ */
+export async function withTimeout<T>(
+  p: Promise<T>,
+  ms: number,
+  what: string,
+  signal?: AbortSignal,
+): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await Promise.race([
-      p,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () => reject(new TransportError(`${what}: no answer within ${ms / 1000} s`)),
-          ms,
-        );
-      }),
-    ]);
+    return await raceCancel(
+      Promise.race([
+        p,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new TransportError(`${what}: no answer within ${ms / 1000} s`)),
+            ms,
+          );
+        }),
+      ]),
+      signal,
+    );
   } finally {
     clearTimeout(timer);
   }
@@ -180,10 +194,15 @@ async function openTcp(
   let conn: Deno.TcpConn;
   const connecting = Deno.connect({ hostname: host, port });
   try {
-    conn = await withTimeout(connecting, opts.connectTimeoutMs ?? 10_000, `Connecting to ${where}`);
+    conn = await withTimeout(
+      connecting,
+      opts.connectTimeoutMs ?? 10_000,
+      `Connecting to ${where}`,
+      opts.signal,
+    );
   } catch (e) {
     connecting.then((c) => c.close(), () => {});
-    if (e instanceof TransportError) throw e;
+    if (e instanceof TransportError || e instanceof MigrationCancelledError) throw e;
     throw new TransportError(`Cannot connect to ${where}: ${message(e)}`, {}, { cause: e });
   }
   let open = true;
@@ -232,7 +251,7 @@ export async function openOutgoing(
     : await openTcp(uri.host, uri.port, opts);
   const bw = opts.maxBandwidth;
   const sink = bw !== undefined && Number.isFinite(bw)
-    ? new ThrottledSink(raw.sink, bw, opts.clock ?? realClock)
+    ? new ThrottledSink(raw.sink, bw, opts.clock ?? realClock, opts.signal)
     : raw.sink;
   return { sink, finish: () => raw.finish(), abort: () => raw.abort() };
 }

@@ -345,8 +345,14 @@ export class SnapshotStore {
           return n;
         },
       };
-      const report = await machine.load(StreamReader.fromSource(source));
-      return { machine, meta, report };
+      // 4 MiB reads, read ahead: the file's I/O overlaps the decoding.
+      const reader = StreamReader.fromSource(source, 4 << 20, { readAhead: true });
+      try {
+        const report = await machine.load(reader);
+        return { machine, meta, report };
+      } finally {
+        await reader.settle();
+      }
     } finally {
       file.close();
     }

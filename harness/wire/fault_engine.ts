@@ -196,8 +196,11 @@ export async function runFaults(
   const emit = async (a: number, b: number, extra = false) => {
     const bytes = win.slice(a, b);
     const dest = result.sent;
-    for (const p of pending) {
-      if (!p.patch || p.at === undefined || p.done) continue;
+    const touching = pending.filter((p) =>
+      p.patch && p.at !== undefined && !p.done && p.at < b && p.at + p.patch.length > a
+    ).sort((x, y) => x.at! - y.at!);
+    for (const p of touching) {
+      if (!p.patch || p.at === undefined) continue;
       const s = Math.max(a, p.at);
       const e = Math.min(b, p.at + p.patch.length);
       if (s >= e) continue;
@@ -266,9 +269,10 @@ export async function runFaults(
           const end = Math.min(due.end!, inputEnded ? win.end : due.end!);
           if (win.end >= end) {
             const chunk = f.length === undefined ? ` (chunk ${view.name(handled).chunk})` : "";
+            const dest = result.sent;
             if (f.kind === "dup") await emit(handled, end, true);
             const what = f.kind === "drop" ? "left out" : "sent twice";
-            fire(due, handled, end - handled, `${end - handled} bytes${chunk} ${what}`);
+            fire(due, handled, end - handled, `${end - handled} bytes${chunk} ${what}`, dest);
             if (f.kind === "drop") {
               result.handled = end;
               win.discard(end);
@@ -289,7 +293,8 @@ export async function runFaults(
       if (chunk === null) {
         inputEnded = true;
         result.sourceEnded = true;
-        await view.end();
+        // The complete layout is worked out now only if a field still waits for it.
+        await view.end(pending.some((p) => !p.done && p.at === undefined && namesField(p.fault)));
         continue;
       }
       if (!chunk.length) continue;
@@ -315,10 +320,11 @@ export async function runFaults(
       : `the stream stopped before byte ${p.at}`;
     giveUp(p, reason);
   }
-  if (result.sourceEnded) {
-    for (const e of result.events) e.where = view.name(e.sourceOffset);
-  }
   return result;
+}
+
+function namesField(f: Fault): boolean {
+  return f.kind === "field" || ("at" in f && f.at.kind === "field");
 }
 
 function needsEnd(f: Fault): boolean {

@@ -14,7 +14,7 @@ import { withTimeout } from "../migration/transport.ts";
 import { type EngineResult, type FaultEvent, runFaults } from "./fault_engine.ts";
 import type { Fault } from "./fault_spec.ts";
 import { pacingOf } from "./replay_to.ts";
-import { LiveView } from "./stream_view.ts";
+import { LiveView, renameEvents } from "./stream_view.ts";
 import { connectRetrying, connInput, connOutput, type Verdict } from "./wire_io.ts";
 import { MIG_RP_MSG_SHUT } from "../migration/return_path.ts";
 
@@ -138,6 +138,7 @@ export async function runProxy(
   let dest: Deno.TcpConn;
   try {
     dest = await connectRetrying(target.host, target.port, targetUri, timeoutMs);
+    dest.setNoDelay(true);
   } catch (e) {
     closeSource();
     throw e;
@@ -172,7 +173,11 @@ export async function runProxy(
   }
   dest.close();
   closeSource();
-  await verdict.catch(() => {});
+  // Both sides are done: now name the faults with the complete layout, if there is one.
+  if (engine.sourceEnded) {
+    await view.learnLayout();
+    renameEvents(engine.events, view);
+  }
   return {
     listen: where,
     target: targetUri,

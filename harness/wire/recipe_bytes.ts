@@ -12,7 +12,7 @@ import {
   type Recipe,
   sha256Hex,
 } from "../../migration/corrupt/mod.ts";
-import { type ByteAccess, bytesAccess, fileAccess } from "../../migration/inspect/byte_access.ts";
+import { bytesAccess, fileAccess } from "../../migration/inspect/byte_access.ts";
 
 /** The bytes `recipe` makes of `bytes`; a CorruptOpError ("recipe") when they are not its input. */
 export async function applyRecipeToBytes(bytes: Uint8Array, recipe: Recipe): Promise<Uint8Array> {
@@ -24,28 +24,20 @@ export async function applyRecipeToBytes(bytes: Uint8Array, recipe: Recipe): Pro
         `wants ${recipe.input.sha256.slice(0, 16)}... of ${recipe.input.bytes} bytes)`,
     );
   }
-  const opened: ByteAccess[] = [];
-  try {
-    const table = await applyOps({
-      layout: await layoutOfBytes(bytes),
-      input: bytesAccess(bytes),
-      openSource: async (name) => {
-        const a = await fileAccess(name);
-        opened.push(a);
-        return a;
-      },
-    }, recipe.ops);
-    const out = table.assemble(bytes);
-    const outSha = sha256Hex(out);
-    if (outSha !== recipe.output.sha256) {
-      throw new CorruptOpError(
-        "recipe",
-        `rebuilding gave different bytes (SHA-256 ${outSha.slice(0, 16)}..., the recipe ` +
-          `recorded ${recipe.output.sha256.slice(0, 16)}...)`,
-      );
-    }
-    return out;
-  } finally {
-    for (const a of opened) a.close();
+  // applyOps closes each splice source once it has read from it.
+  const table = await applyOps({
+    layout: await layoutOfBytes(bytes),
+    input: bytesAccess(bytes),
+    openSource: fileAccess,
+  }, recipe.ops);
+  const out = table.assemble(bytes);
+  const outSha = sha256Hex(out);
+  if (outSha !== recipe.output.sha256) {
+    throw new CorruptOpError(
+      "recipe",
+      `rebuilding gave different bytes (SHA-256 ${outSha.slice(0, 16)}..., the recipe ` +
+        `recorded ${recipe.output.sha256.slice(0, 16)}...)`,
+    );
   }
+  return out;
 }

@@ -5,7 +5,7 @@
  */
 import { TransportError } from "../../migration/errors.ts";
 import { type EngineResult, type FaultEvent, formatEvent } from "./fault_engine.ts";
-import { describeOffset, type OffsetName } from "./offset_names.ts";
+import { describeOffset } from "./offset_names.ts";
 import { formatVerdict, type Verdict } from "./wire_io.ts";
 
 /** The fault that decided the outcome: a cut or stall, else the first that fired. */

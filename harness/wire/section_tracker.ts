@@ -16,7 +16,7 @@ import type { LayoutChunk, StreamLayout } from "../../migration/inspect/layout.t
 import { sectionLabelOf } from "../../migration/inspect/layout.ts";
 import { QEMU_VM, type SectionState } from "../../migration/inspect/model.ts";
 import { decodeRamChunk } from "../../migration/inspect/ram.ts";
-import { bufferAtLeast, scanToFooter } from "../../migration/inspect/scan.ts";
+import { bufferAtLeast, plausibleFooter } from "../../migration/inspect/scan.ts";
 import { type ByteSource, StreamReader } from "../../migration/stream/reader.ts";
 import { chunkAt, type OffsetName } from "./offset_names.ts";
 
@@ -76,6 +76,36 @@ function readItem(r: StreamReader): Item {
       return { type: "section", kind: KINDS[type - 1], id: r.be32() };
     default:
       return { type: "unknown", byte: type };
+  }
+}
+
+/**
+ * Skip a payload without a schema to its footer, as the inspector's scan does, but deciding on
+ * the bytes already there (the inspector waits for 64 KiB at a time, which would hold a live
+ * stream's small device sections back). False when the stream ends without one.
+ */
+async function scanToFooter(
+  r: StreamReader,
+  sectionId: number,
+  knownIds: ReadonlySet<number>,
+): Promise<boolean> {
+  let eof = false;
+  for (;;) {
+    if (r.buffered === 0 && (eof || !(await r.fill(1)))) return false;
+    const buf = r.peekBytes(0, r.buffered);
+    let i = 0;
+    for (; i < buf.length; i++) {
+      if (buf[i] !== QEMU_VM.SECTION_FOOTER) continue;
+      const v = plausibleFooter(buf, i, sectionId, knownIds, eof);
+      if (v === "yes") {
+        r.skip(i);
+        return true;
+      }
+      if (v === "more") break;
+    }
+    r.skip(i);
+    // Either everything was skipped, or a candidate at the start needs more bytes to decide.
+    if (!eof && !(await r.fill(1))) eof = true;
   }
 }
 

@@ -6,6 +6,7 @@
  * @module
  */
 import type { LayoutChunk, StreamLayout } from "../../migration/inspect/layout.ts";
+import type { FaultEvent } from "./fault_engine.ts";
 import { describeOffset, nameInLayout, type OffsetName } from "./offset_names.ts";
 import {
   fieldSection,
@@ -21,8 +22,8 @@ export interface StreamView {
   limit(): number;
   /** The next source bytes arrived; resolves once they are understood. */
   feed(bytes: Uint8Array): Promise<void>;
-  /** The source ended; resolves once everything that can be learnt is. */
-  end(): Promise<void>;
+  /** The source ended; resolves once what is left to learn is (fields only when `fields`). */
+  end(fields: boolean): Promise<void>;
   /** True once nothing more will be learnt (unresolved positions never will be). */
   readonly final: boolean;
   /** Where `p` is: undefined while unknown; a FaultSpecError when it can never be. */
@@ -79,11 +80,20 @@ export class LiveView implements StreamView {
     await this.tracker.settled();
   }
 
-  async end(): Promise<void> {
+  async end(fields: boolean): Promise<void> {
     this.tracker.end();
     await this.tracker.finished();
-    this.layout = await this.tracker.fullLayout();
+    if (fields) await this.learnLayout();
     this.ended = true;
+  }
+
+  /**
+   * Work out the complete layout (fields, RAM records) from the recorded stream, when it ended
+   * complete with its vmdesc; from then on offsets are named with it. Costs a decode of the
+   * whole stream, so a proxy does it after the destination has its last byte.
+   */
+  async learnLayout(): Promise<void> {
+    this.layout ??= await this.tracker.fullLayout();
   }
 
   resolve(p: Position): ResolvedPosition | undefined {
@@ -118,6 +128,11 @@ export class LiveView implements StreamView {
 /** A live view, for a proxy. */
 export function liveView(recordLimit?: number): LiveView {
   return new LiveView(recordLimit);
+}
+
+/** Name `events` again with what `view` knows now (the complete layout, once learnt). */
+export function renameEvents(events: FaultEvent[], view: StreamView): void {
+  for (const e of events) e.where = view.name(e.sourceOffset);
 }
 
 /** `describeOffset` of where `offset` is in `view`. */

@@ -5,7 +5,8 @@
  * reader throws {@link NeedMoreInput}, and {@link StreamReader.retrying} refills it
  * asynchronously and restarts the item from its first byte. So the decoders stay simple and
  * synchronous while multi-GiB streams are never held in memory whole, and no allocation is made
- * for a length the stream has not yet delivered.
+ * for a length the stream has not yet delivered. A reader can read ahead (one read in flight into
+ * a second buffer while decoders work on the first) so a file's I/O overlaps the decoding.
  * @module
  */
 import { StreamFormatError, StreamTruncatedError, TransportError } from "../errors.ts";
@@ -24,6 +25,26 @@ export class NeedMoreInput {
 }
 
 const MIN_FILL = 64 * 1024;
+/** Bytes kept free at the front of a read-ahead buffer for the unconsumed tail of the last one. */
+const AHEAD_RESERVE = 64 * 1024;
+
+/** Options of {@link StreamReader.fromSource}. */
+export interface ReaderOptions {
+  /**
+   * Keep one read in flight into a second buffer while decoders work on the first, so I/O and
+   * decoding overlap. Only for a source this reader alone consumes and whose reads complete on
+   * their own (files, not sockets); call {@link StreamReader.settle} before closing the source.
+   * Ignored for chunks under 256 KiB.
+   */
+  readAhead?: boolean;
+}
+
+/** A read-ahead: `buf` holds `n` bytes from {@link AHEAD_RESERVE} on, or the read failed. */
+interface Ahead {
+  buf: Uint8Array;
+  n: number | null;
+  error?: unknown;
+}
 /** Largest single item (section, page run) the reader buffers while retrying. */
 export const MAX_ITEM_BYTES = 512 * 1024 * 1024;
 
@@ -43,9 +64,22 @@ export class StreamReader {
   private readonly source?: ByteSource;
   /** Total stream size when known. */
   readonly size?: number;
+  private readonly readAhead: boolean;
+  private readonly chunk: number;
+  /** The read in flight into a second buffer, when reading ahead. */
+  private ahead: Promise<Ahead> | null = null;
+  /** A buffer of `chunk` bytes to read ahead into. */
+  private spare: Uint8Array | null = null;
 
-  private constructor(source: ByteSource | undefined, initial: Uint8Array, eof: boolean) {
+  private constructor(
+    source: ByteSource | undefined,
+    initial: Uint8Array,
+    eof: boolean,
+    readAhead = false,
+  ) {
     this.source = source;
+    this.chunk = initial.length;
+    this.readAhead = readAhead && !eof && initial.length >= 4 * AHEAD_RESERVE;
     this.buf = initial;
     this.view = new DataView(initial.buffer, initial.byteOffset, initial.byteLength);
     this.end = eof ? initial.length : 0;
@@ -59,8 +93,12 @@ export class StreamReader {
   }
 
   /** A reader that pulls from `source` as decoders need bytes. */
-  static fromSource(source: ByteSource, chunk = 1024 * 1024): StreamReader {
-    return new StreamReader(source, new Uint8Array(chunk), false);
+  static fromSource(
+    source: ByteSource,
+    chunk = 1024 * 1024,
+    opts: ReaderOptions = {},
+  ): StreamReader {
+    return new StreamReader(source, new Uint8Array(chunk), false, opts.readAhead);
   }
 
   /** Absolute offset of the next byte to be read. */
@@ -100,6 +138,89 @@ export class StreamReader {
       this.eof = true;
       return false;
     }
+    let got = false;
+    if (this.ahead) {
+      const before = this.end - this.pos;
+      got = await this.takeAhead();
+      const gained = this.end - this.pos - before;
+      if (this.eof || gained >= atLeast) {
+        this.startAhead();
+        return got;
+      }
+      atLeast -= gained;
+    }
+    got = (await this.fillDirect(atLeast)) || got;
+    this.startAhead();
+    return got;
+  }
+
+  /**
+   * Wait for a read-ahead still in flight and drop its bytes, so the source can be closed (call
+   * it when done with a reader made with `readAhead`, whether or not the stream was read to its
+   * end). The reader reads nothing more afterwards.
+   */
+  async settle(): Promise<void> {
+    const ahead = this.ahead;
+    this.ahead = null;
+    this.eof = true;
+    if (ahead) await ahead;
+  }
+
+  /** Start reading the next chunk into the spare buffer, when reading ahead. */
+  private startAhead(): void {
+    if (!this.readAhead || this.eof || this.ahead || !this.source) return;
+    const buf = this.spare ?? new Uint8Array(this.chunk);
+    this.spare = null;
+    this.ahead = this.source.read(buf.subarray(AHEAD_RESERVE)).then(
+      (n) => ({ buf, n }),
+      (error) => ({ buf, n: null, error }),
+    );
+  }
+
+  /**
+   * Take the read-ahead's bytes: the unconsumed tail moves in front of them in the read-ahead
+   * buffer, which becomes the current one (no copy of the new bytes), unless a pinned item is
+   * too long for that, when they are appended to the current buffer instead.
+   */
+  private async takeAhead(): Promise<boolean> {
+    const { buf: next, n, error } = await this.ahead!;
+    this.ahead = null;
+    if (error !== undefined) {
+      throw new TransportError(`Reading the stream failed: ${(error as Error).message}`, {
+        offset: this.base + this.end,
+      }, { cause: error });
+    }
+    if (n === null) {
+      this.eof = true;
+      this.spare = next;
+      return false;
+    }
+    const keepFrom = this.pinned >= 0 ? this.pinned - this.base : this.pos;
+    const live = this.end - keepFrom;
+    if (live <= AHEAD_RESERVE) {
+      const at = AHEAD_RESERVE - live;
+      next.set(this.buf.subarray(keepFrom, this.end), at);
+      const shift = keepFrom - at;
+      if (this.buf.length === this.chunk) this.spare = this.buf;
+      this.buf = next;
+      this.view = new DataView(next.buffer, next.byteOffset, next.byteLength);
+      this.base += shift;
+      this.pos -= shift;
+      this.end = AHEAD_RESERVE + n;
+    } else {
+      this.makeRoom(n);
+      this.buf.set(next.subarray(AHEAD_RESERVE, AHEAD_RESERVE + n), this.end);
+      this.end += n;
+      this.spare = next;
+    }
+    return true;
+  }
+
+  /**
+   * Drop consumed bytes (keeping a pinned item) and grow the buffer so that `atLeast` more bytes
+   * fit after the live ones; an item over {@link MAX_ITEM_BYTES} is a format error.
+   */
+  private makeRoom(atLeast: number): void {
     const keepFrom = this.pinned >= 0 ? this.pinned - this.base : this.pos;
     const live = this.end - keepFrom;
     const want = live + Math.max(atLeast, MIN_FILL, live);
@@ -124,12 +245,18 @@ export class StreamReader {
       this.pos -= keepFrom;
       this.end -= keepFrom;
     }
+  }
+
+  /** Read from the source into the current buffer until `atLeast` more bytes came (or EOF). */
+  private async fillDirect(atLeast: number): Promise<boolean> {
+    this.makeRoom(atLeast);
+    const source = this.source!;
     const goal = Math.min(this.buf.length, this.end + Math.max(atLeast, 1));
     let got = false;
     while (this.end < goal) {
       let n: number | null;
       try {
-        n = await this.source.read(this.buf.subarray(this.end));
+        n = await source.read(this.buf.subarray(this.end));
       } catch (e) {
         throw new TransportError(`Reading the stream failed: ${(e as Error).message}`, {
           offset: this.base + this.end,

@@ -53,7 +53,14 @@ export const snapshotCommand: CommandDef = {
     }
     m.boot(elf);
     m.run(insns);
-    const st = await saveMachineFile(m, args[0]);
+    // ctx.progress, not progressOf(): this module is light enough for benchmarks to import.
+    const bar = ctx.progress?.(`snapshot ${args[0]}`, m.ram.size);
+    let st;
+    try {
+      st = await saveMachineFile(m, args[0], bar && ((bytes) => bar.update(bytes)));
+    } finally {
+      bar?.done();
+    }
     if (opts.stats) ctx.io.err(JSON.stringify(st));
     ctx.io.out(`snapshot: ${args[0]}: ${st.bytes} bytes after ${m.cpu.instret} instructions`);
     return 0;
@@ -78,7 +85,18 @@ export const checkCommand: CommandDef = {
     try {
       const ramSize = ramOption(opts) ?? (await snapshotRamSize(file)) ?? undefined;
       const m = new VirtMachine({ ramSize });
-      const { report, stats } = await loadMachineFile(m, file);
+      const bar = ctx.progress?.(`check ${file}`, m.ram.size);
+      let loaded;
+      try {
+        loaded = await loadMachineFile(
+          m,
+          file,
+          bar && ((bytes, total) => bar.update(bytes, total)),
+        );
+      } finally {
+        bar?.done();
+      }
+      const { report, stats } = loaded;
       if (opts.stats) ctx.io.err(JSON.stringify(stats));
       if (opts.json) {
         ctx.io.out(

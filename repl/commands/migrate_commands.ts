@@ -15,9 +15,12 @@ import {
   type MigrationParameters,
   type NoConvergencePolicy,
 } from "../../harness/migration/params.ts";
+import { MigrationCancelledError } from "../../harness/migration/cancel.ts";
 import {
+  initialStatus,
   type MigrationStatus,
   precopy,
+  type PrecopyProgress,
   type RoundReport,
 } from "../../harness/migration/precopy.ts";
 import { openOutgoing } from "../../harness/migration/transport.ts";
@@ -26,7 +29,9 @@ import {
   MigrationUriError,
   parseMigrationUri,
 } from "../../harness/migration/uri.ts";
+import { progressOf } from "../progress.ts";
 import { remainingGoal, type Session, type ShellContext } from "../session.ts";
+import { EXIT_INTERRUPTED } from "./run_commands.ts";
 import { parseCount, parseSize } from "./sizes.ts";
 import { type CommandDef, type OptionDef, UsageError } from "./types.ts";
 
@@ -122,7 +127,9 @@ export function formatRound(r: RoundReport): string {
 export function formatStatus(s: MigrationStatus): string[] {
   const p = s.parameters;
   const lines = [
-    `Migration status: ${s.state}${s.state === "cancelled" ? " (gave up)" : ""}`,
+    `Migration status: ${s.state}${
+      s.state !== "cancelled" ? "" : s.interrupted ? " (interrupted)" : " (gave up)"
+    }`,
     `uri: ${s.uri}`,
     `rounds: ${s.rounds.length}, converged: ${s.converged ? "yes" : "no"}${
       s.forced ? " (switch-over forced)" : ""
@@ -148,6 +155,24 @@ export function formatStatus(s: MigrationStatus): string[] {
   );
   if (s.reason) lines.push(`reason: ${s.reason}`);
   return lines;
+}
+
+/** The note after a migration's progress figures: round, bytes so far, dirty rate. */
+export function progressNote(p: PrecopyProgress): string {
+  const what = p.phase === "completing" ? "stop-and-copy" : `round ${p.round}`;
+  return `pages, ${what}, ${kib(p.bytes)} sent, dirty ${
+    Math.round(p.dirtyRatePagesPerSecond)
+  } pages/s${p.phase === "running" ? ", guest running" : ""}`;
+}
+
+/** The status of a migration cancelled while its transport was still opening. */
+function cancelledBeforeStart(uri: string, params: MigrationParameters): MigrationStatus {
+  return {
+    ...initialStatus(uri, params),
+    state: "cancelled",
+    interrupted: true,
+    reason: "cancelled before the transport was open",
+  };
 }
 
 function statusJson(s: MigrationStatus): string {
@@ -184,16 +209,28 @@ export const migrateCommand: CommandDef<ShellContext> = {
     }
     const stopped = active ? await session.stopRun() : undefined;
     const machine = session.machine;
+    const pages = Math.ceil(machine.ram.size / machine.ramSection.pageSize);
+    const bar = progressOf(ctx)("migrate", pages, "count");
     let status: MigrationStatus | undefined;
     try {
-      const out = await openOutgoing(uri, { maxBandwidth: params.maxBandwidth });
-      status = await precopy(machine, out, args[0], params, {
-        onRound: (r) => {
-          if (!opts.json) ctx.io.out(formatRound(r));
-        },
+      status = await session.cancellable(async (signal) => {
+        const out = await openOutgoing(uri, { maxBandwidth: params.maxBandwidth, signal })
+          .catch((e) => {
+            if (e instanceof MigrationCancelledError) return undefined;
+            throw e;
+          });
+        if (!out) return cancelledBeforeStart(args[0], params);
+        return await precopy(machine, out, args[0], params, {
+          signal,
+          onRound: (r) => {
+            if (!opts.json) ctx.io.out(formatRound(r));
+          },
+          onProgress: (p) => bar.update(p.pagesSent, p.pagesTotal, progressNote(p)),
+        });
       });
       mig.last = status;
     } finally {
+      bar.done();
       if (status?.state !== "completed" && active && stopped && session.machine === machine) {
         // The source keeps running: resume the background run it had.
         const rest = remainingGoal(active.goal, stopped.cycles);
@@ -212,6 +249,13 @@ export const migrateCommand: CommandDef<ShellContext> = {
         );
       }
       return 0;
+    }
+    if (status.interrupted) {
+      ctx.io.err(
+        `migrate: cancelled (${status.reason}); the transport was dropped and the guest keeps ` +
+          "running here",
+      );
+      return EXIT_INTERRUPTED;
     }
     if (status.state === "cancelled") {
       ctx.io.err(`migrate: gave up: ${status.reason}; the guest keeps running here`);
@@ -304,15 +348,25 @@ export const incomingCommand: CommandDef<ShellContext> = {
     const runInsns = opts.run === undefined ? undefined : parseCount(String(opts.run), "--run");
     const session = ctx.session;
     session.requireStopped("receive a migration");
-    const result = await receiveMigration(
-      uri,
-      (announced) => makeMachine(session, ramOverride ?? announced),
-      {
-        timeoutMs,
-        idleTimeoutMs,
-        onListening: (where) => ctx.io.out(`incoming: listening on ${where}`),
-      },
-    );
+    const bar = progressOf(ctx)("incoming", ramOverride ?? session.machine.ram.size);
+    let result;
+    try {
+      result = await session.cancellable((signal) =>
+        receiveMigration(uri, (announced) => makeMachine(session, ramOverride ?? announced), {
+          timeoutMs,
+          idleTimeoutMs,
+          signal,
+          onListening: (where) => ctx.io.out(`incoming: listening on ${where}`),
+          onProgress: (bytes, total) => bar.update(bytes, total),
+        })
+      );
+    } catch (e) {
+      if (!(e instanceof MigrationCancelledError)) throw e;
+      ctx.io.err("incoming: cancelled; nothing was loaded and the current machine is unchanged");
+      return EXIT_INTERRUPTED;
+    } finally {
+      bar.done();
+    }
     session.install(result.machine);
     const m = result.machine;
     const loaded =

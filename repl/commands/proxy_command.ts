@@ -6,7 +6,7 @@
  * @module
  */
 import { FaultSpecError } from "../../harness/wire/errors.ts";
-import { formatEvent } from "../../harness/wire/fault_engine.ts";
+import { type FaultEvent, formatEvent } from "../../harness/wire/fault_engine.ts";
 import { parseFault } from "../../harness/wire/fault_spec.ts";
 import { runProxy, type TcpAddress } from "../../harness/wire/proxy.ts";
 import { reportJson, summaryLines } from "../../harness/wire/report.ts";
@@ -37,7 +37,7 @@ export const proxyCommand: CommandDef<ShellContext> = {
       name: "faults",
       optional: true,
       variadic: true,
-      description: "faults: cut:POS stall:POS:MS throttle:RATE chunk:N flip:POS[:BIT] " +
+      description: "cut:POS stall:POS:MS throttle:RATE chunk:N flip:POS[:BIT] " +
         "set:POS:BYTE write:POS:HEX field:PATH=VALUE drop:POS[:LEN] dup:POS[:LEN]; POS: an " +
         "offset, SECTION[@KIND][+N], a FIELD, eof[+N] or vmdesc[+N] (docs/faults-on-the-wire.md)",
     },
@@ -78,13 +78,17 @@ export const proxyCommand: CommandDef<ShellContext> = {
     const say = (line: string) => {
       if (!json) ctx.io.out(`proxy: ${line}`);
     };
+    const printed = new Map<FaultEvent, string>();
     const report = await runProxy(listen, target, {
       faults,
       timeoutMs,
       // Printed even with --json: whoever starts the source waits for this line.
       onListening: (where) => ctx.io.out(`proxy: listening on ${where}`),
       onConnected: (source, to) => say(`source ${source} connected; forwarding to ${to}`),
-      onEvent: (e) => say(formatEvent(e)),
+      onEvent: (e) => {
+        printed.set(e, formatEvent(e));
+        say(formatEvent(e));
+      },
     });
     if (json) {
       ctx.io.out(JSON.stringify(reportJson(report.engine, report.verdict, {
@@ -94,9 +98,11 @@ export const proxyCommand: CommandDef<ShellContext> = {
         seconds: report.seconds,
       })));
     } else {
-      if (report.layoutKnown && report.engine.events.length) {
-        say("the stream's layout is known now (vmdesc seen); where each fault hit:");
-        for (const e of report.engine.events) say(`  ${formatEvent(e)}`);
+      // Faults that hit before the vmdesc passed are named by section only at first.
+      const renamed = report.engine.events.filter((e) => formatEvent(e) !== printed.get(e));
+      if (renamed.length) {
+        say("with the stream's complete layout (vmdesc seen), those faults hit:");
+        for (const e of renamed) say(`  ${formatEvent(e)}`);
       }
       const lines = summaryLines(report.engine, report.verdict, report.target);
       lines[lines.length - 1] += ` (${report.seconds.toFixed(3)} s)`;

@@ -4,6 +4,7 @@
  * for help and complete them), help and the action. Nothing else parses arguments.
  * @module
  */
+import type { ProgressFactory } from "../progress.ts";
 
 /** Where a command writes; the shell and tests capture it, the CLI sends it to stdout/stderr. */
 export interface CommandOutput {
@@ -19,6 +20,8 @@ export interface CommandOutput {
 export interface CommandContext {
   /** Output channel. */
   io: CommandOutput;
+  /** Progress bars for long work; absent means silent (see `progressOf`). */
+  progress?: ProgressFactory;
 }
 
 /**

@@ -49,8 +49,9 @@ function usage(e: unknown): never {
   throw e;
 }
 
-function seconds(v: unknown, what: string, fallback: number): number {
-  if (v === undefined) return fallback;
+/** An option in seconds, as milliseconds (`fallback` seconds when it is not given). */
+export function seconds(v: unknown, what: string, fallback: number): number {
+  if (v === undefined) return fallback * 1000;
   const t = String(v);
   if (!/^\d+(\.\d+)?$/.test(t) || Number(t) <= 0) {
     throw new UsageError(`Invalid ${what} "${t}" (seconds)`);

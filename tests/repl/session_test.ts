@@ -81,3 +81,24 @@ Deno.test("send() types into the UART and wakes a waiting run", async () => {
   await s.stopRun();
   strictEqual(run.run.running, false);
 });
+
+Deno.test("cancellable() hands out a signal that cancelOperation() (Ctrl-C) aborts, once", async () => {
+  const s = new Session({ ramSize: 1 << 20, store: Deno.makeTempDirSync() });
+  strictEqual(s.cancelOperation(), false, "nothing to cancel");
+  let seen: AbortSignal | undefined;
+  const result = await s.cancellable(async (signal) => {
+    seen = signal;
+    strictEqual(s.cancellableRunning, true);
+    await Promise.resolve();
+    strictEqual(s.cancelOperation(), true);
+    strictEqual(signal.aborted, true);
+    strictEqual(s.cancelOperation(), false, "already cancelled: a second Ctrl-C is not taken");
+    strictEqual(s.cancellableRunning, false);
+    return 42;
+  });
+  strictEqual(result, 42);
+  ok(seen?.aborted);
+  strictEqual(s.cancelOperation(), false, "the operation is over");
+  await rejects(s.cancellable(() => Promise.reject(new RangeError("boom"))), RangeError);
+  strictEqual(s.cancellableRunning, false);
+});

@@ -1,6 +1,10 @@
-import { fail, ok, strictEqual } from "node:assert/strict";
-import { runLine, runScript, SHELL_HELP } from "../../repl/shell.ts";
+import { AssertionError, fail, ok, strictEqual } from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { PassThrough } from "node:stream";
+import { runInteractive, runLine, runScript, SHELL_HELP } from "../../repl/shell.ts";
 import { allCommands } from "../../repl/commands/mod.ts";
+import { silentProgress } from "../../repl/progress.ts";
+import { memwriter } from "../harness/migration/_guest.ts";
 import { captureContext, demoContext } from "./_io.ts";
 
 const GUESTS = new URL("../../emu/guests/build/", import.meta.url).pathname;
@@ -148,4 +152,101 @@ Deno.test({
       await tmux(socket, "kill-server").catch(() => {});
     }
   },
+});
+
+// ---------------------------------------------------------------------------------------------
+// The interactive shell on a fake terminal (streams in place of the tty), driven by keys.
+
+/** A fake terminal: keys go in, everything the shell draws is collected. */
+function fakeTerminal() {
+  const input = new PassThrough();
+  const output = new PassThrough();
+  let text = "";
+  let changed: () => void = () => {};
+  output.on("data", (b: Buffer) => {
+    text += b.toString("utf8");
+    changed();
+  });
+  return {
+    input,
+    output,
+    text: () => text,
+    keys: (s: string) => input.write(s),
+    /** Resolves once `re` shows in the output; fails after `ms`. */
+    waitFor(re: RegExp, ms = 30_000): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          changed = () => {};
+          reject(
+            new AssertionError({ message: `${re} did not appear; the terminal shows:\n${text}` }),
+          );
+        }, ms);
+        changed = () => {
+          if (!re.test(text)) return;
+          clearTimeout(timer);
+          changed = () => {};
+          resolve();
+        };
+        changed();
+      });
+    },
+  };
+}
+
+Deno.test("the interactive shell: Ctrl-C cancels a migration in progress and the shell goes on", async () => {
+  // The destination: reads what comes, never answers, and records how the connection ended.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  let received = 0;
+  let gotBytes: () => void = () => {};
+  const firstBytes = new Promise<void>((r) => gotBytes = r);
+  const peer = (async () => {
+    const conn = await listener.accept();
+    listener.close();
+    const buf = new Uint8Array(1 << 16);
+    try {
+      for (;;) {
+        const n = await conn.read(buf);
+        if (n === null) return "closed";
+        received += n;
+        gotBytes();
+      }
+    } catch {
+      return "reset";
+    } finally {
+      conn.close();
+    }
+  })();
+
+  const ctx = captureContext();
+  const m = memwriter({ regionPages: 256, pagesPerRound: 16, delay: 2000, reportEvery: 1000 });
+  m.run(2_000_000);
+  ctx.session.install(m);
+  const term = fakeTerminal();
+  const history = await Deno.makeTempFile();
+  const shell = runInteractive(allCommands(), { ...ctx, progress: silentProgress }, {
+    input: term.input,
+    output: term.output,
+    historyFile: history,
+  });
+  try {
+    await term.waitFor(/snapshell> $/);
+    // 1 MB/s: each round takes about a second on the wire, and it would never converge.
+    term.keys(`migrate tcp:127.0.0.1:${listener.addr.port} --max-bandwidth 1M\r`);
+    await firstBytes; // the migration is under way
+    term.keys("\x03");
+    await term.waitFor(/migrate: cancelled \(cancelled in round \d+\); the transport was dropped/);
+    ok(/\^C/.test(term.text()));
+    ok(["closed", "reset"].includes(await peer), "the destination saw the connection end");
+    ok(received > 0 && received < 20 << 20, `${received} bytes`);
+    strictEqual(ctx.session.machine, m, "the source machine stays current");
+    strictEqual(m.ramSection.saving, false);
+    term.keys("migrate-status\r");
+    await term.waitFor(/Migration status: cancelled \(interrupted\)/);
+    term.keys("quit\r");
+    strictEqual(await shell, 0);
+  } finally {
+    term.input.end();
+    await shell;
+    await Deno.remove(history);
+  }
 });

@@ -1,10 +1,12 @@
 /**
  * Receiving: from a file, a command's stdout and a TCP connection, into a machine sized from the
  * stream; a cut stream, a failing command, a missing file or no connection at all are typed
- * errors, the source hears the verdict on the return path, and no machine escapes a failed load.
+ * errors, the source hears the verdict on the return path, and no machine escapes a failed load;
+ * a cancel (waiting or mid-stream) closes everything and keeps nothing; progress counts bytes.
  */
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import { VirtMachine } from "../../../emu/virt.ts";
+import { MigrationCancelledError } from "../../../harness/migration/cancel.ts";
 import { receiveMigration } from "../../../harness/migration/incoming.ts";
 import { readShut } from "../../../harness/migration/return_path.ts";
 import { MigrationError, StreamTruncatedError, TransportError } from "../../../migration/errors.ts";
@@ -146,4 +148,75 @@ Deno.test("tcp: no connection within the timeout is a TransportError", async () 
       e instanceof TransportError &&
       /Waiting for a connection on tcp:127.0.0.1:\d+/.test(e.message),
   );
+});
+
+Deno.test("tcp: a cancel while waiting for a connection closes the listener and makes nothing", async () => {
+  const f = factory();
+  const ac = new AbortController();
+  let bound!: (port: number) => void;
+  const port = new Promise<number>((r) => bound = r);
+  const receiving = receiveMigration({ kind: "tcp", host: "127.0.0.1", port: 0 }, f.make, {
+    signal: ac.signal,
+    onListening: (uri) => bound(Number(/:(\d+)$/.exec(uri)![1])),
+  });
+  const p = await port;
+  ac.abort();
+  await rejects(receiving, MigrationCancelledError);
+  strictEqual(f.made.length, 0);
+  // The port is free again: the listener was closed.
+  const again = Deno.listen({ hostname: "127.0.0.1", port: p });
+  again.close();
+  // Aborted before it starts: nothing is opened at all.
+  await rejects(
+    receiveMigration({ kind: "tcp", host: "127.0.0.1", port: p }, f.make, { signal: ac.signal }),
+    MigrationCancelledError,
+  );
+});
+
+Deno.test("exec: a cancel mid-stream stops the command, rolls back and keeps no machine", async () => {
+  const { bytes } = await sourceStream();
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/vm.qemu`, bytes);
+    const f = factory();
+    const ac = new AbortController();
+    const seen: [number, number | undefined][] = [];
+    // Half the stream, then a command that would go on for a minute.
+    const half = bytes.length >> 1;
+    const command = `head -c ${half} '${dir}/vm.qemu'; exec sleep 60`;
+    const t0 = performance.now();
+    await rejects(
+      receiveMigration({ kind: "exec", command }, f.make, {
+        signal: ac.signal,
+        onProgress: (n, total) => {
+          seen.push([n, total]);
+          if (n >= half) ac.abort();
+        },
+      }),
+      MigrationCancelledError,
+    );
+    ok(performance.now() - t0 < 30_000, "the command was stopped, not waited for");
+    strictEqual(seen.at(-1)![0], half);
+    strictEqual(seen.at(-1)![1], 16 << 20, "the total is the RAM size the stream announced");
+    strictEqual(f.made.length, 1);
+    ok(f.made[0].ram.u8.every((v) => v === 0), "the half-loaded RAM was rolled back");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("file: progress counts the bytes read against the file's size", async () => {
+  const { bytes } = await sourceStream();
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/vm.qemu`, bytes);
+    const seen: [number, number | undefined][] = [];
+    await receiveMigration({ kind: "file", path: `${dir}/vm.qemu` }, factory().make, {
+      onProgress: (n, total) => seen.push([n, total]),
+    });
+    ok(seen.every(([, total]) => total === bytes.length));
+    strictEqual(seen.at(-1)![0], bytes.length);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -1,14 +1,21 @@
 /**
  * Precopy: convergence over several rounds into a destination identical to the source at the
  * switch-over; non-convergence giving up (the source runs on exactly as if nothing happened) or
- * forcing the switch-over; a transport failing mid-stream; reproducibility.
+ * forcing the switch-over; a transport failing mid-stream; reproducibility; cancelling through
+ * an AbortSignal between rounds, while the guest runs and at the stop-and-copy; progress.
  */
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import { VirtMachine } from "../../../emu/virt.ts";
 import { DEFAULT_PARAMETERS, type MigrationParameters } from "../../../harness/migration/params.ts";
-import { precopy, type RoundReport } from "../../../harness/migration/precopy.ts";
-import type { Outgoing } from "../../../harness/migration/transport.ts";
-import { TransportError } from "../../../migration/errors.ts";
+import { receiveMigration } from "../../../harness/migration/incoming.ts";
+import {
+  precopy,
+  type PrecopyProgress,
+  type RoundReport,
+} from "../../../harness/migration/precopy.ts";
+import { openOutgoing, type Outgoing } from "../../../harness/migration/transport.ts";
+import { MigrationError, TransportError } from "../../../migration/errors.ts";
+import { fillRandom } from "../../../repl/commands/machine_commands.ts";
 import { StreamReader } from "../../../migration/stream/reader.ts";
 import { fingerprint, memoryOutgoing, memwriter, type MemwriterConfig } from "./_guest.ts";
 
@@ -178,3 +185,214 @@ Deno.test("a transport failing mid-stream fails the migration and the source kee
   dst.run(3_000_000);
   ok(!dst.consoleText.includes("CORRUPTION"));
 });
+
+/** A fresh 16 MiB machine's fingerprint: what a destination that kept nothing looks like. */
+function untouched(m: VirtMachine) {
+  return { ram: m.ram.u8.every((v) => v === 0), instret: m.cpu.instret, now: m.nowNs() };
+}
+
+Deno.test("a cancel between rounds drops the transport and the source runs on as if it never migrated", async () => {
+  const src = started(FAST);
+  const out = memoryOutgoing();
+  const ac = new AbortController();
+  const status = await precopy(
+    src,
+    out,
+    "mem:",
+    params({ maxBandwidth: 32 << 20, downtimeLimitMs: 1, maxRounds: 10 }),
+    { signal: ac.signal, onRound: (r) => r.round === 1 && ac.abort() },
+  );
+  strictEqual(status.state, "cancelled");
+  strictEqual(status.interrupted, true);
+  strictEqual(status.reason, "cancelled in round 1");
+  strictEqual(status.rounds.length, 2, "the round in which it was cancelled is reported");
+  strictEqual(status.switchoverInstret, null);
+  strictEqual(out.ended, "aborted");
+  strictEqual(src.ramSection.saving, false);
+  ok(src.ram.dirty.some((w) => w !== 0), "unsent pages are dirty again");
+  const ref = reference(FAST, status.rounds);
+  deepStrictEqual(fingerprint(src), fingerprint(ref));
+
+  // What the destination got is a cut stream: it is rejected and changes nothing.
+  const dst = new VirtMachine({ ramSize: 16 << 20 });
+  const before = untouched(dst);
+  await rejects(dst.load(StreamReader.fromBytes(out.bytes())), MigrationError);
+  deepStrictEqual(untouched(dst), before);
+
+  // The source is intact: migrating it again completes.
+  const again = memoryOutgoing();
+  const retry = await precopy(src, again, "mem:", params({ maxBandwidth: 256 << 20 }));
+  strictEqual(retry.state, "completed");
+  strictEqual(retry.interrupted, false);
+  deepStrictEqual(withoutConsole(await loaded(again.bytes())), withoutConsole(src));
+});
+
+Deno.test("a cancel while the guest runs stops it at a slice boundary, where a plain run stops", async () => {
+  const src = started(SLOW);
+  const out = memoryOutgoing();
+  const ac = new AbortController();
+  let slices = 0;
+  const status = await precopy(src, out, "mem:", params({ maxBandwidth: 32 << 20 }), {
+    signal: ac.signal,
+    sliceInsns: 100_000,
+    onProgress: (p) => {
+      if (p.phase === "running" && ++slices === 5) ac.abort();
+    },
+  });
+  strictEqual(status.state, "cancelled");
+  strictEqual(status.interrupted, true);
+  strictEqual(status.rounds.length, 0, "cancelled inside the first round");
+  strictEqual(status.reason, "cancelled in round 0");
+  // One "running" report before the first slice, then one per slice: 4 slices ran.
+  strictEqual(status.guestInsns, 400_000);
+  strictEqual(out.ended, "aborted");
+  const ref = started(SLOW);
+  ref.run(status.guestInsns);
+  deepStrictEqual(fingerprint(src), fingerprint(ref));
+  strictEqual(src.ramSection.saving, false);
+});
+
+Deno.test("a cancel at the stop-and-copy sends no device state and leaves the source as it was", async () => {
+  const src = started(SLOW);
+  const out = memoryOutgoing();
+  const ac = new AbortController();
+  const phases: string[] = [];
+  const status = await precopy(
+    src,
+    out,
+    "mem:",
+    params({ maxBandwidth: 256 << 20, downtimeLimitMs: 0.5 }),
+    {
+      signal: ac.signal,
+      onProgress: (p) => {
+        phases.push(p.phase);
+        if (p.phase === "completing") ac.abort();
+      },
+    },
+  );
+  strictEqual(status.state, "cancelled");
+  strictEqual(status.interrupted, true);
+  ok(/stop-and-copy/.test(status.reason!), status.reason!);
+  ok(status.rounds.length >= 1);
+  strictEqual(phases.at(-1), "completing");
+  strictEqual(out.ended, "aborted");
+  strictEqual(status.switchoverInstret, null);
+  strictEqual(src.ramSection.saving, false);
+  deepStrictEqual(fingerprint(src), fingerprint(reference(SLOW, status.rounds)));
+  strictEqual(status.bytes, out.bytes().length, "nothing written after the last round");
+  await rejects(
+    new VirtMachine({ ramSize: 16 << 20 }).load(StreamReader.fromBytes(out.bytes())),
+    MigrationError,
+  );
+});
+
+Deno.test("a signal aborted after the last byte changes nothing: the migration completes", async () => {
+  const src = started(SLOW);
+  const ac = new AbortController();
+  const inner = memoryOutgoing();
+  const out: Outgoing = {
+    sink: inner.sink,
+    finish() {
+      ac.abort(); // Ctrl-C while waiting for the destination's verdict: too late to cancel
+      return inner.finish();
+    },
+    abort: () => inner.abort(),
+  };
+  const status = await precopy(src, out, "mem:", params({ maxBandwidth: 256 << 20 }), {
+    signal: ac.signal,
+  });
+  strictEqual(status.state, "completed");
+  strictEqual(status.interrupted, false);
+  strictEqual(inner.ended, "finished");
+});
+
+Deno.test("progress reports every round's pages as they go out, then the stop-and-copy", async () => {
+  const src = started(SLOW);
+  const seen: PrecopyProgress[] = [];
+  const status = await precopy(
+    src,
+    memoryOutgoing(),
+    "mem:",
+    params({ maxBandwidth: 256 << 20, downtimeLimitMs: 0.5 }),
+    { onProgress: (p) => seen.push(p) },
+  );
+  strictEqual(status.state, "completed");
+  const first = seen.filter((p) => p.round === 0 && p.phase === "sending");
+  strictEqual(first[0].pagesSent, 0);
+  strictEqual(first[0].pagesTotal, 4096);
+  strictEqual(first.at(-1)!.pagesSent, 4096, "the whole first pass went out");
+  const last = seen.at(-1)!;
+  strictEqual(last.phase, "completing");
+  strictEqual(last.round, status.rounds.length);
+  strictEqual(last.pagesSent, last.pagesTotal);
+  strictEqual(last.bytes, status.bytes);
+  ok(seen.some((p) => p.phase === "running" && p.dirtyRatePagesPerSecond === 0));
+  ok(seen.some((p) => p.round > 0 && p.dirtyRatePagesPerSecond > 0));
+});
+
+Deno.test("a cancel over tcp: the destination sees a cut stream and keeps no machine", async () => {
+  const src = started(FAST);
+  const made: VirtMachine[] = [];
+  let bound!: (port: number) => void;
+  const port = new Promise<number>((r) => bound = r);
+  const receiving = receiveMigration(
+    { kind: "tcp", host: "127.0.0.1", port: 0 },
+    (ram) => {
+      const m = new VirtMachine({ ramSize: ram });
+      made.push(m);
+      return m;
+    },
+    { timeoutMs: 20_000, onListening: (uri) => bound(Number(/:(\d+)$/.exec(uri)![1])) },
+  );
+  const ac = new AbortController();
+  const out = await openOutgoing(
+    { kind: "tcp", host: "127.0.0.1", port: await port },
+    { maxBandwidth: 64 << 20, signal: ac.signal },
+  );
+  const status = await precopy(
+    src,
+    out,
+    "tcp:",
+    params({ maxBandwidth: 64 << 20, downtimeLimitMs: 1, maxRounds: 10 }),
+    { signal: ac.signal, onRound: (r) => r.round === 1 && ac.abort() },
+  );
+  strictEqual(status.state, "cancelled");
+  strictEqual(status.interrupted, true);
+  await rejects(receiving, (e) => e instanceof MigrationError && e.kind === "corrupt");
+  strictEqual(made.length, 1);
+  ok(made[0].ram.u8.every((v) => v === 0), "the machine made for the stream was rolled back");
+  deepStrictEqual(fingerprint(src), fingerprint(reference(FAST, status.rounds)));
+});
+
+Deno.test("a cancel while pages go out stops at the next buffer; unsent pages are dirty again", async () => {
+  const src = started(SLOW);
+  fillRandom(src.ram.u32.subarray(1 << 20), 3); // the upper 12 MiB: 3072 pages of data
+  src.ram.markAllDirty();
+  const out = memoryOutgoing();
+  const ac = new AbortController();
+  const sent: number[] = [];
+  const status = await precopy(src, out, "mem:", params({ maxBandwidth: 256 << 20 }), {
+    signal: ac.signal,
+    onProgress: (p) => {
+      if (p.phase !== "sending") return;
+      sent.push(p.pagesSent);
+      if (p.pagesSent > 0) ac.abort(); // the first 4 MiB buffer is on its way
+    },
+  });
+  strictEqual(status.state, "cancelled");
+  strictEqual(status.reason, "cancelled in round 0");
+  strictEqual(out.ended, "aborted");
+  ok(sent.at(-1)! > 0 && sent.at(-1)! < 4096, `${sent}`);
+  ok(out.bytes().length < 5 << 20, `${out.bytes().length} bytes went out: one 4 MiB buffer`);
+  strictEqual(status.guestInsns, 0, "the guest never ran");
+  // Pages not yet encoded are dirty again, so nothing is lost for a later migration.
+  const encoded = status.normalPages + status.zeroPages;
+  ok(encoded < 4096, `${encoded} pages encoded`);
+  strictEqual(src.ram.dirty.reduce((n, w) => n + popcount(w), 0), 4096 - encoded);
+});
+
+function popcount(w: number): number {
+  let n = 0;
+  for (let v = w >>> 0; v; v &= v - 1) n++;
+  return n;
+}

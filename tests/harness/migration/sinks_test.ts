@@ -1,6 +1,7 @@
-/** Pacing to the bandwidth limit, on a fake clock. */
-import { deepStrictEqual, strictEqual } from "node:assert/strict";
-import { type Clock, ThrottledSink } from "../../../harness/migration/sinks.ts";
+/** Pacing to the bandwidth limit, on a fake clock; a cancel during a pacing wait. */
+import { deepStrictEqual, rejects, strictEqual } from "node:assert/strict";
+import { MigrationCancelledError } from "../../../harness/migration/cancel.ts";
+import { type Clock, realClock, ThrottledSink } from "../../../harness/migration/sinks.ts";
 import { MemorySink } from "../../../migration/stream/io.ts";
 
 function fakeClock(): Clock & { t: number; sleeps: number[] } {
@@ -32,4 +33,17 @@ Deno.test("ThrottledSink waits until the bytes already sent had their time on th
   const all = inner.bytes();
   strictEqual(all.length, 2020);
   deepStrictEqual([all[0], all[500], all[1000], all[2000], all[2010]], [1, 2, 3, 4, 5]);
+});
+
+Deno.test("ThrottledSink gives up a pacing wait on cancel and sends nothing of that chunk", async () => {
+  const inner = new MemorySink();
+  const ac = new AbortController();
+  const s = new ThrottledSink(inner, 1000, realClock, ac.signal);
+  await s.write(new Uint8Array(60_000)); // the next write is due in a minute
+  const waiting = s.write(new Uint8Array(10).fill(9));
+  ac.abort();
+  await rejects(waiting, MigrationCancelledError);
+  strictEqual(inner.bytes().length, 60_000);
+  await rejects(s.write(new Uint8Array(1)), MigrationCancelledError);
+  strictEqual(inner.bytes().length, 60_000);
 });

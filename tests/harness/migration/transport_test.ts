@@ -3,6 +3,7 @@
  * failure, tcp: waits for the destination's verdict; abort leaves nothing behind.
  */
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
+import { MigrationCancelledError } from "../../../harness/migration/cancel.ts";
 import { encodeShut } from "../../../harness/migration/return_path.ts";
 import { openOutgoing, withTimeout } from "../../../harness/migration/transport.ts";
 import { TransportError } from "../../../migration/errors.ts";
@@ -131,4 +132,30 @@ Deno.test("withTimeout() rejects with a TransportError when the promise does not
       e instanceof TransportError && /Waiting for Godot: no answer within 0.001 s/.test(e.message),
   );
   ok(true);
+});
+
+Deno.test("withTimeout() gives up at once on cancel and clears its timer", async () => {
+  const ac = new AbortController();
+  const waiting = withTimeout(new Promise<never>(() => {}), 60_000, "Waiting", ac.signal);
+  ac.abort(); // a timer left behind fails the test (op sanitizer)
+  await rejects(waiting, MigrationCancelledError);
+});
+
+Deno.test("file: a paced transport cancelled in its pacing wait leaves no file", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ac = new AbortController();
+    const out = await openOutgoing({ kind: "file", path: `${dir}/vm.qemu` }, {
+      maxBandwidth: 1000,
+      signal: ac.signal,
+    });
+    await out.sink.write(new Uint8Array(60_000)); // the next write is due in a minute
+    const waiting = out.sink.write(new Uint8Array(10));
+    ac.abort();
+    await rejects(waiting, MigrationCancelledError);
+    await out.abort();
+    deepStrictEqual([...Deno.readDirSync(dir)], []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

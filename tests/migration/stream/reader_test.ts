@@ -171,3 +171,106 @@ Deno.test("decodeName() keeps ASCII and replaces invalid UTF-8", () => {
   strictEqual(decodeName(b(0xc3, 0xa9)), "\u00e9");
   strictEqual(decodeName(b(0xff)), "\ufffd");
 });
+
+/** Byte `i` of a recognisable test stream. */
+function patterned(len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  for (let i = 0; i < len; i++) out[i] = (i * 7 + (i >>> 9)) & 255;
+  return out;
+}
+
+function sameBytes(got: Uint8Array, want: Uint8Array): boolean {
+  if (got.length !== want.length) return false;
+  for (let i = 0; i < got.length; i++) if (got[i] !== want[i]) return false;
+  return true;
+}
+
+Deno.test("read-ahead delivers exactly the stream's bytes in order, whatever the item sizes", async () => {
+  await fc.assert(
+    fc.asyncProperty(
+      fc.integer({ min: 0, max: 3 << 20 }),
+      fc.integer({ min: 1, max: 1 << 20 }),
+      fc.array(fc.integer({ min: 1, max: 300_000 }), { minLength: 1, maxLength: 20 }),
+      fc.boolean(),
+      async (len, k, items, viaRetrying) => {
+        const bytes = patterned(len);
+        const r = StreamReader.fromSource(bytesSource(bytes, k), 256 << 10, { readAhead: true });
+        let at = 0;
+        for (let i = 0; at < len; i++) {
+          const n = Math.min(items[i % items.length], len - at);
+          // retrying() pins the item: items over the 64 KiB reserve take the appending path.
+          const got = viaRetrying
+            ? await r.retrying(() => r.bytes(n))
+            : await r.ensure(n).then(() => r.bytes(n));
+          strictEqual(sameBytes(got, bytes.subarray(at, at + n)), true, `bytes ${at}..${at + n}`);
+          at += n;
+          strictEqual(r.offset, at);
+        }
+        strictEqual(await r.retrying(() => r.peekU8()), undefined);
+        strictEqual(r.atEnd, true);
+        await r.settle();
+      },
+    ),
+    { numRuns: 60 },
+  );
+});
+
+Deno.test("read-ahead keeps one read in flight; settle() waits for it and reading stops", async () => {
+  const bytes = patterned(1 << 20);
+  const inner = bytesSource(bytes, 300_000);
+  const reads: (() => void)[] = [];
+  let calls = 0;
+  // Reads complete only when the test lets them.
+  const source = {
+    size: bytes.length,
+    read(into: Uint8Array) {
+      calls++;
+      return new Promise<number | null>((resolve) => reads.push(() => resolve(inner.read(into))));
+    },
+  };
+  const r = StreamReader.fromSource(source, 256 << 10, { readAhead: true });
+  const first = r.ensure(10);
+  reads.shift()!();
+  await first;
+  strictEqual(calls, 2, "the next chunk is already being read");
+  const events: string[] = [];
+  const settled = r.settle().then(() => events.push("settled"));
+  events.push("read completes");
+  reads.shift()!();
+  await settled;
+  deepStrictEqual(events, ["read completes", "settled"]);
+  strictEqual(calls, 2, "nothing more is read");
+});
+
+Deno.test("a failed read-ahead is a TransportError at the next refill, at the right offset", async () => {
+  const bytes = patterned(600_000);
+  const inner = bytesSource(bytes, 300_000);
+  let calls = 0;
+  const source = {
+    size: bytes.length,
+    read: (into: Uint8Array) =>
+      ++calls === 2 ? Promise.reject(new Error("disk on fire")) : inner.read(into),
+  };
+  const r = StreamReader.fromSource(source, 256 << 10, { readAhead: true });
+  await r.ensure(1);
+  r.skip(r.buffered);
+  const e = await r.ensure(1).then(() => undefined, (x) => x);
+  strictEqual(e instanceof TransportError, true, String(e));
+  strictEqual((e as TransportError).offset, 256 << 10);
+  strictEqual(/disk on fire/.test((e as TransportError).message), true);
+});
+
+Deno.test("read-ahead is ignored for small chunks", async () => {
+  let calls = 0;
+  const inner = bytesSource(patterned(100_000), 1000);
+  const r = StreamReader.fromSource(
+    {
+      size: 100_000,
+      read: (into) => (calls++, inner.read(into)),
+    },
+    4096,
+    { readAhead: true },
+  );
+  await r.ensure(1);
+  strictEqual(calls, 1);
+});

@@ -2,7 +2,8 @@
  * The migration commands, in-process (file:, exec:, parameters, status, give-up and force, bad
  * input) and between two real snapshell processes on loopback: the destination's console
  * carries on exactly where the source's stopped, and a connection dropped mid-stream leaves the
- * source running and the destination without a half-loaded machine.
+ * source running and the destination without a half-loaded machine. Ctrl-C (the session's
+ * cancel) stops migrate and incoming cleanly; progress bars draw on a terminal only.
  */
 import { deepStrictEqual, notStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { loadMachineFile, saveMachineFile } from "../../../emu/snapshot_file.ts";
@@ -11,6 +12,7 @@ import { DEFAULT_PARAMETERS } from "../../../harness/migration/params.ts";
 import { precopy } from "../../../harness/migration/precopy.ts";
 import { runCommandLine } from "../../../repl/cli.ts";
 import { allCommands } from "../../../repl/commands/mod.ts";
+import { type ProgressFactory, terminalProgress } from "../../../repl/progress.ts";
 import type { ShellContext } from "../../../repl/session.ts";
 import { fingerprint, memoryOutgoing, memwriter } from "../../harness/migration/_guest.ts";
 import { captureContext } from "../_io.ts";
@@ -384,6 +386,144 @@ Deno.test("migrate pauses a background run: it resumes after giving up, not afte
     ok(ctx.session.active?.background, "the source's background run goes on");
     strictEqual(await run(ctx, "migrate", `file:${dir}/b.qemu`, ...tight, "--force"), 0);
     strictEqual(ctx.session.active, undefined, "the migrated source stays stopped");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+// ---- cancelling (Ctrl-C) and progress ------------------------------------------------------
+
+/** A progress factory that records every update and calls `hook` with it. */
+function recordingProgress(hook: (label: string, done: number, note?: string) => void) {
+  const updates: string[] = [];
+  const factory: ProgressFactory = (label) => ({
+    update(done, _total, note) {
+      updates.push(`${label} ${done} ${note ?? ""}`);
+      hook(label, done, note);
+    },
+    done() {},
+  });
+  return { factory, updates };
+}
+
+Deno.test("Ctrl-C cancels migrate: exit 130, no file, the source as if it never migrated", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ctx = memwriterContext(FAST);
+    const machine = ctx.session.machine;
+    // Ctrl-C as the shell delivers it, at a deterministic point: round 1 starts sending.
+    const progress = recordingProgress((_label, _done, note) => {
+      if (note?.includes("round 1")) ctx.session.cancelOperation();
+    });
+    ctx.progress = progress.factory;
+    const tight = ["--max-bandwidth", "32M", "--downtime-limit", "1", "--max-rounds", "10"];
+    const code = await run(ctx, "migrate", `file:${dir}/vm.qemu`, ...tight);
+    strictEqual(code, 130, ctx.errText());
+    ok(
+      /^migrate: cancelled \(cancelled in round 1\); the transport was dropped and the guest keeps running here$/m
+        .test(ctx.errText()),
+      ctx.errText(),
+    );
+    ok(/^round 0 \(full pass\)/m.test(ctx.outText()));
+    ok(!/^round 1/m.test(ctx.outText()), "round 1 never finished");
+    deepStrictEqual([...Deno.readDirSync(dir)], [], "no file, not even a temporary one");
+    strictEqual(ctx.session.machine, machine);
+    strictEqual(ctx.session.cancellableRunning, false);
+
+    ctx.clear();
+    strictEqual(await run(ctx, "migrate-status", "--json"), 0);
+    const status = lastJson(ctx.outText());
+    strictEqual(status.state, "cancelled");
+    strictEqual(status.interrupted, true);
+    // The guest ran exactly what the migration let it run, nothing was lost or added.
+    const ref = memwriter(FAST);
+    ref.run(2_000_000);
+    ref.run(Number(status.guestInsns));
+    deepStrictEqual(fingerprint(machine), fingerprint(ref));
+    ctx.clear();
+    strictEqual(await run(ctx, "migrate-status"), 0);
+    ok(/Migration status: cancelled \(interrupted\)/.test(ctx.outText()), ctx.outText());
+
+    // The session goes on: the next migration completes.
+    ctx.progress = undefined;
+    strictEqual(await run(ctx, "migrate", `file:${dir}/vm.qemu`), 0, ctx.errText());
+    ok(Deno.statSync(`${dir}/vm.qemu`).size > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Ctrl-C during migrate resumes the background run it paused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const ctx = memwriterContext(FAST);
+    ctx.session.startRun({ kind: "forever" }, true);
+    ctx.progress = recordingProgress((_l, _d, note) => {
+      if (note?.includes("guest running")) ctx.session.cancelOperation();
+    }).factory;
+    const code = await run(ctx, "migrate", `file:${dir}/vm.qemu`, "--max-bandwidth", "32M");
+    strictEqual(code, 130, ctx.errText());
+    ok(ctx.session.active?.background, "the source's background run goes on");
+    await ctx.session.stopRun();
+    deepStrictEqual([...Deno.readDirSync(dir)], []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("Ctrl-C cancels incoming while it waits: the listener is closed, nothing changes", async () => {
+  const ctx = memwriterContext();
+  const machine = ctx.session.machine;
+  const before = fingerprint(machine);
+  let port = 0;
+  const out = ctx.io.out;
+  ctx.io.out = (line) => {
+    out(line);
+    const m = /incoming: listening on tcp:127\.0\.0\.1:(\d+)/.exec(line);
+    if (m) {
+      port = Number(m[1]);
+      ctx.session.cancelOperation(); // Ctrl-C while it waits for a connection
+    }
+  };
+  strictEqual(await run(ctx, "incoming", "tcp:127.0.0.1:0"), 130, ctx.errText());
+  ok(
+    /incoming: cancelled; nothing was loaded and the current machine is unchanged/.test(
+      ctx.errText(),
+    ),
+  );
+  ok(port > 0);
+  Deno.listen({ hostname: "127.0.0.1", port }).close(); // the port is free again
+  strictEqual(ctx.session.machine, machine);
+  deepStrictEqual(fingerprint(machine), before);
+});
+
+Deno.test("progress bars: migrate, incoming, snapshot and check draw on a terminal only", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const tty of [true, false]) {
+      const chunks: string[] = [];
+      const stream = { isTTY: tty, columns: 200, write: (t: string) => (chunks.push(t), true) };
+      const progress = terminalProgress({ stream, delayMs: 0 });
+      const src = memwriterContext();
+      src.progress = progress;
+      strictEqual(await run(src, "migrate", `file:${dir}/vm.qemu`, "--downtime-limit", "0.5"), 0);
+      const dst = captureContext();
+      dst.progress = progress;
+      strictEqual(await run(dst, "incoming", `file:${dir}/vm.qemu`), 0, dst.errText());
+      strictEqual(await run(dst, "snapshot", `${dir}/s.qemu`, "--ram", "16M"), 0);
+      strictEqual(await run(dst, "check", `${dir}/s.qemu`), 0);
+      const text = chunks.join("");
+      if (!tty) {
+        strictEqual(text, "", "silent off a terminal");
+        continue;
+      }
+      ok(/migrate \[.*\] \d+% \d+\/4096 pages, round 0, /.test(text), text);
+      ok(/stop-and-copy/.test(text), text);
+      ok(/incoming \[.*\] \d+% /.test(text), text);
+      ok(text.includes(`snapshot ${dir}/s.qemu [`), text);
+      ok(text.includes(`check ${dir}/s.qemu [`), text);
+      ok(!new RegExp(`${String.fromCharCode(27)}\\[[\\d;]*m`).test(text), "no colours");
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
