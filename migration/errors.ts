@@ -88,7 +88,11 @@ export class MigrationError extends Error {
   }
 }
 
-/** The stream ended before an item it announced was complete. */
+/**
+ * The stream ended before an item it announced was complete. `offset` is where the stream
+ * ended when the decoder was waiting for more input (a cut file or connection), and where the
+ * field starts when a field's own bytes were short; `needed`/`available` give the rest.
+ */
 export class StreamTruncatedError extends MigrationError {
   /** Bytes the decoder needed at that point. */
   readonly needed: number;
