@@ -17,7 +17,10 @@
  * @module
  */
 import { StateValidationError, UnknownEntityError } from "../errors.ts";
-import { VMS } from "../vmstate/flags.ts";
+import type { StreamReader } from "../stream/reader.ts";
+import { createRecord } from "../vmstate/access.ts";
+import type { VmStateField } from "../vmstate/description.ts";
+import { NULLPTR_MARKER, VALIDPTR_MARKER, VMS } from "../vmstate/flags.ts";
 
 /** Which of the three pointer-array protocols a field uses. */
 export type PointerVariant = "nullptr" | "auto-alloc" | "alloc";
@@ -64,4 +67,36 @@ export function slotAction(flags: number, present: boolean, populated: boolean):
 /** The error for a marker byte that is neither 0x30 nor 0x31. */
 export function badMarker(marker: number): StateValidationError {
   return new StateValidationError(`Unexpected ptr marker: ${marker}`);
+}
+
+/** Returned by {@link takeSlotMarker} when the slot has nothing to load. */
+export const SKIP_SLOT: unique symbol = Symbol("skip-slot");
+
+/**
+ * Read slot `i`'s presence marker and settle the slot (clear it, keep it, or allocate a zeroed
+ * element): the element to load into, or {@link SKIP_SLOT}. Shared by both encodings' loaders.
+ */
+export function takeSlotMarker(
+  r: StreamReader,
+  f: VmStateField,
+  arr: unknown[],
+  i: number,
+  size: number,
+): unknown {
+  const marker = r.u8();
+  if (marker !== NULLPTR_MARKER && marker !== VALIDPTR_MARKER) throw badMarker(marker);
+  const elem = arr[i];
+  const populated = elem !== null && elem !== undefined;
+  const action = slotAction(f.flags, marker === VALIDPTR_MARKER, populated);
+  if (action === "clear") {
+    arr[i] = null;
+    return SKIP_SLOT;
+  }
+  if (action === "skip") return SKIP_SLOT;
+  if (action === "allocate") {
+    const fresh = f.flags & (VMS.STRUCT | VMS.VSTRUCT) ? createRecord(f.vmsd!) : f.info!.zero(size);
+    arr[i] = fresh;
+    return fresh;
+  }
+  return elem;
 }

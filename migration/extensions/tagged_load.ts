@@ -28,10 +28,10 @@ import type {
   VmStateDescription,
   VmStateField,
 } from "../vmstate/description.ts";
-import { NULLPTR_MARKER, VALIDPTR_MARKER, VMS } from "../vmstate/flags.ts";
+import { VMS } from "../vmstate/flags.ts";
 import { displayPath } from "../vmstate/load.ts";
 import { jsonFieldName } from "../vmstate/save.ts";
-import { badMarker, slotAction } from "./pointer_arrays.ts";
+import { SKIP_SLOT, takeSlotMarker } from "./pointer_arrays.ts";
 import {
   fixedElementSize,
   isUntransmitted,
@@ -268,19 +268,8 @@ export class TaggedLoader implements NestedWalker {
       try {
         let elem = isArray ? arr[i] : base;
         if (fl & VMS.ARRAY_OF_POINTER) {
-          const marker = r.u8();
-          if (marker !== NULLPTR_MARKER && marker !== VALIDPTR_MARKER) throw badMarker(marker);
-          const populated = elem !== null && elem !== undefined;
-          const action = slotAction(fl, marker === VALIDPTR_MARKER, populated);
-          if (action === "clear") {
-            arr[i] = null;
-            continue;
-          }
-          if (action === "skip") continue;
-          if (action === "allocate") {
-            elem = fl & (VMS.STRUCT | VMS.VSTRUCT) ? createRecord(f.vmsd!) : f.info!.zero(size);
-            arr[i] = elem;
-          }
+          elem = takeSlotMarker(r, f, arr, i, size);
+          if (elem === SKIP_SLOT) continue;
         }
         if (fl & (VMS.STRUCT | VMS.VSTRUCT)) {
           if (elem === null || elem === undefined || typeof elem !== "object") {

@@ -30,8 +30,8 @@ import type {
   VmStateDescription,
   VmStateField,
 } from "./description.ts";
-import { NULLPTR_MARKER, VALIDPTR_MARKER, VMS } from "./flags.ts";
-import { badMarker, hasSlotMarkers, slotAction } from "../extensions/pointer_arrays.ts";
+import { NULLPTR_MARKER, VMS } from "./flags.ts";
+import { hasSlotMarkers, SKIP_SLOT, takeSlotMarker } from "../extensions/pointer_arrays.ts";
 import { subsectionBelongs, type SubsectionMatch } from "../extensions/subsection_names.ts";
 import {
   LayoutMismatchError,
@@ -224,19 +224,8 @@ export class VmStateLoader implements NestedWalker {
       try {
         let elem = isArray ? arr[i] : base;
         if (markers) {
-          const marker = r.u8();
-          if (marker !== NULLPTR_MARKER && marker !== VALIDPTR_MARKER) throw badMarker(marker);
-          const populated = elem !== null && elem !== undefined;
-          const action = slotAction(fl, marker === VALIDPTR_MARKER, populated);
-          if (action === "clear") {
-            arr[i] = null;
-            continue;
-          }
-          if (action === "skip") continue;
-          if (action === "allocate") {
-            elem = fl & (VMS.STRUCT | VMS.VSTRUCT) ? createRecord(f.vmsd!) : f.info!.zero(size);
-            arr[i] = elem;
-          }
+          elem = takeSlotMarker(r, f, arr, i, size);
+          if (elem === SKIP_SLOT) continue;
         } else if (fl & VMS.ARRAY_OF_POINTER && (elem === null || elem === undefined) && size) {
           const marker = r.u8();
           if (marker !== NULLPTR_MARKER) {
