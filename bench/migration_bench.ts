@@ -88,10 +88,16 @@ async function child(op: string, name: string, path: string): Promise<void> {
   console.log(JSON.stringify({ case: name, op, ...f }));
 }
 
+/** The child gets the parent's permissions: explicit ones, or all when run with -A (/dev/shm). */
+function childFlags(): string[] {
+  if (Deno.permissions.querySync({ name: "ffi" }).state === "granted") return ["-A"];
+  return ["--allow-read", "--allow-write", "--allow-env", "--allow-run", "--allow-sys"];
+}
+
 async function spawn(args: string[]): Promise<Record<string, number | string>> {
   await new Deno.Command("sync").output();
   const { code, stdout, stderr } = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", new URL(import.meta.url).pathname, ...args],
+    args: ["run", ...childFlags(), new URL(import.meta.url).pathname, ...args],
   }).output();
   const text = new TextDecoder().decode(stdout).trim();
   if (code !== 0) {

@@ -135,10 +135,11 @@ export interface PrecopyOptions {
 export const DEFAULT_SLICE_INSNS = 1_000_000;
 
 /**
- * The transport's sink as precopy sees it: each write first passes the checkpoint (a cancel is
- * noticed before the buffer goes out), and while `racing` a write in flight is given up at once
- * on cancel (the transport is dropped next, so a stalled destination cannot hold Ctrl-C up). In
- * the stop-and-copy a write that started runs to its end: the last one completes the stream.
+ * The transport's sink as precopy sees it: a buffer is never started once cancelled. While
+ * `racing` (the rounds), a write in flight is given up at once on cancel (the transport is dropped
+ * next, so a stalled destination cannot hold Ctrl-C up), and after each write the checkpoint gives
+ * the event loop a turn. In the stop-and-copy a write that started runs to its end and counts: the
+ * last one completes the stream.
  */
 class GuardedSink implements ByteSink {
   racing = true;
@@ -151,10 +152,13 @@ class GuardedSink implements ByteSink {
   ) {}
 
   async write(chunk: Uint8Array): Promise<void> {
-    await this.gate.pass();
+    throwIfCancelled(this.signal);
     this.onWrite();
+    // Started at once, so the transport works while the writer fills its next buffer.
     const p = this.inner.write(chunk);
-    await (this.racing ? raceCancel(p, this.signal) : p);
+    if (!this.racing) return await p;
+    await raceCancel(p, this.signal);
+    await this.gate.pass();
   }
 }
 

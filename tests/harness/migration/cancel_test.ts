@@ -26,9 +26,13 @@ Deno.test("Checkpoint.pass() lets a pending event through and then throws once a
   await rejects(gate.pass(), MigrationCancelledError);
 });
 
-Deno.test("Checkpoint.pass() without a signal never throws", async () => {
+Deno.test("Checkpoint.pass() without a signal never throws and never yields", async () => {
   const gate = new Checkpoint(undefined, 0);
-  for (let i = 0; i < 3; i++) await gate.pass();
+  let timerRan = false;
+  const timer = setTimeout(() => timerRan = true, 0);
+  for (let i = 0; i < 1000; i++) await gate.pass();
+  strictEqual(timerRan, false, "no turn of the event loop was given");
+  clearTimeout(timer);
   strictEqual(gate.cancelled, false);
 });
 
