@@ -3,16 +3,10 @@
  * configuration record, when present and readable, names the machine type.
  * @module
  */
-import { StreamFormatError } from "../../migration/errors.ts";
-import {
-  machineName,
-  makeConfiguration,
-  vmstateConfiguration,
-} from "../../migration/sections/configuration.ts";
-import { QEMU_VM_FILE_MAGIC, SectionType } from "../../migration/sections/constants.ts";
+import { MigrationError, StreamFormatError } from "../../migration/errors.ts";
+import { readPreamble } from "../../migration/sections/preamble.ts";
 import { fileSource } from "../../migration/stream/io.ts";
 import { StreamReader } from "../../migration/stream/reader.ts";
-import { loadState } from "../../migration/vmstate/load.ts";
 import { ioError } from "./files.ts";
 
 /** Machine type named by a stream file ("?" when it has no readable configuration record). */
@@ -26,21 +20,16 @@ export async function probeMachineName(path: string): Promise<string> {
   try {
     const size = (await file.stat()).size;
     const r = StreamReader.fromSource(fileSource(file, size));
-    const magic = await r.retrying(() => r.be32()).catch(() => undefined);
-    if (magic !== QEMU_VM_FILE_MAGIC) {
-      throw new StreamFormatError(`"${path}" is not a migration stream (no QEVM magic)`, {
-        offset: 0,
-      });
-    }
     try {
-      return await r.retrying(() => {
-        r.be32();
-        if (r.u8() !== SectionType.CONFIGURATION) return "?";
-        const conf = makeConfiguration("");
-        loadState(r, vmstateConfiguration, conf, 1);
-        return machineName(conf) || "?";
-      });
-    } catch {
+      return (await r.retrying(() => readPreamble(r))).machine || "?";
+    } catch (e) {
+      if (!(e instanceof MigrationError)) throw e;
+      // A bad or cut magic means this is no stream; a damaged configuration only means "unknown".
+      if ((e.offset ?? 0) < 4) {
+        throw new StreamFormatError(`"${path}" is not a migration stream (no QEVM magic)`, {
+          offset: 0,
+        });
+      }
       return "?";
     }
   } finally {

@@ -5,9 +5,8 @@
  */
 import { StreamFormatError } from "../errors.ts";
 import type { StreamReader } from "../stream/reader.ts";
-import { QEMU_VM_FILE_MAGIC, SectionType } from "../sections/constants.ts";
-import { makeConfiguration, vmstateConfiguration } from "../sections/configuration.ts";
-import { loadState } from "../vmstate/load.ts";
+import { SectionType } from "../sections/constants.ts";
+import { readPreamble } from "../sections/preamble.ts";
 import { RamFlag } from "./ram_section.ts";
 
 /** The RAM blocks announced by a stream: total bytes and each block's idstr and length. */
@@ -21,14 +20,7 @@ export interface RamLayout {
 /** Read the header, configuration and `ram` block list; undefined when the first section is not `ram`. */
 export async function probeRamLayout(r: StreamReader): Promise<RamLayout | undefined> {
   return await r.retrying(() => {
-    if (r.be32() !== QEMU_VM_FILE_MAGIC) {
-      throw new StreamFormatError("Not a migration stream (bad magic)", { offset: 0 });
-    }
-    r.be32();
-    if (r.peekU8(0) === SectionType.CONFIGURATION) {
-      r.skip(1);
-      loadState(r, vmstateConfiguration, makeConfiguration(""), 0);
-    }
+    readPreamble(r);
     if (r.u8() !== SectionType.START) return undefined;
     r.be32();
     if (r.str8() !== "ram") return undefined;

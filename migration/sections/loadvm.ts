@@ -369,7 +369,8 @@ async function readTrailer(r: StreamReader, opts: LoadStreamOptions): Promise<nu
   return vmdescBytes;
 }
 
-function readHeader(r: StreamReader): void {
+/** Check magic and version (QEMU's messages); shared with {@link readPreamble}. */
+export function readHeader(r: StreamReader): void {
   const magic = r.be32();
   if (magic !== QEMU_VM_FILE_MAGIC) {
     throw new StreamFormatError(
