@@ -32,7 +32,7 @@ import {
   TAG_FIELD,
   TAG_SUBSECTION,
 } from "./tagged_format.ts";
-import { runSaveHook } from "../vmstate/hooks.ts";
+import { saveBetweenHooks } from "../vmstate/hooks.ts";
 
 /** Options of the tagged writer. */
 export interface TaggedSaveOptions {
@@ -60,34 +60,27 @@ export class TaggedSaver implements NestedWalker {
   }
 
   private description(vmsd: VmStateDescription, opaque: StateRecord, version: number): void {
-    runSaveHook(vmsd.preSave, opaque, `pre-save failed: ${vmsd.name}`);
-    const outer = this.w;
-    let failed = true;
-    try {
-      outer.u8(TAG_DESCRIPTION);
-      outer.str8(vmsd.name);
-      outer.be32(version);
-      const body = new StreamWriter(undefined, 256);
-      this.w = body;
-      for (const f of vmsd.fields) this.field(vmsd, f, opaque, version);
-      for (const sub of vmsd.subsections ?? []) {
-        if (sub.needed && !sub.needed(opaque)) continue;
-        this.opts.onSubsection?.(sub.name);
-        body.u8(TAG_SUBSECTION);
-        this.description(sub, opaque, sub.versionId);
+    saveBetweenHooks(vmsd, opaque, () => {
+      const outer = this.w;
+      try {
+        outer.u8(TAG_DESCRIPTION);
+        outer.str8(vmsd.name);
+        outer.be32(version);
+        const body = new StreamWriter(undefined, 256);
+        this.w = body;
+        for (const f of vmsd.fields) this.field(vmsd, f, opaque, version);
+        for (const sub of vmsd.subsections ?? []) {
+          if (sub.needed && !sub.needed(opaque)) continue;
+          this.opts.onSubsection?.(sub.name);
+          body.u8(TAG_SUBSECTION);
+          this.description(sub, opaque, sub.versionId);
+        }
+        outer.be32(body.offset);
+        outer.bytes(body.take());
+      } finally {
+        this.w = outer;
       }
-      outer.be32(body.offset);
-      outer.bytes(body.take());
-      failed = false;
-    } finally {
-      this.w = outer;
-      if (failed) {
-        try {
-          vmsd.postSave?.(opaque);
-        } catch { /* the first failure is the one to report */ }
-      }
-    }
-    runSaveHook(vmsd.postSave, opaque, `post-save failed: ${vmsd.name}`);
+    });
   }
 
   private field(

@@ -4,7 +4,7 @@
  * @module
  */
 import { MigrationError, SaveError, StateValidationError } from "../errors.ts";
-import type { StateRecord } from "./description.ts";
+import type { StateRecord, VmStateDescription } from "./description.ts";
 
 /** Run a save-side hook: `false` or a thrown error aborts the save with a SaveError. */
 export function runSaveHook(
@@ -47,4 +47,25 @@ export function annotatePath(e: unknown, segment: string, offset: number): unkno
     e.withPath(segment + (e.path ?? ""));
   }
   return e;
+}
+
+/**
+ * Save one description's body between its hooks, QEMU's order: pre_save, the body, post_save;
+ * post_save also runs when the body failed (its own failure then goes unreported).
+ */
+export function saveBetweenHooks(
+  vmsd: VmStateDescription,
+  opaque: StateRecord,
+  body: () => void,
+): void {
+  runSaveHook(vmsd.preSave, opaque, `pre-save failed: ${vmsd.name}`);
+  try {
+    body();
+  } catch (e) {
+    try {
+      vmsd.postSave?.(opaque);
+    } catch { /* the first failure is the one to report */ }
+    throw e;
+  }
+  runSaveHook(vmsd.postSave, opaque, `post-save failed: ${vmsd.name}`);
 }

@@ -19,7 +19,7 @@ import type {
 import { NULLPTR_MARKER, VALIDPTR_MARKER, VMS } from "./flags.ts";
 import { hasSlotMarkers } from "../extensions/pointer_arrays.ts";
 import { writeBracketed } from "../extensions/vmsd_markers.ts";
-import { runSaveHook } from "./hooks.ts";
+import { saveBetweenHooks } from "./hooks.ts";
 
 const compressCache = new WeakMap<VmStateField, boolean>();
 
@@ -110,31 +110,24 @@ export class VmStateSaver implements NestedWalker {
     json: QemuJsonWriter | undefined,
     version: number,
   ): void {
-    runSaveHook(vmsd.preSave, opaque, `pre-save failed: ${vmsd.name}`);
-    let failed = true;
-    // x-vmsd-markers: the payload goes to a scratch writer first, so its length can lead it.
-    const outer = this.w;
-    if (this.opts.vmsdMarkers) this.w = new StreamWriter(undefined, 256);
-    try {
-      if (json) {
-        json.str("vmsd_name", vmsd.name);
-        json.int("version", version);
-        json.startArray("fields");
+    saveBetweenHooks(vmsd, opaque, () => {
+      // x-vmsd-markers: the payload goes to a scratch writer first, so its length can lead it.
+      const outer = this.w;
+      if (this.opts.vmsdMarkers) this.w = new StreamWriter(undefined, 256);
+      try {
+        if (json) {
+          json.str("vmsd_name", vmsd.name);
+          json.int("version", version);
+          json.startArray("fields");
+        }
+        for (const f of vmsd.fields) this.saveField(vmsd, f, opaque, json, version);
+        if (json) json.endArray();
+        this.saveSubsections(vmsd, opaque, json);
+        if (outer !== this.w) writeBracketed(outer, this.w.take());
+      } finally {
+        this.w = outer;
       }
-      for (const f of vmsd.fields) this.saveField(vmsd, f, opaque, json, version);
-      if (json) json.endArray();
-      this.saveSubsections(vmsd, opaque, json);
-      if (outer !== this.w) writeBracketed(outer, this.w.take());
-      failed = false;
-    } finally {
-      this.w = outer;
-      if (failed) {
-        try {
-          vmsd.postSave?.(opaque);
-        } catch { /* the first failure is the one to report */ }
-      }
-    }
-    runSaveHook(vmsd.postSave, opaque, `post-save failed: ${vmsd.name}`);
+    });
   }
 
   private saveField(
