@@ -5,12 +5,15 @@
  *   deno task bench:migration [--runs N] [--case zero-1g|random-256m|random-1g] [--dir DIR]
  *
  * For every case: `save` builds the guest (RAM zero, or filled like `snapshot --fill random:7`,
- * then the demo guest booted, at reset) and sends it with `migrate file:` code (precopy with
- * max-bandwidth 1e12 B/s, as QEMU's `migrate "exec:cat > FILE"` with max-bandwidth raised; the
- * guest runs for the virtual time the bytes take, about 27,000 instructions for 256 MiB); `load` receives the file with
- * `incoming file:` code into a fresh machine. `sync` runs before each measurement so earlier
- * files' writeback does not disturb it. Prints one JSON line per measurement and a summary of
- * the medians. Under `deno bench` (`deno task bench`), it registers the 256 MiB cases instead.
+ * then the demo guest booted and run for 1,000,000 instructions, as `snapshot` does) and sends it
+ * with `migrate file:` code (precopy with max-bandwidth 1e12 B/s, as QEMU's
+ * `migrate "exec:cat > FILE"` with max-bandwidth raised; the guest runs for the virtual time the
+ * bytes take, about 27,000 instructions for 256 MiB); `load` receives the file with
+ * `incoming file:` code into a fresh machine; `load-prealloc` into a machine whose RAM was mapped
+ * before the clock started (`incoming --prealloc`). `sync` runs before each measurement so
+ * earlier files' writeback does not disturb it. Prints one JSON line per measurement and a
+ * summary of the medians. Under `deno bench` (`deno task bench`), it registers the 256 MiB cases
+ * instead.
  * @module
  */
 import { DEFAULT_GUEST, VirtMachine } from "../emu/virt.ts";
@@ -34,6 +37,9 @@ const CASES: Case[] = [
   { name: "random-1g", mib: 1024, random: true },
 ];
 
+/** Each run: save, load into a fresh machine, load into a preallocated one. */
+const OPS = ["save", "load", "load-prealloc"];
+
 /** Bandwidth high enough that pacing never applies (QEMU measured with the same). */
 const UNLIMITED = 1e12;
 
@@ -45,7 +51,13 @@ interface Figures {
   peakRssBytes: number;
 }
 
-/** The demo guest booted over RAM that is zero or filled (as `snapshot --fill random:7` does). */
+/** Instructions the guest runs before it is saved, as `snapshot` does by default. */
+const WARM_INSNS = 1_000_000;
+
+/**
+ * The demo guest booted over RAM that is zero or filled (as `snapshot --fill random:7` does),
+ * then run for {@link WARM_INSNS} instructions: a live guest, with the interpreter compiled.
+ */
 function guest(c: Case): VirtMachine {
   const m = new VirtMachine({ ramSize: c.mib << 20 });
   if (c.random) {
@@ -53,6 +65,7 @@ function guest(c: Case): VirtMachine {
     m.ram.markAllDirty();
   }
   m.boot(Deno.readFileSync(DEFAULT_GUEST));
+  m.run(WARM_INSNS);
   return m;
 }
 
@@ -81,9 +94,27 @@ async function load(path: string): Promise<Figures> {
   return { bytes, seconds, mbPerSecond: bytes / 1e6 / seconds, peakRssBytes: 0 };
 }
 
+/**
+ * Load `path` into a machine made and preallocated before the clock starts, the way
+ * `incoming --prealloc` prepares one before the stream arrives.
+ */
+async function loadPreallocated(path: string, c: Case): Promise<Figures> {
+  const m = new VirtMachine({ ramSize: c.mib << 20 });
+  m.ram.prefault();
+  const t0 = performance.now();
+  const got = await receiveMigration({ kind: "file", path }, m);
+  const seconds = (performance.now() - t0) / 1000;
+  const bytes = got.report.bytes;
+  return { bytes, seconds, mbPerSecond: bytes / 1e6 / seconds, peakRssBytes: 0 };
+}
+
 async function child(op: string, name: string, path: string): Promise<void> {
   const c = CASES.find((x) => x.name === name)!;
-  const f = op === "save" ? await save(guest(c), path) : await load(path);
+  const f = op === "save"
+    ? await save(guest(c), path)
+    : op === "load"
+    ? await load(path)
+    : await loadPreallocated(path, c);
   f.peakRssBytes = peakRssBytes();
   console.log(JSON.stringify({ case: name, op, ...f }));
 }
@@ -125,13 +156,13 @@ async function main(argv: string[]): Promise<void> {
       for (let i = 0; i < runs; i++) {
         const path = `${dir}/${c.name}.qemu`;
         await Deno.remove(path).catch(() => {});
-        for (const op of ["save", "load"]) {
+        for (const op of OPS) {
           const r = await spawn(["--child", op, c.name, path]);
           console.log(JSON.stringify(r));
           rows.push(r);
         }
       }
-      for (const op of ["save", "load"]) {
+      for (const op of OPS) {
         const mine = rows.filter((r) => r.op === op);
         const secs = median(mine.map((r) => Number(r.seconds)));
         const rss = Math.max(...mine.map((r) => Number(r.peakRssBytes)));

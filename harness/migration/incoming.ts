@@ -240,14 +240,16 @@ async function openIncoming(uri: MigrationUri, opts: IncomingOptions): Promise<I
 }
 
 /**
- * Receive one migration from `uri` into a machine made by `makeMachine(ramBytes)` (the RAM size
- * the stream announces, or undefined when it has no ram section). Throws a MigrationError (or a
- * TransportError) when anything fails, MigrationCancelledError when `opts.signal` aborts; no
- * machine escapes a failed or cancelled load.
+ * Receive one migration from `uri` into a machine made by `destination(ramBytes)` (the RAM size
+ * the stream announces, or undefined when it has no ram section), or into `destination` itself
+ * when it is a machine prepared before the stream arrives (its RAM preallocated, say; a stream
+ * announcing another RAM size is then rejected). Throws a MigrationError (or a TransportError)
+ * when anything fails, MigrationCancelledError when `opts.signal` aborts; no machine escapes a
+ * failed or cancelled load (a prepared one is rolled back to its state before).
  */
 export async function receiveMigration<M extends Machine>(
   uri: MigrationUri,
-  makeMachine: (ramBytes: number | undefined) => M,
+  destination: ((ramBytes: number | undefined) => M) | M,
   opts: IncomingOptions = {},
 ): Promise<IncomingResult<M>> {
   let where = formatMigrationUri(uri);
@@ -274,7 +276,7 @@ export async function receiveMigration<M extends Machine>(
     const layout = await probeRamLayout(StreamReader.fromSource(source, 4096));
     total ??= layout?.total;
     source.rewind();
-    const machine = makeMachine(layout?.total);
+    const machine = typeof destination === "function" ? destination(layout?.total) : destination;
     // A file is read ahead (its I/O overlaps the decoding); a pipe or socket only on demand.
     const reader = StreamReader.fromSource(source, 4 << 20, {
       readAhead: stream.source.size !== undefined,

@@ -15,6 +15,13 @@ export interface ByteSink {
 }
 
 const encoder = new TextEncoder();
+/**
+ * Room past the flush threshold for what is written before the next flush check: the RAM saver
+ * checks once per 32 pages (one bitmap word), 32 × (4096 + 8) bytes plus a block name.
+ */
+const SINK_HEADROOM = 256 * 1024;
+/** Largest buffer allocated up front; a writer that flushes rarely (or never) grows instead. */
+const MAX_STREAMING_BUFFER = 64 * 1024 * 1024;
 
 /** Writes big-endian primitives and always knows the absolute offset of the next byte. */
 export class StreamWriter {
@@ -30,10 +37,18 @@ export class StreamWriter {
   /** Flush when this many bytes are buffered (only with a sink). */
   readonly flushThreshold: number;
 
-  /** A writer that flushes to `sink`; without one it keeps everything for {@link take}. */
+  /**
+   * A writer that flushes to `sink`; without one it keeps everything for {@link take}. With a
+   * sink and a threshold of a few MiB the buffer starts at the threshold plus headroom, so
+   * streaming RAM never stops to grow (and copy) it; untouched capacity costs no memory until
+   * written.
+   */
   constructor(sink?: ByteSink, initial = 64 * 1024, flushThreshold = 4 * 1024 * 1024) {
     this.sink = sink;
-    this.buf = new Uint8Array(initial);
+    const streaming = flushThreshold + SINK_HEADROOM;
+    this.buf = new Uint8Array(
+      sink && streaming <= MAX_STREAMING_BUFFER ? Math.max(initial, streaming) : initial,
+    );
     this.view = new DataView(this.buf.buffer);
     this.flushThreshold = flushThreshold;
   }

@@ -324,12 +324,18 @@ export const incomingCommand: CommandDef<ShellContext> = {
       description: "give up when the stream stops for this many seconds (default: --timeout)",
     },
     { flags: "--ram <size>", description: "guest RAM (default: the size the stream announces)" },
+    {
+      flags: "--prealloc",
+      description:
+        "make the destination and map all its RAM before the stream arrives (QEMU's -mem-prealloc); RAM size: --ram, else the current machine's",
+    },
     { flags: "--run <n>", description: "then run the guest for n instructions" },
     { flags: "--json", description: "print the outcome (and console output of --run) as JSON" },
   ],
   examples: [
     "incoming tcp:127.0.0.1:4444 --timeout 60",
     "incoming tcp:127.0.0.1:4444 --timeout 60 --idle-timeout 2",
+    "incoming tcp:127.0.0.1:4444 --ram 256M --prealloc",
     'incoming "exec:gunzip -c vm.gz"',
   ],
   async run(ctx, args, opts): Promise<number> {
@@ -348,11 +354,15 @@ export const incomingCommand: CommandDef<ShellContext> = {
     const runInsns = opts.run === undefined ? undefined : parseCount(String(opts.run), "--run");
     const session = ctx.session;
     session.requireStopped("receive a migration");
+    // Preallocation happens before the listener opens, so it never delays a waiting source.
+    const prepared = opts.prealloc
+      ? preallocatedMachine(session, ramOverride ?? session.machine.ram.size)
+      : undefined;
     const bar = progressOf(ctx)("incoming", ramOverride ?? session.machine.ram.size);
     let result;
     try {
       result = await session.cancellable((signal) =>
-        receiveMigration(uri, (announced) => makeMachine(session, ramOverride ?? announced), {
+        receiveMigration(uri, prepared ?? ((ram) => makeMachine(session, ramOverride ?? ram)), {
           timeoutMs,
           idleTimeoutMs,
           signal,
@@ -418,6 +428,13 @@ function makeMachine(session: Session, ramBytes: number | undefined): VirtMachin
     if (e instanceof ConfigError) return session.freshMachine();
     throw e;
   }
+}
+
+/** A fresh machine of `ramBytes` whose RAM is already mapped (`incoming --prealloc`). */
+function preallocatedMachine(session: Session, ramBytes: number): VirtMachine {
+  const m = session.freshMachine({ ramSize: ramBytes });
+  m.ram.prefault();
+  return m;
 }
 
 /** Every migration command, for repl/commands/mod.ts. */

@@ -39,3 +39,26 @@ Deno.test("read() copies and write() outside RAM throws BusError", () => {
   throws(() => ram.write(RAM_BASE + 4095, new Uint8Array(2)), BusError);
   assert(!ram.contains(RAM_BASE - 1) && ram.contains(RAM_BASE + 4095, 1));
 });
+
+/** Resident memory of this process in bytes. */
+function rssBytes(): number {
+  return Deno.memoryUsage().rss;
+}
+
+Deno.test("prefault() maps every page up front and changes no byte or bit", () => {
+  const ram = new Ram(64 << 20);
+  ram.write(RAM_BASE + 0x1234, new Uint8Array([9, 8, 7]));
+  ram.clearDirty();
+  ram.write(RAM_BASE + 5 * 4096, new Uint8Array([1]));
+  const dirty = ram.dirty.slice(), written = ram.written.slice();
+  const before = rssBytes();
+  ram.prefault();
+  const grew = rssBytes() - before;
+  assert(grew >= 60 << 20, `resident memory grew by ${grew} bytes, expected about 64 MiB`);
+  assertEquals([...ram.read(RAM_BASE + 0x1234, 3)], [9, 8, 7]);
+  assertEquals(ram.u8[5 * 4096], 1);
+  let nonzeroWords = 0;
+  for (let i = 0; i < ram.i32.length; i++) if (ram.i32[i] !== 0) nonzeroWords++;
+  assertEquals(nonzeroWords, 2, "only the two words written hold data");
+  assertEquals([ram.dirty, ram.written], [dirty, written]);
+});

@@ -66,6 +66,30 @@ Deno.test("file: and exec: streams load into a machine of the size they announce
   }
 });
 
+Deno.test("file: loads into a machine prepared beforehand; one of another size is left as it was", async () => {
+  const { m, bytes } = await sourceStream();
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/vm.qemu`, bytes);
+    const prepared = new VirtMachine({ ramSize: 16 << 20 });
+    prepared.ram.prefault();
+    const got = await receiveMigration({ kind: "file", path: `${dir}/vm.qemu` }, prepared);
+    strictEqual(got.machine, prepared);
+    deepStrictEqual(withoutConsole(got.machine), withoutConsole(m));
+
+    const small = new VirtMachine({ ramSize: 8 << 20 });
+    small.ram.prefault();
+    const before = withoutConsole(small);
+    await rejects(
+      receiveMigration({ kind: "file", path: `${dir}/vm.qemu` }, small),
+      (e) => e instanceof MigrationError && /RAM size in the stream/.test(e.message),
+    );
+    deepStrictEqual(withoutConsole(small), before);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("a cut file, a missing file and a failing command are typed errors", async () => {
   const { bytes } = await sourceStream();
   const dir = await Deno.makeTempDir();

@@ -46,6 +46,37 @@ function lastJson(text: string): Record<string, unknown> {
   return JSON.parse(line);
 }
 
+Deno.test("incoming --prealloc receives into a machine made before the stream; a size mismatch keeps the current one", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const src = memwriterContext();
+    strictEqual(await run(src, "migrate", `file:${dir}/vm.qemu`), 0, src.errText());
+    const ram = src.session.machine.ram.size;
+    const dst = captureContext();
+    const before = dst.session.machine;
+    strictEqual(
+      await run(dst, "incoming", `file:${dir}/vm.qemu`, "--ram", `${ram}`, "--prealloc", "--json"),
+      0,
+      dst.errText(),
+    );
+    const out = lastJson(dst.outText());
+    strictEqual(out.ok, true);
+    strictEqual(out.ramBytes, ram);
+    notStrictEqual(dst.session.machine, before);
+    deepStrictEqual(withoutConsole(dst.session.machine), withoutConsole(src.session.machine));
+
+    const kept = dst.session.machine;
+    strictEqual(
+      await run(dst, "incoming", `file:${dir}/vm.qemu`, "--ram", `${ram * 2}`, "--prealloc"),
+      1,
+    );
+    ok(/RAM size in the stream is 0x[0-9a-f]+ bytes but this machine has/.test(dst.errText()));
+    strictEqual(dst.session.machine, kept, "the current machine stays after a rejected stream");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("migrate file: then incoming file: moves the guest into a fresh machine", async () => {
   const dir = await Deno.makeTempDir();
   try {
