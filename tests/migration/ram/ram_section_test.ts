@@ -326,6 +326,39 @@ Deno.test("QEMU 7.2's ZERO fill byte is honoured, and a zero page already zero i
   deepStrictEqual(dst.block.bytes, new Uint8Array(3 * PS), "abort zeroes the known-zero page");
 });
 
+Deno.test("runs of ZERO records: known-zero pages are skipped, a page with data is zeroed, a bad one is rejected where it stands", async () => {
+  const Z = RamFlag.ZERO | RamFlag.CONTINUE;
+  const zeros = (from: number, to: number) => {
+    const out: number[] = [];
+    for (let p = from; p < to; p++) out.push(...be64(p * PS + Z), 0);
+    return out;
+  };
+  // Eight pages; page 5 holds data and is known to.
+  const dst = tiny(8, { written: false });
+  dst.block.bytes.set(pageOf(0x44), 5 * PS);
+  setPage(dst.block.written, 5);
+  const start8 = b(be64(8 * PS + RamFlag.MEM_SIZE), str8("blk"), be64(8 * PS), be64(RamFlag.EOS));
+  const stream = b(be64(RamFlag.ZERO), str8("blk"), 0, zeros(1, 8), be64(RamFlag.EOS));
+  await loadChunks(dst.section, [[start8, "start"], [stream, "part"]]);
+  deepStrictEqual(dst.section.stats, { zeroPages: 8, normalPages: 0, bytes: 0 });
+  deepStrictEqual(dst.block.bytes, new Uint8Array(8 * PS), "page 5 was zeroed");
+  dst.section.abort();
+  deepStrictEqual(dst.block.bytes.subarray(5 * PS, 6 * PS), pageOf(0x44), "abort restores it");
+
+  // A record past the block's end in the middle of a run is rejected at its own offset.
+  const bad = tiny(8, { written: false });
+  const head = b(be64(RamFlag.ZERO), str8("blk"), 0, zeros(1, 4));
+  const cut = b(head, be64(9 * PS + Z), 0, zeros(4, 8), be64(RamFlag.EOS));
+  await loadChunks(bad.section, [[start8, "start"]]);
+  const r = StreamReader.fromBytes(cut);
+  await rejects(
+    bad.section.load(r, RAM_SECTION_VERSION, "part"),
+    (e) =>
+      e instanceof StreamFormatError && /Illegal RAM offset 0x9000/.test(e.message) &&
+      e.offset === head.length,
+  );
+});
+
 Deno.test("the journal copies only pages that may hold data, and abort restores both kinds", async () => {
   const dst = tiny(3, { written: false });
   dst.block.bytes.set(pageOf(0x66), 2 * PS);
