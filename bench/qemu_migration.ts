@@ -13,7 +13,7 @@
  * @module
  */
 import { fillRandom } from "../repl/commands/machine_commands.ts";
-import { Qmp, QmpError } from "./qmp.ts";
+import { freePort, Qmp, QmpError } from "./qmp.ts";
 
 /** One benchmark case: guest RAM size and content. */
 export interface QemuCase {
@@ -34,8 +34,11 @@ export const CASES: QemuCase[] = [
 
 const QEMU = "qemu-system-riscv32";
 
+/** QEMU's peak RSS (VmHWM), read by `cat`: Deno 2.9 wants all permissions to read /proc itself. */
 function peakRss(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync(`/proc/${pid}/status`));
+  const out = new Deno.Command("cat", { args: [`/proc/${pid}/status`], stderr: "null" })
+    .outputSync();
+  const m = /VmHWM:\s+(\d+) kB/.exec(new TextDecoder().decode(out.stdout));
   return m ? Number(m[1]) * 1024 : 0;
 }
 
@@ -52,7 +55,7 @@ async function waitMigration(qmp: Qmp, timeoutMs = 120_000): Promise<Record<stri
   }
 }
 
-function startQemu(dir: string, c: QemuCase, extra: string[]): Deno.ChildProcess {
+function startQemu(port: number, c: QemuCase, extra: string[]): Deno.ChildProcess {
   const args = [
     "-M",
     "virt",
@@ -68,7 +71,7 @@ function startQemu(dir: string, c: QemuCase, extra: string[]): Deno.ChildProcess
     "-monitor",
     "none",
     "-qmp",
-    `unix:${dir}/qmp.sock,server=on,wait=off`,
+    `tcp:127.0.0.1:${port},server=on,wait=off`,
     ...extra,
   ];
   return new Deno.Command(QEMU, { args, stdout: "null", stderr: "inherit" }).spawn();
@@ -87,8 +90,9 @@ export async function measureCase(c: QemuCase, dir: string): Promise<Record<stri
   }
   await Deno.remove(stream).catch(() => {});
   await new Deno.Command("sync").output(); // earlier files' writeback must not disturb this one
-  const src = startQemu(dir, c, extra);
-  let qmp = await Qmp.connect(`${dir}/qmp.sock`);
+  let port = freePort();
+  const src = startQemu(port, c, extra);
+  let qmp = await Qmp.connect(port);
   await qmp.execute("migrate-set-parameters", { "max-bandwidth": 1e12 });
   const t0 = performance.now();
   await qmp.execute("migrate", { uri: `exec:cat > ${stream}` });
@@ -99,10 +103,10 @@ export async function measureCase(c: QemuCase, dir: string): Promise<Record<stri
   qmp.close();
   await src.status;
   const bytes = (await Deno.stat(stream)).size;
-  await Deno.remove(`${dir}/qmp.sock`).catch(() => {});
   await new Deno.Command("sync").output();
-  const dst = startQemu(dir, c, ["-incoming", "defer"]);
-  qmp = await Qmp.connect(`${dir}/qmp.sock`);
+  port = freePort();
+  const dst = startQemu(port, c, ["-incoming", "defer"]);
+  qmp = await Qmp.connect(port);
   const t1 = performance.now();
   await qmp.execute("migrate-incoming", { uri: `exec:cat ${stream}` });
   await waitMigration(qmp);
@@ -111,7 +115,6 @@ export async function measureCase(c: QemuCase, dir: string): Promise<Record<stri
   await qmp.execute("quit").catch(() => {});
   qmp.close();
   await dst.status;
-  await Deno.remove(`${dir}/qmp.sock`).catch(() => {});
   const saveSeconds = Number(done["total-time"]) / 1000;
   return {
     case: c.name,

@@ -1,5 +1,5 @@
 /**
- * A minimal QMP client (QEMU's JSON monitor over a unix socket) for the QEMU side of the
+ * A minimal QMP client (QEMU's JSON monitor on a loopback TCP port) for the QEMU side of the
  * migration benchmarks: send a command, get its `return`, skip asynchronous events.
  * @module
  */
@@ -12,25 +12,37 @@ export class QmpError extends Error {
   }
 }
 
+/** A loopback TCP port nobody listens on right now, for QEMU's monitor. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = l.addr.port;
+  l.close();
+  return port;
+}
+
 /** One QMP connection, capabilities already negotiated. */
 export class Qmp {
   private buffered = "";
   private readonly decoder = new TextDecoder();
   private readonly encoder = new TextEncoder();
 
-  private constructor(private readonly conn: Deno.UnixConn) {}
+  private constructor(private readonly conn: Deno.Conn) {}
 
-  /** Connect to QEMU's `-qmp unix:PATH,server=on,wait=off` socket, retrying until it exists. */
-  static async connect(path: string, attempts = 200): Promise<Qmp> {
+  /**
+   * Connect to QEMU's `-qmp tcp:127.0.0.1:PORT,server=on,wait=off` monitor, retrying until it
+   * listens. (TCP on loopback rather than a unix socket: Deno 2.9 wants net access for a unix
+   * socket's path, which `--allow-net=127.0.0.1` does not give.)
+   */
+  static async connect(port: number, attempts = 200): Promise<Qmp> {
     for (let i = 0;; i++) {
       try {
-        const q = new Qmp(await Deno.connect({ transport: "unix", path }));
+        const q = new Qmp(await Deno.connect({ hostname: "127.0.0.1", port }));
         await q.readMessage(); // greeting
         await q.execute("qmp_capabilities");
         return q;
       } catch (e) {
-        if (i >= attempts || !(e instanceof Deno.errors.NotFound)) throw e;
-        await new Promise((r) => setTimeout(r, 10)); // QEMU has not created the socket yet
+        if (i >= attempts || !(e instanceof Deno.errors.ConnectionRefused)) throw e;
+        await new Promise((r) => setTimeout(r, 10)); // QEMU does not listen yet
       }
     }
   }

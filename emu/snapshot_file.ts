@@ -4,6 +4,7 @@
  * layout. Both report the figures `--stats` prints.
  * @module
  */
+import process from "node:process";
 import { TransportError } from "../migration/errors.ts";
 import { probeRamLayout } from "../migration/ram/probe.ts";
 import type { LoadReport } from "../migration/sections/loadvm.ts";
@@ -24,12 +25,15 @@ export interface TransferStats {
   peakRssBytes: number;
 }
 
-/** Peak RSS from /proc/self/status, or the current RSS where that is unavailable. */
+/**
+ * Peak RSS of this process (getrusage's ru_maxrss, the kernel's VmHWM), or the current RSS where
+ * that is unavailable. (Not /proc/self/status: Deno 2.9 wants all permissions to read /proc.)
+ */
 export function peakRssBytes(): number {
   try {
-    const m = /VmHWM:\s+(\d+) kB/.exec(Deno.readTextFileSync("/proc/self/status"));
-    if (m) return Number(m[1]) * 1024;
-  } catch { /* not Linux */ }
+    const kib = process.resourceUsage().maxRSS;
+    if (kib > 0) return kib * 1024;
+  } catch { /* not provided here */ }
   return Deno.memoryUsage().rss;
 }
 
