@@ -329,7 +329,7 @@ export const incomingCommand: CommandDef<ShellContext> = {
       description:
         "make the destination and map all its RAM before the stream arrives (QEMU's -mem-prealloc); RAM size: --ram, else the current machine's",
     },
-    { flags: "--run <n>", description: "then run the guest for n instructions" },
+    { flags: "--run <n>", description: "then run the guest for n instructions (Ctrl-C stops it)" },
     { flags: "--json", description: "print the outcome (and console output of --run) as JSON" },
   ],
   examples: [
@@ -385,9 +385,13 @@ export const incomingCommand: CommandDef<ShellContext> = {
       } s; guest at instret ${m.cpu.instret}`;
     let consoleOut = "";
     let ran: number | undefined;
+    let interrupted = false;
     if (runInsns !== undefined) {
+      // A session run like `run N`: Ctrl-C stops it (the loaded machine stays installed).
       const before = m.consoleText.length;
-      ran = m.run(runInsns).insns;
+      const outcome = await session.startRun({ kind: "cycles", count: runInsns }, false).run.done;
+      ran = outcome.cycles;
+      interrupted = outcome.end === "interrupted";
       consoleOut = m.consoleText.slice(before);
     }
     if (opts.json) {
@@ -400,9 +404,10 @@ export const incomingCommand: CommandDef<ShellContext> = {
         seconds: result.seconds,
         instret: m.cpu.instret,
         ran: ran ?? null,
+        interrupted,
         console: consoleOut,
       }));
-      return 0;
+      return interrupted ? EXIT_INTERRUPTED : 0;
     }
     ctx.io.out(loaded);
     if (runInsns !== undefined) {
@@ -411,6 +416,12 @@ export const incomingCommand: CommandDef<ShellContext> = {
           new TextEncoder().encode(consoleOut),
         );
         if (!consoleOut.endsWith("\n")) ctx.io.out("");
+      }
+      if (interrupted) {
+        ctx.io.err(
+          `incoming: run interrupted after ${ran} instructions; guest at instret ${m.cpu.instret}`,
+        );
+        return EXIT_INTERRUPTED;
       }
       ctx.io.out(`incoming: ran ${ran} instructions; guest at instret ${m.cpu.instret}`);
     }

@@ -77,6 +77,27 @@ Deno.test("incoming --prealloc receives into a machine made before the stream; a
   }
 });
 
+Deno.test("incoming --run is a session run: stopping it (Ctrl-C) keeps the loaded machine", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const src = memwriterContext();
+    strictEqual(await run(src, "migrate", `file:${dir}/vm.qemu`), 0, src.errText());
+    const dst = captureContext();
+    const pending = run(dst, "incoming", `file:${dir}/vm.qemu`, "--run", "1000000000", "--json");
+    while (!dst.session.active) await new Promise((r) => setTimeout(r, 1));
+    const loaded = dst.session.active.machine;
+    await dst.session.stopRun(); // what the shell does on Ctrl-C while the guest runs
+    strictEqual(await pending, 130);
+    const out = lastJson(dst.outText());
+    strictEqual(out.interrupted, true);
+    ok(Number(out.ran) < 1_000_000_000, `ran ${out.ran}`);
+    strictEqual(dst.session.machine, loaded, "the loaded machine stays installed");
+    strictEqual(dst.session.active, undefined);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("migrate file: then incoming file: moves the guest into a fresh machine", async () => {
   const dir = await Deno.makeTempDir();
   try {
