@@ -205,6 +205,18 @@ if (import.meta.main) {
     },
   });
   Deno.bench({
+    name: "incoming --prealloc file: 256 MiB of random RAM (load into a preallocated machine)",
+    n: 5,
+    warmup: 1,
+    async fn(b) {
+      const m = new VirtMachine({ ramSize: 256 << 20 });
+      m.ram.prefault();
+      b.start();
+      await receiveMigration({ kind: "file", path }, m);
+      b.end();
+    },
+  });
+  Deno.bench({
     name: "migrate file: 1 GiB guest, mostly zero (save)",
     n: 5,
     warmup: 1,
