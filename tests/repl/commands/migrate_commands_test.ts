@@ -46,16 +46,27 @@ function lastJson(text: string): Record<string, unknown> {
   return JSON.parse(line);
 }
 
-Deno.test("incoming --prealloc receives into a machine made before the stream; a size mismatch keeps the current one", async () => {
+/** A memwriter guest migrated to `file:DIR/vm.qemu` in a temporary DIR, handed to `fn`. */
+async function withMigratedFile(
+  fn: (file: string, src: ReturnType<typeof memwriterContext>) => Promise<void>,
+): Promise<void> {
   const dir = await Deno.makeTempDir();
   try {
     const src = memwriterContext();
     strictEqual(await run(src, "migrate", `file:${dir}/vm.qemu`), 0, src.errText());
+    await fn(`${dir}/vm.qemu`, src);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("incoming --prealloc receives into a machine made before the stream; a size mismatch keeps the current one", () =>
+  withMigratedFile(async (file, src) => {
     const ram = src.session.machine.ram.size;
     const dst = captureContext();
     const before = dst.session.machine;
     strictEqual(
-      await run(dst, "incoming", `file:${dir}/vm.qemu`, "--ram", `${ram}`, "--prealloc", "--json"),
+      await run(dst, "incoming", `file:${file}`, "--ram", `${ram}`, "--prealloc", "--json"),
       0,
       dst.errText(),
     );
@@ -67,23 +78,17 @@ Deno.test("incoming --prealloc receives into a machine made before the stream; a
 
     const kept = dst.session.machine;
     strictEqual(
-      await run(dst, "incoming", `file:${dir}/vm.qemu`, "--ram", `${ram * 2}`, "--prealloc"),
+      await run(dst, "incoming", `file:${file}`, "--ram", `${ram * 2}`, "--prealloc"),
       1,
     );
     ok(/RAM size in the stream is 0x[0-9a-f]+ bytes but this machine has/.test(dst.errText()));
     strictEqual(dst.session.machine, kept, "the current machine stays after a rejected stream");
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("incoming --run is a session run: stopping it (Ctrl-C) keeps the loaded machine", async () => {
-  const dir = await Deno.makeTempDir();
-  try {
-    const src = memwriterContext();
-    strictEqual(await run(src, "migrate", `file:${dir}/vm.qemu`), 0, src.errText());
+Deno.test("incoming --run is a session run: stopping it (Ctrl-C) keeps the loaded machine", () =>
+  withMigratedFile(async (file) => {
     const dst = captureContext();
-    const pending = run(dst, "incoming", `file:${dir}/vm.qemu`, "--run", "1000000000", "--json");
+    const pending = run(dst, "incoming", `file:${file}`, "--run", "1000000000", "--json");
     while (!dst.session.active) await new Promise((r) => setTimeout(r, 1));
     const loaded = dst.session.active.machine;
     await dst.session.stopRun(); // what the shell does on Ctrl-C while the guest runs
@@ -93,10 +98,7 @@ Deno.test("incoming --run is a session run: stopping it (Ctrl-C) keeps the loade
     ok(Number(out.ran) < 1_000_000_000, `ran ${out.ran}`);
     strictEqual(dst.session.machine, loaded, "the loaded machine stays installed");
     strictEqual(dst.session.active, undefined);
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+  }));
 
 Deno.test("migrate file: then incoming file: moves the guest into a fresh machine", async () => {
   const dir = await Deno.makeTempDir();
