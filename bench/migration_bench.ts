@@ -82,30 +82,31 @@ async function save(m: VirtMachine, path: string): Promise<Figures> {
   return { bytes: st.bytes, seconds, mbPerSecond: st.bytes / 1e6 / seconds, peakRssBytes: 0 };
 }
 
-/** Load `path` into a fresh machine the way `incoming file:PATH` does. */
-async function load(path: string): Promise<Figures> {
+/** Receive `path` the way `incoming file:PATH` does, timed from opening it to the commit. */
+async function timedLoad(
+  path: string,
+  destination: VirtMachine | ((ram: number | undefined) => VirtMachine),
+): Promise<Figures> {
   const t0 = performance.now();
-  const got = await receiveMigration(
-    { kind: "file", path },
-    (ram) => new VirtMachine({ ramSize: ram }),
-  );
+  const got = await receiveMigration({ kind: "file", path }, destination);
   const seconds = (performance.now() - t0) / 1000;
   const bytes = got.report.bytes;
   return { bytes, seconds, mbPerSecond: bytes / 1e6 / seconds, peakRssBytes: 0 };
+}
+
+/** Load `path` into a fresh machine of the size the stream announces. */
+function load(path: string): Promise<Figures> {
+  return timedLoad(path, (ram) => new VirtMachine({ ramSize: ram }));
 }
 
 /**
  * Load `path` into a machine made and preallocated before the clock starts, the way
  * `incoming --prealloc` prepares one before the stream arrives.
  */
-async function loadPreallocated(path: string, c: Case): Promise<Figures> {
+function loadPreallocated(path: string, c: Case): Promise<Figures> {
   const m = new VirtMachine({ ramSize: c.mib << 20 });
   m.ram.prefault();
-  const t0 = performance.now();
-  const got = await receiveMigration({ kind: "file", path }, m);
-  const seconds = (performance.now() - t0) / 1000;
-  const bytes = got.report.bytes;
-  return { bytes, seconds, mbPerSecond: bytes / 1e6 / seconds, peakRssBytes: 0 };
+  return timedLoad(path, m);
 }
 
 async function child(op: string, name: string, path: string): Promise<void> {

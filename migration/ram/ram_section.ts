@@ -350,11 +350,14 @@ export class RamSection implements IterativeHandlers {
    * Stops at the first record that needs the general path (which then checks it).
    */
   private skipZeroRun(r: StreamReader, block: RamBlock): void {
+    // Most records after a ZERO record in a mixed stream are not another one: look at the next
+    // header's flag byte before making views over the window.
+    const want = RamFlag.ZERO | RamFlag.CONTINUE;
+    if (r.buffered < 9 || r.peekU8(7) !== want) return;
     const ps = this.pageSize;
     const len = block.bytes.length;
     const win = r.peekBytes(0, r.buffered);
     const view = new DataView(win.buffer, win.byteOffset, win.byteLength);
-    const want = RamFlag.ZERO | RamFlag.CONTINUE;
     let at = 0;
     for (; at + 9 <= win.length; at += 9) {
       const lo = view.getUint32(at + 4);
