@@ -41,6 +41,19 @@ export function ioError(action: string, path: string, e: unknown, snapshot?: str
   });
 }
 
+/** Open `path` for reading; a failure is a StoreError saying what could not be done. */
+export async function openForReading(
+  path: string,
+  action = "read",
+  snapshot?: string,
+): Promise<Deno.FsFile> {
+  try {
+    return await Deno.open(path, { read: true });
+  } catch (e) {
+    throw ioError(action, path, e, snapshot);
+  }
+}
+
 /** Best-effort fsync of a directory so a rename inside it is durable. */
 export async function syncDir(dir: string): Promise<void> {
   try {
@@ -114,12 +127,7 @@ export async function hashFile(
   path: string,
   onProgress?: ByteProgress,
 ): Promise<{ sha256: string; bytes: number }> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true });
-  } catch (e) {
-    throw ioError("read", path, e);
-  }
+  const file = await openForReading(path);
   try {
     const total = (await file.stat()).size;
     const hash = createHash("sha256");

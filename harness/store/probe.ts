@@ -7,16 +7,11 @@ import { MigrationError, StreamFormatError } from "../../migration/errors.ts";
 import { readPreamble } from "../../migration/sections/preamble.ts";
 import { fileSource } from "../../migration/stream/io.ts";
 import { StreamReader } from "../../migration/stream/reader.ts";
-import { ioError } from "./files.ts";
+import { openForReading } from "./files.ts";
 
 /** Machine type named by a stream file ("?" when it has no readable configuration record). */
 export async function probeMachineName(path: string): Promise<string> {
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(path, { read: true });
-  } catch (e) {
-    throw ioError("read", path, e);
-  }
+  const file = await openForReading(path);
   try {
     const size = (await file.stat()).size;
     const r = StreamReader.fromSource(fileSource(file, size));

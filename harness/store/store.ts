@@ -22,6 +22,7 @@ import {
   hashFile,
   hashingSink,
   ioError,
+  openForReading,
   syncDir,
   tempPathFor,
   writeFileAtomic,
@@ -323,12 +324,7 @@ export class SnapshotStore {
     if (!opts.ignoreChecksum) {
       await this.verifyOrThrow(meta, (d, t) => opts.onProgress?.("verify", d, t ?? meta.bytes));
     }
-    let file: Deno.FsFile;
-    try {
-      file = await Deno.open(path, { read: true });
-    } catch (e) {
-      throw ioError("open the stream of", path, e, name);
-    }
+    const file = await openForReading(path, "open the stream of", name);
     try {
       const size = (await file.stat()).size;
       const machine = makeMachine(meta.ramSize ?? undefined);
