@@ -282,6 +282,11 @@ export async function loadStream(
         }
       }
     }
+    const stagedOf = (idstr: string, instanceId = 0) => {
+      const e = reg.find(idstr, instanceId);
+      return e ? byEntry.get(e)?.staged : undefined;
+    };
+    for (const check of reg.stagedChecks) check(stagedOf);
     report.bytes = r.offset;
     if (notes.length) report.notes = notes;
     if (opts.dryRun) return report;

@@ -291,7 +291,7 @@ function compileField(f: VmStateField, jsonName: string): CompiledField {
     exists: existence(f),
     count: counter(f),
     size: sizer(f),
-    ...accessors(key),
+    ...(f.access ? { get: f.access.get, set: f.access.set } : accessors(key)),
   };
   fieldCache.set(f, cf);
   return cf;
