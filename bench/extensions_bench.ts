@@ -19,7 +19,12 @@ import { StreamReader } from "../migration/stream/reader.ts";
 import { StreamWriter } from "../migration/stream/writer.ts";
 import type { StateRecord } from "../migration/vmstate/description.ts";
 import { loadState } from "../migration/vmstate/load.ts";
-import { type SaveWalkOptions, VmStateSaver } from "../migration/vmstate/save.ts";
+import { VmStateSaver } from "../migration/vmstate/save.ts";
+import {
+  type ExtensionSaveOptions,
+  loadWalkOptions,
+  saveWalkOptions,
+} from "../migration/extensions/layers.ts";
 
 const INSNS = 1_000_000;
 
@@ -37,7 +42,7 @@ const allDevices = machine.registry.ordered().filter((e) => e.vmsd);
 let devices = allDevices;
 
 type Encoding = "qemu" | "markers" | "ptr-markers" | "tagged";
-const walk: Record<Exclude<Encoding, "tagged">, SaveWalkOptions> = {
+const switches: Record<Exclude<Encoding, "tagged">, ExtensionSaveOptions> = {
   "qemu": {},
   "markers": { vmsdMarkers: true },
   "ptr-markers": { ptrMarkers: true },
@@ -48,7 +53,7 @@ function saveDevices(enc: Encoding): Uint8Array {
   const w = new StreamWriter(undefined, 2 << 20);
   for (const e of devices) {
     if (enc === "tagged") new TaggedSaver(w).save(e.vmsd!, e.state!());
-    else new VmStateSaver(w, walk[enc]).save(e.vmsd!, e.state!());
+    else new VmStateSaver(w, saveWalkOptions(switches[enc])).save(e.vmsd!, e.state!());
   }
   return w.take();
 }
@@ -59,7 +64,7 @@ function loadDevices(enc: Encoding, bytes: Uint8Array): void {
   for (const e of devices) {
     const staged = structuredClone(e.state!()) as StateRecord;
     if (enc === "tagged") loadTaggedState(r, e.vmsd!, staged);
-    else loadState(r, e.vmsd!, staged, e.vmsd!.versionId, walk[enc]);
+    else loadState(r, e.vmsd!, staged, e.vmsd!.versionId, loadWalkOptions(switches[enc]));
   }
 }
 

@@ -18,7 +18,14 @@ import type { StreamWriter } from "../migration/stream/writer.ts";
 import { Bus, type MmioDevice } from "./bus.ts";
 import { Cpu } from "./cpu/cpu.ts";
 import { Irq } from "./cpu/trap.ts";
-import { cpuFromRecord, cpuToRecord, vmstateCpuCommon, vmstateRiscvCpu } from "./cpu/vmstate.ts";
+import {
+  checkHaltedAgrees,
+  cpuCommonRecord,
+  cpuFromRecord,
+  cpuToRecord,
+  vmstateCpuCommon,
+  vmstateRiscvCpu,
+} from "./cpu/vmstate.ts";
 import type { SnapshotDevice, TimedDevice } from "./devices/device.ts";
 import { loadElf } from "./elf.ts";
 import { PAGE_SIZE, Ram, RAM_BASE } from "./ram.ts";
@@ -90,7 +97,7 @@ export class Machine {
     this.registry.registerIterative("ram", RAM_SECTION_VERSION, this.ramSection);
     this.registry.registerDevice({
       vmsd: vmstateCpuCommon,
-      state: () => ({ halted: this.cpu.state.waiting, interrupt_request: 0 }),
+      state: () => cpuCommonRecord(this.cpu.state),
       commit: (s) => {
         this.cpu.state.waiting = s.halted ? 1 : 0;
       },
@@ -101,6 +108,10 @@ export class Machine {
       stage: () => cpuToRecord(this.cpu.state, RAM_BASE), // already a private copy
       commit: (s) => cpuFromRecord(this.cpu.state, s),
     });
+    // `halted` travels in both CPU sections: they must agree (one fact, one answer).
+    this.registry.addStagedCheck((staged) =>
+      checkHaltedAgrees(staged("cpu_common"), staged("cpu"))
+    );
   }
 
   /** Virtual time in ns: mcycle (instructions plus idle cycles skipped in WFI) at 100 MHz. */

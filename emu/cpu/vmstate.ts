@@ -1,13 +1,21 @@
 /**
  * The hart's migration state, described as QEMU 7.2's `cpu` (target/riscv/machine.c, version 5)
- * and `cpu_common` descriptions, field for field, so our vmdesc matches QEMU's. Our CpuState is
- * mapped onto QEMU's `env.*` record when saving and back when a load commits; QEMU fields for
- * features we do not model (F, H, PMU, AIA) travel as zeros and must load as zeros. State QEMU
- * keeps elsewhere (minstret/mcycle, which drive our virtual time) goes in a snapshell subsection.
+ * and `cpu_common` descriptions, field for field, so our vmdesc matches QEMU's. The description
+ * is one table of rows, each a QEMU wire field (`env.*` names) with the {@link CpuState} fields it
+ * carries: the record that is saved, the state a load installs and the checks a load runs are all
+ * derived from it. Adding a scalar CSR is one row (`csr32("stvec")` instead of `zero32("stvec")`).
+ * QEMU fields for features we do not model (F, H, PMU, AIA) travel as zeros; the ones that would
+ * change behaviour must load as zeros. State QEMU keeps elsewhere (minstret/mcycle, which drive our
+ * virtual time) goes in a snapshell subsection.
+ *
+ * `halted` travels twice: in `cpu_common` (QEMU's) and in `cpu/snapshell-counters` (`waiting`,
+ * older snapshell streams have it). Both are written from {@link CpuState.waiting}; a stream in
+ * which they disagree is rejected ({@link checkHaltedAgrees}).
  * @module
  */
 import { StateValidationError } from "../../migration/errors.ts";
 import type { StateRecord, VmStateField } from "../../migration/vmstate/description.ts";
+import { compiledField } from "../../migration/vmstate/compile.ts";
 import {
   array,
   bool,
@@ -20,8 +28,59 @@ import {
 import { vmstateUint32, vmstateUint64, vmstateUint8 } from "../../migration/vmstate/infos.ts";
 import { type CpuState, MISA_RV32IMAU, PRV_M, PRV_U } from "./state.ts";
 
-const u32 = (name: string): VmStateField => uint32(`env.${name}`);
-const u64 = (name: string): VmStateField => uint64(`env.${name}`);
+/** Keys of CpuState that hold one 32-bit number. */
+type ScalarKey = { [K in keyof CpuState]: CpuState[K] extends number ? K : never }[keyof CpuState];
+
+/** One row: a wire field and how CpuState fills it, is filled from it, and what a load rejects. */
+export interface CpuRow {
+  /** The QEMU field (key `env.NAME` for QEMU's env, a top-level key for our subsection). */
+  readonly field: VmStateField;
+  /** The CpuState fields this row carries (none for constants). */
+  readonly uses: readonly (keyof CpuState)[];
+  /** The value saved for `s` (`resetPc` is configuration: QEMU's resetvec). */
+  save(s: CpuState, resetPc: number): unknown;
+  /** Install a loaded value (after the whole stream was accepted); absent: ignored. */
+  load?(s: CpuState, v: unknown): void;
+  /** Why a loaded value cannot be represented by this hart, or undefined when it can. */
+  check?(v: unknown): string | undefined;
+}
+
+const env = (name: string) => `env.${name}`;
+
+/** A 32-bit CSR QEMU names `env.NAME`, held in CpuState as `key` (default: the same name). */
+function csr32(name: string, key = name as ScalarKey): CpuRow {
+  return {
+    field: uint32(env(name)),
+    uses: [key],
+    save: (s) => s[key] >>> 0,
+    load: (s, v) => void (s[key] = (v as number) >>> 0),
+  };
+}
+
+/**
+ * A CSR QEMU keeps as a 64-bit `target_ulong` or `uint64_t`: our 32 bits, zero-extended. With
+ * `strict`, upper bits are rejected; otherwise they are dropped, as a 32-bit hart would.
+ */
+function csr64(name: string, key = name as ScalarKey, strict = false): CpuRow {
+  return {
+    field: uint64(env(name)),
+    uses: [key],
+    save: (s) => BigInt(s[key] >>> 0),
+    load: (s, v) => void (s[key] = Number((v as bigint) & 0xffffffffn) >>> 0),
+    check: strict
+      ? (v) => (v as bigint) > 0xffffffffn ? "has bits above 31" : undefined
+      : undefined,
+  };
+}
+
+/** A QEMU field this hart does not model: always `value` on save, ignored on load. */
+function fixed(field: VmStateField, value: CpuRow["save"], check?: CpuRow["check"]): CpuRow {
+  return { field, uses: [], save: value, check };
+}
+
+const zero32 = (name: string) => fixed(uint32(env(name)), () => 0);
+const zero64 = (name: string) => fixed(uint64(env(name)), () => 0n);
+const zeros = <T>(n: number, v: () => T) => () => Array.from({ length: n }, v);
 
 /** QEMU's `cpu/pmu` (one PMU counter). */
 export const vmstateCpuPmu = vmsd({
@@ -43,12 +102,170 @@ export const vmstatePmpEntry = vmsd({
   fields: [uint32("addr_reg"), uint8("cfg_reg")],
 });
 
+const pmu = () => ({
+  mhpmcounter_val: 0,
+  mhpmcounterh_val: 0,
+  mhpmcounter_prev: 0,
+  mhpmcounterh_prev: 0,
+  started: false,
+});
+
+/** The rows of QEMU's `cpu` description, in wire order. */
+export const CPU_ROWS: readonly CpuRow[] = [
+  {
+    field: array(env("gpr"), vmstateUint32, 32),
+    uses: ["x"],
+    save: (s) => Array.from(s.x, (v) => v >>> 0),
+    load: (s, v) => {
+      s.x.set(v as number[]);
+      s.x[0] = 0;
+    },
+  },
+  fixed(
+    array(env("fpr"), vmstateUint64, 32),
+    zeros(32, () => 0n),
+    (v) =>
+      (v as bigint[]).some((x) => x !== 0n) ? "holds values but F/D are not modelled" : undefined,
+  ),
+  fixed(array(env("miprio"), vmstateUint8, 64), zeros(64, () => 0)),
+  fixed(array(env("siprio"), vmstateUint8, 64), zeros(64, () => 0)),
+  {
+    ...csr32("pc"),
+    check: (v) =>
+      (v as number) % 2 !== 0 ? `0x${(v as number).toString(16)} is not 2-byte aligned` : undefined,
+  },
+  {
+    field: uint32(env("load_res")),
+    uses: ["resValid", "resAddr"],
+    save: (s) => s.resValid ? s.resAddr >>> 0 : 0xffffffff,
+    load: (s, v) => {
+      s.resValid = v === 0xffffffff ? 0 : 1;
+      s.resAddr = s.resValid ? (v as number) >>> 0 : 0;
+    },
+  },
+  zero32("load_val"),
+  zero32("frm"),
+  zero32("badaddr"),
+  zero32("guest_phys_fault_addr"),
+  fixed(uint32(env("priv_ver")), () => 0x11200),
+  zero32("vext_ver"),
+  fixed(
+    uint32(env("misa_mxl")),
+    () => 1,
+    (v) => v !== 1 ? `is ${v}, this hart is RV32` : undefined,
+  ),
+  {
+    field: uint32(env("misa_ext")),
+    uses: ["misa"],
+    save: (s) => s.misa & 0x3ffffff,
+    load: (s, v) => void (s.misa = (MISA_RV32IMAU & ~0x3ffffff) | (v as number)),
+    check: (v) =>
+      (((v as number) | (MISA_RV32IMAU & 0x3ffffff)) !== (MISA_RV32IMAU & 0x3ffffff))
+        ? `0x${(v as number).toString(16)} names extensions this hart lacks`
+        : undefined,
+  },
+  fixed(uint32(env("misa_mxl_max")), () => 1),
+  zero32("misa_ext_mask"),
+  zero32("features"),
+  {
+    ...csr32("priv"),
+    check: (v) => v !== PRV_M && v !== PRV_U ? `is ${v}: only M (3) and U (0) exist` : undefined,
+  },
+  fixed(
+    uint32(env("virt")),
+    () => 0,
+    (v) => v !== 0 ? "is set but the hypervisor extension is not modelled" : undefined,
+  ),
+  fixed(uint64(env("resetvec")), (_s, resetPc) => BigInt(resetPc >>> 0)),
+  csr32("mhartid"),
+  csr64("mstatus", "mstatus", true),
+  csr64("mip"),
+  zero64("miclaim"),
+  csr64("mie"),
+  csr64("mideleg"),
+  csr32("satp"),
+  zero32("stval"),
+  csr32("medeleg"),
+  zero32("stvec"),
+  zero32("sepc"),
+  zero32("scause"),
+  csr32("mtvec"),
+  csr32("mepc"),
+  csr32("mcause"),
+  csr32("mtval"),
+  zero32("miselect"),
+  zero32("siselect"),
+  zero32("scounteren"),
+  csr32("mcounteren"),
+  zero32("mcountinhibit"),
+  fixed(structArray(env("pmu_ctrs"), vmstateCpuPmu, 32), zeros(32, pmu)),
+  fixed(array(env("mhpmevent_val"), vmstateUint32, 32), zeros(32, () => 0)),
+  fixed(array(env("mhpmeventh_val"), vmstateUint32, 32), zeros(32, () => 0)),
+  zero32("sscratch"),
+  csr32("mscratch"),
+  zero64("mfromhost"),
+  zero64("mtohost"),
+  zero64("stimecmp"),
+];
+
+/** The row of `cpu/pmp`: our pmpaddr/pmpcfg as QEMU's 16 entries. */
+const PMP_ROWS: readonly CpuRow[] = [{
+  field: structArray(env("pmp_state.pmp"), vmstatePmpEntry, 16),
+  uses: ["pmpaddr", "pmpcfg"],
+  save: (s) =>
+    Array.from({ length: 16 }, (_, i) => ({ addr_reg: s.pmpaddr[i], cfg_reg: s.pmpcfg[i] })),
+  load: (s, v) => {
+    const pmp = v as { addr_reg: number; cfg_reg: number }[];
+    for (let i = 0; i < 16; i++) {
+      s.pmpaddr[i] = pmp[i].addr_reg >>> 0;
+      s.pmpcfg[i] = pmp[i].cfg_reg & 0xff;
+    }
+  },
+}];
+
+/** A 64-bit counter held as two uint32 halves. */
+function counter64(name: string, lo: ScalarKey, hi: ScalarKey): CpuRow {
+  return {
+    field: uint64(name),
+    uses: [lo, hi],
+    save: (s) => BigInt(s[hi]) << 32n | BigInt(s[lo]),
+    load: (s, v) => {
+      const n = BigInt.asUintN(64, v as bigint);
+      s[lo] = Number(n & 0xffffffffn);
+      s[hi] = Number(n >> 32n);
+    },
+  };
+}
+
+/** The rows of `cpu/snapshell-counters`. */
+const COUNTER_ROWS: readonly CpuRow[] = [
+  counter64("minstret", "instretLo", "instretHi"),
+  counter64("mcycle", "cycleLo", "cycleHi"),
+  {
+    ...csr32("waiting", "waiting"),
+    field: uint32("waiting"),
+    check: (v) => v !== 0 && v !== 1 ? `is ${v}` : undefined,
+  },
+];
+
+/** Every row of the `cpu` section, subsections included. */
+export const ALL_CPU_ROWS: readonly CpuRow[] = [...CPU_ROWS, ...PMP_ROWS, ...COUNTER_ROWS];
+
+/** Reject records our hart cannot represent (they would silently change behaviour). */
+export function validateCpuRecord(rec: StateRecord): void {
+  for (const row of ALL_CPU_ROWS) {
+    if (!row.check) continue;
+    const why = row.check(compiledField(row.field).get(rec));
+    if (why !== undefined) throw new StateValidationError(`cpu: ${row.field.name} ${why}`);
+  }
+}
+
 /** QEMU's `cpu/pmp` subsection (sent when the hart has PMP, as ours does). */
 export const vmstateCpuPmp = vmsd({
   name: "cpu/pmp",
   versionId: 1,
   needed: () => true,
-  fields: [structArray("env.pmp_state.pmp", vmstatePmpEntry, 16)],
+  fields: PMP_ROWS.map((r) => r.field),
 });
 
 /** snapshell's counters subsection: minstret/mcycle drive virtual time, so they must travel. */
@@ -56,7 +273,7 @@ export const vmstateCpuCounters = vmsd({
   name: "cpu/snapshell-counters",
   versionId: 1,
   needed: () => true,
-  fields: [uint64("minstret"), uint64("mcycle"), uint32("waiting")],
+  fields: COUNTER_ROWS.map((r) => r.field),
 });
 
 /** QEMU 7.2's `cpu` description for rv32. */
@@ -64,57 +281,7 @@ export const vmstateRiscvCpu = vmsd({
   name: "cpu",
   versionId: 5,
   minimumVersionId: 5,
-  fields: [
-    array("env.gpr", vmstateUint32, 32),
-    array("env.fpr", vmstateUint64, 32),
-    array("env.miprio", vmstateUint8, 64),
-    array("env.siprio", vmstateUint8, 64),
-    ...[
-      "pc",
-      "load_res",
-      "load_val",
-      "frm",
-      "badaddr",
-      "guest_phys_fault_addr",
-      "priv_ver",
-      "vext_ver",
-      "misa_mxl",
-      "misa_ext",
-      "misa_mxl_max",
-      "misa_ext_mask",
-      "features",
-      "priv",
-      "virt",
-    ].map(u32),
-    u64("resetvec"),
-    u32("mhartid"),
-    ...["mstatus", "mip", "miclaim", "mie", "mideleg"].map(u64),
-    ...[
-      "satp",
-      "stval",
-      "medeleg",
-      "stvec",
-      "sepc",
-      "scause",
-      "mtvec",
-      "mepc",
-      "mcause",
-      "mtval",
-      "miselect",
-      "siselect",
-      "scounteren",
-      "mcounteren",
-      "mcountinhibit",
-    ].map(u32),
-    structArray("env.pmu_ctrs", vmstateCpuPmu, 32),
-    array("env.mhpmevent_val", vmstateUint32, 32),
-    array("env.mhpmeventh_val", vmstateUint32, 32),
-    u32("sscratch"),
-    u32("mscratch"),
-    u64("mfromhost"),
-    u64("mtohost"),
-    u64("stimecmp"),
-  ],
+  fields: CPU_ROWS.map((r) => r.field),
   subsections: [vmstateCpuPmp, vmstateCpuCounters],
   postLoad: (s: StateRecord) => validateCpuRecord(s),
 });
@@ -126,137 +293,37 @@ export const vmstateCpuCommon = vmsd({
   fields: [uint32("halted"), uint32("interrupt_request")],
 });
 
-const ZERO_ENV_U32 = [
-  "load_val",
-  "frm",
-  "badaddr",
-  "guest_phys_fault_addr",
-  "vext_ver",
-  "misa_ext_mask",
-  "features",
-  "virt",
-  "stval",
-  "stvec",
-  "sepc",
-  "scause",
-  "miselect",
-  "siselect",
-  "scounteren",
-  "mcountinhibit",
-  "sscratch",
-];
-
 /** Build QEMU's `cpu` record from our state (what is saved). */
 export function cpuToRecord(s: CpuState, resetPc: number): StateRecord {
-  const env: StateRecord = {
-    gpr: Array.from(s.x, (v) => v >>> 0),
-    fpr: Array.from({ length: 32 }, () => 0n),
-    miprio: new Array(64).fill(0),
-    siprio: new Array(64).fill(0),
-    pc: s.pc >>> 0,
-    load_res: s.resValid ? s.resAddr >>> 0 : 0xffffffff,
-    priv_ver: 0x11200,
-    misa_mxl: 1,
-    misa_ext: s.misa & 0x3ffffff,
-    misa_mxl_max: 1,
-    priv: s.priv,
-    resetvec: BigInt(resetPc >>> 0),
-    mhartid: s.mhartid,
-    mstatus: BigInt(s.mstatus >>> 0),
-    mip: BigInt(s.mip >>> 0),
-    miclaim: 0n,
-    mie: BigInt(s.mie >>> 0),
-    mideleg: BigInt(s.mideleg >>> 0),
-    satp: s.satp,
-    medeleg: s.medeleg,
-    mtvec: s.mtvec,
-    mepc: s.mepc,
-    mcause: s.mcause,
-    mtval: s.mtval,
-    mcounteren: s.mcounteren,
-    pmu_ctrs: Array.from({ length: 32 }, () => ({
-      mhpmcounter_val: 0,
-      mhpmcounterh_val: 0,
-      mhpmcounter_prev: 0,
-      mhpmcounterh_prev: 0,
-      started: false,
-    })),
-    mhpmevent_val: new Array(32).fill(0),
-    mhpmeventh_val: new Array(32).fill(0),
-    mscratch: s.mscratch,
-    mfromhost: 0n,
-    mtohost: 0n,
-    stimecmp: 0n,
-    pmp_state: {
-      pmp: Array.from({ length: 16 }, (_, i) => ({ addr_reg: s.pmpaddr[i], cfg_reg: s.pmpcfg[i] })),
-    },
-  };
-  for (const k of ZERO_ENV_U32) env[k] ??= 0;
-  return {
-    env,
-    minstret: BigInt(s.instretHi) << 32n | BigInt(s.instretLo),
-    mcycle: BigInt(s.cycleHi) << 32n | BigInt(s.cycleLo),
-    waiting: s.waiting,
-  };
-}
-
-function fail(field: string, why: string): never {
-  throw new StateValidationError(`cpu: env.${field} ${why}`);
-}
-
-/** Reject records our hart cannot represent (they would silently change behaviour). */
-export function validateCpuRecord(rec: StateRecord): void {
-  const env = rec.env;
-  if (env.priv !== PRV_M && env.priv !== PRV_U) {
-    fail("priv", `is ${env.priv}: only M (3) and U (0) exist`);
+  const rec: StateRecord = {};
+  for (const row of ALL_CPU_ROWS) {
+    compiledField(row.field).set(rec, row.save(s, resetPc));
   }
-  if (env.virt !== 0) fail("virt", "is set but the hypervisor extension is not modelled");
-  if (env.pc % 2 !== 0) fail("pc", `0x${env.pc.toString(16)} is not 2-byte aligned`);
-  if (env.misa_mxl !== 1) fail("misa_mxl", `is ${env.misa_mxl}, this hart is RV32`);
-  if ((env.misa_ext | (MISA_RV32IMAU & 0x3ffffff)) !== (MISA_RV32IMAU & 0x3ffffff)) {
-    fail("misa_ext", `0x${env.misa_ext.toString(16)} names extensions this hart lacks`);
-  }
-  if (env.mstatus > 0xffffffffn) fail("mstatus", "has bits above 31");
-  for (const f of ["fpr"] as const) {
-    if ((env[f] as bigint[]).some((v) => v !== 0n)) {
-      fail(f, "holds values but F/D are not modelled");
-    }
-  }
-  if (rec.waiting !== 0 && rec.waiting !== 1) fail("waiting", `is ${rec.waiting}`);
+  return rec;
 }
 
 /** Install a loaded `cpu` record into our state (after the whole stream was accepted). */
 export function cpuFromRecord(s: CpuState, rec: StateRecord): void {
-  const env = rec.env;
-  for (let i = 0; i < 32; i++) s.x[i] = env.gpr[i] | 0;
-  s.x[0] = 0;
-  s.pc = env.pc >>> 0;
-  s.resValid = env.load_res === 0xffffffff ? 0 : 1;
-  s.resAddr = s.resValid ? env.load_res >>> 0 : 0;
-  s.priv = env.priv;
-  s.misa = (MISA_RV32IMAU & ~0x3ffffff) | env.misa_ext;
-  s.mhartid = env.mhartid >>> 0;
-  s.mstatus = Number(env.mstatus) >>> 0;
-  s.mip = Number(env.mip & 0xffffffffn) >>> 0;
-  s.mie = Number(env.mie & 0xffffffffn) >>> 0;
-  s.mideleg = Number(env.mideleg & 0xffffffffn) >>> 0;
-  s.satp = env.satp >>> 0;
-  s.medeleg = env.medeleg >>> 0;
-  s.mtvec = env.mtvec >>> 0;
-  s.mepc = env.mepc >>> 0;
-  s.mcause = env.mcause >>> 0;
-  s.mtval = env.mtval >>> 0;
-  s.mcounteren = env.mcounteren >>> 0;
-  s.mscratch = env.mscratch >>> 0;
-  for (let i = 0; i < 16; i++) {
-    s.pmpaddr[i] = env.pmp_state.pmp[i].addr_reg >>> 0;
-    s.pmpcfg[i] = env.pmp_state.pmp[i].cfg_reg & 0xff;
+  for (const row of ALL_CPU_ROWS) row.load?.(s, compiledField(row.field).get(rec));
+}
+
+/** `cpu_common`'s record from our state: `halted` is {@link CpuState.waiting}. */
+export function cpuCommonRecord(s: CpuState): StateRecord {
+  return { halted: s.waiting, interrupt_request: 0 };
+}
+
+/**
+ * The one-source-of-truth check for `halted`: run on the staged records of a load before
+ * anything commits, a stream whose `cpu_common.halted` and `cpu/snapshell-counters.waiting`
+ * disagree is rejected (the second used to win silently).
+ */
+export function checkHaltedAgrees(common: StateRecord | undefined, cpu: StateRecord | undefined) {
+  if (!common || !cpu) return;
+  const halted = common.halted ? 1 : 0;
+  if (halted !== cpu.waiting) {
+    throw new StateValidationError(
+      `cpu_common.halted is ${common.halted} but cpu/snapshell-counters.waiting is ${cpu.waiting}: the stream says two different things about whether the hart waits`,
+      { section: "cpu", path: "cpu/snapshell-counters.waiting" },
+    );
   }
-  const instret = BigInt.asUintN(64, rec.minstret);
-  const cycle = BigInt.asUintN(64, rec.mcycle);
-  s.instretLo = Number(instret & 0xffffffffn);
-  s.instretHi = Number(instret >> 32n);
-  s.cycleLo = Number(cycle & 0xffffffffn);
-  s.cycleHi = Number(cycle >> 32n);
-  s.waiting = rec.waiting;
 }

@@ -17,6 +17,7 @@ import type {
   VmStateField,
 } from "../../migration/vmstate/description.ts";
 import { getField } from "../../migration/vmstate/access.ts";
+import { compiledField } from "../../migration/vmstate/compile.ts";
 import { loadState } from "../../migration/vmstate/load.ts";
 import { saveState } from "../../migration/vmstate/save.ts";
 
@@ -191,10 +192,12 @@ export function formatValue(v: unknown, maxItems = 16): string {
   return JSON.stringify(v, (_k, x) => typeof x === "bigint" ? x.toString() : x) ?? String(v);
 }
 
-/** Where a `set` writes: the object and key holding the scalar, and how to check a value. */
+/** Where a `set` writes: how to read and write the scalar, and how to check a value. */
 interface Target {
-  holder: StateRecord | unknown[] | ArrayLike<number>;
-  key: string | number;
+  read(): unknown;
+  write(v: unknown): void;
+  /** The typed array holding the scalar, when it is an element of one. */
+  array?: unknown;
   type?: string;
 }
 
@@ -216,20 +219,17 @@ function resolveTarget(vmsd: VmStateDescription, rec: StateRecord, path: string)
   if (!m) throw new DeviceStateError("unknown-field", `No field "${path}" in "${vmsd.name}"`);
   const [f, rest0] = m;
   let rest = rest0;
-  const segs = (f.key ?? f.name).split(".");
-  let holder: StateRecord = rec;
-  for (const s of segs.slice(0, -1)) holder = holder?.[s];
-  let container: unknown = holder;
-  let key: string | number = segs[segs.length - 1];
-  let value: unknown = holder?.[key];
+  // The compiled field's own accessors: a key path or a converting accessor alike.
+  const cf = compiledField(f);
+  let target: Target = { read: () => cf.get(rec), write: (v) => cf.set(rec, v) };
+  let value: unknown = cf.get(rec);
   for (let idx = /^\[(\d+)\]/.exec(rest); idx; idx = /^\[(\d+)\]/.exec(rest)) {
     const i = Number(idx[1]);
-    const arr = value as ArrayLike<unknown> | null;
+    const arr = value as Record<number, unknown> & { length: number } | null;
     if (!arr || typeof arr !== "object" || !("length" in arr) || i >= arr.length) {
       throw new DeviceStateError("unknown-field", `Index ${i} is out of range in "${path}"`);
     }
-    container = arr;
-    key = i;
+    target = { read: () => arr[i], write: (v) => void (arr[i] = v), array: arr };
     value = arr[i];
     rest = rest.slice(idx[0].length);
   }
@@ -247,7 +247,7 @@ function resolveTarget(vmsd: VmStateDescription, rec: StateRecord, path: string)
       }: set one element or sub-field, e.g. "${path}[0]"`,
     );
   }
-  return { holder: container as Target["holder"], key, type: f.info?.name };
+  return { ...target, type: f.info?.name };
 }
 
 const INT_RANGES: Record<string, [bigint, bigint]> = {
@@ -310,8 +310,7 @@ export interface SetResult {
 }
 
 function readPath(vmsd: VmStateDescription, rec: StateRecord, path: string): unknown {
-  const t = resolveTarget(vmsd, rec, path);
-  return (t.holder as Record<string | number, unknown>)[t.key];
+  return resolveTarget(vmsd, rec, path).read();
 }
 
 /**
@@ -323,12 +322,10 @@ export function setField(m: Machine, target: string, text: string): SetResult {
   const vmsd = entry.vmsd!;
   const staged = structuredClone(entry.state!());
   const t = resolveTarget(vmsd, staged, path);
-  const slot = t.holder as Record<string | number, unknown>;
-  const before = slot[t.key];
-  const range = typeof t.key === "number" && typedArrayRange(t.holder)
-    ? typedArrayRange(t.holder)
-    : (t.type ? INT_RANGES[t.type.replace(/ .*$/, "")] : undefined);
-  slot[t.key] = parseFieldValue(text, before, range);
+  const before = t.read();
+  const range = typedArrayRange(t.array) ??
+    (t.type ? INT_RANGES[t.type.replace(/ .*$/, "")] : undefined);
+  t.write(parseFieldValue(text, before, range));
   let loaded: StateRecord;
   try {
     const w = new StreamWriter();

@@ -8,6 +8,7 @@
  * @module
  */
 import type { VmStateDescription } from "../vmstate/description.ts";
+import { prefixRule, type SubsectionRule } from "../vmstate/load.ts";
 
 /** How subsections are attributed to their parent on load. */
 export type SubsectionMatch = "prefix" | "strict";
@@ -21,4 +22,9 @@ export function subsectionBelongs(
   if (!name.startsWith(vmsd.name)) return false;
   if (match !== "strict" || name.charAt(vmsd.name.length) === "/") return true;
   return vmsd.subsections?.some((s) => s.name === name && s.legacyName) ?? false;
+}
+
+/** The attribution rule the QEMU-encoding loader takes for a match mode. */
+export function subsectionRule(match: SubsectionMatch): SubsectionRule {
+  return match === "strict" ? (vmsd, name) => subsectionBelongs(vmsd, name, "strict") : prefixRule;
 }

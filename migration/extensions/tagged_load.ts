@@ -13,28 +13,14 @@ import {
   VersionMismatchError,
 } from "../errors.ts";
 import { decodeName, type StreamReader } from "../stream/reader.ts";
-import {
-  createRecord,
-  elementCount,
-  elementSize,
-  getField,
-  isArrayField,
-  setField,
-} from "../vmstate/access.ts";
-import type {
-  ElementContext,
-  NestedWalker,
-  StateRecord,
-  VmStateDescription,
-  VmStateField,
-} from "../vmstate/description.ts";
-import { VMS } from "../vmstate/flags.ts";
-import { displayPath } from "../vmstate/load.ts";
-import { jsonFieldName } from "../vmstate/save.ts";
-import { SKIP_SLOT, takeSlotMarker } from "./pointer_arrays.ts";
+import { createRecord } from "../vmstate/access.ts";
+import { compile, type CompiledField } from "../vmstate/compile.ts";
+import type { StateRecord, VmStateDescription } from "../vmstate/description.ts";
+import { annotatePath, runLoadHook } from "../vmstate/hooks.ts";
+import { displayPath, subsectionEntryPath, subsectionPath } from "../vmstate/load.ts";
+import { loadElements, type RecordWalker, resolveForLoad } from "../vmstate/walk.ts";
 import {
   fixedElementSize,
-  isUntransmitted,
   kindName,
   kindOf,
   TAG_DESCRIPTION,
@@ -42,7 +28,6 @@ import {
   TAG_SUBSECTION,
 } from "./tagged_format.ts";
 import { LayoutMismatchError, MarkerError } from "./vmsd_markers.ts";
-import { annotatePath, runLoadHook } from "../vmstate/hooks.ts";
 
 /** Loader policy for tagged data. */
 export interface TaggedLoadOptions {
@@ -52,25 +37,23 @@ export interface TaggedLoadOptions {
   onNote?: (note: string) => void;
 }
 
-const SUBPATH = "\u0000";
-const byNameCache = new WeakMap<VmStateDescription, Map<string, VmStateField>>();
-
-function fieldsByName(vmsd: VmStateDescription): Map<string, VmStateField> {
-  let m = byNameCache.get(vmsd);
-  if (!m) {
-    m = new Map(vmsd.fields.map((f) => [jsonFieldName(vmsd, f), f]));
-    byNameCache.set(vmsd, m);
-  }
-  return m;
-}
-
 /** Reads tagged description records into state records. */
-export class TaggedLoader implements NestedWalker {
+export class TaggedLoader implements RecordWalker {
   constructor(private readonly r: StreamReader, private readonly opts: TaggedLoadOptions = {}) {}
 
   /** A loader cannot save; present for the nested-walker contract. */
   save(): void {
     throw new StateValidationError("Internal: save called on a tagged loader");
+  }
+
+  /** A loader cannot save; present for the record-walker contract. */
+  saveRecord(): void {
+    this.save();
+  }
+
+  /** Load a nested record: its version comes from its own header in this encoding. */
+  loadRecord(vmsd: VmStateDescription, opaque: StateRecord): void {
+    this.load(vmsd, opaque);
   }
 
   /** A zeroed record for `vmsd`. */
@@ -115,7 +98,7 @@ export class TaggedLoader implements NestedWalker {
       `pre load hook failed for: '${vmsd.name}', version_id: ${version}`,
       at,
     );
-    const seen = new Set<VmStateField>();
+    const seen = new Set<CompiledField>();
     const subs = new Set<string>();
     while (r.offset < end) {
       const entryAt = r.offset;
@@ -149,12 +132,12 @@ export class TaggedLoader implements NestedWalker {
     opaque: StateRecord,
     version: number,
     label: string,
-    seen: Set<VmStateField>,
+    seen: Set<CompiledField>,
     at: number,
   ): void {
-    for (const f of vmsd.fields) {
+    for (const f of compile(vmsd).fields) {
       if (seen.has(f)) continue;
-      if (f.flags & VMS.MUST_EXIST && f.num === 0 && f.exists) {
+      if (f.kind.kind === "validate" && f.field.exists) {
         if (!f.exists(opaque, version)) {
           throw new StateValidationError(`Input validation failed: ${vmsd.name}/${f.name}`, {
             offset: at,
@@ -163,9 +146,8 @@ export class TaggedLoader implements NestedWalker {
         }
         continue;
       }
-      if (isUntransmitted(f)) continue;
-      const expected = f.exists ? f.exists(opaque, version) : (f.versionId ?? 0) <= version;
-      if (expected) {
+      if (!f.transmitted) continue;
+      if (f.exists(opaque, version)) {
         this.opts.onNote?.(
           `${label}: field "${f.name}" is not in the stream: kept this side's value`,
         );
@@ -178,7 +160,7 @@ export class TaggedLoader implements NestedWalker {
     opaque: StateRecord,
     version: number,
     label: string,
-    seen: Set<VmStateField>,
+    seen: Set<CompiledField>,
     end: number,
     at: number,
   ): void {
@@ -193,7 +175,7 @@ export class TaggedLoader implements NestedWalker {
         offset: at,
       });
     }
-    const f = fieldsByName(vmsd).get(name);
+    const f = compile(vmsd).byJsonName.get(name);
     if (!f) {
       r.skip(plen);
       this.opts.onNote?.(`${label}: skipped field "${name}" (${plen} bytes): this side lacks it`);
@@ -206,8 +188,10 @@ export class TaggedLoader implements NestedWalker {
     const mismatch = (why: string) =>
       new LayoutMismatchError(`${label}: field "${name}" ${why}`, { offset: at });
     try {
-      if (kind !== kindOf(f)) {
-        throw mismatch(`is ${kindName(kindOf(f))} here but ${kindName(kind)} in the stream`);
+      if (kind !== kindOf(f.field)) {
+        throw mismatch(
+          `is ${kindName(kindOf(f.field))} here but ${kindName(kind)} in the stream`,
+        );
       }
       this.elements(f, opaque, version, count, plen, mismatch);
       if (r.offset !== payloadEnd) {
@@ -221,72 +205,30 @@ export class TaggedLoader implements NestedWalker {
   }
 
   private elements(
-    f: VmStateField,
+    f: CompiledField,
     opaque: StateRecord,
     version: number,
     count: number,
     plen: number,
     mismatch: (why: string) => LayoutMismatchError,
   ): void {
-    const r = this.r;
-    const fl = f.flags;
-    const isArray = isArrayField(f);
-    const size = elementSize(opaque, f, false);
-    let base = getField(opaque, f);
-    const allocates = (fl & VMS.POINTER) !== 0 && (fl & VMS.ALLOC) !== 0;
-    if (isArray) {
-      const local = elementCount(opaque, f, false);
-      if (local !== count && !(allocates && fl & VMS.ARRAY_OF_POINTER)) {
+    const size = f.size(opaque, false);
+    if (f.many) {
+      const local = f.count(opaque, false);
+      if (local !== count && !(f.allocates && f.variant)) {
         throw mismatch(`has ${local} elements here, the stream has ${count}`);
-      }
-      if (allocates) {
-        r.checkAvailable(count, `allocation for "${f.name}"`);
-        base = allocTable(f, count, size, base);
-        setField(opaque, f, base);
-      }
-      const cap = (base as ArrayLike<unknown> | undefined)?.length ?? 0;
-      if (count > cap) {
-        throw new StateValidationError(
-          `Count ${count} of field "${f.name}" exceeds its capacity of ${cap} elements`,
-        );
       }
     } else if (count !== 1) {
       throw mismatch(`is a single value here, the stream has ${count} elements`);
-    } else if (allocates && size) {
-      base = f.info?.zero(size);
-      setField(opaque, f, base);
     }
-    if (fixedElementSize(f) && plen !== count * size) {
+    const base = resolveForLoad(this.r, f, opaque, count, size);
+    if (fixedElementSize(f.field) && plen !== count * size) {
       throw mismatch(
         `is ${size} bytes per element here, the stream has ${count ? plen / count : plen}`,
       );
     }
-    const arr = base as unknown[];
-    const ctx: ElementContext = { field: f, size, version, opaque, nested: this };
-    for (let i = 0; i < count; i++) {
-      const at = r.offset;
-      try {
-        let elem = isArray ? arr[i] : base;
-        if (fl & VMS.ARRAY_OF_POINTER) {
-          elem = takeSlotMarker(r, f, arr, i, size);
-          if (elem === SKIP_SLOT) continue;
-        }
-        if (fl & (VMS.STRUCT | VMS.VSTRUCT)) {
-          if (elem === null || elem === undefined || typeof elem !== "object") {
-            elem = createRecord(f.vmsd!);
-            if (isArray) arr[i] = elem;
-            else setField(opaque, f, elem);
-          }
-          this.load(f.vmsd!, elem as StateRecord);
-        } else {
-          const v = f.info!.get(r, elem, ctx);
-          if (isArray) arr[i] = v;
-          else if (!Object.is(v, elem)) setField(opaque, f, v);
-        }
-      } catch (e) {
-        throw annotatePath(e, isArray ? `[${i}]` : "", at);
-      }
-    }
+    // Every pointer slot carries its presence marker in this encoding.
+    loadElements(this.r, this, f, opaque, version, count, size, base, f.variant !== undefined, "");
   }
 
   private subsection(
@@ -298,12 +240,12 @@ export class TaggedLoader implements NestedWalker {
     const r = this.r;
     const nameLen = r.peekU8(1) ?? 0;
     const name = decodeName(r.peekBytes(2, nameLen));
-    const sub = vmsd.subsections?.find((s) => s.name === name);
+    const sub = compile(vmsd).subsections.get(name);
     if (!sub) {
       if (!this.opts.skipUnknownSubsections) {
         throw new UnknownEntityError(`VM subsection '${name}' in '${vmsd.name}' does not exist`, {
           offset: at,
-          path: `${SUBPATH}${name}`,
+          path: subsectionEntryPath(name),
         });
       }
       r.skip(2 + nameLen);
@@ -318,32 +260,16 @@ export class TaggedLoader implements NestedWalker {
     if (seen.has(name)) {
       throw new StateValidationError(`VM subsection '${name}' in '${vmsd.name}' appears twice`, {
         offset: at,
-        path: `${SUBPATH}${name}`,
+        path: subsectionEntryPath(name),
       });
     }
     seen.add(name);
     try {
       this.load(sub, opaque);
     } catch (e) {
-      if (e instanceof MigrationError && !(e.path ?? "").startsWith(SUBPATH)) {
-        e.withPath(`${SUBPATH}${name}${e.path ?? ""}`);
-      }
-      throw e;
+      throw subsectionPath(e, name);
     }
   }
-}
-
-function allocTable(f: VmStateField, n: number, size: number, old: unknown): unknown {
-  if (f.flags & VMS.ARRAY_OF_POINTER) return Array.from({ length: n }, () => null);
-  if (f.flags & (VMS.STRUCT | VMS.VSTRUCT)) {
-    return Array.from({ length: n }, () => createRecord(f.vmsd!));
-  }
-  if (ArrayBuffer.isView(old) && !(old instanceof DataView)) {
-    const Ctor =
-      (old as unknown as { constructor: new (n: number) => ArrayLike<unknown> }).constructor;
-    return new Ctor(n);
-  }
-  return Array.from({ length: n }, () => f.info!.zero(size));
 }
 
 /** Load one tagged description record into `opaque`, finishing error paths with the top name. */

@@ -8,9 +8,11 @@
  * first (QEMU could do the same with a QIOChannelBuffer, as it does for postcopy packages).
  * @module
  */
-import { MigrationError, type MigrationErrorLocation } from "../errors.ts";
+import { MigrationError, type MigrationErrorLocation, StreamTruncatedError } from "../errors.ts";
 import type { StreamReader } from "../stream/reader.ts";
 import type { StreamWriter } from "../stream/writer.ts";
+import type { LoadLayer } from "../vmstate/load.ts";
+import type { SaveLayer } from "../vmstate/save.ts";
 
 /** First byte of a bracketed description ('{'), followed by the be32 payload length. */
 export const VMSD_START_MARKER = 0x7b;
@@ -125,3 +127,35 @@ export function skipBracketed(r: StreamReader, label: string): number {
   readEnd(r, label, end);
   return r.offset - at;
 }
+
+/** The markers as a save layer of the QEMU-encoding walker. */
+export const vmsdMarkersSaveLayer: SaveLayer = { frame: writeBracketed };
+
+/** The markers as a load layer of the QEMU-encoding walker. */
+export const vmsdMarkersLoadLayer: LoadLayer = {
+  open: readStart,
+  close: readEnd,
+  field(r, label, name, end, read) {
+    const at = r.offset;
+    try {
+      read();
+    } catch (e) {
+      const crossed = r.offset > end || e instanceof StreamTruncatedError;
+      if (!crossed || !(e instanceof MigrationError) || e instanceof LayoutMismatchError) throw e;
+      const by = r.offset > end ? r.offset - end : undefined;
+      throw overrunError(label, name, by, at, e).withPath(`.${name}`);
+    }
+    if (r.offset > end) throw overrunError(label, name, r.offset - end, at).withPath(`.${name}`);
+  },
+  isSubsection(r, nameLen, end) {
+    // A 0x05 is a subsection header rather than unknown field bytes when a bracketed payload
+    // that fits the frame follows its name and version.
+    const head = r.peekBytes(2 + nameLen + 4, 5);
+    if (head.length !== 5 || head[0] !== VMSD_START_MARKER) return false;
+    const len = ((head[1] << 24) | (head[2] << 16) | (head[3] << 8) | head[4]) >>> 0;
+    return r.offset + 2 + nameLen + 4 + 5 + len + 1 <= end;
+  },
+  skip(r, label) {
+    skipBracketed(r, label);
+  },
+};

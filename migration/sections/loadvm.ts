@@ -14,7 +14,8 @@ import {
 } from "../errors.ts";
 import type { StreamReader } from "../stream/reader.ts";
 import type { StateRecord } from "../vmstate/description.ts";
-import { type LoadOptions, loadState } from "../vmstate/load.ts";
+import { loadState } from "../vmstate/load.ts";
+import { type ExtensionLoadOptions, loadWalkOptions } from "../extensions/layers.ts";
 import {
   type Extensions,
   extensionsFrom,
@@ -48,7 +49,7 @@ import type { SectionEntry, SectionRegistry } from "./registry.ts";
 import { sectionLabel } from "./savevm.ts";
 
 /** Loader policy. */
-export interface LoadStreamOptions extends LoadOptions {
+export interface LoadStreamOptions extends ExtensionLoadOptions {
   /** Local machine type the configuration record must match. */
   machine: string;
   /** Expect the configuration record (QEMU's send-configuration, default on). */
@@ -281,6 +282,11 @@ export async function loadStream(
         }
       }
     }
+    const stagedOf = (idstr: string, instanceId = 0) => {
+      const e = reg.find(idstr, instanceId);
+      return e ? byEntry.get(e)?.staged : undefined;
+    };
+    for (const check of reg.stagedChecks) check(stagedOf);
     report.bytes = r.offset;
     if (notes.length) report.notes = notes;
     if (opts.dryRun) return report;
@@ -312,14 +318,20 @@ function loadDevice(
     });
     return;
   }
-  loadState(r, entry.vmsd!, staged, version, {
-    ...opts,
-    subsectionMatch: ext.strictSubsections ? "strict" : opts.subsectionMatch,
-    ptrMarkers: ext.ptrMarkers,
-    vmsdMarkers: ext.vmsdMarkers,
-    skipUnknownSubsections: ext.skipUnknownSubsections,
-    onNote,
-  });
+  loadState(
+    r,
+    entry.vmsd!,
+    staged,
+    version,
+    loadWalkOptions({
+      ...opts,
+      subsectionMatch: ext.strictSubsections ? "strict" : opts.subsectionMatch,
+      ptrMarkers: ext.ptrMarkers,
+      vmsdMarkers: ext.vmsdMarkers,
+      skipUnknownSubsections: ext.skipUnknownSubsections,
+      onNote,
+    }),
+  );
 }
 
 /** A private copy of a device's live record to load into; the live one stays untouched. */
@@ -399,7 +411,13 @@ function readConfiguration(r: StreamReader, opts: LoadStreamOptions): Configurat
   }
   const conf = makeConfiguration("");
   // The record announces the extensions, so it is always in QEMU's plain encoding.
-  loadState(r, vmstateConfiguration, conf, 0, { ...opts, vmsdMarkers: false, ptrMarkers: false });
+  loadState(
+    r,
+    vmstateConfiguration,
+    conf,
+    0,
+    loadWalkOptions({ ...opts, vmsdMarkers: false, ptrMarkers: false }),
+  );
   checkMachineName(conf, opts.machine, at);
   return conf;
 }

@@ -146,4 +146,24 @@ export class SectionRegistry {
   get entries(): readonly SectionEntry[] {
     return this.list;
   }
+
+  private readonly checks: StagedCheck[] = [];
+
+  /**
+   * Add a check across sections: one fact that travels in two sections must agree. It runs on
+   * the staged records after the whole stream was decoded, before anything commits.
+   */
+  addStagedCheck(check: StagedCheck): void {
+    this.checks.push(check);
+  }
+
+  /** The checks across sections, in the order they were added. */
+  get stagedChecks(): readonly StagedCheck[] {
+    return this.checks;
+  }
 }
+
+/** A check across the staged records of one load; throws a MigrationError to reject it. */
+export type StagedCheck = (
+  staged: (idstr: string, instanceId?: number) => StateRecord | undefined,
+) => void;

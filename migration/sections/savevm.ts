@@ -15,6 +15,7 @@ import {
   recordedCapabilities,
 } from "../extensions/capabilities.ts";
 import { TaggedSaver } from "../extensions/tagged_save.ts";
+import { saveWalkOptions } from "../extensions/layers.ts";
 import {
   sectionTag,
   UPSTREAM_VENDOR,
@@ -226,11 +227,14 @@ function saveDevicePayload(
   if (ext.selfDescribing) {
     new TaggedSaver(target, { onSubsection }).save(e.vmsd!, state);
   } else {
-    new VmStateSaver(target, {
-      ptrMarkers: ext.ptrMarkers,
-      vmsdMarkers: ext.vmsdMarkers,
-      onSubsection,
-    }).save(e.vmsd!, state, undefined, json);
+    new VmStateSaver(
+      target,
+      saveWalkOptions({
+        ptrMarkers: ext.ptrMarkers,
+        vmsdMarkers: ext.vmsdMarkers,
+        onSubsection,
+      }),
+    ).save(e.vmsd!, state, undefined, json);
   }
   if (target !== w) {
     writeSectionTag(w, sectionTag(manifest, e.idstr, sent));

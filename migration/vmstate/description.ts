@@ -58,15 +58,47 @@ export interface VmStateInfo {
   zero(size: number): unknown;
 }
 
+/**
+ * The property paths of a record type: its keys, and `a.b` into nested plain objects (three
+ * levels). For an untyped record it is any string. Field keys are checked against it, so a
+ * misspelt key is a type error instead of zeros on the wire.
+ */
+export type KeyPath<T, D extends number = 3> = [D] extends [never] ? never
+  : string extends keyof T ? string
+  : {
+    [K in keyof T & string]: T[K] extends Leafish ? K
+      : T[K] extends object ? K | `${K}.${KeyPath<T[K], Prev[D]>}`
+      : K;
+  }[keyof T & string];
+
+type Prev = [never, 0, 1, 2];
+// deno-lint-ignore no-explicit-any
+type Leafish = number | bigint | string | boolean | ArrayLike<any> | Map<any, any> | null;
+
+/** How a field reaches its value when it is not a plain property (converted or constant). */
+export interface FieldAccess {
+  /** The value to save. */
+  get(opaque: StateRecord): unknown;
+  /** Store a loaded value (may convert, or throw a StateValidationError to reject it). */
+  set(opaque: StateRecord, value: unknown): void;
+}
+
 /** A hook's way to fail: return false or throw a MigrationError. */
 export type HookResult = void | boolean;
 
-/** One row of a description table (QEMU's VMStateField). */
-export interface VmStateField {
+/**
+ * One row of a description table (QEMU's VMStateField). `P` is the property path(s) of the
+ * record it reads (its key, count and size properties), checked by `vmsd<T>()` against `T`.
+ */
+export interface VmStateField<P extends string = string> {
   /** Name used in vmdesc JSON and messages. */
   readonly name: string;
   /** Property path on the owning record (dots walk into nested objects); defaults to `name`. */
   readonly key?: string;
+  /** Type-level only: the property paths this row reads (never set at run time). */
+  readonly paths?: P;
+  /** Reaches the value through accessors instead of `key` (conversions, constants). */
+  readonly access?: FieldAccess;
   /** Leaf codec; absent for STRUCT/VSTRUCT. */
   readonly info?: VmStateInfo;
   /** QEMU VMS_* flag bits. */
@@ -105,7 +137,7 @@ export interface VmStateDescription<T extends StateRecord = StateRecord> {
   readonly versionId: number;
   /** Lowest version accepted on load. */
   readonly minimumVersionId: number;
-  /** The field table, in wire order. */
+  /** The field table, in wire order (keys were typed against `T` by `vmsd<T>()`). */
   readonly fields: readonly VmStateField[];
   /** Optional subsections, each sent when its `needed` says so. */
   readonly subsections?: readonly VmStateDescription<T>[];

@@ -4,15 +4,22 @@
  * Each returns a plain {@link VmStateField}; {@link vmsd} checks the whole table at build time.
  * @module
  */
-import type { StateRecord, VmStateDescription, VmStateField, VmStateInfo } from "./description.ts";
+import type {
+  FieldAccess,
+  KeyPath,
+  StateRecord,
+  VmStateDescription,
+  VmStateField,
+  VmStateInfo,
+} from "./description.ts";
 import { checkDescription, type CheckOptions } from "./check.ts";
 import { VMS } from "./flags.ts";
 import * as I from "./infos.ts";
 
-/** Options every field builder accepts. */
-export interface FieldOptions {
+/** Options every field builder accepts; `K` is the property path (typed by `vmsd<T>()`). */
+export interface FieldOptions<K extends string = string> {
   /** Property path on the record when it differs from the wire name. */
-  key?: string;
+  key?: K;
   /** First version in which the field exists (QEMU's `_V` macros). */
   version?: number;
   /** Existence predicate (QEMU's `_TEST` macros); overrides `version`. */
@@ -23,14 +30,14 @@ export interface FieldOptions {
   flags?: number;
 }
 
-function make(
+function make<P extends string>(
   name: string,
   info: VmStateInfo,
   flags: number,
   o: FieldOptions = {},
   extra: Partial<VmStateField> = {},
-): VmStateField {
-  return {
+): VmStateField<P> {
+  return <VmStateField<P>> {
     name,
     info,
     flags: flags | (o.flags ?? 0),
@@ -42,9 +49,19 @@ function make(
   };
 }
 
-function scalar(info: VmStateInfo) {
-  return (name: string, o?: FieldOptions): VmStateField =>
-    make(name, info, VMS.SINGLE, o, { size: info.size });
+/** A scalar builder: the row's property path is `key`, else the wire name. */
+export type ScalarBuilder = <const N extends string, const K extends string = N>(
+  name: N,
+  o?: FieldOptions<K>,
+) => VmStateField<NoInfer<K>>;
+
+function scalar(info: VmStateInfo): ScalarBuilder {
+  return (name, o) => make(name, info, VMS.SINGLE, o, { size: info.size });
+}
+
+/** The same row reaching its value through accessors (conversions, constants), not a key. */
+export function withAccess(f: VmStateField, access: FieldAccess): VmStateField<never> {
+  return { ...f, access } as VmStateField<never>;
 }
 
 /** bool (1 byte). */
@@ -85,12 +102,12 @@ export const float64 = scalar(I.vmstateFloat64);
 export const timer = scalar(I.vmstateTimer);
 
 /** A fixed array of `num` scalars of `info` (QEMU's VMSTATE_*_ARRAY). */
-export function array(
-  name: string,
+export function array<const N extends string, const K extends string = N>(
+  name: N,
   info: VmStateInfo,
   num: number,
-  o?: FieldOptions,
-): VmStateField {
+  o?: FieldOptions<K>,
+): VmStateField<NoInfer<K>> {
   return make(name, info, VMS.ARRAY, o, { num, size: info.size });
 }
 
@@ -105,7 +122,7 @@ const COUNT_FLAG: Record<CountType, number> = {
 };
 
 /** Options of variable arrays. */
-export interface VarrayOptions extends FieldOptions {
+export interface VarrayOptions<K extends string = string> extends FieldOptions<K> {
   /** Width of the count property (default uint32). */
   countType?: CountType;
   /** The count is configuration, not an earlier field in the stream. */
@@ -122,12 +139,12 @@ function varrayFlags(o: VarrayOptions = {}): number {
 }
 
 /** A variable array of scalars whose count is the property `countKey` (QEMU's VMSTATE_VARRAY_*). */
-export function varray(
-  name: string,
+export function varray<const N extends string, const C extends string, const K extends string = N>(
+  name: N,
   info: VmStateInfo,
-  countKey: string,
-  o: VarrayOptions = {},
-): VmStateField {
+  countKey: C,
+  o: VarrayOptions<K> = {},
+): VmStateField<NoInfer<K | C>> {
   return make(name, info, varrayFlags(o), o, {
     countKey,
     size: info.size,
@@ -137,17 +154,21 @@ export function varray(
 }
 
 /** A nested record (VMSTATE_STRUCT). */
-export function struct(name: string, vmsd: VmStateDescription, o?: FieldOptions): VmStateField {
+export function struct<const N extends string, const K extends string = N>(
+  name: N,
+  vmsd: VmStateDescription,
+  o?: FieldOptions<K>,
+): VmStateField<NoInfer<K>> {
   return { ...make(name, I.vmstateBuffer, VMS.STRUCT, o), info: undefined, vmsd };
 }
 
 /** A nested record at a fixed version (VMSTATE_VSTRUCT). */
-export function vstruct(
-  name: string,
+export function vstruct<const N extends string, const K extends string = N>(
+  name: N,
   vmsd: VmStateDescription,
   structVersion: number,
-  o?: FieldOptions,
-): VmStateField {
+  o?: FieldOptions<K>,
+): VmStateField<NoInfer<K>> {
   return {
     ...make(name, I.vmstateBuffer, VMS.VSTRUCT, o),
     info: undefined,
@@ -157,22 +178,26 @@ export function vstruct(
 }
 
 /** A fixed array of nested records (VMSTATE_STRUCT_ARRAY). */
-export function structArray(
-  name: string,
+export function structArray<const N extends string, const K extends string = N>(
+  name: N,
   vmsd: VmStateDescription,
   num: number,
-  o?: FieldOptions,
-): VmStateField {
+  o?: FieldOptions<K>,
+): VmStateField<NoInfer<K>> {
   return { ...make(name, I.vmstateBuffer, VMS.STRUCT | VMS.ARRAY, o), info: undefined, vmsd, num };
 }
 
 /** A variable array of nested records (VMSTATE_STRUCT_VARRAY_*). */
-export function structVarray(
-  name: string,
+export function structVarray<
+  const N extends string,
+  const C extends string,
+  const K extends string = N,
+>(
+  name: N,
   vmsd: VmStateDescription,
-  countKey: string,
-  o: VarrayOptions = {},
-): VmStateField {
+  countKey: C,
+  o: VarrayOptions<K> = {},
+): VmStateField<NoInfer<K | C>> {
   return {
     ...make(name, I.vmstateBuffer, VMS.STRUCT | varrayFlags(o), o),
     info: undefined,
@@ -184,7 +209,7 @@ export function structVarray(
 }
 
 /** Options of pointer arrays. */
-export interface PointerArrayOptions extends FieldOptions {
+export interface PointerArrayOptions<K extends string = string> extends FieldOptions<K> {
   /** Fixed slot count (VMS_ARRAY); otherwise give `countKey`. */
   num?: number;
   /** Property holding the slot count (VARRAY). */
@@ -203,11 +228,11 @@ export interface PointerArrayOptions extends FieldOptions {
 }
 
 /** An array of pointers to records with NULL holes (VMS_ARRAY_OF_POINTER, 0x30 NULL marker). */
-export function pointerArray(
-  name: string,
+export function pointerArray<const N extends string, const K extends string = N>(
+  name: N,
   vmsd: VmStateDescription,
-  o: PointerArrayOptions,
-): VmStateField {
+  o: PointerArrayOptions<K>,
+): VmStateField<NoInfer<K>> {
   const count = o.countKey ? COUNT_FLAG[o.countType ?? "uint32"] : VMS.ARRAY;
   return {
     ...make(
@@ -227,11 +252,11 @@ export function pointerArray(
 }
 
 /** A fixed-size byte buffer, optionally sending only bytes from `start` on (VMSTATE_BUFFER). */
-export function buffer(
-  name: string,
+export function buffer<const N extends string, const K extends string = N>(
+  name: N,
   size: number,
-  o: FieldOptions & { start?: number } = {},
-): VmStateField {
+  o: FieldOptions<K> & { start?: number } = {},
+): VmStateField<NoInfer<K>> {
   const start = o.start ?? 0;
   return make(name, I.vmstateBuffer, VMS.BUFFER, o, {
     size: size - start,
@@ -240,11 +265,11 @@ export function buffer(
 }
 
 /** A byte buffer whose int32 size is the property `sizeKey` (VMSTATE_VBUFFER[_ALLOC]). */
-export function vbuffer(
-  name: string,
-  sizeKey: string,
-  o: FieldOptions & { multiply?: number; alloc?: boolean; sizeIsConfig?: boolean } = {},
-): VmStateField {
+export function vbuffer<const N extends string, const S extends string, const K extends string = N>(
+  name: N,
+  sizeKey: S,
+  o: FieldOptions<K> & { multiply?: number; alloc?: boolean; sizeIsConfig?: boolean } = {},
+): VmStateField<NoInfer<K | S>> {
   const flags = VMS.VBUFFER | VMS.POINTER | (o.multiply ? VMS.MULTIPLY : 0) |
     (o.alloc ? VMS.ALLOC : 0);
   return make(name, I.vmstateBuffer, flags, o, {
@@ -255,31 +280,43 @@ export function vbuffer(
 }
 
 /** Retired bytes kept for wire compatibility (VMSTATE_UNUSED). */
-export function unused(size: number, o?: FieldOptions): VmStateField {
+export function unused(size: number, o?: FieldOptions): VmStateField<never> {
   return make("unused", I.vmstateUnusedBuffer, 0, o, { size });
 }
 
 /** A bitmap of `bitsKey` bits (VMSTATE_BITMAP), stored as bytes, LSB first. */
-export function bitmap(name: string, bitsKey: string, o: FieldOptions = {}): VmStateField {
+export function bitmap<const N extends string, const B extends string, const K extends string = N>(
+  name: N,
+  bitsKey: B,
+  o: FieldOptions<K> = {},
+): VmStateField<NoInfer<K | B>> {
   return make(name, I.vmstateBitmap, VMS.VBUFFER | VMS.POINTER, o, { sizeKey: bitsKey });
 }
 
 /** A list of records (VMSTATE_QTAILQ_V): element records go in a JS array. */
-export function qtailq(name: string, vmsd: VmStateDescription, o: FieldOptions = {}): VmStateField {
+export function qtailq<const N extends string, const K extends string = N>(
+  name: N,
+  vmsd: VmStateDescription,
+  o: FieldOptions<K> = {},
+): VmStateField<NoInfer<K>> {
   return make(name, I.vmstateQtailq, 0, o, { vmsd, versionId: o.version ?? vmsd.versionId });
 }
 
 /** A list of records (VMSTATE_QLIST_V). */
-export function qlist(name: string, vmsd: VmStateDescription, o: FieldOptions = {}): VmStateField {
+export function qlist<const N extends string, const K extends string = N>(
+  name: N,
+  vmsd: VmStateDescription,
+  o: FieldOptions<K> = {},
+): VmStateField<NoInfer<K>> {
   return make(name, I.vmstateQlist, 0, o, { vmsd, versionId: o.version ?? vmsd.versionId });
 }
 
 /** A map of records (VMSTATE_GTREE_V / _DIRECT_KEY_V): direct bigint keys unless `keyVmsd`. */
-export function gtree(
-  name: string,
+export function gtree<const N extends string, const K extends string = N>(
+  name: N,
   valueVmsd: VmStateDescription,
-  o: FieldOptions & { keyVmsd?: VmStateDescription } = {},
-): VmStateField {
+  o: FieldOptions<K> & { keyVmsd?: VmStateDescription } = {},
+): VmStateField<NoInfer<K>> {
   return make(name, I.vmstateGtree, 0, o, {
     vmsd: valueVmsd,
     keyVmsd: o.keyVmsd,
@@ -289,7 +326,7 @@ export function gtree(
 }
 
 /** Fields computed through a temporary `{ parent }` record (VMSTATE_WITH_TMP). */
-export function withTmp(vmsd: VmStateDescription, o: FieldOptions = {}): VmStateField {
+export function withTmp(vmsd: VmStateDescription, o: FieldOptions = {}): VmStateField<never> {
   return make("tmp", I.vmstateTmp, 0, o, { vmsd });
 }
 
@@ -297,14 +334,19 @@ export function withTmp(vmsd: VmStateDescription, o: FieldOptions = {}): VmState
 export function validate(
   name: string,
   check: (opaque: StateRecord, version: number) => boolean,
-): VmStateField {
+): VmStateField<never> {
   return { name, flags: VMS.MUST_EXIST | VMS.ARRAY, num: 0, exists: check, info: I.vmstateBool };
 }
 
-/** What {@link vmsd} takes: the description minus defaults. */
+/** What {@link vmsd} takes: the description minus defaults, its rows' keys typed against `T`. */
 export type DescriptionSpec<T extends StateRecord> =
-  & Omit<VmStateDescription<T>, "minimumVersionId" | "versionId">
-  & { versionId?: number; minimumVersionId?: number; check?: CheckOptions };
+  & Omit<VmStateDescription<T>, "minimumVersionId" | "versionId" | "fields">
+  & {
+    fields: readonly VmStateField<NoInfer<KeyPath<T>>>[];
+    versionId?: number;
+    minimumVersionId?: number;
+    check?: CheckOptions;
+  };
 
 /** Build and check a description (throws VmStateDefinitionError at registration, never at load). */
 export function vmsd<T extends StateRecord = StateRecord>(

@@ -1,62 +1,60 @@
 /**
- * The load walker: QEMU's vmstate_load_state and vmstate_subsection_load, made safe for hostile
- * input. Counts and sizes are checked against the capacity of the destination and against what
- * the stream can still deliver before anything is allocated; every failure is a typed
- * MigrationError whose path names the field and element (e.g. `serial/recv_fifo.data[12]`).
- * The walker mutates the record it is given: the section layer hands it a staged copy so a
- * failed load changes nothing.
+ * The load walker of QEMU's encoding: vmstate_load_state and vmstate_subsection_load over the
+ * compiled form, made safe for hostile input. Counts and sizes are checked against the capacity
+ * of the destination and against what the stream can still deliver before anything is
+ * allocated (walk.ts); every failure is a typed MigrationError whose path names the field and
+ * element (e.g. `serial/recv_fifo.data[12]`). The walker mutates the record it is given: the
+ * section layer hands it a staged copy so a failed load changes nothing. Protocol extensions plug
+ * in as options: slot markers, a subsection attribution rule and a {@link LoadLayer}.
  * @module
  */
 import {
   MigrationError,
   StateValidationError,
-  StreamTruncatedError,
   UnknownEntityError,
   VersionMismatchError,
 } from "../errors.ts";
 import { decodeName, type StreamReader } from "../stream/reader.ts";
-import {
-  createRecord,
-  elementCount,
-  elementSize,
-  getField,
-  isArrayField,
-  setField,
-} from "./access.ts";
-import type {
-  ElementContext,
-  NestedWalker,
-  StateRecord,
-  VmStateDescription,
-  VmStateField,
-} from "./description.ts";
-import { NULLPTR_MARKER, VMS } from "./flags.ts";
-import { hasSlotMarkers, SKIP_SLOT, takeSlotMarker } from "../extensions/pointer_arrays.ts";
-import { subsectionBelongs, type SubsectionMatch } from "../extensions/subsection_names.ts";
-import {
-  LayoutMismatchError,
-  overrunError,
-  readEnd,
-  readStart,
-  skipBracketed,
-  VMSD_START_MARKER,
-} from "../extensions/vmsd_markers.ts";
+import { createRecord } from "./access.ts";
+import { compile, type CompiledField } from "./compile.ts";
+import type { StateRecord, VmStateDescription } from "./description.ts";
 import { annotatePath, runLoadHook } from "./hooks.ts";
+import { loadElements, type RecordWalker, resolveForLoad } from "./walk.ts";
 
-/** How subsections are attributed to their parent on load (see extensions/subsection_names.ts). */
-export type { SubsectionMatch };
+/** Which parent a subsection name belongs to (QEMU: the parent's name is a prefix of it). */
+export type SubsectionRule = (parent: VmStateDescription, name: string) => boolean;
+
+/** QEMU's attribution: the innermost description whose name is a plain prefix. */
+export const prefixRule: SubsectionRule = (parent, name) => name.startsWith(parent.name);
+
+/**
+ * A layer that frames every description (e.g. `x-vmsd-markers`): it knows where a description
+ * ends before its fields are read, so it can locate disagreements and skip what it lacks.
+ */
+export interface LoadLayer {
+  /** Read the opening frame of `label` (nested in one ending at `limit`); returns its end. */
+  open(r: StreamReader, label: string, limit: number): number;
+  /** Read the closing frame; the reader must sit at `end`. */
+  close(r: StreamReader, label: string, end: number): void;
+  /** Run one field's `read` inside the frame, turning an overrun into a located error. */
+  field(r: StreamReader, label: string, name: string, end: number, read: () => void): void;
+  /** At a 0x05 inside the frame naming a subsection this side lacks: is it really a header? */
+  isSubsection(r: StreamReader, nameLen: number, end: number): boolean;
+  /** Skip a subsection this side lacks (header read up to its version); returns its size. */
+  skip(r: StreamReader, label: string): void;
+}
 
 /** Loader policy knobs (QEMU's behaviour by default). */
 export interface LoadOptions {
-  /** "prefix": QEMU's plain prefix rule; "strict": the name must be `parent/...`. */
-  subsectionMatch?: SubsectionMatch;
+  /** Subsection attribution by name (default {@link prefixRule}; unused inside a frame). */
+  subsectionRule?: SubsectionRule;
   /** Reject a subsection that appears twice in one parent (QEMU loads it twice). */
   rejectDuplicateSubsections?: boolean;
   /** `x-ptr-markers`: the stream has a presence marker before every pointer-array slot. */
   ptrMarkers?: boolean;
-  /** `x-vmsd-markers`: every description is bracketed by START/END markers. */
-  vmsdMarkers?: boolean;
-  /** `x-skip-unknown-subsections`: skip a subsection this side lacks (bracketed streams only). */
+  /** Frames every description (`x-vmsd-markers`); see extensions/layers.ts. */
+  layer?: LoadLayer;
+  /** Skip a subsection this side lacks (possible only inside a layer's frame). */
   skipUnknownSubsections?: boolean;
   /** Told what the loader tolerated (a skipped subsection), for the load report. */
   onNote?: (note: string) => void;
@@ -77,15 +75,17 @@ function nameByteLength(name: string): number {
 }
 
 /** Loads descriptions from a stream reader into state records. */
-export class VmStateLoader implements NestedWalker {
-  private readonly match: SubsectionMatch;
+export class VmStateLoader implements RecordWalker {
+  private readonly rule: SubsectionRule;
   private readonly rejectDuplicates: boolean;
-  /** x-vmsd-markers: end of the bracketed description being loaded (nested ones must fit). */
+  private readonly ptrMarkers: boolean;
+  /** Inside a layer's frame: end of the description being loaded (nested ones must fit). */
   private limit = Infinity;
 
   constructor(private readonly r: StreamReader, private readonly opts: LoadOptions = {}) {
-    this.match = opts.subsectionMatch ?? "prefix";
+    this.rule = opts.subsectionRule ?? prefixRule;
     this.rejectDuplicates = opts.rejectDuplicateSubsections ?? true;
+    this.ptrMarkers = opts.ptrMarkers === true;
   }
 
   /** Save is not available on a loader; present to satisfy the nested-walker contract. */
@@ -93,9 +93,19 @@ export class VmStateLoader implements NestedWalker {
     throw new StateValidationError("Internal: save called on a loader");
   }
 
+  /** Save is not available on a loader; present for the record-walker contract. */
+  saveRecord(): void {
+    this.save();
+  }
+
   /** A zeroed record for `vmsd`. */
   create(vmsd: VmStateDescription): StateRecord {
     return createRecord(vmsd);
+  }
+
+  /** Load a nested record (STRUCT element) at `version`. */
+  loadRecord(vmsd: VmStateDescription, opaque: StateRecord, version: number): void {
+    this.load(vmsd, opaque, version);
   }
 
   /** Load `opaque` through `vmsd` at `version` (QEMU's vmstate_load_state). */
@@ -107,9 +117,11 @@ export class VmStateLoader implements NestedWalker {
         offset: start,
       });
     }
-    // x-vmsd-markers: the payload's end is known before any field is read.
-    const label = this.opts.vmsdMarkers ? `${vmsd.name} v${version}` : "";
-    const end = this.opts.vmsdMarkers ? readStart(r, label, this.limit) : -1;
+    const cd = compile(vmsd);
+    const layer = this.opts.layer;
+    // Inside a frame the payload's end is known before any field is read.
+    const label = layer ? `${vmsd.name} v${version}` : "";
+    const end = layer ? layer.open(r, label, this.limit) : -1;
     const outer = this.limit;
     if (end >= 0) this.limit = end;
     try {
@@ -118,15 +130,15 @@ export class VmStateLoader implements NestedWalker {
         `pre load hook failed for: '${vmsd.name}', version_id: ${version}, minimum version_id: ${vmsd.minimumVersionId}`,
         start,
       );
-      for (const f of vmsd.fields) {
-        if (end < 0) this.loadField(vmsd, f, opaque, version);
-        else this.loadFieldWithin(vmsd, f, opaque, version, label, end);
+      for (const cf of cd.fields) {
+        if (!layer) this.loadField(vmsd, cf, opaque, version);
+        else layer.field(r, label, cf.name, end, () => this.loadField(vmsd, cf, opaque, version));
       }
       this.loadSubsections(vmsd, opaque, end);
     } finally {
       this.limit = outer;
     }
-    if (end >= 0) readEnd(r, label, end);
+    if (layer) layer.close(r, label, end);
     runLoadHook(
       vmsd.postLoad && (() => vmsd.postLoad!(opaque, version)),
       `post load hook failed for: '${vmsd.name}', version_id: ${version}, minimum version_id: ${vmsd.minimumVersionId}`,
@@ -134,132 +146,39 @@ export class VmStateLoader implements NestedWalker {
     );
   }
 
-  /** Load a field of a bracketed description: reading past its end marker is a layout mismatch. */
-  private loadFieldWithin(
-    vmsd: VmStateDescription,
-    f: VmStateField,
-    opaque: StateRecord,
-    version: number,
-    label: string,
-    end: number,
-  ): void {
-    const r = this.r;
-    const at = r.offset;
-    try {
-      this.loadField(vmsd, f, opaque, version);
-    } catch (e) {
-      const crossed = r.offset > end || e instanceof StreamTruncatedError;
-      if (!crossed || !(e instanceof MigrationError) || e instanceof LayoutMismatchError) throw e;
-      const by = r.offset > end ? r.offset - end : undefined;
-      throw overrunError(label, f.name, by, at, e).withPath(`.${f.name}`);
-    }
-    if (r.offset > end) {
-      throw overrunError(label, f.name, r.offset - end, at).withPath(`.${f.name}`);
-    }
-  }
-
-  /** Under markers: is the 0x05 at the reader a subsection header rather than unknown field bytes? */
-  private looksLikeSubsection(nameLen: number, end: number): boolean {
-    const head = this.r.peekBytes(2 + nameLen + 4, 5);
-    if (head.length !== 5 || head[0] !== VMSD_START_MARKER) return false;
-    const len = ((head[1] << 24) | (head[2] << 16) | (head[3] << 8) | head[4]) >>> 0;
-    return this.r.offset + 2 + nameLen + 4 + 5 + len + 1 <= end;
-  }
-
   private loadField(
     vmsd: VmStateDescription,
-    f: VmStateField,
+    cf: CompiledField,
     opaque: StateRecord,
     version: number,
   ): void {
     const r = this.r;
     const fieldStart = r.offset;
-    const exists = f.exists ? f.exists(opaque, version) : (f.versionId ?? 0) <= version;
-    if (!exists) {
-      if (f.flags & VMS.MUST_EXIST) {
-        throw new StateValidationError(`Input validation failed: ${vmsd.name}/${f.name}`, {
+    if (!cf.exists(opaque, version)) {
+      if (cf.mustExist) {
+        throw new StateValidationError(`Input validation failed: ${vmsd.name}/${cf.name}`, {
           offset: fieldStart,
-          path: `.${f.name}`,
+          path: `.${cf.name}`,
         });
       }
       return;
     }
-    const fl = f.flags;
-    let n: number, size: number;
-    let base: unknown;
+    let n: number, size: number, base: unknown;
     try {
-      n = elementCount(opaque, f, false);
-      size = elementSize(opaque, f, false);
-      base = getField(opaque, f);
-      const isArrayValue = isArrayField(f);
-      // QEMU allocates size * n bytes when that is non-zero, where size is the element's C
-      // size. Here struct elements and variable-size infos (capability) carry no byte size:
-      // count them as at least one byte each, so they are allocated whenever n > 0.
-      const unsized = (fl & (VMS.STRUCT | VMS.VSTRUCT)) !== 0 || (isArrayValue && size === 0);
-      const perElem = unsized ? 1 : size;
-      if (fl & VMS.POINTER && fl & VMS.ALLOC && perElem * n !== 0) {
-        // Allocation is bounded by what the stream can still deliver.
-        r.checkAvailable(perElem * n, `allocation for "${f.name}"`);
-        base = isArrayValue ? allocArray(f, n, size, base) : f.info?.zero(size);
-        setField(opaque, f, base);
-      }
-      if (isArrayValue) {
-        const cap = (base as ArrayLike<unknown> | undefined)?.length ?? 0;
-        if (n > cap) {
-          throw new StateValidationError(
-            `Count ${n} of field "${f.name}" exceeds its capacity of ${cap} elements`,
-          );
-        }
-      }
+      n = cf.count(opaque, false);
+      size = cf.size(opaque, false);
+      base = resolveForLoad(r, cf, opaque, n, size);
     } catch (e) {
-      throw annotatePath(e, `.${f.name}`, fieldStart);
+      throw annotatePath(e, `.${cf.name}`, fieldStart);
     }
-    const isArray = isArrayField(f);
-    const arr = base as unknown[];
-    const ctx: ElementContext = { field: f, size, version, opaque, nested: this };
-    // A marker before every slot: AUTO_ALLOC, ALLOC|ARRAY_OF_POINTER, or x-ptr-markers.
-    const markers = hasSlotMarkers(fl, this.opts.ptrMarkers === true);
-    for (let i = 0; i < n; i++) {
-      const at = r.offset;
-      try {
-        let elem = isArray ? arr[i] : base;
-        if (markers) {
-          elem = takeSlotMarker(r, f, arr, i, size);
-          if (elem === SKIP_SLOT) continue;
-        } else if (fl & VMS.ARRAY_OF_POINTER && (elem === null || elem === undefined) && size) {
-          const marker = r.u8();
-          if (marker !== NULLPTR_MARKER) {
-            throw new StateValidationError(
-              `vmstate: get_nullptr expected VMS_NULLPTR_MARKER, got 0x${marker.toString(16)}`,
-            );
-          }
-          continue;
-        }
-        if (fl & (VMS.STRUCT | VMS.VSTRUCT)) {
-          if (elem === null || elem === undefined || typeof elem !== "object") {
-            elem = createRecord(f.vmsd!);
-            if (isArray) arr[i] = elem;
-            else setField(opaque, f, elem);
-          }
-          const inner = fl & VMS.VSTRUCT ? f.structVersionId! : f.vmsd!.versionId;
-          this.load(f.vmsd!, elem as StateRecord, inner);
-        } else {
-          const v = f.info!.get(r, elem, ctx);
-          if (isArray) arr[i] = v;
-          // Infos that store nothing (unused_buffer, tmp) hand back the current value: leave the
-          // record alone rather than creating an `unused: undefined` property.
-          else if (!Object.is(v, elem)) setField(opaque, f, v);
-        }
-      } catch (e) {
-        throw annotatePath(e, isArray ? `.${f.name}[${i}]` : `.${f.name}`, at);
-      }
-    }
+    const markers = cf.variant !== undefined && (cf.variant !== "nullptr" || this.ptrMarkers);
+    loadElements(r, this, cf, opaque, version, n, size, base, markers, `.${cf.name}`);
   }
 
   /**
-   * Subsections after the fields. Without markers they are attributed by name, QEMU's way (plain
-   * prefix, or `parent/` in strict mode); with markers (`end` >= 0) every subsection before the
-   * end marker belongs to this description, whatever its name.
+   * Subsections after the fields. Outside a frame they are attributed by name (QEMU's prefix
+   * rule, or the rule given); inside one (`end` >= 0) every subsection before the end belongs to
+   * this description, whatever its name.
    */
   private loadSubsections(vmsd: VmStateDescription, opaque: StateRecord, end = -1): void {
     const r = this.r;
@@ -268,6 +187,7 @@ export class VmStateLoader implements NestedWalker {
     if (r.peekU8(0) !== 0x05) return;
     const parentLen = nameByteLength(parent);
     const seen = new Set<string>();
+    const layer = this.opts.layer;
     while (r.peekU8(0) === 0x05) {
       if (end >= 0 && r.offset >= end) return;
       const len = r.peekU8(1);
@@ -275,15 +195,15 @@ export class VmStateLoader implements NestedWalker {
       const nameBytes = r.peekBytes(2, len);
       if (nameBytes.length !== len) return;
       const name = decodeName(nameBytes);
-      if (end < 0 && !subsectionBelongs(vmsd, name, this.match)) return;
+      if (end < 0 && !this.rule(vmsd, name)) return;
       const at = r.offset;
-      const sub = vmsd.subsections?.find((s) => s.name === name);
+      const sub = compile(vmsd).subsections.get(name);
       if (!sub) {
-        if (end >= 0 && !this.looksLikeSubsection(len, end)) return;
-        if (end >= 0 && this.opts.skipUnknownSubsections) {
+        if (layer && end >= 0 && !layer.isSubsection(r, len, end)) return;
+        if (layer && end >= 0 && this.opts.skipUnknownSubsections) {
           r.skip(2 + len);
           const version = r.be32();
-          skipBracketed(r, `${name} v${version}`);
+          layer.skip(r, `${name} v${version}`);
           this.opts.onNote?.(
             `skipped subsection '${name}' v${version} of '${parent}' (${
               r.offset - at
@@ -312,31 +232,23 @@ export class VmStateLoader implements NestedWalker {
       try {
         this.load(sub, opaque, version);
       } catch (e) {
-        if (e instanceof MigrationError && !(e.path ?? "").startsWith(SUBPATH)) {
-          e.withPath(`${SUBPATH}${name}${e.path ?? ""}`);
-        }
-        throw e;
+        throw subsectionPath(e, name);
       }
     }
   }
 }
 
-function allocArray(
-  f: VmStateField,
-  n: number,
-  size: number,
-  old: unknown,
-): unknown[] | ArrayLike<unknown> {
-  if (f.flags & VMS.ARRAY_OF_POINTER) return Array.from({ length: n }, () => null);
-  if (f.flags & (VMS.STRUCT | VMS.VSTRUCT)) {
-    return Array.from({ length: n }, () => createRecord(f.vmsd!));
+/** Prefix a subsection's name to an error's path while unwinding (shared by both encodings). */
+export function subsectionPath(e: unknown, name: string): unknown {
+  if (e instanceof MigrationError && !(e.path ?? "").startsWith(SUBPATH)) {
+    e.withPath(`${SUBPATH}${name}${e.path ?? ""}`);
   }
-  if (ArrayBuffer.isView(old) && !(old instanceof DataView)) {
-    const Ctor =
-      (old as unknown as { constructor: new (n: number) => ArrayLike<unknown> }).constructor;
-    return new Ctor(n);
-  }
-  return Array.from({ length: n }, () => f.info!.zero(size));
+  return e;
+}
+
+/** The path of a subsection entry itself (unknown or repeated subsections). */
+export function subsectionEntryPath(name: string): string {
+  return `${SUBPATH}${name}`;
 }
 
 /**

@@ -6,7 +6,7 @@
 import { vmstateSerial, vmstateUart16550 } from "../../../emu/devices/uart16550.ts";
 import { DEFAULT_GUEST, VirtMachine, type VirtOptions } from "../../../emu/virt.ts";
 import type { MachineFactory } from "../../../harness/replay/fork.ts";
-import type { VmStateDescription } from "../../../migration/vmstate/description.ts";
+import type { StateRecord, VmStateDescription } from "../../../migration/vmstate/description.ts";
 import { struct, vmsd } from "../../../migration/vmstate/fields.ts";
 import { StreamWriter } from "../../../migration/stream/writer.ts";
 
@@ -24,16 +24,19 @@ export function serialBuild(inner: VmStateDescription): MachineFactory {
 /** The serial description without one field. */
 export function withoutField(name: string): MachineFactory {
   return serialBuild(
-    vmsd({ ...vmstateSerial, fields: vmstateSerial.fields.filter((f) => f.name !== name) }),
+    vmsd<StateRecord>({
+      ...vmstateSerial,
+      fields: vmstateSerial.fields.filter((f) => f.name !== name),
+    }),
   );
 }
 
 /** The serial description with one subsection never sent. */
 export function neverSent(subsection: string): MachineFactory {
   const subsections = vmstateSerial.subsections!.map((s) =>
-    s.name === subsection ? vmsd({ ...s, needed: () => false }) : s
+    s.name === subsection ? vmsd<StateRecord>({ ...s, needed: () => false }) : s
   );
-  return serialBuild(vmsd({ ...vmstateSerial, subsections }));
+  return serialBuild(vmsd<StateRecord>({ ...vmstateSerial, subsections }));
 }
 
 /** Boot `guest` on a 16 MiB machine of `make`'s build and run `insns`. */

@@ -8,8 +8,14 @@ import { QemuJsonWriter } from "../../../migration/json/qemu_json_writer.ts";
 import { StreamReader } from "../../../migration/stream/reader.ts";
 import { StreamWriter } from "../../../migration/stream/writer.ts";
 import type { StateRecord, VmStateDescription } from "../../../migration/vmstate/description.ts";
-import { type LoadOptions, loadState } from "../../../migration/vmstate/load.ts";
-import { type SaveWalkOptions, VmStateSaver } from "../../../migration/vmstate/save.ts";
+import { loadState } from "../../../migration/vmstate/load.ts";
+import { VmStateSaver } from "../../../migration/vmstate/save.ts";
+import {
+  type ExtensionLoadOptions as LoadOptions,
+  type ExtensionSaveOptions as SaveWalkOptions,
+  loadWalkOptions,
+  saveWalkOptions,
+} from "../../../migration/extensions/layers.ts";
 import {
   type LoadReport,
   loadStream,
@@ -25,7 +31,7 @@ export function saveWith(
   opts: SaveWalkOptions = {},
 ): Uint8Array {
   const w = new StreamWriter();
-  new VmStateSaver(w, opts).save(vmsd, state);
+  new VmStateSaver(w, saveWalkOptions(opts)).save(vmsd, state);
   return w.take();
 }
 
@@ -38,7 +44,7 @@ export function saveJsonWith(
   const w = new StreamWriter();
   const json = new QemuJsonWriter();
   json.startObject();
-  new VmStateSaver(w, opts).save(vmsd, state, undefined, json);
+  new VmStateSaver(w, saveWalkOptions(opts)).save(vmsd, state, undefined, json);
   json.endObject();
   return json.toString();
 }
@@ -52,7 +58,7 @@ export function loadWith(
   version = vmsd.versionId,
 ): StateRecord {
   const r = StreamReader.fromBytes(bytes);
-  loadState(r, vmsd, into, version, opts);
+  loadState(r, vmsd, into, version, loadWalkOptions(opts));
   strictEqual(r.offset, bytes.length, "the loader must consume exactly the saved bytes");
   return into;
 }

@@ -1,4 +1,5 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { loadWalkOptions } from "../../../migration/extensions/layers.ts";
 import { FooterError, type MigrationError, UnknownEntityError } from "../../../migration/errors.ts";
 import {
   LayoutMismatchError,
@@ -84,7 +85,13 @@ Deno.test("the source has fewer fields than this side: the field that crossed th
   // What follows the description in a section: its footer.
   const wire = b(saveWith(serialDest, { lsr: 0x60 }, markers), 0x7e, be32(0));
   const e = caught(() =>
-    loadState(StreamReader.fromBytes(wire), serialSrc, { lsr: 0, extra: 0 }, 3, markers)
+    loadState(
+      StreamReader.fromBytes(wire),
+      serialSrc,
+      { lsr: 0, extra: 0 },
+      3,
+      loadWalkOptions(markers),
+    )
   ) as MigrationError;
   strictEqual(e instanceof LayoutMismatchError, true);
   strictEqual(

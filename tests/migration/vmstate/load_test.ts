@@ -3,6 +3,7 @@
  * matching (QEMU's prefix rule, strict mode, duplicates, unknown names), error locations, and
  * property tests that random descriptions round-trip, also when the bytes arrive in chunks.
  */
+import { loadWalkOptions } from "../../../migration/extensions/layers.ts";
 import { deepStrictEqual, strictEqual, throws } from "node:assert/strict";
 import fc from "fast-check";
 import {
@@ -222,7 +223,7 @@ Deno.test("loadState() truncates the subsection version to 8 bits, as QEMU's uin
 Deno.test("loadState() applies the plain prefix rule by default and the '/' rule in strict mode", () => {
   deepStrictEqual(load(parent, b(1, sub("devx", 1, 3)), {}), { a: 1, x: 3 });
   // Strict mode still takes a subsection declared with its legacy name (Peter Maydell's rule)...
-  const strict = { subsectionMatch: "strict" } as const;
+  const strict = loadWalkOptions({ subsectionMatch: "strict" });
   deepStrictEqual(load(parent, b(1, sub("devx", 1, 3)), {}, 1, strict), { a: 1, x: 3 });
   // ...and leaves any other name without '/' to the outer level.
   const r = StreamReader.fromBytes(b(1, sub("devy", 1, 3)));
