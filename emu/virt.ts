@@ -23,8 +23,6 @@ import { NvmeQueueDevice } from "./devices/nvme.ts";
 import { SifivePlic } from "./devices/sifive_plic.ts";
 import { SifiveTest } from "./devices/sifive_test.ts";
 import { Uart16550 } from "./devices/uart16550.ts";
-import type { LoadReport, LoadStreamOptions } from "../migration/sections/loadvm.ts";
-import type { StreamReader } from "../migration/stream/reader.ts";
 import { Machine, type MachineOptions } from "./machine.ts";
 
 /** Base of the NVMe-style device (unused by QEMU's virt). */
@@ -104,14 +102,9 @@ export class VirtMachine extends Machine {
       irq: this.plic.irqLine(IRQ_NVME),
     });
     this.attach("nvme", NVME_BASE, NVME_SIZE, this.nvme);
-  }
-
-  /** Load a snapshot; then the PLIC re-reads the lines every device has re-driven. */
-  override async load(r: StreamReader, opts?: Partial<LoadStreamOptions>): Promise<LoadReport> {
-    const plic = this.plic.state;
-    const report = await super.load(r, opts);
-    if (this.plic.state !== plic) this.plic.settleLines(); // the load committed a PLIC record
-    return report;
+    // Every commit (load, `set`, fork, fuzz reset) ends with the PLIC re-reading the lines the
+    // devices committed with it re-drove.
+    this.registry.afterCommit(() => this.plic.settleLines());
   }
 
   /** Type into the UART: bytes become receivable at the current virtual time. */

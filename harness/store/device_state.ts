@@ -343,7 +343,7 @@ export function setField(m: Machine, target: string, text: string): SetResult {
       { cause: e },
     );
   }
-  entry.commit!(loaded);
+  m.registry.commit([{ entry, staged: loaded }]);
   return { section: sectionLabel(entry), path, before, after: readPath(vmsd, loaded, path) };
 }
 

@@ -284,10 +284,7 @@ export async function loadStream(
     report.bytes = r.offset;
     if (notes.length) report.notes = notes;
     if (opts.dryRun) return report;
-    for (const p of byEntry.values()) {
-      if (p.staged) p.entry.commit!(p.staged);
-      else p.entry.iterative?.commit();
-    }
+    reg.commit(byEntry.values());
     committed = true;
     return report;
   } finally {
