@@ -13,6 +13,7 @@ import { VMS } from "../../migration/vmstate/flags.ts";
 import { saveState } from "../../migration/vmstate/save.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
 import { layoutOfBytes } from "../../migration/corrupt/mod.ts";
+import { sectionLabel } from "../../migration/sections/label.ts";
 import { formatLeaf } from "../../migration/inspect/vmsd.ts";
 
 /** One difference between a reference machine and a replayed one. */
@@ -106,11 +107,6 @@ function push(out: StateDifference[], device: string, path: string, a: unknown, 
   out.push({ device, path, reference: renderValue(a), replay: renderValue(b) });
 }
 
-/** Section label used in differences: the idstr, `#N` for instance N. */
-export function entryLabel(e: { idstr: string; instanceId: number }): string {
-  return e.instanceId === 0 ? e.idstr : `${e.idstr}#${e.instanceId}`;
-}
-
 const coveredCache = new WeakMap<VmStateDescription, Set<string>>();
 
 /**
@@ -159,7 +155,7 @@ export function canonicalSections(m: Machine): Map<string, Uint8Array> {
     if (e.vmsd.needed && !e.vmsd.needed(state)) continue;
     const w = new StreamWriter();
     saveState(w, e.vmsd, state);
-    out.set(entryLabel(e), w.take());
+    out.set(sectionLabel(e), w.take());
   }
   return out;
 }
@@ -172,7 +168,7 @@ export function uncoveredDifferences(ref: Machine, rep: Machine, limit = 64): St
     const twin = rep.registry.find(e.idstr, e.instanceId);
     if (!twin?.state) continue;
     const all: StateDifference[] = [];
-    diffValues(entryLabel(e), "", e.state(), twin.state(), all, 1024);
+    diffValues(sectionLabel(e), "", e.state(), twin.state(), all, 1024);
     const covered = coveredPaths(e.vmsd);
     for (const d of all) if (out.length < limit && !isCovered(covered, d.path)) out.push(d);
   }

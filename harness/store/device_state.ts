@@ -8,6 +8,7 @@
  */
 import type { Machine } from "../../emu/machine.ts";
 import { MigrationError } from "../../migration/errors.ts";
+import { sectionLabel } from "../../migration/sections/label.ts";
 import type { SectionEntry } from "../../migration/sections/registry.ts";
 import { StreamReader } from "../../migration/stream/reader.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
@@ -56,10 +57,8 @@ export interface FieldLeaf {
   subsection?: string;
 }
 
-/** Label of a description-based section: its idstr, plus `:N` for instance N > 0. */
-export function sectionLabel(e: SectionEntry): string {
-  return e.instanceId === 0 ? e.idstr : `${e.idstr}:${e.instanceId}`;
-}
+/** Sections are named as everywhere else (`idstr`, `idstr#N`); re-exported for the shell. */
+export { sectionLabel };
 
 /** Every description-based section of the machine, in registration order. */
 export function deviceSections(m: Machine): SectionEntry[] {

@@ -13,7 +13,7 @@ import { StreamTruncatedError } from "../../migration/errors.ts";
 import { layoutOfBytes } from "../../migration/corrupt/mod.ts";
 import { decodeConfiguration } from "../../migration/inspect/config.ts";
 import type { LayoutChunk, StreamLayout } from "../../migration/inspect/layout.ts";
-import { sectionLabelOf } from "../../migration/inspect/layout.ts";
+import { sectionLabel } from "../../migration/sections/label.ts";
 import { QEMU_VM, type SectionState } from "../../migration/inspect/model.ts";
 import { decodeRamChunk } from "../../migration/inspect/ram.ts";
 import { bufferAtLeast, plausibleFooter } from "../../migration/inspect/scan.ts";
@@ -334,7 +334,7 @@ export class SectionTracker {
       };
       this.sections.set(item.id, state);
     }
-    const section = state ? sectionLabelOf(state.idstr, state.instanceId) : `id ${item.id}`;
+    const section = state ? sectionLabel(state) : `id ${item.id}`;
     const key = `${section}@${item.kind}`;
     const n = (this.counts.get(key) ?? 0) + 1;
     this.counts.set(key, n);

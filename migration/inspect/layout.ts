@@ -12,6 +12,7 @@
  * `snapshell-nvme.sq[3]`), where the vmdesc, and inspect's tree, count markers and structs alike.
  * @module
  */
+import { sectionLabel } from "../sections/label.ts";
 import type { ByteAccess } from "./byte_access.ts";
 import type { DecodedStruct, InspectResult, LeafValue, SectionChunk } from "./model.ts";
 import { type RamRecord, walkRamRecords } from "./ram_records.ts";
@@ -121,11 +122,6 @@ export interface StreamLayout {
   result: InspectResult;
 }
 
-/** `idstr` for instance 0, `idstr#N` otherwise. */
-export function sectionLabelOf(idstr: string, instanceId: number): string {
-  return instanceId === 0 ? idstr : `${idstr}#${instanceId}`;
-}
-
 /** Build the layout of a stream from its inspection and random access to its bytes. */
 export async function buildLayout(
   result: InspectResult,
@@ -218,7 +214,7 @@ async function layoutChunk(
   access: ByteAccess,
   counts: Map<string, number>,
 ): Promise<LayoutChunk> {
-  const section = sectionLabelOf(ch.idstr, ch.instanceId);
+  const section = sectionLabel(ch);
   const key = `${section}@${ch.type}`;
   const n = (counts.get(key) ?? 0) + 1;
   counts.set(key, n);

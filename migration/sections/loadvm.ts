@@ -45,7 +45,7 @@ import {
   SectionType,
 } from "./constants.ts";
 import type { SectionEntry, SectionRegistry } from "./registry.ts";
-import { sectionLabel } from "./savevm.ts";
+import { sectionLabel } from "./label.ts";
 
 /** Loader policy. */
 export interface LoadStreamOptions extends LoadOptions {
@@ -147,7 +147,7 @@ export async function loadStream(
           return { sectionId, idstr, instanceId, versionId, vendor };
         });
         const entry = reg.find(head.idstr, head.instanceId);
-        const label = `${head.idstr}${head.instanceId ? ` (instance ${head.instanceId})` : ""}`;
+        const label = sectionLabel(head);
         if (!entry) {
           throw new UnknownEntityError(
             `Unknown section or instance '${head.idstr}' ${head.instanceId}. Make sure that your current VM setup matches your saved VM setup`,
