@@ -7,7 +7,7 @@
 import { StreamFormatError } from "../errors.ts";
 import type { StreamReader } from "../stream/reader.ts";
 import type { DecodedField, DecodedStruct, LeafValue } from "./model.ts";
-import { QEMU_VM } from "./model.ts";
+import { SectionType } from "../sections/constants.ts";
 import type { FieldDesc, VmsdDesc } from "./vmdesc.ts";
 
 /** Integer types analyze-migration.py reads as signed (note the `*_equal` quirks). */
@@ -88,7 +88,7 @@ export function decodeVmsd(
     const at = base + r.offset;
     r.need(1);
     const marker = r.peekU8();
-    if (marker !== QEMU_VM.SUBSECTION) {
+    if (marker !== SectionType.SUBSECTION) {
       throw new StreamFormatError(
         `Subsection ${sub.vmsdName ?? "?"} not found at offset 0x${at.toString(16)}`,
         { offset: at, path },

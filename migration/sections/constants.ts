@@ -25,6 +25,20 @@ export function sectionTypeName(t: number): string {
   return e ? e[0] : `0x${t.toString(16).padStart(2, "0")}`;
 }
 
+/** RAM_SAVE_FLAG_* bits (ram.c) in the low bits of a RAM record's be64 header. */
+export const RamFlag = {
+  FULL: 0x001,
+  ZERO: 0x002,
+  MEM_SIZE: 0x004,
+  PAGE: 0x008,
+  EOS: 0x010,
+  CONTINUE: 0x020,
+  XBZRLE: 0x040,
+  HOOK: 0x080,
+  COMPRESS_PAGE: 0x100,
+  MULTIFD_FLUSH: 0x200,
+} as const;
+
 /** QEMU_VM_COMMAND values. */
 export const MigCommand = {
   INVALID: 0,

@@ -371,7 +371,9 @@ export function readHeader(r: StreamReader): void {
   const magic = r.be32();
   if (magic !== QEMU_VM_FILE_MAGIC) {
     throw new StreamFormatError(
-      `Not a migration stream: magic 0x${magic.toString(16)} != 0x5145564d`,
+      `Not a migration stream: magic 0x${magic.toString(16)} != 0x${
+        QEMU_VM_FILE_MAGIC.toString(16)
+      }`,
       { offset: 0 },
     );
   }
