@@ -129,7 +129,7 @@ export async function replay(
   };
   let divergence: Divergence | undefined;
   let cmp = differ(pair);
-  if (!cmp.equal) divergence = await describe(pair, cmp, limit);
+  if (!cmp.equal) divergence = describe(pair, cmp, limit);
   let saved = forkPair(pair);
   for (let k = 1; k <= steps && !divergence; k++) {
     const target = Math.round((opts.insns * k) / steps);
@@ -151,7 +151,7 @@ export async function replay(
       }
       const at = forkPair(saved);
       advance(at, hi);
-      divergence = await describe(at, differ(at), limit);
+      divergence = describe(at, differ(at), limit);
     } else if (k < steps) saved = forkPair(pair);
   }
   if (divergence) advance(pair, opts.insns);
@@ -171,11 +171,12 @@ export async function replay(
   };
 }
 
-async function describe(p: Pair, cmp: Comparison, limit: number): Promise<Divergence> {
+function describe(p: Pair, cmp: Comparison, limit: number): Divergence {
   const differences = [
     ...cmp.uncovered.map((d) => ({ ...d, notInDescription: true })),
-    ...await sectionDifferences(p.ref, p.rep, cmp.sections, limit),
+    ...sectionDifferences(p.ref, p.rep, cmp.sections, limit),
     ...(cmp.exit ? [cmp.exit] : []),
+    ...(cmp.ramSize ? [cmp.ramSize] : []),
     ...cmp.pages.map((a) => ({
       device: "ram",
       path: `page 0x${a.toString(16)}`,

@@ -8,7 +8,8 @@ import { StreamFormatError } from "../errors.ts";
 import { RamFlag } from "../sections/constants.ts";
 import type { StreamReader } from "../stream/reader.ts";
 import type { RamBlockInfo, RamChunkInfo, SectionState } from "./model.ts";
-import { hexBytes, type WarnFn } from "./vmsd.ts";
+import { hexBytes } from "../format.ts";
+import type { WarnFn } from "./vmsd.ts";
 
 /** Receives RAM contents as they stream past (used by extract). */
 export interface RamSink {
