@@ -10,6 +10,7 @@
  * so the two differ from instruction 0 in exactly that field.
  * @module
  */
+import { hex } from "../../migration/format.ts";
 import { probeRamLayout } from "../../migration/ram/probe.ts";
 import { StreamReader } from "../../migration/stream/reader.ts";
 import type { VirtMachine } from "../../emu/virt.ts";
@@ -179,7 +180,7 @@ function describe(p: Pair, cmp: Comparison, limit: number): Divergence {
     ...(cmp.ramSize ? [cmp.ramSize] : []),
     ...cmp.pages.map((a) => ({
       device: "ram",
-      path: `page 0x${a.toString(16)}`,
+      path: `page ${hex(a)}`,
       reference: "",
       replay: "differs",
     })),

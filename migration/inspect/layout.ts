@@ -12,6 +12,7 @@
  * `snapshell-nvme.sq[3]`), where the vmdesc, and inspect's tree, count markers and structs alike.
  * @module
  */
+import { hex } from "../format.ts";
 import { sectionLabel } from "../sections/label.ts";
 import type { ByteAccess } from "./byte_access.ts";
 import type { DecodedStruct, InspectResult, LeafValue, SectionChunk } from "./model.ts";
@@ -300,14 +301,13 @@ function collectStruct(
 }
 
 function ramLabel(r: RamRecord): string {
-  const hex = (n: number) => `0x${n.toString(16)}`;
   switch (r.kind) {
     case "mem-size":
       return `RAM total ${hex(r.addr!)} (MEM_SIZE)`;
     case "block":
       return `block "${r.block}" length ${hex(r.addr!)}`;
     case "zero":
-      return `"${r.block}" page ${hex(r.addr!)} ZERO fill 0x${r.fill!.toString(16)}`;
+      return `"${r.block}" page ${hex(r.addr!)} ZERO fill ${hex(r.fill!)}`;
     case "page":
       return `"${r.block}" page ${hex(r.addr!)} PAGE`;
     default:
