@@ -7,7 +7,7 @@
  */
 
 import { BusError, ConfigError } from "./errors.ts";
-import { Ram, RAM_BASE } from "./ram.ts";
+import type { Ram } from "./ram.ts";
 
 /** Access width in bytes. */
 export type AccessSize = 1 | 2 | 4;
@@ -19,33 +19,6 @@ export interface MmioDevice {
   /** Writes the low `size` bytes of `value` at `offset`. */
   write(offset: number, size: AccessSize, value: number): void;
 }
-
-/** QEMU `virt`: sifive_test (poweroff/reboot) device. */
-export const TEST_BASE = 0x0010_0000;
-/** Size of the sifive_test window. */
-export const TEST_SIZE = 0x1000;
-/** QEMU `virt`: Goldfish RTC. */
-export const RTC_BASE = 0x0010_1000;
-/** Size of the Goldfish RTC window. */
-export const RTC_SIZE = 0x1000;
-/** QEMU `virt`: CLINT (mtime, mtimecmp, msip). */
-export const CLINT_BASE = 0x0200_0000;
-/** Size of the CLINT window. */
-export const CLINT_SIZE = 0x1_0000;
-/** QEMU `virt`: PLIC. */
-export const PLIC_BASE = 0x0c00_0000;
-/** Size of the PLIC window (QEMU 7.2 `virt`: 0x200000 + 1024 contexts * 0x1000). */
-export const PLIC_SIZE = 0x60_0000;
-/** QEMU `virt`: NS16550A UART 0. */
-export const UART0_BASE = 0x1000_0000;
-/** Size of the UART window. */
-export const UART0_SIZE = 0x100;
-/** QEMU `virt`: first virtio-mmio transport (eight of them, 0x1000 apart). */
-export const VIRTIO_BASE = 0x1000_1000;
-/** Size of one virtio-mmio transport. */
-export const VIRTIO_SIZE = 0x1000;
-/** QEMU `virt`: DRAM (re-exported from ram.ts for a single memory-map view). */
-export const DRAM_BASE = RAM_BASE;
 
 /** One entry of the region table. */
 export interface Region {

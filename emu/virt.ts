@@ -1,21 +1,11 @@
 /**
  * The `virt` machine: QEMU's riscv32 virt memory map where the devices overlap (sifive_test,
  * goldfish RTC, ACLINT, PLIC, UART 16550A) plus our NVMe-style queue device, all wired to one
- * hart with virtual time. Device order is registration order, so section ids are stable.
+ * hart with virtual time, each where the board table (`board.ts`) puts it. Device order is
+ * registration order, so section ids are stable.
  * @module
  */
-import {
-  CLINT_BASE,
-  CLINT_SIZE,
-  PLIC_BASE,
-  PLIC_SIZE,
-  RTC_BASE,
-  RTC_SIZE,
-  TEST_BASE,
-  TEST_SIZE,
-  UART0_BASE,
-  UART0_SIZE,
-} from "./bus.ts";
+import { type BoardDevice, VIRT_BOARD } from "./board.ts";
 import { Irq } from "./cpu/trap.ts";
 import { Aclint } from "./devices/aclint.ts";
 import { GoldfishRtc } from "./devices/goldfish_rtc.ts";
@@ -23,20 +13,7 @@ import { NvmeQueueDevice } from "./devices/nvme.ts";
 import { SifivePlic } from "./devices/sifive_plic.ts";
 import { SifiveTest } from "./devices/sifive_test.ts";
 import { Uart16550 } from "./devices/uart16550.ts";
-import type { LoadReport, LoadStreamOptions } from "../migration/sections/loadvm.ts";
-import type { StreamReader } from "../migration/stream/reader.ts";
 import { Machine, type MachineOptions } from "./machine.ts";
-
-/** Base of the NVMe-style device (unused by QEMU's virt). */
-export const NVME_BASE = 0x1010_0000;
-/** Size of its MMIO window (registers + doorbells). */
-export const NVME_SIZE = 0x2000;
-/** PLIC sources of virt's devices. */
-export const IRQ_UART0 = 10;
-/** goldfish RTC PLIC source. */
-export const IRQ_RTC = 11;
-/** NVMe-style device PLIC source. */
-export const IRQ_NVME = 12;
 
 /** Options of the virt machine. */
 export interface VirtOptions extends MachineOptions {
@@ -48,17 +25,17 @@ export interface VirtOptions extends MachineOptions {
 
 /** The virt machine with its devices reachable by name. */
 export class VirtMachine extends Machine {
-  /** UART 16550A at 0x10000000. */
+  /** UART 16550A (`VIRT_BOARD.uart0`). */
   readonly uart: Uart16550;
-  /** PLIC at 0x0c000000. */
+  /** PLIC (`VIRT_BOARD.plic`). */
   readonly plic: SifivePlic;
-  /** ACLINT (mswi + mtimer) at 0x2000000. */
+  /** ACLINT, mswi + mtimer (`VIRT_BOARD.aclint`). */
   readonly aclint: Aclint;
-  /** goldfish RTC at 0x101000. */
+  /** goldfish RTC (`VIRT_BOARD.rtc`). */
   readonly rtc: GoldfishRtc;
-  /** sifive_test finisher at 0x100000. */
+  /** sifive_test finisher (`VIRT_BOARD.finisher`). */
   readonly finisher: SifiveTest;
-  /** NVMe-style queue device at 0x10100000. */
+  /** NVMe-style queue device (`VIRT_BOARD.nvme`). */
   readonly nvme: NvmeQueueDevice;
   /** Everything the guest printed, for `console` and tests. */
   consoleText = "";
@@ -72,46 +49,46 @@ export class VirtMachine extends Machine {
         else this.finish(0);
       },
     });
-    this.attach("sifive_test", TEST_BASE, TEST_SIZE, this.finisher);
+    this.place(VIRT_BOARD.finisher, this.finisher);
     this.plic = new SifivePlic({
       contexts: [(l) => this.cpu.setIrq(Irq.MEI, l), () => {}],
     });
-    this.rtc = new GoldfishRtc({ clock, irq: this.plic.irqLine(IRQ_RTC) });
-    this.attach("goldfish_rtc", RTC_BASE, RTC_SIZE, this.rtc);
+    this.rtc = new GoldfishRtc({ clock, irq: this.plic.irqLine(VIRT_BOARD.rtc.irq) });
+    this.place(VIRT_BOARD.rtc, this.rtc);
     this.aclint = new Aclint({
       clock,
       timerIrq: (_h, l) => this.cpu.setIrq(Irq.MTI, l),
       softIrq: (_h, l) => this.cpu.setIrq(Irq.MSI, l),
     });
-    this.attach("aclint", CLINT_BASE, CLINT_SIZE, this.aclint);
-    this.attach("plic", PLIC_BASE, PLIC_SIZE, this.plic);
+    this.place(VIRT_BOARD.aclint, this.aclint);
+    this.place(VIRT_BOARD.plic, this.plic);
     const decoder = new TextDecoder();
     this.uart = new Uart16550({
       clock,
-      irq: this.plic.irqLine(IRQ_UART0),
+      irq: this.plic.irqLine(VIRT_BOARD.uart0.irq),
       output: (b) => {
         this.consoleText += decoder.decode(new Uint8Array([b]), { stream: true });
         opts.console?.(b);
       },
     });
-    this.attach("uart0", UART0_BASE, UART0_SIZE, this.uart);
+    this.place(VIRT_BOARD.uart0, this.uart);
     const ram = this.ram;
     this.nvme = new NvmeQueueDevice({
       dma: { read: (a, n) => ram.read(a, n), write: (a, b) => ram.write(a, b) },
       ramBase: ram.base,
       ramSize: ram.size,
       disk: opts.disk,
-      irq: this.plic.irqLine(IRQ_NVME),
+      irq: this.plic.irqLine(VIRT_BOARD.nvme.irq),
     });
-    this.attach("nvme", NVME_BASE, NVME_SIZE, this.nvme);
+    this.place(VIRT_BOARD.nvme, this.nvme);
+    // Every commit (load, `set`, fork, fuzz reset) ends with the PLIC re-reading the lines the
+    // devices committed with it re-drove.
+    this.registry.afterCommit(() => this.plic.settleLines());
   }
 
-  /** Load a snapshot; then the PLIC re-reads the lines every device has re-driven. */
-  override async load(r: StreamReader, opts?: Partial<LoadStreamOptions>): Promise<LoadReport> {
-    const plic = this.plic.state;
-    const report = await super.load(r, opts);
-    if (this.plic.state !== plic) this.plic.settleLines(); // the load committed a PLIC record
-    return report;
+  /** Attach a device where the board table puts it. */
+  private place(at: BoardDevice, dev: Parameters<Machine["attach"]>[3]): void {
+    this.attach(at.name, at.base, at.size, dev);
   }
 
   /** Type into the UART: bytes become receivable at the current virtual time. */

@@ -14,7 +14,7 @@ export type MigrationErrorKind = "corrupt" | "incompatible" | "environment";
 export interface MigrationErrorLocation {
   /** Absolute byte offset in the stream where the offending item starts. */
   offset?: number;
-  /** Section as `idstr` or `idstr (instance N)`. */
+  /** Section as `idstr`, or `idstr#N` for instance N (sections/label.ts). */
   section?: string;
   /** Field path inside the section, e.g. `serial/recv_fifo.data[12]`. */
   path?: string;

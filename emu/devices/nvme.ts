@@ -37,12 +37,8 @@ import {
   subword,
 } from "./device.ts";
 
-/** Physical base of the device on the snapshell `virt` machine. */
-export const NVME_BASE = 0x1010_0000;
-/** Size of the MMIO window (registers + doorbells). */
+/** Size of the MMIO window (registers + doorbells); base and IRQ are the board's (emu/board.ts). */
 export const NVME_SIZE = 0x2000;
-/** PLIC source of the completion interrupt. */
-export const NVME_IRQ = 12;
 /** Logical block size. */
 export const NVME_BLOCK = 512;
 /** Default disk size: 1 MiB = 2048 blocks. */

@@ -269,9 +269,10 @@ export class SifivePlic implements MmioDevice, SnapshotDevice {
   }
 
   /**
-   * Re-applies the input lines once every device has re-driven its own (the end of a machine
-   * load). At {@link commit} time the lines of devices committed later still have their old
-   * levels; a line high only then must not leave a pending bit the stream did not have.
+   * Re-applies the input lines once every device has re-driven its own: the virt machine runs
+   * it as an after-commit hook of its section registry, at the end of every commit (load, `set`,
+   * fork, fuzz reset). At {@link commit} time the lines of devices committed later still have
+   * their old levels; a line high only then must not leave a pending bit the stream did not have.
    */
   settleLines(): void {
     if (!this.committedPending) return;

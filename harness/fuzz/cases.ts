@@ -12,7 +12,7 @@
  */
 import { bytesAccess } from "../../migration/inspect/byte_access.ts";
 import type { LayoutChunk, StreamLayout } from "../../migration/inspect/layout.ts";
-import { RamFlag } from "../../migration/ram/ram_section.ts";
+import { RamFlag } from "../../migration/sections/constants.ts";
 import type { ByteSource } from "../../migration/stream/reader.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
 import {

@@ -11,7 +11,7 @@
 import type { VirtMachine, VirtOptions } from "../../emu/virt.ts";
 import type { CpuState } from "../../emu/cpu/state.ts";
 import { PAGE_SIZE } from "../../emu/ram.ts";
-import type { SectionEntry } from "../../migration/sections/registry.ts";
+import type { SectionCommit, SectionEntry } from "../../migration/sections/registry.ts";
 import type { StateRecord } from "../../migration/vmstate/description.ts";
 import { copyCpuState, type MachineFactory } from "../replay/fork.ts";
 
@@ -87,18 +87,22 @@ export class ReusableMachine {
 
   /** Reset every section record and the hart (after a load was committed or the guest ran). */
   restoreDevices(): void {
-    for (const t of this.templates) {
-      const keep = new Set<unknown>(t.shareable === false ? [] : t.big);
-      t.entry.commit!(cloneKeeping(t.record, keep) as StateRecord);
-      if (t.shareable === undefined && keep.size) {
-        t.shareable = !references(t.entry.state!(), keep);
-        if (!t.shareable) t.entry.commit!(structuredClone(t.record));
-      }
-    }
-    this.machine.plic.settleLines(); // as a load does: lines re-driven by every device
+    this.machine.registry.commit(this.resetCommits());
     copyCpuState(this.cpuReset, this.machine.cpu.state);
     this.machine.consoleText = "";
     this.machine.exitCode = undefined;
+  }
+
+  /** The reset record of every section, for the registry to commit (as a load does). */
+  private *resetCommits(): Generator<SectionCommit> {
+    for (const t of this.templates) {
+      const keep = new Set<unknown>(t.shareable === false ? [] : t.big);
+      yield { entry: t.entry, staged: cloneKeeping(t.record, keep) as StateRecord };
+      if (t.shareable === undefined && keep.size) {
+        t.shareable = !references(t.entry.state!(), keep);
+        if (!t.shareable) yield { entry: t.entry, staged: structuredClone(t.record) };
+      }
+    }
   }
 
   /** Zero every RAM page that may hold data (written by a load, or by the guest) and forget it. */

@@ -22,7 +22,8 @@ import type { StateRecord } from "../../migration/vmstate/description.ts";
 import { loadState } from "../../migration/vmstate/load.ts";
 import { saveState } from "../../migration/vmstate/save.ts";
 import { type MachineFactory, plainMachine } from "../replay/fork.ts";
-import { diffValues, entryLabel, type StateDifference } from "../replay/state_diff.ts";
+import { diffValues, type StateDifference } from "../replay/state_diff.ts";
+import { sectionLabel } from "../../migration/sections/label.ts";
 import type { CaseOutcome } from "./classes.ts";
 import { ReusableMachine } from "./fresh.ts";
 
@@ -127,7 +128,7 @@ export class FuzzTarget {
       for (const entry of differing) {
         const why = await this.recheck(entry);
         if (why) {
-          return { class: "invalid", phase: "check", detail: `${entryLabel(entry)}: ${why}` };
+          return { class: "invalid", phase: "check", detail: `${sectionLabel(entry)}: ${why}` };
         }
       }
       const t0 = performance.now();
@@ -176,7 +177,7 @@ export class FuzzTarget {
     const records = reusable?.resetRecords() ?? this.freshRecords(m);
     for (const { entry, record } of records) {
       const d: StateDifference[] = [];
-      diffValues(entryLabel(entry), "", record, entry.state!(), d, 1);
+      diffValues(sectionLabel(entry), "", record, entry.state!(), d, 1);
       if (d.length) return `${d[0].device} ${d[0].path} (${d[0].reference} -> ${d[0].replay})`;
     }
     const cpu: StateDifference[] = [];

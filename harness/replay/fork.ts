@@ -21,10 +21,11 @@ export function forkMachine(m: VirtMachine, make: MachineFactory = plainMachine)
   const f = make({ ramSize: m.ram.size, disk: new Uint8Array(m.nvme.disk.length) });
   f.ram.write(f.ram.base, m.ram.u8);
   const theirs = f.registry.entries;
-  m.registry.entries.forEach((e, i) => {
-    if (e.state && theirs[i].commit) theirs[i].commit!(structuredClone(e.state()));
-  });
-  f.plic.settleLines(); // as a load does: lines re-driven by every device
+  f.registry.commit(
+    m.registry.entries.flatMap((e, i) =>
+      e.state && theirs[i].commit ? [{ entry: theirs[i], staged: structuredClone(e.state()) }] : []
+    ),
+  );
   copyCpuState(m.cpu.state, f.cpu.state);
   f.consoleText = m.consoleText;
   f.exitCode = m.exitCode;

@@ -10,6 +10,7 @@
  * so the two differ from instruction 0 in exactly that field.
  * @module
  */
+import { hex } from "../../migration/format.ts";
 import { probeRamLayout } from "../../migration/ram/probe.ts";
 import { StreamReader } from "../../migration/stream/reader.ts";
 import type { VirtMachine } from "../../emu/virt.ts";
@@ -129,7 +130,7 @@ export async function replay(
   };
   let divergence: Divergence | undefined;
   let cmp = differ(pair);
-  if (!cmp.equal) divergence = await describe(pair, cmp, limit);
+  if (!cmp.equal) divergence = describe(pair, cmp, limit);
   let saved = forkPair(pair);
   for (let k = 1; k <= steps && !divergence; k++) {
     const target = Math.round((opts.insns * k) / steps);
@@ -151,7 +152,7 @@ export async function replay(
       }
       const at = forkPair(saved);
       advance(at, hi);
-      divergence = await describe(at, differ(at), limit);
+      divergence = describe(at, differ(at), limit);
     } else if (k < steps) saved = forkPair(pair);
   }
   if (divergence) advance(pair, opts.insns);
@@ -171,14 +172,15 @@ export async function replay(
   };
 }
 
-async function describe(p: Pair, cmp: Comparison, limit: number): Promise<Divergence> {
+function describe(p: Pair, cmp: Comparison, limit: number): Divergence {
   const differences = [
     ...cmp.uncovered.map((d) => ({ ...d, notInDescription: true })),
-    ...await sectionDifferences(p.ref, p.rep, cmp.sections, limit),
+    ...sectionDifferences(p.ref, p.rep, cmp.sections, limit),
     ...(cmp.exit ? [cmp.exit] : []),
+    ...(cmp.ramSize ? [cmp.ramSize] : []),
     ...cmp.pages.map((a) => ({
       device: "ram",
-      path: `page 0x${a.toString(16)}`,
+      path: `page ${hex(a)}`,
       reference: "",
       replay: "differs",
     })),

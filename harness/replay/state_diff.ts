@@ -7,13 +7,13 @@
  */
 import { Buffer } from "node:buffer";
 import type { Machine } from "../../emu/machine.ts";
-import { PAGE_SIZE } from "../../emu/ram.ts";
+import { formatBytes, formatValue } from "../../migration/format.ts";
 import type { VmStateDescription } from "../../migration/vmstate/description.ts";
 import { VMS } from "../../migration/vmstate/flags.ts";
 import { saveState } from "../../migration/vmstate/save.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
-import { layoutOfBytes } from "../../migration/corrupt/mod.ts";
-import { formatLeaf } from "../../migration/inspect/vmsd.ts";
+import { sectionLabel } from "../../migration/sections/label.ts";
+import { diffFields, diffRam } from "../store/machine_diff.ts";
 
 /** One difference between a reference machine and a replayed one. */
 export interface StateDifference {
@@ -27,20 +27,6 @@ export interface StateDifference {
   replay: string;
   /** The property is in the live record but not in the section's description. */
   notInDescription?: boolean;
-}
-
-/** Render a value for a difference line. */
-export function renderValue(v: unknown): string {
-  if (typeof v === "number") {
-    return Number.isInteger(v) && v >= 0 ? `0x${v.toString(16)}` : String(v);
-  }
-  if (typeof v === "bigint") return v >= 0n ? `0x${v.toString(16)}` : String(v);
-  if (v instanceof Uint8Array) return `${v.length} bytes`;
-  if (v === undefined) return "(absent)";
-  if (v === null) return "null";
-  if (Array.isArray(v)) return `[${v.length} elements]`;
-  if (typeof v === "object") return "{...}";
-  return JSON.stringify(v);
 }
 
 function isTyped(v: unknown): v is ArrayLike<number | bigint> {
@@ -103,12 +89,7 @@ export function diffValues(
 }
 
 function push(out: StateDifference[], device: string, path: string, a: unknown, b: unknown) {
-  out.push({ device, path, reference: renderValue(a), replay: renderValue(b) });
-}
-
-/** Section label used in differences: the idstr, `#N` for instance N. */
-export function entryLabel(e: { idstr: string; instanceId: number }): string {
-  return e.instanceId === 0 ? e.idstr : `${e.idstr}#${e.instanceId}`;
+  out.push({ device, path, reference: formatValue(a), replay: formatValue(b) });
 }
 
 const coveredCache = new WeakMap<VmStateDescription, Set<string>>();
@@ -159,7 +140,7 @@ export function canonicalSections(m: Machine): Map<string, Uint8Array> {
     if (e.vmsd.needed && !e.vmsd.needed(state)) continue;
     const w = new StreamWriter();
     saveState(w, e.vmsd, state);
-    out.set(entryLabel(e), w.take());
+    out.set(sectionLabel(e), w.take());
   }
   return out;
 }
@@ -172,7 +153,7 @@ export function uncoveredDifferences(ref: Machine, rep: Machine, limit = 64): St
     const twin = rep.registry.find(e.idstr, e.instanceId);
     if (!twin?.state) continue;
     const all: StateDifference[] = [];
-    diffValues(entryLabel(e), "", e.state(), twin.state(), all, 1024);
+    diffValues(sectionLabel(e), "", e.state(), twin.state(), all, 1024);
     const covered = coveredPaths(e.vmsd);
     for (const d of all) if (out.length < limit && !isCovered(covered, d.path)) out.push(d);
   }
@@ -187,8 +168,10 @@ export interface Comparison {
   sections: string[];
   /** Properties outside the descriptions that differ (named and valued). */
   uncovered: StateDifference[];
-  /** Guest physical addresses of differing RAM pages. */
+  /** Guest physical addresses of differing RAM pages (over the size both have). */
   pages: number[];
+  /** RAM size, when it differs. */
+  ramSize?: StateDifference;
   /** Exit status, when it differs. */
   exit?: StateDifference;
 }
@@ -207,70 +190,47 @@ export function compareMachines(ref: Machine, rep: Machine, limit = 64): Compari
     if (!x || !y || Buffer.compare(x, y) !== 0) sections.push(k);
   }
   const uncovered = uncoveredDifferences(ref, rep, limit);
-  const pages = diffRam(ref, rep, limit);
+  const ram = diffRam(ref, rep, limit);
+  const [refSize, repSize] = ram.sizes;
+  const ramSize: StateDifference | undefined = refSize === repSize ? undefined : {
+    device: "ram",
+    path: "size",
+    reference: formatBytes(refSize),
+    replay: formatBytes(repSize),
+  };
   const exitDiffs: StateDifference[] = [];
   diffValues("machine", "exitCode", ref.exitCode, rep.exitCode, exitDiffs);
   return {
-    equal: !sections.length && !uncovered.length && !pages.length && !exitDiffs.length,
+    equal: !sections.length && !uncovered.length && !ram.pages.length && !ramSize &&
+      !exitDiffs.length,
     sections,
     uncovered,
-    pages,
+    pages: ram.pages,
+    ...(ramSize ? { ramSize } : {}),
     ...(exitDiffs.length ? { exit: exitDiffs[0] } : {}),
   };
 }
 
-/** Guest physical addresses of differing RAM pages (both machines must have the same RAM). */
-export function diffRam(a: Machine, b: Machine, limit = Infinity): number[] {
-  if (a.ram.size !== b.ram.size) return [a.ram.base];
-  const ua = Buffer.from(a.ram.u8.buffer, a.ram.u8.byteOffset, a.ram.size);
-  const ub = Buffer.from(b.ram.u8.buffer, b.ram.u8.byteOffset, b.ram.size);
-  const pages: number[] = [];
-  // Whole-RAM equality first (native memcmp), page by page only when something differs.
-  if (Buffer.compare(ua, ub) === 0) return pages;
-  for (let off = 0; off < a.ram.size && pages.length < limit; off += PAGE_SIZE) {
-    if (Buffer.compare(ua.subarray(off, off + PAGE_SIZE), ub.subarray(off, off + PAGE_SIZE))) {
-      pages.push(a.ram.base + off);
-    }
-  }
-  return pages;
-}
-
-async function layoutOfMachine(m: Machine) {
-  const w = new StreamWriter();
-  await m.save(w);
-  return await layoutOfBytes(w.take());
-}
-
-/** Name the differing fields of `sections` by saving both machines and decoding the streams. */
-export async function sectionDifferences(
+/**
+ * Name the differing fields of `sections` (labels whose saved bytes differ) with the one machine
+ * diff, so replay and the store's `diff` show the same paths and values.
+ */
+export function sectionDifferences(
   ref: Machine,
   rep: Machine,
   sections: string[],
   limit = 64,
-): Promise<StateDifference[]> {
+): StateDifference[] {
   if (!sections.length) return [];
-  const [a, b] = [await layoutOfMachine(ref), await layoutOfMachine(rep)];
+  const fields = diffFields(ref, rep, new Set(sections));
   const out: StateDifference[] = [];
   for (const label of sections) {
-    const fa = new Map(a.fields.filter((f) => f.section === label).map((f) => [f.path, f]));
-    const fb = new Map(b.fields.filter((f) => f.section === label).map((f) => [f.path, f]));
     const before = out.length;
-    for (const path of new Set([...fa.keys(), ...fb.keys()])) {
+    for (const f of fields) {
       if (out.length >= limit) break;
-      const x = fa.get(path)?.value, y = fb.get(path)?.value;
-      if (x?.kind === "bytes" && y?.kind === "bytes") {
-        if (Buffer.compare(x.bytes, y.bytes) === 0) continue;
-        if (x.bytes.length > 16 && x.bytes.length === y.bytes.length) {
-          let i = 0;
-          while (x.bytes[i] === y.bytes[i]) i++;
-          const at = (v: Uint8Array) => `[${i}] = 0x${v[i].toString(16)}`;
-          out.push({ device: label, path, reference: at(x.bytes), replay: at(y.bytes) });
-          continue;
-        }
+      if (f.section === label) {
+        out.push({ device: label, path: f.path, reference: f.a, replay: f.b });
       }
-      const vx = x ? String(formatLeaf(x)) : "(absent)";
-      const vy = y ? String(formatLeaf(y)) : "(absent)";
-      if (vx !== vy) out.push({ device: label, path, reference: vx, replay: vy });
     }
     if (out.length === before && out.length < limit) {
       out.push({

@@ -8,6 +8,8 @@
  */
 import type { Machine } from "../../emu/machine.ts";
 import { MigrationError } from "../../migration/errors.ts";
+import { formatValue, isScalarArray } from "../../migration/format.ts";
+import { sectionLabel } from "../../migration/sections/label.ts";
 import type { SectionEntry } from "../../migration/sections/registry.ts";
 import { StreamReader } from "../../migration/stream/reader.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
@@ -57,10 +59,10 @@ export interface FieldLeaf {
   subsection?: string;
 }
 
-/** Label of a description-based section: its idstr, plus `:N` for instance N > 0. */
-export function sectionLabel(e: SectionEntry): string {
-  return e.instanceId === 0 ? e.idstr : `${e.idstr}:${e.instanceId}`;
-}
+/** Sections are named as everywhere else (`idstr`, `idstr#N`); re-exported for the shell. */
+export { sectionLabel };
+/** Values read as everywhere else (the one value formatter); re-exported for the shell. */
+export { formatValue, isScalarArray };
 
 /** Every description-based section of the machine, in registration order. */
 export function deviceSections(m: Machine): SectionEntry[] {
@@ -114,16 +116,18 @@ function walkFields(
   prefix: string,
   out: FieldLeaf[],
   subsection: string | undefined,
+  carried: boolean,
 ): void {
   for (const f of vmsd.fields) {
     if (!f.info && !f.vmsd) continue;
     if (f.info?.name === "unused_buffer") continue;
     const v = getField(rec, f);
     if (v === undefined) continue;
-    emit(f, v, prefix + f.name, out, subsection);
+    emit(f, v, prefix + f.name, out, subsection, carried);
   }
   for (const sub of vmsd.subsections ?? []) {
-    walkFields(sub, rec, prefix, out, subsection ?? sub.name);
+    if (carried && sub.needed && !sub.needed(rec)) continue;
+    walkFields(sub, rec, prefix, out, subsection ?? sub.name, carried);
   }
 }
 
@@ -133,23 +137,27 @@ function emit(
   path: string,
   out: FieldLeaf[],
   subsection: string | undefined,
+  carried: boolean,
 ): void {
   if (f.vmsd && isRecord(v)) {
-    walkFields(f.vmsd, v, `${path}.`, out, subsection);
+    walkFields(f.vmsd, v, `${path}.`, out, subsection, carried);
   } else if (f.vmsd && Array.isArray(v) && v.every((x) => x === null || isRecord(x))) {
     v.forEach((x, i) => {
       if (x === null) out.push({ path: `${path}[${i}]`, value: null, subsection });
-      else walkFields(f.vmsd!, x, `${path}[${i}].`, out, subsection);
+      else walkFields(f.vmsd!, x, `${path}[${i}].`, out, subsection, carried);
     });
   } else {
     out.push({ path, value: v, type: f.info?.name, subsection });
   }
 }
 
-/** Every field of one section as path and value, main description then subsections. */
-export function sectionFields(entry: SectionEntry): FieldLeaf[] {
+/**
+ * Every field of one section as path and value, main description then subsections; with
+ * `carried`, only the subsections a save would write now (their `needed` says yes).
+ */
+export function sectionFields(entry: SectionEntry, carried = false): FieldLeaf[] {
   const out: FieldLeaf[] = [];
-  walkFields(entry.vmsd!, entry.state!(), "", out, undefined);
+  walkFields(entry.vmsd!, entry.state!(), "", out, undefined, carried);
   return out;
 }
 
@@ -163,33 +171,6 @@ export function fieldPaths(entry: SectionEntry): string[] {
     } else out.push(leaf.path);
   }
   return out;
-}
-
-/** True for arrays and typed arrays of numbers, bigints or booleans. */
-export function isScalarArray(v: unknown): v is ArrayLike<number | bigint | boolean> {
-  if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return true;
-  return Array.isArray(v) && v.every((x) => ["number", "bigint", "boolean"].includes(typeof x));
-}
-
-/** A short readable rendering of a field value. */
-export function formatValue(v: unknown, maxItems = 16): string {
-  if (typeof v === "number") return Number.isInteger(v) && v > 9 ? `0x${v.toString(16)}` : `${v}`;
-  if (typeof v === "bigint") return v > 9n ? `0x${v.toString(16)}` : `${v}`;
-  if (typeof v === "boolean" || v === null || v === undefined) return String(v);
-  if (v instanceof Uint8Array) {
-    const shown = Array.from(v.subarray(0, maxItems * 2), (b) => b.toString(16).padStart(2, "0"));
-    const nonZero = v.reduce((n, b) => n + (b !== 0 ? 1 : 0), 0);
-    return `${shown.join(" ")}${
-      v.length > maxItems * 2 ? " …" : ""
-    } (${v.length} bytes, ${nonZero} non-zero)`;
-  }
-  if (isScalarArray(v)) {
-    const items = Array.from(v).slice(0, maxItems).map((x) => formatValue(x));
-    return `[${items.join(", ")}${v.length > maxItems ? `, … (${v.length})` : ""}]`;
-  }
-  if (v instanceof Map) return `Map(${v.size})`;
-  if (Array.isArray(v)) return `list(${v.length})`;
-  return JSON.stringify(v, (_k, x) => typeof x === "bigint" ? x.toString() : x) ?? String(v);
 }
 
 /** Where a `set` writes: how to read and write the scalar, and how to check a value. */
@@ -340,7 +321,7 @@ export function setField(m: Machine, target: string, text: string): SetResult {
       { cause: e },
     );
   }
-  entry.commit!(loaded);
+  m.registry.commit([{ entry, staged: loaded }]);
   return { section: sectionLabel(entry), path, before, after: readPath(vmsd, loaded, path) };
 }
 

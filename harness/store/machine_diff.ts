@@ -1,24 +1,21 @@
 /**
- * Field-by-field comparison of two machines: every section decoded through its description is
- * compared leaf by leaf (`cpu env.pc`, `serial serial.lsr`), arrays element by element, buffers
- * byte by byte, and RAM page by page. Both sides are compared as a stream carries them: a
- * snapshot is loaded into a fresh machine, and a live machine is first saved and loaded into a
- * fresh one ({@link decodedCopy}), so state a stream does not carry (a subsection that is not
- * needed) never shows up as a difference.
+ * The one machine diff: every section decoded through its description is compared leaf by leaf
+ * (`cpu env.pc`, `serial serial.lsr`), arrays element by element, buffers byte by byte, and RAM
+ * page by page over the size both sides have (RAM of different sizes is a difference of its
+ * own, never a crash). Values read as the one value formatter writes them. The store's `diff`
+ * and `expect equal` compare both sides as a stream carries them (a snapshot is loaded into a
+ * fresh machine, a live machine first saved and loaded into one, {@link decodedCopy}); replay
+ * names the fields of the sections it found different with the same functions.
  * @module
  */
+import { Buffer } from "node:buffer";
 import type { Machine } from "../../emu/machine.ts";
 import { PAGE_SIZE } from "../../emu/ram.ts";
+import { formatValue, isScalarArray } from "../../migration/format.ts";
+import { sectionLabel } from "../../migration/sections/label.ts";
 import { StreamReader } from "../../migration/stream/reader.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
-import {
-  deviceSections,
-  type FieldLeaf,
-  formatValue,
-  isScalarArray,
-  sectionFields,
-  sectionLabel,
-} from "./device_state.ts";
+import { deviceSections, type FieldLeaf, sectionFields } from "./device_state.ts";
 
 /** One differing field. */
 export interface FieldDifference {
@@ -97,11 +94,18 @@ function compareLeaf(
   if (!scalarEqual(va, vb) && fa !== fb) out.push({ section, path, a: fa, b: fb });
 }
 
-/** Compare the device state of two machines field by field. */
-export function diffFields(a: Machine, b: Machine): FieldDifference[] {
+/**
+ * Compare the device state of two machines field by field; `only` restricts it to the sections
+ * with those labels (replay names the fields of the sections whose saved bytes differ).
+ */
+export function diffFields(a: Machine, b: Machine, only?: ReadonlySet<string>): FieldDifference[] {
   const out: FieldDifference[] = [];
-  const sa = new Map(deviceSections(a).map((e) => [sectionLabel(e), e]));
-  const sb = new Map(deviceSections(b).map((e) => [sectionLabel(e), e]));
+  const pick = (m: Machine) =>
+    new Map(
+      deviceSections(m).map((e) => [sectionLabel(e), e] as const)
+        .filter(([label]) => !only || only.has(label)),
+    );
+  const sa = pick(a), sb = pick(b);
   for (const label of new Set([...sa.keys(), ...sb.keys()])) {
     const ea = sa.get(label), eb = sb.get(label);
     if (!ea || !eb) {
@@ -113,8 +117,8 @@ export function diffFields(a: Machine, b: Machine): FieldDifference[] {
       });
       continue;
     }
-    const la = new Map(sectionFields(ea).map((l) => [l.path, l]));
-    const lb = new Map(sectionFields(eb).map((l) => [l.path, l]));
+    const la = new Map(sectionFields(ea, true).map((l) => [l.path, l]));
+    const lb = new Map(sectionFields(eb, true).map((l) => [l.path, l]));
     for (const path of new Set([...la.keys(), ...lb.keys()])) {
       compareLeaf(label, la.get(path), lb.get(path), out);
     }
@@ -122,26 +126,38 @@ export function diffFields(a: Machine, b: Machine): FieldDifference[] {
   return out;
 }
 
-/** Guest addresses of the RAM pages that differ (over the common size). */
-export function diffRamPages(a: Machine, b: Machine): number[] {
+/** How the RAM of two machines differs. */
+export interface RamDifference {
+  /** RAM sizes of both sides. */
+  sizes: [number, number];
+  /** Guest addresses of the pages that differ over the size both have (at most `limit`). */
+  pages: number[];
+}
+
+/**
+ * Compare RAM page by page over the common size (one native compare of the whole of it first,
+ * page by page only when something differs); sizes are reported, so different sizes are a
+ * readable difference rather than a crash.
+ */
+export function diffRam(a: Machine, b: Machine, limit = Infinity): RamDifference {
   const common = Math.min(a.ram.size, b.ram.size);
-  const wa = a.ram.u32, wb = b.ram.u32;
-  const perPage = PAGE_SIZE / 4;
+  const ua = Buffer.from(a.ram.u8.buffer, a.ram.u8.byteOffset, common);
+  const ub = Buffer.from(b.ram.u8.buffer, b.ram.u8.byteOffset, common);
   const pages: number[] = [];
-  for (let p = 0; p < common / PAGE_SIZE; p++) {
-    for (let i = p * perPage, end = i + perPage; i < end; i++) {
-      if (wa[i] !== wb[i]) {
-        pages.push(a.ram.base + p * PAGE_SIZE);
-        break;
+  if (Buffer.compare(ua, ub) !== 0) {
+    for (let off = 0; off < common && pages.length < limit; off += PAGE_SIZE) {
+      if (Buffer.compare(ua.subarray(off, off + PAGE_SIZE), ub.subarray(off, off + PAGE_SIZE))) {
+        pages.push(a.ram.base + off);
       }
     }
   }
-  return pages;
+  return { sizes: [a.ram.size, b.ram.size], pages };
 }
 
 /** Compare two machines: device fields and RAM pages. */
 export function diffMachines(a: Machine, b: Machine): MachineDiff {
-  return { fields: diffFields(a, b), ramSize: [a.ram.size, b.ram.size], pages: diffRamPages(a, b) };
+  const ram = diffRam(a, b);
+  return { fields: diffFields(a, b), ramSize: ram.sizes, pages: ram.pages };
 }
 
 /** True when the two machines hold the same state. */

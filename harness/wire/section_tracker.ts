@@ -13,10 +13,15 @@ import { StreamTruncatedError } from "../../migration/errors.ts";
 import { layoutOfBytes } from "../../migration/corrupt/mod.ts";
 import { decodeConfiguration } from "../../migration/inspect/config.ts";
 import type { LayoutChunk, StreamLayout } from "../../migration/inspect/layout.ts";
-import { sectionLabelOf } from "../../migration/inspect/layout.ts";
-import { QEMU_VM, type SectionState } from "../../migration/inspect/model.ts";
+import { sectionLabel } from "../../migration/sections/label.ts";
+import type { SectionState } from "../../migration/inspect/model.ts";
+import {
+  QEMU_VM_FILE_MAGIC,
+  QEMU_VM_FILE_VERSION,
+  SectionType,
+} from "../../migration/sections/constants.ts";
 import { decodeRamChunk } from "../../migration/inspect/ram.ts";
-import { bufferAtLeast, plausibleFooter } from "../../migration/inspect/scan.ts";
+import { bufferAtLeast, scanToFooter } from "../../migration/inspect/scan.ts";
 import { type ByteSource, StreamReader } from "../../migration/stream/reader.ts";
 import { chunkAt, type OffsetName } from "./offset_names.ts";
 
@@ -49,20 +54,20 @@ const KINDS = ["start", "part", "end", "full"] as const;
 function readItem(r: StreamReader): Item {
   const type = r.u8();
   switch (type) {
-    case QEMU_VM.EOF:
+    case SectionType.EOF:
       return { type: "eof" };
-    case QEMU_VM.CONFIGURATION: {
+    case SectionType.CONFIGURATION: {
       const c = decodeConfiguration(r);
       return { type: "configuration", ...c.value };
     }
-    case QEMU_VM.COMMAND: {
+    case SectionType.COMMAND: {
       r.be16();
       const len = r.be16();
       r.skip(len);
       return { type: "command", size: 5 + len };
     }
-    case QEMU_VM.SECTION_START:
-    case QEMU_VM.SECTION_FULL:
+    case SectionType.START:
+    case SectionType.FULL:
       return {
         type: "section",
         kind: KINDS[type - 1],
@@ -71,41 +76,11 @@ function readItem(r: StreamReader): Item {
         inst: r.be32(),
         ver: r.be32(),
       };
-    case QEMU_VM.SECTION_PART:
-    case QEMU_VM.SECTION_END:
+    case SectionType.PART:
+    case SectionType.END:
       return { type: "section", kind: KINDS[type - 1], id: r.be32() };
     default:
       return { type: "unknown", byte: type };
-  }
-}
-
-/**
- * Skip a payload without a schema to its footer, as the inspector's scan does, but deciding on
- * the bytes already there (the inspector waits for 64 KiB at a time, which would hold a live
- * stream's small device sections back). False when the stream ends without one.
- */
-async function scanToFooter(
-  r: StreamReader,
-  sectionId: number,
-  knownIds: ReadonlySet<number>,
-): Promise<boolean> {
-  let eof = false;
-  for (;;) {
-    if (r.buffered === 0 && (eof || !(await r.fill(1)))) return false;
-    const buf = r.peekBytes(0, r.buffered);
-    let i = 0;
-    for (; i < buf.length; i++) {
-      if (buf[i] !== QEMU_VM.SECTION_FOOTER) continue;
-      const v = plausibleFooter(buf, i, sectionId, knownIds, eof);
-      if (v === "yes") {
-        r.skip(i);
-        return true;
-      }
-      if (v === "more") break;
-    }
-    r.skip(i);
-    // Either everything was skipped, or a candidate at the start needs more bytes to decide.
-    if (!eof && !(await r.fill(1))) eof = true;
   }
 }
 
@@ -286,7 +261,7 @@ export class SectionTracker {
     const r = this.reader;
     try {
       const [magic, version] = await r.retrying(() => [r.be32(), r.be32()]);
-      if (magic !== QEMU_VM.FILE_MAGIC || version !== QEMU_VM.FILE_VERSION) {
+      if (magic !== QEMU_VM_FILE_MAGIC || version !== QEMU_VM_FILE_VERSION) {
         this.stopped = `not a version 3 migration stream (magic 0x${magic.toString(16)})`;
         return;
       }
@@ -334,7 +309,7 @@ export class SectionTracker {
       };
       this.sections.set(item.id, state);
     }
-    const section = state ? sectionLabelOf(state.idstr, state.instanceId) : `id ${item.id}`;
+    const section = state ? sectionLabel(state) : `id ${item.id}`;
     const key = `${section}@${item.kind}`;
     const n = (this.counts.get(key) ?? 0) + 1;
     this.counts.set(key, n);
@@ -368,12 +343,12 @@ export class SectionTracker {
         warn: () => {},
       });
     } else {
-      found = await scanToFooter(r, item.id, new Set(this.sections.keys()));
+      found = await scanToFooter(r, item.id, new Set(this.sections.keys()), 1); // live: no waiting
     }
     chunk.payloadSize = r.offset - chunk.payloadOffset;
     chunk.size = r.offset - at;
     if (!found || await bufferAtLeast(r, 1)) return false;
-    if (r.peekU8() !== QEMU_VM.SECTION_FOOTER) {
+    if (r.peekU8() !== SectionType.FOOTER) {
       this.stopped = `no footer after ${chunk.selector} at byte ${r.offset}`;
       return false;
     }
@@ -387,7 +362,7 @@ export class SectionTracker {
   private async trailer(): Promise<void> {
     const r = this.reader;
     if (await bufferAtLeast(r, 1)) return;
-    if (r.peekU8() !== QEMU_VM.VMDESCRIPTION) return;
+    if (r.peekU8() !== SectionType.VMDESCRIPTION) return;
     const offset = r.offset;
     const length = await r.retrying(() => (r.u8(), r.be32()));
     this.vmdesc = { offset, length };

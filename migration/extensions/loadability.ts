@@ -13,6 +13,7 @@ import {
   vmstateConfiguration,
 } from "../sections/configuration.ts";
 import { QEMU_VM_FILE_MAGIC, QEMU_VM_FILE_VERSION, SectionType } from "../sections/constants.ts";
+import { sectionLabel } from "../sections/label.ts";
 import { type LoadReport, loadStream, type LoadStreamOptions } from "../sections/loadvm.ts";
 import type { SectionRegistry } from "../sections/registry.ts";
 import type { StreamReader } from "../stream/reader.ts";
@@ -70,7 +71,7 @@ function describeSection(
   tagged: boolean,
 ): string {
   const e = reg.find(s.idstr, s.instanceId);
-  const label = s.instanceId ? `${s.idstr} (instance ${s.instanceId})` : s.idstr;
+  const label = sectionLabel(s);
   const min = e?.vmsd?.minimumVersionId ?? e?.versionId ?? 0;
   const max = e?.versionId ?? 0;
   const newer = (s.version ?? 0) > max && tagged ? " (newer: loads as far as this side knows)" : "";

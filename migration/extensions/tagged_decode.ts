@@ -15,6 +15,7 @@ import {
   vmstateConfiguration,
 } from "../sections/configuration.ts";
 import { QEMU_VM_FILE_MAGIC, SectionType } from "../sections/constants.ts";
+import { sectionLabel } from "../sections/label.ts";
 import type { StreamReader } from "../stream/reader.ts";
 import { loadState } from "../vmstate/load.ts";
 import { NULLPTR_MARKER } from "../vmstate/flags.ts";
@@ -266,7 +267,7 @@ export function renderTaggedStream(s: TaggedStream): string[] {
     const vendor = sec.vendor?.length
       ? ` [${sec.vendor.map((v) => `${v.vendor} minor ${v.minor}`).join(", ")}]`
       : "";
-    const label = `${sec.idstr}${sec.instanceId ? ` (instance ${sec.instanceId})` : ""}`;
+    const label = sectionLabel(sec);
     if (!sec.node) {
       out.push(`${label} v${sec.version}${vendor}: ${sec.ramPages} pages`);
       continue;

@@ -6,7 +6,7 @@
  */
 import { StreamFormatError } from "../errors.ts";
 import { decodeName, type StreamReader } from "../stream/reader.ts";
-import { QEMU_VM } from "./model.ts";
+import { SectionType } from "../sections/constants.ts";
 import type { VmsdDesc } from "./vmdesc.ts";
 import { decodeVmsd } from "./vmsd.ts";
 
@@ -38,7 +38,7 @@ export function decodeConfiguration(
   }
   const value: ConfigurationValue = { machine: decodeName(r.borrow(len)) };
   for (;;) {
-    if (r.peekU8() !== QEMU_VM.SUBSECTION) break;
+    if (r.peekU8() !== SectionType.SUBSECTION) break;
     const n = r.peekU8(1) ?? 0;
     const name = decodeName(r.peekBytes(2, n));
     if (!name.startsWith("configuration")) break;

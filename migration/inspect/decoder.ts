@@ -15,7 +15,7 @@ import type {
   SectionChunk,
   SectionState,
 } from "./model.ts";
-import { QEMU_VM } from "./model.ts";
+import { QEMU_VM_FILE_MAGIC, QEMU_VM_FILE_VERSION, SectionType } from "../sections/constants.ts";
 import { decodeRamChunk, type RamSink } from "./ram.ts";
 import { bufferAtLeast, scanToFooter } from "./scan.ts";
 import {
@@ -144,12 +144,12 @@ class Walker {
     try {
       const [magic, version] = await r.retrying(() => [r.be32(), r.be32()]);
       this.result.header = { magic, version };
-      if (magic !== QEMU_VM.FILE_MAGIC) {
+      if (magic !== QEMU_VM_FILE_MAGIC) {
         throw new StreamFormatError(`Not a migration stream (magic 0x${magic.toString(16)})`, {
           offset: 0,
         });
       }
-      if (version !== QEMU_VM.FILE_VERSION) {
+      if (version !== QEMU_VM_FILE_VERSION) {
         throw new StreamFormatError(`Unsupported migration stream version ${version}`, {
           offset: 4,
         });
@@ -162,21 +162,21 @@ class Walker {
         }
         const type = r.u8();
         what = `the item of type 0x${type.toString(16)}`;
-        if (type === QEMU_VM.EOF) {
+        if (type === SectionType.EOF) {
           this.result.eof = { offset: itemStart };
           const complete = await this.trailer();
           this.result.end = { offset: r.offset, complete };
           return;
-        } else if (type === QEMU_VM.CONFIGURATION) {
+        } else if (type === SectionType.CONFIGURATION) {
           what = "the configuration record";
           await this.configuration(itemStart);
-        } else if (type === QEMU_VM.SECTION_START || type === QEMU_VM.SECTION_FULL) {
+        } else if (type === SectionType.START || type === SectionType.FULL) {
           what = "a section header";
           await this.section(itemStart, type);
-        } else if (type === QEMU_VM.SECTION_PART || type === QEMU_VM.SECTION_END) {
+        } else if (type === SectionType.PART || type === SectionType.END) {
           what = "a section chunk";
           await this.section(itemStart, type);
-        } else if (type === QEMU_VM.COMMAND) {
+        } else if (type === SectionType.COMMAND) {
           const [cmd, len] = await r.retrying(() => [r.be16(), r.be16()]);
           await r.retrying(() => r.skip(len));
           this.result.items.push({ type: "command", offset: itemStart, cmd, length: len });
@@ -219,7 +219,7 @@ class Walker {
 
   private async section(at: number, type: number): Promise<void> {
     const r = this.r;
-    const full = type === QEMU_VM.SECTION_START || type === QEMU_VM.SECTION_FULL;
+    const full = type === SectionType.START || type === SectionType.FULL;
     const kind = (["start", "part", "end", "full"] as const)[type - 1];
     let state: SectionState | undefined;
     let id: number;
@@ -327,7 +327,7 @@ class Walker {
         chunk.vmsd = state.vmsd = res.value;
         for (const [c, o, m] of res.warnings) warn(c, o, m);
         if (await bufferAtLeast(r, 1)) return;
-        if (r.peekU8() === QEMU_VM.SECTION_FOOTER || !this.footersSeen) return;
+        if (r.peekU8() === SectionType.FOOTER || !this.footersSeen) return;
         warn(
           "vmsd-mismatch",
           r.offset,
@@ -386,7 +386,7 @@ class Walker {
 
   private async footer(chunk: SectionChunk, label: string): Promise<void> {
     const r = this.r;
-    if (await bufferAtLeast(r, 1) || r.peekU8() !== QEMU_VM.SECTION_FOOTER) {
+    if (await bufferAtLeast(r, 1) || r.peekU8() !== SectionType.FOOTER) {
       this.warn("missing-footer", r.offset, `Missing section footer for ${label}`, label);
       return;
     }
@@ -420,7 +420,7 @@ class Walker {
     }
     const at = r.offset;
     const marker = r.u8();
-    if (marker !== QEMU_VM.VMDESCRIPTION) {
+    if (marker !== SectionType.VMDESCRIPTION) {
       this.warn("no-vmdesc", at, `Expected vmdescription section, but got ${marker}`);
       await this.trailing();
       return true;

@@ -8,7 +8,8 @@
  */
 import type { StreamLayout } from "./layout.ts";
 import type { RamRecord } from "./ram_records.ts";
-import { formatLeaf, hexBytes } from "./vmsd.ts";
+import { hexBytes } from "../format.ts";
+import { formatLeaf } from "./vmsd.ts";
 import { PAGE_SCRIPT, PAGE_STYLE } from "./html_assets.ts";
 
 /** One RAM block as the page strip shows it. */

@@ -12,6 +12,8 @@
  * `snapshell-nvme.sq[3]`), where the vmdesc, and inspect's tree, count markers and structs alike.
  * @module
  */
+import { hex } from "../format.ts";
+import { sectionLabel } from "../sections/label.ts";
 import type { ByteAccess } from "./byte_access.ts";
 import type { DecodedStruct, InspectResult, LeafValue, SectionChunk } from "./model.ts";
 import { type RamRecord, walkRamRecords } from "./ram_records.ts";
@@ -121,11 +123,6 @@ export interface StreamLayout {
   result: InspectResult;
 }
 
-/** `idstr` for instance 0, `idstr#N` otherwise. */
-export function sectionLabelOf(idstr: string, instanceId: number): string {
-  return instanceId === 0 ? idstr : `${idstr}#${instanceId}`;
-}
-
 /** Build the layout of a stream from its inspection and random access to its bytes. */
 export async function buildLayout(
   result: InspectResult,
@@ -218,7 +215,7 @@ async function layoutChunk(
   access: ByteAccess,
   counts: Map<string, number>,
 ): Promise<LayoutChunk> {
-  const section = sectionLabelOf(ch.idstr, ch.instanceId);
+  const section = sectionLabel(ch);
   const key = `${section}@${ch.type}`;
   const n = (counts.get(key) ?? 0) + 1;
   counts.set(key, n);
@@ -304,14 +301,13 @@ function collectStruct(
 }
 
 function ramLabel(r: RamRecord): string {
-  const hex = (n: number) => `0x${n.toString(16)}`;
   switch (r.kind) {
     case "mem-size":
       return `RAM total ${hex(r.addr!)} (MEM_SIZE)`;
     case "block":
       return `block "${r.block}" length ${hex(r.addr!)}`;
     case "zero":
-      return `"${r.block}" page ${hex(r.addr!)} ZERO fill 0x${r.fill!.toString(16)}`;
+      return `"${r.block}" page ${hex(r.addr!)} ZERO fill ${hex(r.fill!)}`;
     case "page":
       return `"${r.block}" page ${hex(r.addr!)} PAGE`;
     default:

@@ -5,22 +5,6 @@
  */
 import type { VmDesc, VmDescLocation } from "./vmdesc.ts";
 
-/** QEMU_VM_* framing bytes (savevm.h; identical from 7.2 to master). */
-export const QEMU_VM = {
-  FILE_MAGIC: 0x5145564d,
-  FILE_VERSION: 3,
-  EOF: 0x00,
-  SECTION_START: 0x01,
-  SECTION_PART: 0x02,
-  SECTION_END: 0x03,
-  SECTION_FULL: 0x04,
-  SUBSECTION: 0x05,
-  VMDESCRIPTION: 0x06,
-  CONFIGURATION: 0x07,
-  COMMAND: 0x08,
-  SECTION_FOOTER: 0x7e,
-} as const;
-
 /** Something that could not be decoded, or was decoded by guessing, and where. */
 export interface InspectWarning {
   /** Short stable identifier, e.g. `no-vmdesc`, `truncated`, `heuristic-footer`. */

@@ -5,13 +5,11 @@
  * @module
  */
 import { StreamFormatError } from "../errors.ts";
-import { RamFlag } from "../ram/ram_section.ts";
+import { RamFlag } from "../sections/constants.ts";
 import type { StreamReader } from "../stream/reader.ts";
 import type { RamBlockInfo, RamChunkInfo, SectionState } from "./model.ts";
-import { hexBytes, type WarnFn } from "./vmsd.ts";
-
-/** RAM_SAVE_FLAG_* bits (ram.c), shared with the loader. */
-export const RAM_FLAG = RamFlag;
+import { hexBytes } from "../format.ts";
+import type { WarnFn } from "./vmsd.ts";
 
 /** Receives RAM contents as they stream past (used by extract). */
 export interface RamSink {
@@ -87,8 +85,8 @@ export async function decodeRamChunk(
       if (ctx.sink) await ctx.sink.blocks(rec.blocks.map(({ name, length }) => ({ name, length })));
     }
     if (rec.block === undefined) {
-      if (rec.flags & RAM_FLAG.MULTIFD_FLUSH) info.flushes++;
-      if (rec.flags & RAM_FLAG.EOS) info.eos = true;
+      if (rec.flags & RamFlag.MULTIFD_FLUSH) info.flushes++;
+      if (rec.flags & RamFlag.EOS) info.eos = true;
       continue;
     }
     state.currentBlock = rec.block;
@@ -118,7 +116,7 @@ export async function decodeRamChunk(
       if (ctx.sink && valid && rec.fill !== 0) {
         await ctx.sink.fill(rec.block, rec.addr, rec.fill, ctx.pageSize);
       }
-    } else if (rec.flags & RAM_FLAG.PAGE) {
+    } else if (rec.flags & RamFlag.PAGE) {
       info.dataPages++;
       if (blk) blk.dataPages++;
       if (rec.data) {
@@ -129,8 +127,8 @@ export async function decodeRamChunk(
       info.otherPages++;
       if (blk) blk.otherPages++;
     }
-    if (rec.flags & RAM_FLAG.MULTIFD_FLUSH) info.flushes++;
-    if (rec.flags & RAM_FLAG.EOS) info.eos = true;
+    if (rec.flags & RamFlag.MULTIFD_FLUSH) info.flushes++;
+    if (rec.flags & RamFlag.EOS) info.eos = true;
   }
   return info;
 }
@@ -149,14 +147,14 @@ function readRecord(
   let flags = parts[1] & mask;
   const low = (parts[1] & ~mask) >>> 0;
   const rec: RamRecord = { at, flags, addr: parts[0] * 0x1_0000_0000 + low };
-  if (flags & RAM_FLAG.MEM_SIZE) {
+  if (flags & RamFlag.MEM_SIZE) {
     rec.total = (BigInt(parts[0]) << 32n) | BigInt(low);
     [rec.blocks, rec.unaccounted] = readBlockList(r, rec.total, ctx);
-    flags &= ~RAM_FLAG.MEM_SIZE;
+    flags &= ~RamFlag.MEM_SIZE;
   }
-  const pageish = RAM_FLAG.ZERO | RAM_FLAG.PAGE | RAM_FLAG.XBZRLE | RAM_FLAG.COMPRESS_PAGE;
+  const pageish = RamFlag.ZERO | RamFlag.PAGE | RamFlag.XBZRLE | RamFlag.COMPRESS_PAGE;
   if (flags & pageish) {
-    if (flags & RAM_FLAG.CONTINUE) {
+    if (flags & RamFlag.CONTINUE) {
       if (current === undefined) {
         throw new StreamFormatError(
           "Ack, bad migration stream! (CONTINUE with no previous block)",
@@ -167,11 +165,11 @@ function readRecord(
       }
       rec.block = current;
     } else rec.block = r.str8();
-    if (flags & RAM_FLAG.ZERO) rec.fill = r.u8();
-    else if (flags & RAM_FLAG.PAGE) {
+    if (flags & RamFlag.ZERO) rec.fill = r.u8();
+    else if (flags & RamFlag.PAGE) {
       if (keepData) rec.data = r.borrow(ctx.pageSize);
       else r.skip(ctx.pageSize);
-    } else if (flags & RAM_FLAG.XBZRLE) {
+    } else if (flags & RamFlag.XBZRLE) {
       const enc = r.u8();
       if (enc !== 1) throw new StreamFormatError(`Unknown XBZRLE encoding ${enc}`, { offset: at });
       r.skip(r.be16());
@@ -181,12 +179,12 @@ function readRecord(
       r.skip(len);
     }
   }
-  if (flags & RAM_FLAG.HOOK) {
+  if (flags & RamFlag.HOOK) {
     throw new StreamFormatError("RAM_SAVE_FLAG_HOOK (RDMA) record cannot be decoded", {
       offset: at,
     });
   }
-  const known = pageish | RAM_FLAG.CONTINUE | RAM_FLAG.EOS | RAM_FLAG.MULTIFD_FLUSH;
+  const known = pageish | RamFlag.CONTINUE | RamFlag.EOS | RamFlag.MULTIFD_FLUSH;
   if (flags & ~known) {
     throw new StreamFormatError(`Unknown combination of migration flags: 0x${flags.toString(16)}`, {
       offset: at,

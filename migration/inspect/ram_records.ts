@@ -5,7 +5,7 @@
  * @module
  */
 import type { ByteAccess } from "./byte_access.ts";
-import { RAM_FLAG } from "./ram.ts";
+import { RamFlag } from "../sections/constants.ts";
 
 /** What a RAM record is. */
 export type RamRecordKind = "mem-size" | "block" | "zero" | "page" | "flush" | "eos" | "other";
@@ -96,7 +96,7 @@ export async function walkRamRecords(
     const lo = c.be32();
     const flags = lo & mask;
     const addr = hi * 0x1_0000_0000 + ((lo & ~mask) >>> 0);
-    if (flags & RAM_FLAG.MEM_SIZE) {
+    if (flags & RamFlag.MEM_SIZE) {
       records.push({ kind: "mem-size", offset: at, size: 8, addr });
       let left = addr;
       while (left > 0) {
@@ -113,34 +113,34 @@ export async function walkRamRecords(
       }
       continue;
     }
-    if (flags === RAM_FLAG.EOS) {
+    if (flags === RamFlag.EOS) {
       records.push({ kind: "eos", offset: at, size: 8 });
       return { records, current };
     }
-    if (flags === RAM_FLAG.MULTIFD_FLUSH) {
+    if (flags === RamFlag.MULTIFD_FLUSH) {
       records.push({ kind: "flush", offset: at, size: 8 });
       continue;
     }
-    const kind = flags & ~RAM_FLAG.CONTINUE;
-    if (kind !== RAM_FLAG.ZERO && kind !== RAM_FLAG.PAGE) {
+    const kind = flags & ~RamFlag.CONTINUE;
+    if (kind !== RamFlag.ZERO && kind !== RamFlag.PAGE) {
       return { records, current, stoppedAt: at };
     }
-    const named = (flags & RAM_FLAG.CONTINUE) === 0;
+    const named = (flags & RamFlag.CONTINUE) === 0;
     if (named) {
       if (!(await c.need(1))) return { records, current, stoppedAt: at };
       const n = c.u8();
       if (!(await c.need(n))) return { records, current, stoppedAt: at };
       current = c.str(n);
     } else if (current === undefined) return { records, current, stoppedAt: at };
-    const body = kind === RAM_FLAG.ZERO ? 1 : pageSize;
+    const body = kind === RamFlag.ZERO ? 1 : pageSize;
     if (c.at + body > end) return { records, current, stoppedAt: at };
     let fill: number | undefined;
-    if (kind === RAM_FLAG.ZERO) {
+    if (kind === RamFlag.ZERO) {
       await c.need(1);
       fill = c.u8();
     } else c.at += pageSize;
     records.push({
-      kind: kind === RAM_FLAG.ZERO ? "zero" : "page",
+      kind: kind === RamFlag.ZERO ? "zero" : "page",
       offset: at,
       size: c.at - at,
       block: current,

@@ -10,10 +10,9 @@
  * @module
  */
 import type { StreamReader } from "../stream/reader.ts";
-import { QEMU_VM } from "./model.ts";
+import { SectionType } from "../sections/constants.ts";
 
 const WINDOW = 64 * 1024;
-const LOOKAHEAD = 5 + 1 + 4 + 1 + 255 + 8;
 
 /** Buffer at least `n` bytes if the stream has them; true when the stream ended first. */
 export async function bufferAtLeast(r: StreamReader, n: number): Promise<boolean> {
@@ -27,21 +26,24 @@ type Verdict = "yes" | "no" | "more";
 
 /**
  * Skip payload bytes until a plausible footer for `sectionId`; the reader is left on the footer's
- * 0x7e byte. Returns false (with everything consumed) when the stream ends without one.
+ * 0x7e byte. Returns false (with everything consumed) when the stream ends without one. Bytes are
+ * gathered `window` at a time (the inspector reads a file in 64 KiB steps); a live stream passes
+ * 1, so the scan decides on the bytes already there and waits only when a candidate needs more.
  */
 export async function scanToFooter(
   r: StreamReader,
   sectionId: number,
   knownIds: ReadonlySet<number>,
+  window = WINDOW,
 ): Promise<boolean> {
-  let want = WINDOW;
+  let want = window;
   for (;;) {
     const eof = await bufferAtLeast(r, want);
     const buf = r.peekBytes(0, r.buffered);
     let i = 0;
     let needMore = false;
     for (; i < buf.length; i++) {
-      if (buf[i] !== QEMU_VM.SECTION_FOOTER) continue;
+      if (buf[i] !== SectionType.FOOTER) continue;
       const v = plausibleFooter(buf, i, sectionId, knownIds, eof);
       if (v === "yes") {
         r.skip(i);
@@ -57,7 +59,8 @@ export async function scanToFooter(
       return false;
     }
     r.skip(i);
-    want = needMore ? Math.max(WINDOW, r.buffered + LOOKAHEAD) : WINDOW;
+    // A candidate at the start that needs more bytes to decide: at least one more than now.
+    want = needMore ? Math.max(window, r.buffered + 1) : window;
   }
 }
 
@@ -76,11 +79,11 @@ export function plausibleFooter(
   if (short(t + 1)) return eof ? "yes" : "more";
   const next = buf[t];
   switch (next) {
-    case QEMU_VM.EOF:
+    case SectionType.EOF:
       if (short(t + 2)) return eof ? "yes" : "more";
-      return buf[t + 1] === QEMU_VM.VMDESCRIPTION ? "yes" : "no";
-    case QEMU_VM.SECTION_START:
-    case QEMU_VM.SECTION_FULL: {
+      return buf[t + 1] === SectionType.VMDESCRIPTION ? "yes" : "no";
+    case SectionType.START:
+    case SectionType.FULL: {
       if (short(t + 6)) return eof ? "yes" : "more";
       const n = buf[t + 5];
       if (n === 0) return "no";
@@ -91,11 +94,11 @@ export function plausibleFooter(
       }
       return "yes";
     }
-    case QEMU_VM.SECTION_PART:
-    case QEMU_VM.SECTION_END:
+    case SectionType.PART:
+    case SectionType.END:
       if (short(t + 5)) return eof ? "yes" : "more";
       return knownIds.has(be32(buf, t + 1)) ? "yes" : "no";
-    case QEMU_VM.COMMAND:
+    case SectionType.COMMAND:
       if (short(t + 5)) return eof ? "yes" : "more";
       return (buf[t + 1] << 8 | buf[t + 2]) <= 0x20 ? "yes" : "no";
     default:

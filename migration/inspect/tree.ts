@@ -5,7 +5,8 @@
  * @module
  */
 import type { DecodedStruct, InspectResult, RamBlockInfo, SectionChunk } from "./model.ts";
-import { formatLeaf, hexBytes } from "./vmsd.ts";
+import { hexBytes } from "../format.ts";
+import { formatLeaf } from "./vmsd.ts";
 
 /** Tree rendering knobs. */
 export interface TreeOptions {

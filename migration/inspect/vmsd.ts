@@ -5,9 +5,10 @@
  * @module
  */
 import { StreamFormatError } from "../errors.ts";
+import { hex, hexBytes } from "../format.ts";
 import type { StreamReader } from "../stream/reader.ts";
 import type { DecodedField, DecodedStruct, LeafValue } from "./model.ts";
-import { QEMU_VM } from "./model.ts";
+import { SectionType } from "../sections/constants.ts";
 import type { FieldDesc, VmsdDesc } from "./vmdesc.ts";
 
 /** Integer types analyze-migration.py reads as signed (note the `*_equal` quirks). */
@@ -88,7 +89,7 @@ export function decodeVmsd(
     const at = base + r.offset;
     r.need(1);
     const marker = r.peekU8();
-    if (marker !== QEMU_VM.SUBSECTION) {
+    if (marker !== SectionType.SUBSECTION) {
       throw new StreamFormatError(
         `Subsection ${sub.vmsdName ?? "?"} not found at offset 0x${at.toString(16)}`,
         { offset: at, path },
@@ -130,17 +131,8 @@ function readLeaf(r: StreamReader, type: string, size: number): LeafValue {
 export function formatLeaf(v: LeafValue): string | boolean {
   if (v.kind === "bool") return v.value;
   if (v.kind === "int") {
-    const hex = "0x" + v.unsigned.toString(16).padStart(v.size * 2, "0");
-    return v.value < 0n ? `${hex} (${v.value})` : hex;
+    const h = hex(v.unsigned, v.size * 2);
+    return v.value < 0n ? `${h} (${v.value})` : h;
   }
   return hexBytes(v.bytes);
 }
-
-/** Bytes as two-digit lowercase hex separated by spaces. */
-export function hexBytes(b: Uint8Array): string {
-  const parts = new Array<string>(b.length);
-  for (let i = 0; i < b.length; i++) parts[i] = HEX[b[i]];
-  return parts.join(" ");
-}
-
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, "0"));

@@ -5,9 +5,8 @@
  */
 import { StreamFormatError } from "../errors.ts";
 import type { StreamReader } from "../stream/reader.ts";
-import { SectionType } from "../sections/constants.ts";
+import { RamFlag, SectionType } from "../sections/constants.ts";
 import { readPreamble } from "../sections/preamble.ts";
-import { RamFlag } from "./ram_section.ts";
 
 /** The RAM blocks announced by a stream: total bytes and each block's idstr and length. */
 export interface RamLayout {

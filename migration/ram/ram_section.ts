@@ -15,23 +15,10 @@ import {
 } from "../errors.ts";
 import type { StreamReader } from "../stream/reader.ts";
 import type { StreamWriter } from "../stream/writer.ts";
+import { RamFlag } from "../sections/constants.ts";
 import type { IterativeHandlers } from "../sections/registry.ts";
 import { countPages, foldInto, newBitmap, setAllPages, setPage } from "./page_bitmap.ts";
 import { RamUndoJournal } from "./ram_journal.ts";
-
-/** RAM_SAVE_FLAG_* bits in the low bits of a record's be64 header. */
-export const RamFlag = {
-  FULL: 0x001,
-  ZERO: 0x002,
-  MEM_SIZE: 0x004,
-  PAGE: 0x008,
-  EOS: 0x010,
-  CONTINUE: 0x020,
-  XBZRLE: 0x040,
-  HOOK: 0x080,
-  COMPRESS_PAGE: 0x100,
-  MULTIFD_FLUSH: 0x200,
-} as const;
 
 /** One migratable RAM region as the section sees it. */
 export interface RamBlock {

@@ -1,3 +1,5 @@
+import { hex } from "../format.ts";
+
 /** Wire constants of QEMU's savevm stream (migration/savevm.h), unchanged from 7.2 to 10.2. */
 export const QEMU_VM_FILE_MAGIC = 0x5145564d;
 /** The obsolete v2 format, always rejected. */
@@ -22,8 +24,22 @@ export const SectionType = {
 /** Name of a section type byte, for messages and inspect output. */
 export function sectionTypeName(t: number): string {
   const e = Object.entries(SectionType).find(([, v]) => v === t);
-  return e ? e[0] : `0x${t.toString(16).padStart(2, "0")}`;
+  return e ? e[0] : hex(t, 2);
 }
+
+/** RAM_SAVE_FLAG_* bits (ram.c) in the low bits of a RAM record's be64 header. */
+export const RamFlag = {
+  FULL: 0x001,
+  ZERO: 0x002,
+  MEM_SIZE: 0x004,
+  PAGE: 0x008,
+  EOS: 0x010,
+  CONTINUE: 0x020,
+  XBZRLE: 0x040,
+  HOOK: 0x080,
+  COMPRESS_PAGE: 0x100,
+  MULTIFD_FLUSH: 0x200,
+} as const;
 
 /** QEMU_VM_COMMAND values. */
 export const MigCommand = {

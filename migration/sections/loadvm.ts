@@ -46,7 +46,7 @@ import {
   SectionType,
 } from "./constants.ts";
 import type { SectionEntry, SectionRegistry } from "./registry.ts";
-import { sectionLabel } from "./savevm.ts";
+import { sectionLabel } from "./label.ts";
 
 /** Loader policy. */
 export interface LoadStreamOptions extends ExtensionLoadOptions {
@@ -148,7 +148,7 @@ export async function loadStream(
           return { sectionId, idstr, instanceId, versionId, vendor };
         });
         const entry = reg.find(head.idstr, head.instanceId);
-        const label = `${head.idstr}${head.instanceId ? ` (instance ${head.instanceId})` : ""}`;
+        const label = sectionLabel(head);
         if (!entry) {
           throw new UnknownEntityError(
             `Unknown section or instance '${head.idstr}' ${head.instanceId}. Make sure that your current VM setup matches your saved VM setup`,
@@ -290,10 +290,7 @@ export async function loadStream(
     report.bytes = r.offset;
     if (notes.length) report.notes = notes;
     if (opts.dryRun) return report;
-    for (const p of byEntry.values()) {
-      if (p.staged) p.entry.commit!(p.staged);
-      else p.entry.iterative?.commit();
-    }
+    reg.commit(byEntry.values());
     committed = true;
     return report;
   } finally {
@@ -386,7 +383,9 @@ export function readHeader(r: StreamReader): void {
   const magic = r.be32();
   if (magic !== QEMU_VM_FILE_MAGIC) {
     throw new StreamFormatError(
-      `Not a migration stream: magic 0x${magic.toString(16)} != 0x5145564d`,
+      `Not a migration stream: magic 0x${magic.toString(16)} != 0x${
+        QEMU_VM_FILE_MAGIC.toString(16)
+      }`,
       { offset: 0 },
     );
   }

@@ -71,10 +71,43 @@ export interface DeviceRegistration<T extends StateRecord> {
   stage?: () => T;
 }
 
+/** One section to make live: a staged record for a description, nothing for an iterative one. */
+export interface SectionCommit {
+  /** The registered section. */
+  readonly entry: SectionEntry;
+  /** The record to install (description-based sections). */
+  readonly staged?: StateRecord;
+}
+
 /** The set of sections a machine saves and accepts. */
 export class SectionRegistry {
   private readonly list: SectionEntry[] = [];
+  private readonly committedHooks: (() => void)[] = [];
   private nextId = 0;
+
+  /**
+   * Register work that must follow every commit of device state, once all sections of that
+   * commit are installed (the PLIC re-reading the lines every device re-drove).
+   */
+  afterCommit(hook: () => void): void {
+    this.committedHooks.push(hook);
+  }
+
+  /**
+   * The one way device state becomes live: each item's section commits (a staged record through
+   * its `commit`, an iterative section's loaded data), then every {@link afterCommit} hook runs
+   * once. Loads, the shell's `set`, forks and the fuzzer's reset all come through here.
+   */
+  commit(items: Iterable<SectionCommit>): void {
+    for (const { entry, staged } of items) {
+      if (!this.list.includes(entry)) {
+        throw new VmStateDefinitionError(entry.idstr, undefined, "section is not in this registry");
+      }
+      if (staged !== undefined) entry.commit!(staged);
+      else entry.iterative?.commit();
+    }
+    for (const hook of this.committedHooks) hook();
+  }
 
   /** Register a device described by a VMSD (QEMU's vmstate_register). */
   registerDevice<T extends StateRecord>(reg: DeviceRegistration<T>): SectionEntry {

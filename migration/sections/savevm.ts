@@ -24,6 +24,7 @@ import {
 } from "../extensions/versioning.ts";
 import { makeConfiguration, vmstateConfiguration } from "./configuration.ts";
 import { QEMU_VM_FILE_MAGIC, QEMU_VM_FILE_VERSION, SectionType } from "./constants.ts";
+import { sectionLabel } from "./label.ts";
 import type { SectionEntry, SectionRegistry } from "./registry.ts";
 
 /** Choices for the shape of a saved stream. */
@@ -240,9 +241,4 @@ function saveDevicePayload(
     writeSectionTag(w, sectionTag(manifest, e.idstr, sent));
     w.bytes(target.take());
   }
-}
-
-/** "idstr" or "idstr (instance N)" for messages. */
-export function sectionLabel(e: { idstr: string; instanceId: number }): string {
-  return e.instanceId === 0 ? e.idstr : `${e.idstr} (instance ${e.instanceId})`;
 }

@@ -5,6 +5,7 @@
  * fresh machine that replaces the current one only on success).
  * @module
  */
+import { formatBytes } from "../../migration/format.ts";
 import type { VirtMachine } from "../../emu/virt.ts";
 import {
   decodedCopy,
@@ -22,13 +23,8 @@ import { whereNow } from "./run_commands.ts";
 import { formatNs, parseCount } from "./sizes.ts";
 import type { CommandDef } from "./types.ts";
 
-/** Human size: 1.2 MiB. */
-export function formatBytes(n: number): string {
-  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(1)} GiB`;
-  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
-  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
-  return `${n} B`;
-}
+/** Human size (1.2 MiB), as the one value formatter writes it. */
+export { formatBytes };
 
 /** Load snapshot `name` into a fresh machine (checksum verified), with a progress bar. */
 export async function loadSnapshotMachine(

@@ -1,5 +1,6 @@
 import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
-import { Bus, type MmioDevice, UART0_BASE, UART0_SIZE } from "../../emu/bus.ts";
+import { Bus, type MmioDevice } from "../../emu/bus.ts";
+import { VIRT_BOARD } from "../../emu/board.ts";
 import { BusError, ConfigError } from "../../emu/errors.ts";
 import { Ram, RAM_BASE } from "../../emu/ram.ts";
 
@@ -20,7 +21,8 @@ function recorder(): MmioDevice & { log: string[] } {
 Deno.test("map() dispatches with region-relative offsets and masks values to the width", () => {
   const bus = new Bus(new Ram(4096));
   const dev = recorder();
-  bus.map(UART0_BASE, UART0_SIZE, dev, "uart0");
+  const { base: UART0_BASE, size } = VIRT_BOARD.uart0;
+  bus.map(UART0_BASE, size, dev, "uart0");
   assertEquals(bus.load(UART0_BASE + 5, 1), 0x05);
   bus.store(UART0_BASE + 4, 2, 0x12345678);
   assertEquals(dev.log, ["r1@5", "w2@4=5678"]);

@@ -111,3 +111,34 @@ Deno.test("formatValue() keeps large buffers short", () => {
   ok(big.length < 200 && big.includes("1048576 bytes"), big);
   strictEqual(formatValue([1, 2, 3]), "[1, 2, 3]");
 });
+
+Deno.test("setField() commits through the registry, so the machine's after-commit hooks run", () => {
+  const m = demoMachine();
+  let hooks = 0;
+  m.registry.afterCommit(() => hooks++);
+  setField(m, "uart0.serial.scr", "1");
+  strictEqual(hooks, 1);
+  throws(() => setField(m, "uart0.serial.scr", "256"), reason("bad-value"));
+  strictEqual(hooks, 1, "a refused set commits nothing");
+});
+
+Deno.test("setField() of an IRQ-raising field pends its PLIC source; a PLIC set leaves it settled", () => {
+  const m = demoMachine();
+  m.sendInput("x");
+  m.run(10);
+  strictEqual(m.plic.state.pending[0] & (1 << 10), 0, "no UART interrupt while IER is 0");
+  setField(m, "uart0.serial.ier", "1"); // received-data interrupt, with a byte waiting
+  ok(m.plic.state.pending[0] & (1 << 10), "the UART's line went high and pended source 10");
+  // A set of the PLIC itself is settled at once: a pending bit the guest then claims and
+  // completes (line low again) is not brought back by the next commit of another device.
+  setField(m, "uart0.serial.ier", "0");
+  setField(m, "plic.pending[0]", "0x800");
+  const plic = 0x0c00_0000;
+  m.bus.store(plic + 4 * 11, 4, 1); // priority of source 11
+  m.bus.store(plic + 0x2000, 4, 1 << 11); // enabled for context 0
+  strictEqual(m.bus.load(plic + 0x20_0004, 4), 11); // claim
+  m.bus.store(plic + 0x20_0004, 4, 11); // complete
+  strictEqual(m.plic.state.pending[0] & (1 << 11), 0);
+  setField(m, "uart0.serial.scr", "2");
+  strictEqual(m.plic.state.pending[0] & (1 << 11), 0, "no stale pending bit came back");
+});

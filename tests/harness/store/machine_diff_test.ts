@@ -4,7 +4,7 @@ import {
   decodedCopy,
   diffFields,
   diffMachines,
-  diffRamPages,
+  diffRam,
   machinesEqual,
   pageRanges,
 } from "../../../harness/store/machine_diff.ts";
@@ -31,13 +31,13 @@ Deno.test("diffFields() names exactly the fields that were changed", async () =>
   );
 });
 
-Deno.test("diffRamPages() lists each differing page once, and pageRanges() merges neighbours", () => {
+Deno.test("diffRam() lists each differing page once, and pageRanges() merges neighbours", () => {
   const a = demoMachine(), b = demoMachine();
   b.ram.u8[0x1000] ^= 1;
   b.ram.u8[0x1fff] ^= 1;
   b.ram.u8[0x2000] ^= 1;
   b.ram.u8[0x9000] ^= 1;
-  const pages = diffRamPages(a, b);
+  const { pages } = diffRam(a, b);
   deepStrictEqual(pages, [0x8000_1000, 0x8000_2000, 0x8000_9000]);
   deepStrictEqual(pageRanges(pages), [[0x8000_1000, 0x8000_3000], [0x8000_9000, 0x8000_a000]]);
   strictEqual(machinesEqual(diffMachines(a, b)), false);
@@ -53,4 +53,24 @@ Deno.test("diffMachines() reports buffers by differing bytes and a RAM size mism
   const small = demoMachine();
   const big = freshMachine(32 << 20);
   deepStrictEqual(diffMachines(small, big).ramSize, [16 << 20, 32 << 20]);
+});
+
+Deno.test("diffRam() compares RAM of different sizes over the size both have", () => {
+  const small = freshMachine(1 << 20), big = freshMachine(2 << 20);
+  big.ram.u8[0x4000] = 1;
+  big.ram.u8[0x18_0000] = 1; // beyond the small side: only the sizes tell
+  deepStrictEqual(diffRam(small, big), { sizes: [1 << 20, 2 << 20], pages: [0x8000_4000] });
+  deepStrictEqual(diffRam(big, small, 0).pages, []);
+  strictEqual(machinesEqual(diffMachines(small, freshMachine(2 << 20))), false);
+});
+
+Deno.test("diffFields() leaves out subsections the stream would not carry", () => {
+  const a = freshMachine(1 << 20), b = freshMachine(1 << 20);
+  a.uart.state.serial.thr = 0x41; // only in a subsection that is needed while transmitting
+  deepStrictEqual(diffFields(a, b), []);
+  a.uart.state.serial.scr = 0x5a;
+  deepStrictEqual(diffFields(a, b).map((f) => [f.section, f.path, f.a, f.b]), [
+    ["serial", "serial.scr", "0x5a", "0"],
+  ]);
+  deepStrictEqual(diffFields(a, b, new Set(["cpu"])), []);
 });

@@ -1,7 +1,7 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { bytesAccess } from "../../../migration/inspect/byte_access.ts";
 import { bytesInput, inspect } from "../../../migration/inspect/mod.ts";
-import { buildLayout, sectionLabelOf } from "../../../migration/inspect/layout.ts";
+import { buildLayout } from "../../../migration/inspect/layout.ts";
 import { buildStream } from "./_stream.ts";
 
 async function layoutOf(bytes: Uint8Array) {
@@ -73,9 +73,4 @@ Deno.test("RAM records are part of the layout; a cut stream leaves an undecoded 
   const cut = await layoutOf(s.bytes.subarray(0, s.dev + 20));
   ok(cut.ranges.at(-1)!.kind === "undecoded" || cut.ranges.at(-1)!.kind === "field");
   strictEqual(cut.ranges.reduce((n, r) => n + r.size, 0), s.dev + 20);
-});
-
-Deno.test("section labels add the instance when it is not 0", () => {
-  strictEqual(sectionLabelOf("serial", 0), "serial");
-  strictEqual(sectionLabelOf("pflash_cfi01", 1), "pflash_cfi01#1");
 });

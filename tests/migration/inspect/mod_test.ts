@@ -7,7 +7,7 @@ import {
   inspectFile,
 } from "../../../migration/inspect/mod.ts";
 import { buildStream, EXPECTED_STATE, fixture, hasFixture, page } from "./_stream.ts";
-import { hexBytes } from "../../../migration/inspect/vmsd.ts";
+import { hexBytes } from "../../../migration/format.ts";
 
 Deno.test("mod: dumpMemory adds the memory key analyze-migration -m means to print", async () => {
   const { state } = await dumpMemory(bytesInput(buildStream().bytes));

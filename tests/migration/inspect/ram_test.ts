@@ -1,5 +1,6 @@
 import { deepStrictEqual as assertEquals, rejects } from "node:assert/strict";
-import { decodeRamChunk, RAM_FLAG, type RamContext } from "../../../migration/inspect/ram.ts";
+import { decodeRamChunk, type RamContext } from "../../../migration/inspect/ram.ts";
+import { RamFlag } from "../../../migration/sections/constants.ts";
 import type { SectionState } from "../../../migration/inspect/model.ts";
 import { StreamReader } from "../../../migration/stream/reader.ts";
 import { bytesSource } from "../../../migration/stream/io.ts";
@@ -41,7 +42,7 @@ Deno.test("ram: block list, zero/data pages per block, EOS", async () => {
     eos: true,
   });
   const p = new Bytes().be64(2n).str8("a").u8(0).be64(0x1000n | 0x28n).raw(page(3)).be64(
-    BigInt(RAM_FLAG.MULTIFD_FLUSH),
+    BigInt(RamFlag.MULTIFD_FLUSH),
   )
     .be64(0x8n).str8("b").raw(page(4)).be64(0x10n);
   const info = await decodeRamChunk(reader(p), st, c);

@@ -51,3 +51,22 @@ Deno.test("scan: no footer before the end consumes everything", async () => {
   assertEquals(await scanToFooter(r, 3, new Set()), false);
   assertEquals(r.atEnd, true);
 });
+
+Deno.test("scan: with a window of 1 it decides on the bytes there, never waiting for more", async () => {
+  // A live stream: the footer and the next section's header have arrived, nothing else yet.
+  const w = new Bytes().u8(0x01, 0x02, 0x03);
+  const footer = w.at;
+  w.u8(0x7e).be32(3).u8(0x04).be32(4).str8("serial").be32(0).be32(4);
+  const arrived = w.bytes();
+  let reads = 0;
+  const live = {
+    read(into: Uint8Array): Promise<number | null> {
+      if (reads++ > 0) return Promise.resolve(null); // asking again would wait on a live source
+      into.set(arrived);
+      return Promise.resolve(arrived.length);
+    },
+  };
+  const r = StreamReader.fromSource(live, 16);
+  assertEquals(await scanToFooter(r, 3, new Set([3]), 1), true);
+  assertEquals([r.offset, reads], [footer, 1]);
+});

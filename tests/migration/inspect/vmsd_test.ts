@@ -1,5 +1,6 @@
 import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
-import { decodeVmsd, expandFields, formatLeaf, hexBytes } from "../../../migration/inspect/vmsd.ts";
+import { decodeVmsd, expandFields, formatLeaf } from "../../../migration/inspect/vmsd.ts";
+import { hexBytes } from "../../../migration/format.ts";
 import { parseVmdesc } from "../../../migration/inspect/vmdesc.ts";
 import { StreamReader } from "../../../migration/stream/reader.ts";
 import { StreamFormatError, StreamTruncatedError } from "../../../migration/errors.ts";

@@ -17,9 +17,9 @@ import { newBitmap, setPage } from "../../../migration/ram/page_bitmap.ts";
 import {
   RAM_SECTION_VERSION,
   type RamBlock,
-  RamFlag,
   RamSection,
 } from "../../../migration/ram/ram_section.ts";
+import { RamFlag } from "../../../migration/sections/constants.ts";
 import { StreamReader } from "../../../migration/stream/reader.ts";
 import { StreamWriter } from "../../../migration/stream/writer.ts";
 import { b, be32, hex, str8 } from "../_helpers.ts";

@@ -378,7 +378,7 @@ Deno.test("loadStream() rejects a stream missing a registered device section, un
   await failsCleanly(
     without,
     UnknownEntityError,
-    /Section 'pflash \(instance 1\)' is missing from the stream/,
+    /Section 'pflash#1' is missing from the stream/,
   );
   const dest = makeWorld(1);
   const before = structuredClone(dest.flash1);

@@ -71,3 +71,41 @@ Deno.test("SectionRegistry's default commit copies the loaded record onto the li
   e.commit!({ a: 2 });
   deepStrictEqual(live, { a: 2, keep: "x" });
 });
+
+Deno.test("SectionRegistry.commit() installs every item, then runs each after-commit hook once", () => {
+  const reg = new SectionRegistry();
+  const seen: string[] = [];
+  const a = reg.registerDevice({
+    vmsd: F.vmsd({ name: "a", fields: [F.uint8("v")] }),
+    state: () => ({ v: 0 }),
+    commit: (s) => seen.push(`a=${s.v}`),
+  });
+  const ram = reg.registerIterative("ram", 4, { ...noop, commit: () => seen.push("ram") });
+  reg.afterCommit(() => seen.push("hook1"));
+  reg.afterCommit(() => seen.push("hook2"));
+  reg.commit([{ entry: a, staged: { v: 7 } }, { entry: ram }]);
+  deepStrictEqual(seen, ["a=7", "ram", "hook1", "hook2"]);
+  reg.commit([]);
+  deepStrictEqual(seen.slice(4), ["hook1", "hook2"]);
+});
+
+Deno.test("SectionRegistry.commit() refuses a section of another registry and runs no hook", () => {
+  const reg = new SectionRegistry();
+  const other = new SectionRegistry();
+  const seen: string[] = [];
+  const mine = reg.registerDevice({
+    vmsd: F.vmsd({ name: "a", fields: [] }),
+    state: () => ({}),
+    commit: () => seen.push("mine"),
+  });
+  const theirs = other.registerDevice({
+    vmsd: F.vmsd({ name: "a", fields: [] }),
+    state: () => ({}),
+  });
+  reg.afterCommit(() => seen.push("hook"));
+  throws(
+    () => reg.commit([{ entry: theirs, staged: {} }, { entry: mine, staged: {} }]),
+    VmStateDefinitionError,
+  );
+  deepStrictEqual(seen, []);
+});

@@ -8,7 +8,6 @@ import { SectionType } from "../../../migration/sections/constants.ts";
 import { SectionRegistry } from "../../../migration/sections/registry.ts";
 import {
   saveStream,
-  sectionLabel,
   writeHeader,
   writeIteration,
   writeSectionFooter,
@@ -223,7 +222,7 @@ Deno.test("saveStream() reports a failing pre_save as SaveError located at the s
   });
   await rejects(saveStream(new StreamWriter(), reg, { machine: "m" }), (e: unknown) => {
     strictEqual(e instanceof SaveError, true);
-    strictEqual((e as SaveError).section, "bad (instance 3)");
+    strictEqual((e as SaveError).section, "bad#3");
     return true;
   });
 });
@@ -249,11 +248,6 @@ Deno.test("writeIteration() writes one PART chunk per iterative handler and repo
     hex(w.take()),
     hex(b(0x02, be32(0), 1, 0x7e, be32(0), 0x02, be32(0), 2, 0x7e, be32(0))),
   );
-});
-
-Deno.test("sectionLabel() shows the instance only when it is not 0", () => {
-  strictEqual(sectionLabel({ idstr: "a", instanceId: 0 }), "a");
-  strictEqual(sectionLabel({ idstr: "a", instanceId: 2 }), "a (instance 2)");
 });
 
 Deno.test("saveStream() sends PART rounds until every iterative handler is done, as qemu_savevm_state", async () => {

@@ -1,0 +1,59 @@
+/**
+ * The `virt` board's memory map: for each device, its name, what kind of device it is (a
+ * device-tree-style compatible string), where the bus maps it and which PLIC source it drives.
+ * This table is the one place those facts live: the virt machine builds its bus map from it, and
+ * a device tree can be generated from it. The demo guest's C headers (`emu/guests/rt/rt.h`) keep
+ * their own copy, which a test checks against this one.
+ * @module
+ */
+import { ACLINT_SIZE } from "./devices/aclint.ts";
+import { NVME_SIZE } from "./devices/nvme.ts";
+import { RAM_BASE } from "./ram.ts";
+
+/** One device of the board: a plain record, so other tools (a device tree) can read it. */
+export interface BoardDevice {
+  /** Name of the device on the bus and in the shell (`uart0`). */
+  readonly name: string;
+  /** Device-tree-style compatible string (`ns16550a`). */
+  readonly kind: string;
+  /** First guest physical address of its MMIO window. */
+  readonly base: number;
+  /** Size of the window in bytes. */
+  readonly size: number;
+  /** PLIC source it drives, when it has an interrupt line. */
+  readonly irq?: number;
+}
+
+/** The virt board's devices by role, in the order the machine attaches them (= section ids). */
+export const VIRT_BOARD = {
+  /** sifive_test: poweroff / reboot (QEMU virt). */
+  finisher: { name: "sifive_test", kind: "sifive,test0", base: 0x0010_0000, size: 0x1000 },
+  /** Goldfish RTC (QEMU virt). */
+  rtc: {
+    name: "goldfish_rtc",
+    kind: "google,goldfish-rtc",
+    base: 0x0010_1000,
+    size: 0x1000,
+    irq: 11,
+  },
+  /** ACLINT: mtime, mtimecmp, msip (QEMU virt's CLINT window). */
+  aclint: { name: "aclint", kind: "riscv,clint0", base: 0x0200_0000, size: ACLINT_SIZE },
+  /** PLIC (QEMU 7.2 virt: 0x200000 + 1024 contexts * 0x1000). */
+  plic: { name: "plic", kind: "sifive,plic-1.0.0", base: 0x0c00_0000, size: 0x60_0000 },
+  /** NS16550A UART 0 (QEMU virt). */
+  uart0: { name: "uart0", kind: "ns16550a", base: 0x1000_0000, size: 0x100, irq: 10 },
+  /** Our NVMe-style queue device (QEMU's virt has fw_cfg there, which we do not model). */
+  nvme: {
+    name: "nvme",
+    kind: "snapshell,nvme-queues",
+    base: 0x1010_0000,
+    size: NVME_SIZE,
+    irq: 12,
+  },
+} as const satisfies Record<string, BoardDevice>;
+
+/** The virt board's devices as a list, in attach order (listings, device trees). */
+export const VIRT_DEVICES: readonly BoardDevice[] = Object.values(VIRT_BOARD);
+
+/** QEMU virt's DRAM base (RAM's own constant, named here for one view of the memory map). */
+export const DRAM_BASE = RAM_BASE;
