@@ -43,6 +43,7 @@ import {
 } from "./tagged_format.ts";
 import { LayoutMismatchError, MarkerError } from "./vmsd_markers.ts";
 import { annotatePath, runLoadHook } from "../vmstate/hooks.ts";
+import { boundCount } from "../vmstate/bound_count.ts";
 
 /** Loader policy for tagged data. */
 export interface TaggedLoadOptions {
@@ -240,7 +241,7 @@ export class TaggedLoader implements NestedWalker {
         throw mismatch(`has ${local} elements here, the stream has ${count}`);
       }
       if (allocates) {
-        r.checkAvailable(count, `allocation for "${f.name}"`);
+        boundCount(r, count, 1, `allocation for "${f.name}"`, f.maxCount);
         base = allocTable(f, count, size, base);
         setField(opaque, f, base);
       }

@@ -114,6 +114,13 @@ export interface VarrayOptions extends FieldOptions {
   alloc?: boolean;
   /** Multiply the count by this factor (VMS_MULTIPLY_ELEMENTS). */
   multiply?: number;
+  /** Most elements a loaded count may claim (the device's own limit), checked before allocating. */
+  max?: number;
+}
+
+/** The `maxCount` property of a variable array, only when it has one. */
+function maxOf(o: VarrayOptions): Partial<VmStateField> {
+  return o.max === undefined ? {} : { maxCount: o.max };
 }
 
 function varrayFlags(o: VarrayOptions = {}): number {
@@ -133,6 +140,7 @@ export function varray(
     size: info.size,
     num: o.multiply,
     countIsConfig: o.countIsConfig,
+    ...maxOf(o),
   });
 }
 
@@ -180,6 +188,7 @@ export function structVarray(
     countKey,
     num: o.multiply,
     countIsConfig: o.countIsConfig,
+    ...maxOf(o),
   };
 }
 

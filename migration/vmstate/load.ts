@@ -42,6 +42,7 @@ import {
   VMSD_START_MARKER,
 } from "../extensions/vmsd_markers.ts";
 import { annotatePath, runLoadHook } from "./hooks.ts";
+import { boundCount } from "./bound_count.ts";
 
 /** How subsections are attributed to their parent on load (see extensions/subsection_names.ts). */
 export type { SubsectionMatch };
@@ -198,8 +199,8 @@ export class VmStateLoader implements NestedWalker {
       const unsized = (fl & (VMS.STRUCT | VMS.VSTRUCT)) !== 0 || (isArrayValue && size === 0);
       const perElem = unsized ? 1 : size;
       if (fl & VMS.POINTER && fl & VMS.ALLOC && perElem * n !== 0) {
-        // Allocation is bounded by what the stream can still deliver.
-        r.checkAvailable(perElem * n, `allocation for "${f.name}"`);
+        // Allocation is bounded by the description's maximum and by bytes that have arrived.
+        boundCount(r, n, perElem, `allocation for "${f.name}"`, f.maxCount);
         base = isArrayValue ? allocArray(f, n, size, base) : f.info?.zero(size);
         setField(opaque, f, base);
       }
