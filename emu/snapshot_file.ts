@@ -7,6 +7,7 @@
 import process from "node:process";
 import { TransportError } from "../migration/errors.ts";
 import { probeRamLayout } from "../migration/ram/probe.ts";
+import { RAM_MAX_SIZE } from "./ram.ts";
 import type { LoadReport } from "../migration/sections/loadvm.ts";
 import { fileSink, fileSource } from "../migration/stream/io.ts";
 import { StreamReader } from "../migration/stream/reader.ts";
@@ -147,7 +148,7 @@ export async function openSnapshot(
 export async function snapshotRamSize(path: string): Promise<number | undefined> {
   const { reader, close } = await openSnapshot(path);
   try {
-    return (await probeRamLayout(reader))?.total;
+    return (await probeRamLayout(reader, RAM_MAX_SIZE))?.total;
   } finally {
     await close();
   }

@@ -150,6 +150,13 @@ export class UnknownEntityError extends MigrationError {
   }
 }
 
+/** The stream asks for something this side cannot build (a RAM size no machine can have). */
+export class IncompatibleError extends MigrationError {
+  constructor(reason: string, where: MigrationErrorLocation = {}) {
+    super("incompatible", reason, where);
+  }
+}
+
 /** A section footer missing or naming another section. */
 export class FooterError extends MigrationError {
   constructor(reason: string, where: MigrationErrorLocation = {}) {

@@ -12,7 +12,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { VirtMachine } from "../../emu/virt.ts";
-import { PAGE_SIZE } from "../../emu/ram.ts";
+import { PAGE_SIZE, RAM_MAX_SIZE } from "../../emu/ram.ts";
 import { MigrationError } from "../../migration/errors.ts";
 import { probeRamLayout } from "../../migration/ram/probe.ts";
 import type { SectionEntry } from "../../migration/sections/registry.ts";
@@ -84,7 +84,7 @@ export class FuzzTarget {
 
   /** A target for mutations of `base` (which must itself load). */
   static async create(base: Uint8Array, opts: TargetOptions = {}): Promise<FuzzTarget> {
-    const layout = await probeRamLayout(StreamReader.fromBytes(base));
+    const layout = await probeRamLayout(StreamReader.fromBytes(base), RAM_MAX_SIZE);
     const t = new FuzzTarget(base, layout?.total ?? 128 << 20, opts);
     t.reference = t.make({ ramSize: t.ramSize });
     await t.reference.load(StreamReader.fromBytes(base));

@@ -11,6 +11,7 @@
 import type { Machine } from "../../emu/machine.ts";
 import { MigrationError, TransportError } from "../../migration/errors.ts";
 import { probeRamLayout } from "../../migration/ram/probe.ts";
+import { RAM_MAX_SIZE } from "../../emu/ram.ts";
 import type { LoadReport } from "../../migration/sections/loadvm.ts";
 import { fileSource, readableSource } from "../../migration/stream/io.ts";
 import { type ByteSource, StreamReader } from "../../migration/stream/reader.ts";
@@ -273,7 +274,7 @@ export async function receiveMigration<M extends Machine>(
         opts.onProgress?.(received, total);
       }),
     );
-    const layout = await probeRamLayout(StreamReader.fromSource(source, 4096));
+    const layout = await probeRamLayout(StreamReader.fromSource(source, 4096), RAM_MAX_SIZE);
     total ??= layout?.total;
     source.rewind();
     const machine = typeof destination === "function" ? destination(layout?.total) : destination;

@@ -11,6 +11,7 @@
  * @module
  */
 import { probeRamLayout } from "../../migration/ram/probe.ts";
+import { RAM_MAX_SIZE } from "../../emu/ram.ts";
 import { StreamReader } from "../../migration/stream/reader.ts";
 import type { VirtMachine } from "../../emu/virt.ts";
 import { forkMachine, type MachineFactory, plainMachine } from "./fork.ts";
@@ -69,7 +70,7 @@ export async function loadFresh(
   bytes: Uint8Array,
   make: MachineFactory = plainMachine,
 ): Promise<VirtMachine> {
-  const layout = await probeRamLayout(StreamReader.fromBytes(bytes));
+  const layout = await probeRamLayout(StreamReader.fromBytes(bytes), RAM_MAX_SIZE);
   const m = make({ ramSize: layout?.total });
   await m.load(StreamReader.fromBytes(bytes));
   return m;

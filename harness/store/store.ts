@@ -11,6 +11,7 @@
  */
 import type { Machine } from "../../emu/machine.ts";
 import { probeRamLayout } from "../../migration/ram/probe.ts";
+import { RAM_MAX_SIZE } from "../../emu/ram.ts";
 import type { LoadReport } from "../../migration/sections/loadvm.ts";
 import { fileSink, fileSource } from "../../migration/stream/io.ts";
 import { type ByteSource, StreamReader } from "../../migration/stream/reader.ts";
@@ -437,7 +438,8 @@ async function probeFileRam(path: string): Promise<number | null> {
   const file = await Deno.open(path, { read: true });
   try {
     const size = (await file.stat()).size;
-    return (await probeRamLayout(StreamReader.fromSource(fileSource(file, size))))?.total ?? null;
+    return (await probeRamLayout(StreamReader.fromSource(fileSource(file, size)), RAM_MAX_SIZE))
+      ?.total ?? null;
   } finally {
     file.close();
   }
