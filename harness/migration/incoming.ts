@@ -17,7 +17,7 @@ import { fileSource, readableSource } from "../../migration/stream/io.ts";
 import { type ByteSource, StreamReader } from "../../migration/stream/reader.ts";
 import { MigrationCancelledError, raceCancel } from "./cancel.ts";
 import { encodeShut } from "./return_path.ts";
-import { collectText, spawnShell, withTimeout } from "./transport.ts";
+import { collectText, killCommand, spawnShell, withTimeout } from "./transport.ts";
 import { formatMigrationUri, type MigrationUri } from "./uri.ts";
 
 /** An open incoming stream. */
@@ -160,12 +160,7 @@ function openExec(command: string, opts: IncomingOptions): IncomingStream {
       const status = cancelled
         ? null
         : await withTimeout(child.status, 2000, "exec").catch(() => null);
-      if (!status) {
-        try {
-          child.kill("SIGTERM");
-        } catch { /* already gone */ }
-        await child.status;
-      }
+      if (!status) await killCommand(child);
       if (!status || status.success) {
         stderr.cancel();
         return undefined;

@@ -108,16 +108,47 @@ async function openFile(path: string): Promise<RawOutgoing> {
   };
 }
 
-/** Spawn `sh -c command`; a command that cannot start is a TransportError. */
+/** Whether `setsid` can put a command in a process group of its own (util-linux). */
+let hasSetsid: boolean | undefined;
+
+/**
+ * Spawn `sh -c command`, in a process group of its own when `setsid` exists, so that
+ * {@link killCommand} ends everything the command started; a command that cannot start is a
+ * TransportError.
+ */
 export function spawnShell(
   command: string,
   io: { stdin: "piped" | "null"; stdout: "piped" | "null" },
 ): Deno.ChildProcess {
+  const spawn = (program: string, args: string[]) =>
+    new Deno.Command(program, { args, ...io, stderr: "piped" }).spawn();
   try {
-    return new Deno.Command("sh", { args: ["-c", command], ...io, stderr: "piped" }).spawn();
+    if (hasSetsid !== false) {
+      try {
+        const child = spawn("setsid", ["sh", "-c", command]);
+        hasSetsid = true;
+        return child;
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+        hasSetsid = false;
+      }
+    }
+    return spawn("sh", ["-c", command]);
   } catch (e) {
     throw new TransportError(`Cannot run "${command}": ${message(e)}`, {}, { cause: e });
   }
+}
+
+/**
+ * End a command we started and gave up on, with everything it started (`sleep` under `sh`), by
+ * signalling its process group; wait until the shell is gone.
+ */
+export async function killCommand(child: Deno.ChildProcess): Promise<void> {
+  try {
+    if (hasSetsid) Deno.kill(-child.pid, "SIGTERM");
+    else child.kill("SIGTERM");
+  } catch { /* already gone */ }
+  await child.status;
 }
 
 /** A child's stderr being collected: its text (last 2000 characters) once the pipe closes. */
@@ -175,11 +206,9 @@ function openExec(command: string): RawOutgoing {
       if (!status.success) throw await failed(status);
     },
     async abort() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
+      const killed = killCommand(child);
       await writer.abort().catch(() => {});
-      await child.status;
+      await killed;
       stderr.cancel();
     },
   };
