@@ -9,7 +9,7 @@ import { TransportError } from "../migration/errors.ts";
 import { probeRamLayout } from "../migration/ram/probe.ts";
 import { RAM_MAX_SIZE } from "./ram.ts";
 import type { LoadReport } from "../migration/sections/loadvm.ts";
-import { fileSink, fileSource } from "../migration/stream/io.ts";
+import { fileSink, fileSource, isRegularFile, streamLength } from "../migration/stream/io.ts";
 import { StreamReader } from "../migration/stream/reader.ts";
 import { type ByteSink, StreamWriter } from "../migration/stream/writer.ts";
 import type { Machine } from "./machine.ts";
@@ -119,7 +119,8 @@ export async function openSnapshot(
       cause: e,
     });
   }
-  const size = (await file.stat()).size;
+  // A pipe (`cat snap | ... /dev/stdin`) has no length: it is read as a stream of unknown length.
+  const size = await streamLength(file);
   let source = fileSource(file, size);
   if (onProgress) {
     const inner = source;
@@ -144,8 +145,10 @@ export async function openSnapshot(
   };
 }
 
-/** RAM size announced by a snapshot file, or undefined. */
+/** RAM size announced by a snapshot file, or undefined (also for a pipe, which is not probed). */
 export async function snapshotRamSize(path: string): Promise<number | undefined> {
+  // A pipe or FIFO can be read only once: it is left for the load (the machine's size is used).
+  if (!(await isRegularFile(path).catch(() => true))) return undefined;
   const { reader, close } = await openSnapshot(path);
   try {
     return (await probeRamLayout(reader, RAM_MAX_SIZE))?.total;

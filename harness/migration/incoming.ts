@@ -13,7 +13,7 @@ import { MigrationError, TransportError } from "../../migration/errors.ts";
 import { probeRamLayout } from "../../migration/ram/probe.ts";
 import { RAM_MAX_SIZE } from "../../emu/ram.ts";
 import type { LoadReport } from "../../migration/sections/loadvm.ts";
-import { fileSource, readableSource } from "../../migration/stream/io.ts";
+import { fileSource, readableSource, streamLength } from "../../migration/stream/io.ts";
 import { type ByteSource, StreamReader } from "../../migration/stream/reader.ts";
 import { MigrationCancelledError, raceCancel } from "./cancel.ts";
 import { encodeShut } from "./return_path.ts";
@@ -134,7 +134,8 @@ async function openFile(path: string): Promise<IncomingStream> {
   } catch (e) {
     throw new TransportError(`Cannot open "${path}": ${(e as Error).message}`, {}, { cause: e });
   }
-  const size = (await file.stat()).size;
+  // `file:/dev/stdin` on a pipe: no length, read as a stream of unknown length.
+  const size = await streamLength(file);
   return {
     source: fileSource(file, size),
     answer: () => Promise.resolve(),

@@ -13,6 +13,21 @@ export function fileSource(file: Deno.FsFile, size?: number): ByteSource {
   };
 }
 
+/**
+ * The length of an open file when it is a regular file; undefined for a pipe, FIFO, terminal or
+ * socket, whose stat size (0) says nothing about the stream: read those as streams of unknown
+ * length.
+ */
+export async function streamLength(file: Deno.FsFile): Promise<number | undefined> {
+  const st = await file.stat();
+  return st.isFile ? st.size : undefined;
+}
+
+/** Whether `path` names a regular file (seekable, re-openable); false for pipes and devices. */
+export async function isRegularFile(path: string): Promise<boolean> {
+  return (await Deno.stat(path)).isFile;
+}
+
 /** A source over bytes in memory, delivered in chunks (tests of the refill path). */
 export function bytesSource(bytes: Uint8Array, chunk = bytes.length || 1): ByteSource {
   let at = 0;
