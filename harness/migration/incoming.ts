@@ -13,7 +13,12 @@ import { MigrationError, TransportError } from "../../migration/errors.ts";
 import { probeRamLayout } from "../../migration/ram/probe.ts";
 import { RAM_MAX_SIZE } from "../../emu/ram.ts";
 import type { LoadReport } from "../../migration/sections/loadvm.ts";
-import { fileSource, readableSource, streamLength } from "../../migration/stream/io.ts";
+import {
+  fileSource,
+  type OpenedInput,
+  openInput,
+  readableSource,
+} from "../../migration/stream/io.ts";
 import { type ByteSource, StreamReader } from "../../migration/stream/reader.ts";
 import { MigrationCancelledError, raceCancel } from "./cancel.ts";
 import { encodeShut } from "./return_path.ts";
@@ -128,16 +133,15 @@ class RewindableSource implements ByteSource {
 }
 
 async function openFile(path: string): Promise<IncomingStream> {
-  let file: Deno.FsFile;
+  let file: OpenedInput;
   try {
-    file = await Deno.open(path, { read: true });
+    // `file:/dev/stdin` on a pipe: no length, read as a stream of unknown length.
+    file = await openInput(path);
   } catch (e) {
     throw new TransportError(`Cannot open "${path}": ${(e as Error).message}`, {}, { cause: e });
   }
-  // `file:/dev/stdin` on a pipe: no length, read as a stream of unknown length.
-  const size = await streamLength(file);
   return {
-    source: fileSource(file, size),
+    source: fileSource(file, file.size),
     answer: () => Promise.resolve(),
     close: () => {
       file.close();

@@ -8,6 +8,7 @@
  */
 import { TransportError } from "../../migration/errors.ts";
 import { fileSink } from "../../migration/stream/io.ts";
+import { type DurableFile, openDurable } from "../../migration/stream/durable_file.ts";
 import type { ByteSink } from "../../migration/stream/writer.ts";
 import { MigrationCancelledError, raceCancel } from "./cancel.ts";
 import { readShut } from "./return_path.ts";
@@ -78,33 +79,22 @@ function message(e: unknown): string {
 }
 
 async function openFile(path: string): Promise<RawOutgoing> {
-  const tmp = `${path}.tmp-${Deno.pid}-${Date.now().toString(36)}`;
-  let file: Deno.FsFile;
+  let out: DurableFile;
   try {
-    file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    out = await openDurable(path);
   } catch (e) {
     throw new TransportError(`Cannot write "${path}": ${message(e)}`, {}, { cause: e });
   }
-  let open = true;
-  const close = () => {
-    if (open) file.close();
-    open = false;
-  };
   return {
-    sink: fileSink(file),
+    sink: fileSink(out.file),
     async finish() {
-      close();
       try {
-        await Deno.rename(tmp, path);
+        await out.commit();
       } catch (e) {
-        await Deno.remove(tmp).catch(() => {});
         throw new TransportError(`Cannot write "${path}": ${message(e)}`, {}, { cause: e });
       }
     },
-    async abort() {
-      close();
-      await Deno.remove(tmp).catch(() => {});
-    },
+    abort: () => out.abort(),
   };
 }
 
@@ -144,9 +134,13 @@ export function spawnShell(
  * signalling its process group; wait until the shell is gone.
  */
 export async function killCommand(child: Deno.ChildProcess): Promise<void> {
+  if (hasSetsid) {
+    try {
+      Deno.kill(-child.pid, "SIGTERM");
+    } catch { /* no group yet (setsid has not run) or already gone: the child itself below */ }
+  }
   try {
-    if (hasSetsid) Deno.kill(-child.pid, "SIGTERM");
-    else child.kill("SIGTERM");
+    child.kill("SIGTERM");
   } catch { /* already gone */ }
   await child.status;
 }

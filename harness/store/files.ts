@@ -8,6 +8,7 @@
 import { createHash, type Hash } from "node:crypto";
 import type { ByteSink } from "../../migration/stream/writer.ts";
 import { writeDurable } from "../../migration/stream/durable_file.ts";
+import { type OpenedInput, openInput } from "../../migration/stream/io.ts";
 import { StoreError } from "./errors.ts";
 
 /** Called as bytes move: bytes done so far and the total when known. */
@@ -104,14 +105,15 @@ export async function copyFileAtomic(
   dest: string,
   onProgress?: ByteProgress,
 ): Promise<{ sha256: string; bytes: number }> {
-  let input: Deno.FsFile;
+  let input: OpenedInput;
   try {
-    input = await Deno.open(src, { read: true });
+    // Read once, as a stream: `src` may be a pipe, a FIFO or standard input.
+    input = await openInput(src);
   } catch (e) {
     throw ioError("read", src, e);
   }
   try {
-    const total = (await input.stat()).size;
+    const total = input.size;
     return await writeAtomic(dest, async (out) => {
       const hash = createHash("sha256");
       const buf = new Uint8Array(CHUNK);

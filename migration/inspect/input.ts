@@ -4,7 +4,7 @@
  * @module
  */
 import { TransportError } from "../errors.ts";
-import { bytesSource, fileSource } from "../stream/io.ts";
+import { bytesSource, fileSource, isStdinPath } from "../stream/io.ts";
 import { StreamReader } from "../stream/reader.ts";
 
 /** A re-readable stream: a file or bytes in memory. */
@@ -26,14 +26,14 @@ export interface InspectInput {
 export async function fileInput(path: string): Promise<InspectInput> {
   let size: number;
   try {
-    const st = await Deno.stat(path);
-    if (!st.isFile) {
+    const st = isStdinPath(path) ? undefined : await Deno.stat(path);
+    if (!st?.isFile) {
       // The schema (vmdesc) is at the end: inspecting reads the stream twice and seeks.
       throw new TransportError(
         `inspect needs a seekable file: "${path}" is a pipe or device; save it to a file first`,
       );
     }
-    size = st.size;
+    size = st!.size;
   } catch (e) {
     if (e instanceof TransportError) throw e;
     throw new TransportError(`Cannot open ${path}: ${(e as Error).message}`, {}, { cause: e });

@@ -27,28 +27,29 @@ export function tempPathFor(path: string): string {
 
 const TEMP_NAME = /^\..+\.tmp-(\d+)-[0-9a-f]+$/;
 
-/** Whether process `pid` is alive (Linux /proc; elsewhere assumed alive, so nothing is removed). */
+/**
+ * Whether process `pid` is alive: /proc when it can be read, else the kernel's answer to
+ * `kill -0` (Deno asks for full access to read /proc); when neither can say, assumed alive, so
+ * nothing is removed.
+ */
 function alive(pid: number): boolean {
   if (pid === Deno.pid) return true;
   try {
     Deno.statSync(`/proc/${pid}`);
     return true;
   } catch (e) {
-    return !(e instanceof Deno.errors.NotFound) || !hasProc();
+    if (e instanceof Deno.errors.NotFound) return false;
   }
-}
-
-let procSeen: boolean | undefined;
-function hasProc(): boolean {
-  if (procSeen === undefined) {
-    try {
-      Deno.statSync(`/proc/${Deno.pid}`);
-      procSeen = true;
-    } catch {
-      procSeen = false;
-    }
+  try {
+    const out = new Deno.Command("sh", {
+      args: ["-c", `kill -0 ${pid}`],
+      stdout: "null",
+      stderr: "piped",
+    }).outputSync();
+    return out.success || !/no such process/i.test(new TextDecoder().decode(out.stderr));
+  } catch {
+    return true;
   }
-  return procSeen;
 }
 
 /** Temporary files in `dir` left by writers that no longer run (a `kill -9` mid-write). */
@@ -77,6 +78,60 @@ export async function syncDir(dir: string): Promise<void> {
   } catch { /* not supported here (some platforms cannot open directories) */ }
 }
 
+/** A file being written durably: bytes go to `file` (the temp), then commit or abort. */
+export interface DurableFile {
+  /** The temporary path being written. */
+  readonly tmp: string;
+  /** The open temporary file. */
+  readonly file: Deno.FsFile;
+  /** Fsync and close the temp file without installing it (for writers that commit later). */
+  seal(): Promise<void>;
+  /** Seal, rename over the destination, fsync the directory; on error the temp is removed. */
+  commit(): Promise<void>;
+  /** Close and remove the temp file; never throws. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Open a new temporary file beside `dest` for a writer that streams into it over time
+ * (`migrate file:`); the destination is replaced only by {@link DurableFile.commit}.
+ */
+export async function openDurable(dest: string): Promise<DurableFile> {
+  const tmp = tempPathFor(dest);
+  const file = await Deno.open(tmp, { write: true, createNew: true });
+  let open = true;
+  const close = () => {
+    if (open) {
+      open = false;
+      try {
+        file.close();
+      } catch { /* already closed */ }
+    }
+  };
+  const d: DurableFile = {
+    tmp,
+    file,
+    async seal() {
+      try {
+        await file.sync();
+      } catch (e) {
+        await d.abort();
+        throw e;
+      }
+      close();
+    },
+    async commit() {
+      await d.seal();
+      await installTemp(tmp, dest);
+    },
+    async abort() {
+      close();
+      await Deno.remove(tmp).catch(() => {});
+    },
+  };
+  return d;
+}
+
 /**
  * Fill a new temporary file beside `dest` through `fill` and fsync it, without installing it
  * (for writers that commit later, under a lock); on error the temporary file is removed.
@@ -85,22 +140,16 @@ export async function writeTemp<T>(
   dest: string,
   fill: (file: Deno.FsFile) => Promise<T>,
 ): Promise<{ tmp: string; result: T }> {
-  const tmp = tempPathFor(dest);
-  let file: Deno.FsFile | undefined;
+  const d = await openDurable(dest);
+  let result: T;
   try {
-    file = await Deno.open(tmp, { write: true, createNew: true });
-    const result = await fill(file);
-    await file.sync();
-    file.close();
-    file = undefined;
-    return { tmp, result };
+    result = await fill(d.file);
   } catch (e) {
-    try {
-      file?.close();
-    } catch { /* already closed */ }
-    await Deno.remove(tmp).catch(() => {});
+    await d.abort();
     throw e;
   }
+  await d.seal();
+  return { tmp: d.tmp, result };
 }
 
 /** Rename a synced temporary file over `dest` and fsync the directory; on error remove `tmp`. */
@@ -122,6 +171,11 @@ export async function writeDurable<T>(
   const { tmp, result } = await writeTemp(dest, fill);
   await installTemp(tmp, dest);
   return result;
+}
+
+/** Write `bytes` to `dest` with {@link writeDurable}. */
+export async function writeFileDurable(dest: string, bytes: Uint8Array): Promise<void> {
+  await writeDurable(dest, (f) => writeAll(f, bytes));
 }
 
 /** Write all of `bytes` to `file`. */

@@ -6,7 +6,10 @@ import type { ByteSource } from "./reader.ts";
 import type { ByteSink } from "./writer.ts";
 
 /** A source over an open Deno file; its size lets the reader reject impossible lengths early. */
-export function fileSource(file: Deno.FsFile, size?: number): ByteSource {
+export function fileSource(
+  file: { read(into: Uint8Array): Promise<number | null> },
+  size?: number,
+): ByteSource {
   return {
     size,
     read: (into) => file.read(into),
@@ -23,9 +26,48 @@ export async function streamLength(file: Deno.FsFile): Promise<number | undefine
   return st.isFile ? st.size : undefined;
 }
 
+/** Paths that mean this process's standard input. */
+const STDIN_PATHS = new Set(["-", "/dev/stdin", "/dev/fd/0", "/proc/self/fd/0"]);
+
+/** Whether `path` names this process's standard input (`-`, `/dev/stdin`). */
+export function isStdinPath(path: string): boolean {
+  return STDIN_PATHS.has(path);
+}
+
 /** Whether `path` names a regular file (seekable, re-openable); false for pipes and devices. */
 export async function isRegularFile(path: string): Promise<boolean> {
+  if (isStdinPath(path)) return false;
   return (await Deno.stat(path)).isFile;
+}
+
+/** An input opened for streaming: its reads, its length when it has one, and its closing. */
+export interface OpenedInput {
+  /** Read up to `into.length` bytes; null at the end. */
+  read(into: Uint8Array): Promise<number | null>;
+  /** The length of a regular file; undefined for a pipe, FIFO, terminal or socket. */
+  readonly size?: number;
+  /** Close it (standard input stays open). */
+  close(): void;
+}
+
+/**
+ * Open `path` to read it as a stream: a regular file has its length, anything else (a FIFO,
+ * `/dev/stdin` on a pipe, `-`) is a stream of unknown length. Standard input is read through
+ * Deno.stdin (opening `/dev/stdin` by path needs full permissions in Deno).
+ */
+export async function openInput(path: string): Promise<OpenedInput> {
+  if (isStdinPath(path)) {
+    return { read: (into) => Deno.stdin.read(into), close: () => {} };
+  }
+  const file = await Deno.open(path, { read: true });
+  let size: number | undefined;
+  try {
+    size = await streamLength(file);
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+  return { read: (into) => file.read(into), size, close: () => file.close() };
 }
 
 /** A source over bytes in memory, delivered in chunks (tests of the refill path). */

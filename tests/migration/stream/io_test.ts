@@ -72,7 +72,17 @@ const ROOT = new URL("../../../", import.meta.url).pathname;
 /** Run the CLI with `bytes` on its standard input (a pipe); exit code and all output. */
 async function cliWithStdin(bytes: Uint8Array, ...args: string[]) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${ROOT}main.ts`, ...args],
+    // The permissions of `deno task cli` (Deno wants full access to open /dev/stdin by path).
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-write",
+      "--allow-env",
+      "--allow-net=127.0.0.1,localhost",
+      "--allow-run",
+      `${ROOT}main.ts`,
+      ...args,
+    ],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",
@@ -104,7 +114,7 @@ Deno.test("streamLength(): a regular file has its size, a FIFO has none", async 
   }
 });
 
-Deno.test("a valid stream on a pipe: check /dev/stdin loads it; inspect says it needs a file", async () => {
+Deno.test("a valid stream on a pipe: check and incoming file: load /dev/stdin; inspect says it needs a file", async () => {
   const m = new VirtMachine({ ramSize: 64 << 10 });
   const w = new StreamWriter();
   await m.save(w);
@@ -112,6 +122,8 @@ Deno.test("a valid stream on a pipe: check /dev/stdin loads it; inspect says it 
   const checked = await cliWithStdin(bytes, "check", "/dev/stdin", "--ram", "64K");
   strictEqual(checked.code, 0, checked.text);
   ok(/loads/.test(checked.text), checked.text);
+  const received = await cliWithStdin(bytes, "incoming", "file:/dev/stdin");
+  strictEqual(received.code, 0, received.text);
   const inspected = await cliWithStdin(bytes, "inspect", "/dev/stdin");
   ok(/needs a seekable file/.test(inspected.text), inspected.text);
   ok(!/internal error/.test(inspected.text), inspected.text);
