@@ -14,8 +14,10 @@ import {
   fileSink,
   fileSource,
   isRegularFile,
+  isStdinPath,
   type OpenedInput,
   openInput,
+  peekStdin,
 } from "../migration/stream/io.ts";
 import { StreamReader } from "../migration/stream/reader.ts";
 import { type ByteSink, StreamWriter } from "../migration/stream/writer.ts";
@@ -152,7 +154,13 @@ export async function openSnapshot(
 
 /** RAM size announced by a snapshot file, or undefined (also for a pipe, which is not probed). */
 export async function snapshotRamSize(path: string): Promise<number | undefined> {
-  // A pipe or FIFO can be read only once: it is left for the load (the machine's size is used).
+  // Standard input is peeked (its bytes are given back for the load); another pipe or a FIFO
+  // can be read only once, so it is left for the load (the machine's size is used).
+  if (isStdinPath(path)) {
+    return await peekStdin(async (source) =>
+      (await probeRamLayout(StreamReader.fromSource(source, 4096), RAM_MAX_SIZE))?.total
+    );
+  }
   if (!(await isRegularFile(path).catch(() => true))) return undefined;
   const { reader, close } = await openSnapshot(path);
   try {

@@ -40,6 +40,46 @@ export async function isRegularFile(path: string): Promise<boolean> {
   return (await Deno.stat(path)).isFile;
 }
 
+/** Bytes of standard input read by a probe and given back, for the next reader to take first. */
+let stdinPushback: Uint8Array = new Uint8Array(0);
+
+/** Read standard input, the bytes given back by {@link peekStdin} first. */
+async function readStdin(into: Uint8Array): Promise<number | null> {
+  if (stdinPushback.length > 0) {
+    const n = Math.min(into.length, stdinPushback.length);
+    into.set(stdinPushback.subarray(0, n));
+    stdinPushback = stdinPushback.subarray(n);
+    return n;
+  }
+  return await Deno.stdin.read(into);
+}
+
+/**
+ * Let `probe` read the start of standard input (a pipe can be read only once), then give back
+ * what it read, so the next {@link openInput} of stdin sees the stream from its first byte.
+ */
+export async function peekStdin<T>(probe: (source: ByteSource) => Promise<T>): Promise<T> {
+  const seen: Uint8Array[] = [];
+  try {
+    return await probe({
+      read: async (into) => {
+        const n = await readStdin(into);
+        if (n) seen.push(into.slice(0, n));
+        return n;
+      },
+    });
+  } finally {
+    const back = new Uint8Array(seen.reduce((t, c) => t + c.length, 0) + stdinPushback.length);
+    let at = 0;
+    for (const c of seen) {
+      back.set(c, at);
+      at += c.length;
+    }
+    back.set(stdinPushback, at);
+    stdinPushback = back;
+  }
+}
+
 /** An input opened for streaming: its reads, its length when it has one, and its closing. */
 export interface OpenedInput {
   /** Read up to `into.length` bytes; null at the end. */
@@ -56,9 +96,7 @@ export interface OpenedInput {
  * Deno.stdin (opening `/dev/stdin` by path needs full permissions in Deno).
  */
 export async function openInput(path: string): Promise<OpenedInput> {
-  if (isStdinPath(path)) {
-    return { read: (into) => Deno.stdin.read(into), close: () => {} };
-  }
+  if (isStdinPath(path)) return { read: readStdin, close: () => {} };
   const file = await Deno.open(path, { read: true });
   let size: number | undefined;
   try {
