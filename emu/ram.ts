@@ -12,6 +12,8 @@ import { BusError, ConfigError } from "./errors.ts";
 export const RAM_BASE = 0x8000_0000;
 /** Default RAM size: 128 MiB, as QEMU `virt` uses by default. */
 export const RAM_DEFAULT_SIZE = 128 * 1024 * 1024;
+/** Largest guest RAM a machine can have (2 GiB: the RV32 physical window above RAM_BASE). */
+export const RAM_MAX_SIZE = 0x8000_0000;
 /** Dirty-tracking granularity: log2 of the 4 KiB target page size. */
 export const PAGE_SHIFT = 12;
 /** Dirty-tracking granularity in bytes (4 KiB, QEMU's TARGET_PAGE_SIZE on RISC-V). */
@@ -58,7 +60,9 @@ export class Ram {
 
   /** Allocates `size` bytes of zeroed RAM at `base`. */
   constructor(size: number = RAM_DEFAULT_SIZE, base: number = RAM_BASE) {
-    if (!Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0 || size > 0x8000_0000) {
+    if (
+      !Number.isInteger(size) || size <= 0 || size % PAGE_SIZE !== 0 || size > RAM_MAX_SIZE
+    ) {
       throw new ConfigError(`RAM size must be a positive multiple of 4096 up to 2 GiB: ${size}`);
     }
     if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {

@@ -7,8 +7,18 @@
 import process from "node:process";
 import { TransportError } from "../migration/errors.ts";
 import { probeRamLayout } from "../migration/ram/probe.ts";
+import { RAM_MAX_SIZE } from "./ram.ts";
 import type { LoadReport } from "../migration/sections/loadvm.ts";
-import { fileSink, fileSource } from "../migration/stream/io.ts";
+import { writeDurable } from "../migration/stream/durable_file.ts";
+import {
+  fileSink,
+  fileSource,
+  isRegularFile,
+  isStdinPath,
+  type OpenedInput,
+  openInput,
+  peekStdin,
+} from "../migration/stream/io.ts";
 import { StreamReader } from "../migration/stream/reader.ts";
 import { type ByteSink, StreamWriter } from "../migration/stream/writer.ts";
 import type { Machine } from "./machine.ts";
@@ -69,21 +79,16 @@ export async function saveMachineFile(
   onProgress?: FileProgress,
 ): Promise<TransferStats> {
   const t0 = performance.now();
-  const tmp = `${path}.tmp-${Deno.pid}`;
-  let file: Deno.FsFile | undefined;
   try {
-    file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    const sink = fileSink(file);
-    const w = new StreamWriter(onProgress ? countingSink(sink, onProgress) : sink);
-    await m.save(w);
-    await file.sync();
-    file.close();
-    file = undefined;
-    await Deno.rename(tmp, path);
-    return stats(w.offset, t0);
+    // The durable atomic writer: temp file beside `path`, fsync, rename, fsync the directory.
+    const written = await writeDurable(path, async (file) => {
+      const sink = fileSink(file);
+      const w = new StreamWriter(onProgress ? countingSink(sink, onProgress) : sink);
+      await m.save(w);
+      return w.offset;
+    });
+    return stats(written, t0);
   } catch (e) {
-    file?.close();
-    await Deno.remove(tmp).catch(() => {});
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied) {
       throw new TransportError(`Cannot write snapshot "${path}": ${(e as Error).message}`, {}, {
         cause: e,
@@ -110,15 +115,16 @@ export async function openSnapshot(
   opts: OpenSnapshotOptions = {},
 ): Promise<{ reader: StreamReader; close: () => Promise<void> }> {
   const onProgress = opts.onProgress;
-  let file: Deno.FsFile;
+  let file: OpenedInput;
   try {
-    file = await Deno.open(path, { read: true });
+    // A pipe (`cat snap | ... /dev/stdin`) has no length: it is read as a stream of unknown length.
+    file = await openInput(path);
   } catch (e) {
     throw new TransportError(`Cannot open snapshot "${path}": ${(e as Error).message}`, {}, {
       cause: e,
     });
   }
-  const size = (await file.stat()).size;
+  const size = file.size;
   let source = fileSource(file, size);
   if (onProgress) {
     const inner = source;
@@ -133,7 +139,10 @@ export async function openSnapshot(
     };
   }
   // 4 MiB reads: fewer refills, and a device section of a few MiB decodes without restarts.
-  const reader = StreamReader.fromSource(source, 4 << 20, { readAhead: opts.readAhead });
+  // Read ahead only from a file: a read left in flight on a pipe could wait for ever.
+  const reader = StreamReader.fromSource(source, 4 << 20, {
+    readAhead: opts.readAhead && size !== undefined,
+  });
   return {
     reader,
     close: async () => {
@@ -143,11 +152,19 @@ export async function openSnapshot(
   };
 }
 
-/** RAM size announced by a snapshot file, or undefined. */
+/** RAM size announced by a snapshot file, or undefined (also for a pipe, which is not probed). */
 export async function snapshotRamSize(path: string): Promise<number | undefined> {
+  // Standard input is peeked (its bytes are given back for the load); another pipe or a FIFO
+  // can be read only once, so it is left for the load (the machine's size is used).
+  if (isStdinPath(path)) {
+    return await peekStdin(async (source) =>
+      (await probeRamLayout(StreamReader.fromSource(source, 4096), RAM_MAX_SIZE))?.total
+    );
+  }
+  if (!(await isRegularFile(path).catch(() => true))) return undefined;
   const { reader, close } = await openSnapshot(path);
   try {
-    return (await probeRamLayout(reader))?.total;
+    return (await probeRamLayout(reader, RAM_MAX_SIZE))?.total;
   } finally {
     await close();
   }

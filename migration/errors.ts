@@ -79,13 +79,25 @@ export class MigrationError extends Error {
 
   private render(): string {
     const parts: string[] = [];
-    if (this.section !== undefined) parts.push(`section "${this.section}"`);
-    if (this.path !== undefined) parts.push(`field "${this.path}"`);
+    if (this.section !== undefined) parts.push(`section "${escapeControl(this.section)}"`);
+    if (this.path !== undefined) parts.push(`field "${escapeControl(this.path)}"`);
     if (this.offset !== undefined) {
       parts.push(`byte ${this.offset} (0x${this.offset.toString(16)})`);
     }
-    return parts.length ? `${this.reason} (at ${parts.join(", ")})` : this.reason;
+    const reason = escapeControl(this.reason);
+    return parts.length ? `${reason} (at ${parts.join(", ")})` : reason;
   }
+}
+
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
+/**
+ * Escape control characters (ESC, newline, C1...) as `\xNN`, so a name taken from a stream can
+ * neither drive the terminal nor forge a line of output when it is printed in a message.
+ */
+export function escapeControl(text: string): string {
+  return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
 /**
@@ -145,6 +157,13 @@ export class VersionMismatchError extends MigrationError {
 
 /** A section, subsection or RAM block this side does not have. */
 export class UnknownEntityError extends MigrationError {
+  constructor(reason: string, where: MigrationErrorLocation = {}) {
+    super("incompatible", reason, where);
+  }
+}
+
+/** The stream asks for something this side cannot build (a RAM size no machine can have). */
+export class IncompatibleError extends MigrationError {
   constructor(reason: string, where: MigrationErrorLocation = {}) {
     super("incompatible", reason, where);
   }

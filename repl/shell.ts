@@ -70,7 +70,8 @@ export async function runScript<C extends CommandContext>(
     const r = await runLine(defs, ctx, lines[i]);
     if (r === "quit") return 0;
     if (r !== 0) {
-      const what = tokenize(lines[i])[0] === "expect" ? "expectation failed" : "command failed";
+      // The line may not tokenize (an unterminated quote): its first word is enough here.
+      const what = /^\s*expect(\s|$)/.test(lines[i]) ? "expectation failed" : "command failed";
       ctx.io.err(`${source}:${i + 1}: ${what}: ${lines[i].trim()}`);
       return r;
     }

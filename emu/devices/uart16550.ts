@@ -668,7 +668,11 @@ const vmstateSerialSnapshellInput = vmsd<SerialRegs>({
   needed: (s) => s.inputCount > 0,
   fields: [
     uint32("input_count", { key: "inputCount" }),
-    varray("input_time", vmstateUint64, "inputCount", { key: "inputTime", alloc: true }),
+    varray("input_time", vmstateUint64, "inputCount", {
+      key: "inputTime",
+      alloc: true,
+      max: UART_INPUT_MAX,
+    }),
     vbuffer("input_data", "inputCount", { key: "inputData", alloc: true }),
   ],
   postLoad(s) {

@@ -21,6 +21,7 @@ import { FuzzPool, type PoolTotals } from "./pool.ts";
 import type { BugCandidate, WorkerSettings } from "./protocol.ts";
 import { shrinkRecipe } from "./shrink.ts";
 import { FuzzTarget } from "./target.ts";
+import type { FuzzVia } from "./via.ts";
 
 /** Campaign settings. */
 export interface CampaignOptions {
@@ -54,6 +55,8 @@ export interface CampaignOptions {
   makeMachine?: MachineFactory;
   /** Test hook: workers hang at this case index (see {@link WorkerSettings.stallAt}). */
   stallAt?: number;
+  /** How cases reach the loader: memory (default), a TCP socket or a pipe (`fuzz --via`). */
+  via?: FuzzVia;
 }
 
 /** One distinct bug, confirmed and shrunk. */
@@ -115,16 +118,23 @@ async function runInThread(
     runInsns: settings.runInsns,
     runBudgetMs: settings.runBudgetMs,
     makeMachine: opts.makeMachine,
+    via: settings.via,
   });
   const totals: PoolTotals = { counts: emptyCounts(), bugs: [], preParsed: 0, busyMs: 0 };
   const t0 = performance.now();
-  for (let i = 0; i < opts.iterations; i++) {
-    const c = await maker.make(settings.seed, i);
-    if (c.preParsed) totals.preParsed++;
-    const outcome = await target.run(c.input);
-    totals.counts[outcome.class]++;
-    if (isBug(outcome.class)) totals.bugs.push({ index: i, ops: c.ops, outcome });
-    if ((i + 1) % 256 === 0 || i + 1 === opts.iterations) opts.onProgress?.(i + 1, opts.iterations);
+  try {
+    for (let i = 0; i < opts.iterations; i++) {
+      const c = await maker.make(settings.seed, i);
+      if (c.preParsed) totals.preParsed++;
+      const outcome = await target.run(c.input);
+      totals.counts[outcome.class]++;
+      if (isBug(outcome.class)) totals.bugs.push({ index: i, ops: c.ops, outcome });
+      if ((i + 1) % 256 === 0 || i + 1 === opts.iterations) {
+        opts.onProgress?.(i + 1, opts.iterations);
+      }
+    }
+  } finally {
+    await target.close();
   }
   totals.busyMs = performance.now() - t0;
   return totals;
@@ -141,6 +151,7 @@ export async function runCampaign(
     runInsns: opts.runInsns ?? 10_000,
     runBudgetMs: opts.runBudgetMs ?? 2_000,
     ...(opts.stallAt === undefined ? {} : { stallAt: opts.stallAt }),
+    ...(opts.via === undefined || opts.via === "memory" ? {} : { via: opts.via }),
   };
   // The base must load, or every case would be measured against nothing: its typed error, now.
   await loadFresh(base, opts.makeMachine);
@@ -150,6 +161,7 @@ export async function runCampaign(
   let totals: PoolTotals;
   let pool: FuzzPool | undefined;
   let exact: (ops: CorruptOp[]) => Promise<CaseOutcome>;
+  let exactTarget: FuzzTarget | undefined;
   try {
     if (opts.workers > 0) {
       let done = 0;
@@ -167,7 +179,9 @@ export async function runCampaign(
         runBudgetMs: settings.runBudgetMs,
         makeMachine: opts.makeMachine,
         exact: true,
+        via: settings.via,
       });
+      exactTarget = target;
       exact = async (ops) => target.run(await maker.build(ops));
     }
     const seconds = (performance.now() - t0) / 1000;
@@ -191,6 +205,7 @@ export async function runCampaign(
     };
   } finally {
     pool?.close();
+    await exactTarget?.close();
   }
 }
 

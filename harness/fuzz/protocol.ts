@@ -7,6 +7,7 @@
  */
 import type { CorruptOp } from "../../migration/corrupt/ops.ts";
 import type { CaseOutcome, ClassCounts } from "./classes.ts";
+import type { FuzzVia } from "./via.ts";
 
 /** Campaign settings every worker needs. */
 export interface WorkerSettings {
@@ -18,6 +19,8 @@ export interface WorkerSettings {
   weights?: Record<string, number>;
   /** Test hook: the worker spins forever at this case index (to exercise the watchdog). */
   stallAt?: number;
+  /** How cases reach the loader (default: from memory). */
+  via?: FuzzVia;
 }
 
 /** Campaign → worker. */

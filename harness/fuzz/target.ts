@@ -12,7 +12,7 @@
  */
 import { Buffer } from "node:buffer";
 import type { VirtMachine } from "../../emu/virt.ts";
-import { PAGE_SIZE } from "../../emu/ram.ts";
+import { PAGE_SIZE, RAM_MAX_SIZE } from "../../emu/ram.ts";
 import { MigrationError } from "../../migration/errors.ts";
 import { probeRamLayout } from "../../migration/ram/probe.ts";
 import type { SectionEntry } from "../../migration/sections/registry.ts";
@@ -26,6 +26,7 @@ import { diffValues, type StateDifference } from "../replay/state_diff.ts";
 import { sectionLabel } from "../../migration/sections/label.ts";
 import type { CaseOutcome } from "./classes.ts";
 import { ReusableMachine } from "./fresh.ts";
+import { type FuzzVia, ViaTransport } from "./via.ts";
 
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 
@@ -39,6 +40,8 @@ export interface TargetOptions {
   makeMachine?: MachineFactory;
   /** Build a new machine for every case instead of resetting one (slow, exact). */
   exact?: boolean;
+  /** How each case reaches the loader: from memory (default), a TCP socket or a pipe. */
+  via?: FuzzVia;
 }
 
 function oneLine(e: unknown): string {
@@ -66,6 +69,8 @@ export class FuzzTarget {
   private readonly scratch = new WeakMap<ArrayBufferView, ArrayBufferView>();
   private readonly sink: { chunk: Uint8Array<ArrayBufferLike> };
   private readonly writer: StreamWriter;
+  /** The socket or pipe cases go through, when not from memory. */
+  private transport?: ViaTransport;
 
   private constructor(base: Uint8Array, ramSize: number, opts: TargetOptions) {
     void base;
@@ -85,14 +90,38 @@ export class FuzzTarget {
 
   /** A target for mutations of `base` (which must itself load). */
   static async create(base: Uint8Array, opts: TargetOptions = {}): Promise<FuzzTarget> {
-    const layout = await probeRamLayout(StreamReader.fromBytes(base));
+    const layout = await probeRamLayout(StreamReader.fromBytes(base), RAM_MAX_SIZE);
     const t = new FuzzTarget(base, layout?.total ?? 128 << 20, opts);
     t.reference = t.make({ ramSize: t.ramSize });
     await t.reference.load(StreamReader.fromBytes(base));
     t.refRecords = t.reference.registry.entries.filter((e) => e.state)
       .map((entry) => ({ entry, record: structuredClone(entry.state!()) }));
     if (!t.exact) t.reusable = new ReusableMachine(t.make, { ramSize: t.ramSize });
+    if (opts.via && opts.via !== "memory") t.transport = await ViaTransport.open(opts.via);
     return t;
+  }
+
+  /** Release the transport (listener or FIFO), if any. */
+  async close(): Promise<void> {
+    await this.transport?.close();
+  }
+
+  /** Load a case into `m`, from memory or through the transport (a stream of unknown length). */
+  private async loadCase(m: VirtMachine, input: Uint8Array | ByteSource): Promise<void> {
+    if (!this.transport) {
+      await m.load(
+        input instanceof Uint8Array
+          ? StreamReader.fromBytes(input)
+          : StreamReader.fromSource(input, 16 * 1024),
+      );
+      return;
+    }
+    const via = await this.transport.send(input);
+    try {
+      await m.load(StreamReader.fromSource(via.source, 16 * 1024));
+    } finally {
+      await via.close();
+    }
   }
 
   /** Load a stream (bytes, or a source read as needed) into a fresh machine and classify. */
@@ -102,11 +131,7 @@ export class FuzzTarget {
     let loaded = false;
     try {
       try {
-        await m.load(
-          input instanceof Uint8Array
-            ? StreamReader.fromBytes(input)
-            : StreamReader.fromSource(input, 16 * 1024),
-        );
+        await this.loadCase(m, input);
         loaded = true;
       } catch (e) {
         if (!(e instanceof MigrationError)) {

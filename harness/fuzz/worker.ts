@@ -54,7 +54,11 @@ self.onmessage = async (e: MessageEvent<ToWorker>) => {
       settings = msg.settings;
       heartbeat = new Int32Array(msg.heartbeat);
       maker = await CaseMaker.create(msg.base, settings.maxOps, settings.weights as never);
-      const opts = { runInsns: settings.runInsns, runBudgetMs: settings.runBudgetMs };
+      const opts = {
+        runInsns: settings.runInsns,
+        runBudgetMs: settings.runBudgetMs,
+        via: settings.via,
+      };
       fast = await FuzzTarget.create(msg.base, opts);
       exact = await FuzzTarget.create(msg.base, { ...opts, exact: true });
       post({ type: "ready" });

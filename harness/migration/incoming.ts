@@ -11,12 +11,18 @@
 import type { Machine } from "../../emu/machine.ts";
 import { MigrationError, TransportError } from "../../migration/errors.ts";
 import { probeRamLayout } from "../../migration/ram/probe.ts";
+import { RAM_MAX_SIZE } from "../../emu/ram.ts";
 import type { LoadReport } from "../../migration/sections/loadvm.ts";
-import { fileSource, readableSource } from "../../migration/stream/io.ts";
+import {
+  fileSource,
+  type OpenedInput,
+  openInput,
+  readableSource,
+} from "../../migration/stream/io.ts";
 import { type ByteSource, StreamReader } from "../../migration/stream/reader.ts";
 import { MigrationCancelledError, raceCancel } from "./cancel.ts";
 import { encodeShut } from "./return_path.ts";
-import { collectText, spawnShell, withTimeout } from "./transport.ts";
+import { collectText, killCommand, spawnShell, withTimeout } from "./transport.ts";
 import { formatMigrationUri, type MigrationUri } from "./uri.ts";
 
 /** An open incoming stream. */
@@ -127,15 +133,15 @@ class RewindableSource implements ByteSource {
 }
 
 async function openFile(path: string): Promise<IncomingStream> {
-  let file: Deno.FsFile;
+  let file: OpenedInput;
   try {
-    file = await Deno.open(path, { read: true });
+    // `file:/dev/stdin` on a pipe: no length, read as a stream of unknown length.
+    file = await openInput(path);
   } catch (e) {
     throw new TransportError(`Cannot open "${path}": ${(e as Error).message}`, {}, { cause: e });
   }
-  const size = (await file.stat()).size;
   return {
-    source: fileSource(file, size),
+    source: fileSource(file, file.size),
     answer: () => Promise.resolve(),
     close: () => {
       file.close();
@@ -159,12 +165,7 @@ function openExec(command: string, opts: IncomingOptions): IncomingStream {
       const status = cancelled
         ? null
         : await withTimeout(child.status, 2000, "exec").catch(() => null);
-      if (!status) {
-        try {
-          child.kill("SIGTERM");
-        } catch { /* already gone */ }
-        await child.status;
-      }
+      if (!status) await killCommand(child);
       if (!status || status.success) {
         stderr.cancel();
         return undefined;
@@ -273,7 +274,7 @@ export async function receiveMigration<M extends Machine>(
         opts.onProgress?.(received, total);
       }),
     );
-    const layout = await probeRamLayout(StreamReader.fromSource(source, 4096));
+    const layout = await probeRamLayout(StreamReader.fromSource(source, 4096), RAM_MAX_SIZE);
     total ??= layout?.total;
     source.rewind();
     const machine = typeof destination === "function" ? destination(layout?.total) : destination;

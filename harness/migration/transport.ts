@@ -8,6 +8,7 @@
  */
 import { TransportError } from "../../migration/errors.ts";
 import { fileSink } from "../../migration/stream/io.ts";
+import { type DurableFile, openDurable } from "../../migration/stream/durable_file.ts";
 import type { ByteSink } from "../../migration/stream/writer.ts";
 import { MigrationCancelledError, raceCancel } from "./cancel.ts";
 import { readShut } from "./return_path.ts";
@@ -78,46 +79,70 @@ function message(e: unknown): string {
 }
 
 async function openFile(path: string): Promise<RawOutgoing> {
-  const tmp = `${path}.tmp-${Deno.pid}-${Date.now().toString(36)}`;
-  let file: Deno.FsFile;
+  let out: DurableFile;
   try {
-    file = await Deno.open(tmp, { write: true, create: true, truncate: true });
+    out = await openDurable(path);
   } catch (e) {
     throw new TransportError(`Cannot write "${path}": ${message(e)}`, {}, { cause: e });
   }
-  let open = true;
-  const close = () => {
-    if (open) file.close();
-    open = false;
-  };
   return {
-    sink: fileSink(file),
+    sink: fileSink(out.file),
     async finish() {
-      close();
       try {
-        await Deno.rename(tmp, path);
+        await out.commit();
       } catch (e) {
-        await Deno.remove(tmp).catch(() => {});
         throw new TransportError(`Cannot write "${path}": ${message(e)}`, {}, { cause: e });
       }
     },
-    async abort() {
-      close();
-      await Deno.remove(tmp).catch(() => {});
-    },
+    abort: () => out.abort(),
   };
 }
 
-/** Spawn `sh -c command`; a command that cannot start is a TransportError. */
+/** Whether `setsid` can put a command in a process group of its own (util-linux). */
+let hasSetsid: boolean | undefined;
+
+/**
+ * Spawn `sh -c command`, in a process group of its own when `setsid` exists, so that
+ * {@link killCommand} ends everything the command started; a command that cannot start is a
+ * TransportError.
+ */
 export function spawnShell(
   command: string,
   io: { stdin: "piped" | "null"; stdout: "piped" | "null" },
 ): Deno.ChildProcess {
+  const spawn = (program: string, args: string[]) =>
+    new Deno.Command(program, { args, ...io, stderr: "piped" }).spawn();
   try {
-    return new Deno.Command("sh", { args: ["-c", command], ...io, stderr: "piped" }).spawn();
+    if (hasSetsid !== false) {
+      try {
+        const child = spawn("setsid", ["sh", "-c", command]);
+        hasSetsid = true;
+        return child;
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+        hasSetsid = false;
+      }
+    }
+    return spawn("sh", ["-c", command]);
   } catch (e) {
     throw new TransportError(`Cannot run "${command}": ${message(e)}`, {}, { cause: e });
   }
+}
+
+/**
+ * End a command we started and gave up on, with everything it started (`sleep` under `sh`), by
+ * signalling its process group; wait until the shell is gone.
+ */
+export async function killCommand(child: Deno.ChildProcess): Promise<void> {
+  if (hasSetsid) {
+    try {
+      Deno.kill(-child.pid, "SIGTERM");
+    } catch { /* no group yet (setsid has not run) or already gone: the child itself below */ }
+  }
+  try {
+    child.kill("SIGTERM");
+  } catch { /* already gone */ }
+  await child.status;
 }
 
 /** A child's stderr being collected: its text (last 2000 characters) once the pipe closes. */
@@ -175,11 +200,9 @@ function openExec(command: string): RawOutgoing {
       if (!status.success) throw await failed(status);
     },
     async abort() {
-      try {
-        child.kill("SIGTERM");
-      } catch { /* already gone */ }
+      const killed = killCommand(child);
       await writer.abort().catch(() => {});
-      await child.status;
+      await killed;
       stderr.cancel();
     },
   };

@@ -12,6 +12,7 @@
  */
 import { hex } from "../../migration/format.ts";
 import { probeRamLayout } from "../../migration/ram/probe.ts";
+import { RAM_MAX_SIZE } from "../../emu/ram.ts";
 import { StreamReader } from "../../migration/stream/reader.ts";
 import type { VirtMachine } from "../../emu/virt.ts";
 import { forkMachine, type MachineFactory, plainMachine } from "./fork.ts";
@@ -70,7 +71,7 @@ export async function loadFresh(
   bytes: Uint8Array,
   make: MachineFactory = plainMachine,
 ): Promise<VirtMachine> {
-  const layout = await probeRamLayout(StreamReader.fromBytes(bytes));
+  const layout = await probeRamLayout(StreamReader.fromBytes(bytes), RAM_MAX_SIZE);
   const m = make({ ramSize: layout?.total });
   await m.load(StreamReader.fromBytes(bytes));
   return m;

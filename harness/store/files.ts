@@ -1,12 +1,14 @@
 /**
- * The file primitives the snapshot store is built on: every write goes to a temporary file in the
- * destination's directory, is fsynced and then renamed over the destination, so a crash or an
- * error at any point leaves either the old file or the new one, never a mix. Copies and saves
+ * The file primitives the snapshot store is built on: every write goes through the durable
+ * atomic writer (`migration/stream/durable_file.ts`: temp file, fsync, rename, fsync the
+ * directory), so a crash at any point leaves either the old file or the new one. Copies and saves
  * compute a SHA-256 of exactly the bytes that reach the disk.
  * @module
  */
 import { createHash, type Hash } from "node:crypto";
 import type { ByteSink } from "../../migration/stream/writer.ts";
+import { writeDurable } from "../../migration/stream/durable_file.ts";
+import { type OpenedInput, openInput } from "../../migration/stream/io.ts";
 import { StoreError } from "./errors.ts";
 
 /** Called as bytes move: bytes done so far and the total when known. */
@@ -14,22 +16,7 @@ export type ByteProgress = (done: number, total?: number) => void;
 
 const CHUNK = 1 << 20;
 
-/** Directory part of a path ("." for a bare file name). */
-export function dirOf(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i < 0 ? "." : i === 0 ? "/" : path.slice(0, i);
-}
-
-/** Base name of a path. */
-export function baseOf(path: string): string {
-  return path.slice(path.lastIndexOf("/") + 1);
-}
-
-/** A hidden temporary path beside `path`, unique to this process and call. */
-export function tempPathFor(path: string): string {
-  const rand = crypto.getRandomValues(new Uint32Array(1))[0].toString(16);
-  return `${dirOf(path)}/.${baseOf(path)}.tmp-${Deno.pid}-${rand}`;
-}
+export { baseOf, dirOf, syncDir, tempPathFor } from "../../migration/stream/durable_file.ts";
 
 /** Turn a Deno file-system error into a StoreError naming the action and the file. */
 export function ioError(action: string, path: string, e: unknown, snapshot?: string): StoreError {
@@ -54,18 +41,6 @@ export async function openForReading(
   }
 }
 
-/** Best-effort fsync of a directory so a rename inside it is durable. */
-export async function syncDir(dir: string): Promise<void> {
-  try {
-    const d = await Deno.open(dir, { read: true });
-    try {
-      await d.sync();
-    } finally {
-      d.close();
-    }
-  } catch { /* not supported here (some platforms cannot open directories) */ }
-}
-
 /** A sink that forwards to `inner` while hashing and counting what passes. */
 export function hashingSink(
   inner: ByteSink,
@@ -85,30 +60,8 @@ export function hashingSink(
   return sink;
 }
 
-/** Write `tmp`'s content through `fill`, fsync it and rename it over `dest`; cleans up on error. */
-export async function writeAtomic<T>(
-  dest: string,
-  fill: (file: Deno.FsFile) => Promise<T>,
-): Promise<T> {
-  const tmp = tempPathFor(dest);
-  let file: Deno.FsFile | undefined;
-  try {
-    file = await Deno.open(tmp, { write: true, createNew: true });
-    const result = await fill(file);
-    await file.sync();
-    file.close();
-    file = undefined;
-    await Deno.rename(tmp, dest);
-    await syncDir(dirOf(dest));
-    return result;
-  } catch (e) {
-    try {
-      file?.close();
-    } catch { /* already closed */ }
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-}
+/** Write `dest` through `fill` with the durable atomic writer; cleans up on error. */
+export const writeAtomic = writeDurable;
 
 /** Write a small file (metadata) atomically. */
 export async function writeFileAtomic(dest: string, bytes: Uint8Array): Promise<void> {
@@ -152,14 +105,15 @@ export async function copyFileAtomic(
   dest: string,
   onProgress?: ByteProgress,
 ): Promise<{ sha256: string; bytes: number }> {
-  let input: Deno.FsFile;
+  let input: OpenedInput;
   try {
-    input = await Deno.open(src, { read: true });
+    // Read once, as a stream: `src` may be a pipe, a FIFO or standard input.
+    input = await openInput(src);
   } catch (e) {
     throw ioError("read", src, e);
   }
   try {
-    const total = (await input.stat()).size;
+    const total = input.size;
     return await writeAtomic(dest, async (out) => {
       const hash = createHash("sha256");
       const buf = new Uint8Array(CHUNK);

@@ -11,11 +11,14 @@
  */
 import type { Machine } from "../../emu/machine.ts";
 import { probeRamLayout } from "../../migration/ram/probe.ts";
+import { RAM_MAX_SIZE } from "../../emu/ram.ts";
 import type { LoadReport } from "../../migration/sections/loadvm.ts";
 import { fileSink, fileSource } from "../../migration/stream/io.ts";
 import { type ByteSource, StreamReader } from "../../migration/stream/reader.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
 import { StoreError } from "./errors.ts";
+import { staleTemps } from "../../migration/stream/durable_file.ts";
+import { StreamFormatError } from "../../migration/errors.ts";
 import {
   type ByteProgress,
   copyFileAtomic,
@@ -115,6 +118,9 @@ export class SnapshotStore {
   /** The store directory. */
   readonly dir: string;
 
+  /** Whether stale temp files were looked for already. */
+  private swept = false;
+
   constructor(dir: string = DEFAULT_STORE_DIR) {
     this.dir = dir.replace(/\/+$/, "") || "/";
   }
@@ -136,6 +142,7 @@ export class SnapshotStore {
   /** Every snapshot, by name; unreadable metadata files are skipped. */
   async list(): Promise<SnapshotMeta[]> {
     const out: SnapshotMeta[] = [];
+    await this.sweep();
     try {
       for await (const e of Deno.readDir(this.dir)) {
         if (!e.isFile || !e.name.endsWith(".json") || e.name.startsWith(".")) continue;
@@ -205,6 +212,39 @@ export class SnapshotStore {
     } catch (e) {
       throw ioError("create the store directory", this.dir, e);
     }
+    await this.sweep();
+  }
+
+  /** Once per store object: remove temp files left by writers that were killed mid-write. */
+  private async sweep(): Promise<void> {
+    if (this.swept) return;
+    this.swept = true;
+    for (const path of await staleTemps(this.dir).catch(() => [])) {
+      await Deno.remove(path).catch(() => {});
+    }
+  }
+
+  /**
+   * Run `fn` holding the store's writer lock (an flock on `.lock`, released by the kernel if the
+   * process dies), so "exists" checks and the index change as one step between processes.
+   */
+  private async locked<T>(fn: () => Promise<T>): Promise<T> {
+    const path = `${this.dir}/.lock`;
+    let lock: Deno.FsFile;
+    try {
+      lock = await Deno.open(path, { read: true, write: true, create: true });
+      await lock.lock(true);
+    } catch (e) {
+      throw ioError("lock the store", path, e);
+    }
+    try {
+      return await fn();
+    } finally {
+      try {
+        await lock.unlock();
+      } catch { /* closing releases it too */ }
+      lock.close();
+    }
   }
 
   private async refuseOverwrite(name: string, force: boolean | undefined): Promise<void> {
@@ -217,8 +257,28 @@ export class SnapshotStore {
     }
   }
 
-  /** Install a stream that is already in the store directory under its temp name. */
-  private async commit(tmp: string, meta: Omit<SnapshotMeta, "file">): Promise<SnapshotMeta> {
+  /**
+   * Install a stream that is already in the store directory under its temp name, under the
+   * writer lock: "exists" is checked again there (another writer may have committed the name
+   * meanwhile), and the index never names a file that is not there.
+   */
+  private async commit(
+    tmp: string,
+    meta: Omit<SnapshotMeta, "file">,
+    force: boolean | undefined,
+  ): Promise<SnapshotMeta> {
+    return await this.locked(async () => {
+      try {
+        await this.refuseOverwrite(meta.name, force);
+      } catch (e) {
+        await Deno.remove(tmp).catch(() => {});
+        throw e;
+      }
+      return await this.install(tmp, meta);
+    });
+  }
+
+  private async install(tmp: string, meta: Omit<SnapshotMeta, "file">): Promise<SnapshotMeta> {
     const full: SnapshotMeta = { ...meta, file: `${meta.name}.${meta.sha256.slice(0, 16)}.qevm` };
     const previous = await this.get(meta.name).catch(() => undefined);
     const dest = `${this.dir}/${full.file}`;
@@ -282,7 +342,7 @@ export class SnapshotStore {
       ramSize: machine.ram.size,
       guest: opts.guest ?? null,
       origin: "save",
-    });
+    }, opts.force);
   }
 
   /** Compare a snapshot's stream with its recorded checksum. */
@@ -356,15 +416,18 @@ export class SnapshotStore {
 
   /** Delete a snapshot (metadata first, so a half-done delete never leaves a broken entry). */
   async delete(name: string): Promise<SnapshotMeta> {
-    const meta = await this.get(name);
-    try {
-      await Deno.remove(this.metaPath(name));
-    } catch (e) {
-      throw ioError("delete", this.metaPath(name), e, name);
-    }
-    await Deno.remove(this.streamPath(meta)).catch(() => {});
-    await syncDir(this.dir);
-    return meta;
+    await this.get(name);
+    return await this.locked(async () => {
+      const meta = await this.get(name);
+      try {
+        await Deno.remove(this.metaPath(name));
+      } catch (e) {
+        throw ioError("delete", this.metaPath(name), e, name);
+      }
+      await Deno.remove(this.streamPath(meta)).catch(() => {});
+      await syncDir(this.dir);
+      return meta;
+    });
   }
 
   /** Copy a snapshot's stream out to `dest` (atomically); a changed stream is refused. */
@@ -400,9 +463,21 @@ export class SnapshotStore {
     validateSnapshotName(name);
     await this.refuseOverwrite(name, opts.force);
     await this.ensureDir();
-    const header = await probeMachineName(src);
+    // The source is read once (it may be a pipe or a FIFO); the copy is what gets probed.
     const tmp = tempPathFor(`${this.dir}/${name}.qevm`);
     const copy = await copyFileAtomic(src, tmp, opts.onProgress);
+    let header: string;
+    try {
+      header = await probeMachineName(tmp);
+    } catch (e) {
+      await Deno.remove(tmp).catch(() => {});
+      if (e instanceof StreamFormatError) {
+        throw new StreamFormatError(`"${src}" is not a migration stream (no QEVM magic)`, {
+          offset: 0,
+        });
+      }
+      throw e;
+    }
     let ramSize: number | null = null;
     try {
       ramSize = await probeFileRam(tmp);
@@ -419,7 +494,7 @@ export class SnapshotStore {
       ramSize,
       guest: null,
       origin: "import",
-    });
+    }, opts.force);
   }
 }
 
@@ -437,7 +512,8 @@ async function probeFileRam(path: string): Promise<number | null> {
   const file = await Deno.open(path, { read: true });
   try {
     const size = (await file.stat()).size;
-    return (await probeRamLayout(StreamReader.fromSource(fileSource(file, size))))?.total ?? null;
+    return (await probeRamLayout(StreamReader.fromSource(fileSource(file, size)), RAM_MAX_SIZE))
+      ?.total ?? null;
   } finally {
     file.close();
   }

@@ -6,6 +6,7 @@
  * @module
  */
 import { TransportError } from "../errors.ts";
+import { writeAll, writeDurable, writeFileDurable } from "../stream/durable_file.ts";
 import { type ByteAccess, bytesAccess, fileAccess, forEachChunk } from "../inspect/byte_access.ts";
 import { bytesInput, fileInput, type InspectInput } from "../inspect/input.ts";
 import { inspect } from "../inspect/decoder.ts";
@@ -121,42 +122,36 @@ export async function corruptFile(
       );
     }
     const file = recipePath(outPath);
-    await Deno.writeTextFile(file, JSON.stringify(recipe, null, 2) + "\n");
+    await writeFileDurable(file, new TextEncoder().encode(JSON.stringify(recipe, null, 2) + "\n"));
     return { recipe, recipeFile: file };
   } finally {
     access.close();
   }
 }
 
-/** Stream the pieces into `path` through a temporary file; returns size and SHA-256. */
+/** Stream the pieces into `path` with the durable atomic writer; returns size and SHA-256. */
 async function writePieces(
   table: PieceTable,
   input: ByteAccess,
   path: string,
 ): Promise<{ bytes: number; sha256: string }> {
-  const tmp = `${path}.tmp-${Deno.pid}`;
   const h = new Sha256();
-  let file: Deno.FsFile | undefined;
   let n = 0;
-  const write = async (b: Uint8Array) => {
-    h.update(b);
-    n += b.length;
-    let off = 0;
-    while (off < b.length) off += await file!.write(b.subarray(off));
-  };
   try {
-    file = await Deno.open(tmp, { write: true, create: true, truncate: true });
-    for (const p of table.list) {
-      if (p.src === "bytes") await write(p.bytes);
-      else await forEachChunk(input, p.start, p.end - p.start, write);
-    }
-    file.close();
-    file = undefined;
-    await Deno.rename(tmp, path);
+    // The durable atomic writer: temp file beside `path`, fsync, rename, fsync the directory.
+    await writeDurable(path, async (file) => {
+      const write = async (b: Uint8Array) => {
+        h.update(b);
+        n += b.length;
+        await writeAll(file, b);
+      };
+      for (const p of table.list) {
+        if (p.src === "bytes") await write(p.bytes);
+        else await forEachChunk(input, p.start, p.end - p.start, write);
+      }
+    });
     return { bytes: n, sha256: h.hex() };
   } catch (e) {
-    file?.close();
-    await Deno.remove(tmp).catch(() => {});
     if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied) {
       throw new TransportError(`Cannot write ${path}: ${(e as Error).message}`, {}, { cause: e });
     }

@@ -4,7 +4,7 @@
  * @module
  */
 import { TransportError } from "../errors.ts";
-import { bytesSource, fileSource } from "../stream/io.ts";
+import { bytesSource, fileSource, isStdinPath } from "../stream/io.ts";
 import { StreamReader } from "../stream/reader.ts";
 
 /** A re-readable stream: a file or bytes in memory. */
@@ -19,12 +19,23 @@ export interface InspectInput {
   tail?(n: number): Promise<Uint8Array>;
 }
 
-/** Inspect a file by path, streaming it (RAM can be GiBs) and seeking only for the tail. */
+/**
+ * Inspect a file by path, streaming it (RAM can be GiBs) and seeking only for the tail; a pipe
+ * or device is a TransportError saying a seekable file is needed.
+ */
 export async function fileInput(path: string): Promise<InspectInput> {
   let size: number;
   try {
-    size = (await Deno.stat(path)).size;
+    const st = isStdinPath(path) ? undefined : await Deno.stat(path);
+    if (!st?.isFile) {
+      // The schema (vmdesc) is at the end: inspecting reads the stream twice and seeks.
+      throw new TransportError(
+        `inspect needs a seekable file: "${path}" is a pipe or device; save it to a file first`,
+      );
+    }
+    size = st!.size;
   } catch (e) {
+    if (e instanceof TransportError) throw e;
     throw new TransportError(`Cannot open ${path}: ${(e as Error).message}`, {}, { cause: e });
   }
   return {

@@ -3,7 +3,7 @@
  * without loading it, so a tool can build a matching machine before the real load.
  * @module
  */
-import { StreamFormatError } from "../errors.ts";
+import { IncompatibleError, StreamFormatError } from "../errors.ts";
 import type { StreamReader } from "../stream/reader.ts";
 import { RamFlag, SectionType } from "../sections/constants.ts";
 import { readPreamble } from "../sections/preamble.ts";
@@ -16,8 +16,15 @@ export interface RamLayout {
   blocks: { idstr: string; length: number }[];
 }
 
-/** Read the header, configuration and `ram` block list; undefined when the first section is not `ram`. */
-export async function probeRamLayout(r: StreamReader): Promise<RamLayout | undefined> {
+/**
+ * Read the header, configuration and `ram` block list; undefined when the first section is not
+ * `ram`. A total that no machine can have (0, not whole pages, over `maxBytes`: the largest RAM
+ * the caller can build) is an IncompatibleError, so no caller tries to build it.
+ */
+export async function probeRamLayout(
+  r: StreamReader,
+  maxBytes = Number.MAX_SAFE_INTEGER,
+): Promise<RamLayout | undefined> {
   return await r.retrying(() => {
     readPreamble(r);
     if (r.u8() !== SectionType.START) return undefined;
@@ -28,7 +35,16 @@ export async function probeRamLayout(r: StreamReader): Promise<RamLayout | undef
     const hdr = new Uint32Array(2);
     r.be64Parts(hdr);
     if (!(hdr[1] & RamFlag.MEM_SIZE)) return undefined;
-    const total = hdr[0] * 2 ** 32 + (hdr[1] & ~0xfff);
+    const at = r.offset - 8;
+    // Unsigned arithmetic: the low word of a 2 GiB total has its top bit set.
+    const total = hdr[0] * 2 ** 32 + (hdr[1] - (hdr[1] & 0xfff));
+    if (total === 0 || total > maxBytes) {
+      throw new IncompatibleError(
+        `The stream announces ${total} bytes of RAM (0x${total.toString(16)}): ` +
+          `this side builds 4 KiB to ${maxBytes} bytes`,
+        { offset: at, section: "ram" },
+      );
+    }
     const blocks: RamLayout["blocks"] = [];
     let left = total;
     while (left > 0) {

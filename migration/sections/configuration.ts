@@ -36,6 +36,12 @@ export const vmstateTargetPageBits = vmsd<ConfigurationState>({
   fields: [uint32("target_page_bits", { key: "targetPageBits" })],
 });
 
+/**
+ * Most capabilities a configuration record may list: QEMU 7.2 has under 30, so a larger count is
+ * damage, refused before anything is allocated for it.
+ */
+export const MAX_RECORDED_CAPABILITIES = 256;
+
 /** "configuration/capabilities": the validated capabilities that are on (names as str8). */
 export const vmstateCapabilities = vmsd<ConfigurationState>({
   name: "configuration/capabilities",
@@ -46,7 +52,10 @@ export const vmstateCapabilities = vmsd<ConfigurationState>({
   },
   fields: [
     uint32("caps_count", { key: "capsCount" }),
-    varray("capabilities", vmstateCapability, "capsCount", { alloc: true }),
+    varray("capabilities", vmstateCapability, "capsCount", {
+      alloc: true,
+      max: MAX_RECORDED_CAPABILITIES,
+    }),
   ],
 });
 

@@ -223,7 +223,10 @@ export class StreamReader {
   private makeRoom(atLeast: number): void {
     const keepFrom = this.pinned >= 0 ? this.pinned - this.base : this.pos;
     const live = this.end - keepFrom;
-    const want = live + Math.max(atLeast, MIN_FILL, live);
+    // Of a stream of unknown length only what arrives is real: grow by at most the live bytes
+    // (or a chunk) per fill, so a claimed length costs memory only as its bytes come in.
+    const grow = this.size === undefined ? Math.min(atLeast, Math.max(live, this.chunk)) : atLeast;
+    const want = live + Math.max(grow, MIN_FILL, live);
     if (want - MIN_FILL > MAX_ITEM_BYTES) {
       throw new StreamFormatError(
         `Item starting at byte ${this.base + keepFrom} is larger than ${MAX_ITEM_BYTES} bytes`,

@@ -113,6 +113,8 @@ export interface VmStateField<P extends string = string> {
   readonly countKey?: string;
   /** The count/size property is machine configuration, not an earlier field of the stream. */
   readonly countIsConfig?: boolean;
+  /** Most elements a loaded count may claim (the device's own limit); checked before allocating. */
+  readonly maxCount?: number;
   /** Property holding the int32 element size, for VBUFFER (QEMU's size_offset). */
   readonly sizeKey?: string;
   /** Nested description for STRUCT, VSTRUCT, tmp, qtailq, qlist, and the gtree value. */

@@ -131,6 +131,13 @@ export interface VarrayOptions<K extends string = string> extends FieldOptions<K
   alloc?: boolean;
   /** Multiply the count by this factor (VMS_MULTIPLY_ELEMENTS). */
   multiply?: number;
+  /** Most elements a loaded count may claim (the device's own limit), checked before allocating. */
+  max?: number;
+}
+
+/** The `maxCount` property of a variable array, only when it has one. */
+function maxOf(o: { max?: number }): { maxCount?: number } {
+  return o.max === undefined ? {} : { maxCount: o.max };
 }
 
 function varrayFlags(o: VarrayOptions = {}): number {
@@ -150,6 +157,7 @@ export function varray<const N extends string, const C extends string, const K e
     size: info.size,
     num: o.multiply,
     countIsConfig: o.countIsConfig,
+    ...maxOf(o),
   });
 }
 
@@ -205,6 +213,7 @@ export function structVarray<
     countKey,
     num: o.multiply,
     countIsConfig: o.countIsConfig,
+    ...maxOf(o),
   };
 }
 

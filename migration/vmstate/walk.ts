@@ -11,6 +11,7 @@ import type { QemuJsonWriter } from "../json/qemu_json_writer.ts";
 import type { StreamReader } from "../stream/reader.ts";
 import type { StreamWriter } from "../stream/writer.ts";
 import { createRecord } from "./access.ts";
+import { boundCount } from "./bound_count.ts";
 import type { CompiledField } from "./compile.ts";
 import type {
   ElementContext,
@@ -109,8 +110,8 @@ export function resolveForLoad(
 }
 
 /**
- * The one place a load allocates: the claimed `n` elements are bounded by what the stream can
- * still deliver before anything is allocated.
+ * The one place a load allocates: the claimed `n` elements are bounded by the description's
+ * maximum and by the bytes that have arrived before anything is allocated (`boundCount`).
  */
 function allocate(
   r: StreamReader,
@@ -120,7 +121,7 @@ function allocate(
   perElem: number,
   old: unknown,
 ): unknown {
-  r.checkAvailable(perElem * n, `allocation for "${cf.name}"`);
+  boundCount(r, n, perElem, `allocation for "${cf.name}"`, cf.field.maxCount);
   const e = cf.element;
   if (!cf.many) return e.of === "leaf" ? e.info.zero(size) : createRecord(e.vmsd);
   if (cf.variant) return Array.from({ length: n }, () => null);

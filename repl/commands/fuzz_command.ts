@@ -7,6 +7,7 @@
  */
 import { runCampaign } from "../../harness/fuzz/campaign.ts";
 import { CASE_CLASSES, CLASS_MEANING, isBug } from "../../harness/fuzz/classes.ts";
+import { FUZZ_VIAS, type FuzzVia } from "../../harness/fuzz/via.ts";
 import { opWord } from "../../migration/corrupt/ops.ts";
 import type { ShellContext } from "../session.ts";
 import { renderTable } from "../style.ts";
@@ -48,6 +49,11 @@ export const fuzzCommand: CommandDef<ShellContext> = {
       default: "10000",
     },
     { flags: "--hang-ms <ms>", description: "a case silent this long is a hang", default: "10000" },
+    {
+      flags: "--via <how>",
+      description: "how cases reach the loader: memory, tcp (a real socket) or pipe (a FIFO)",
+      default: "memory",
+    },
     { flags: "--out <dir>", description: "where bug streams and recipes go", default: "fuzz-bugs" },
     { flags: "--json", description: "print the summary as one JSON object on stdout" },
   ],
@@ -66,6 +72,10 @@ export const fuzzCommand: CommandDef<ShellContext> = {
     const seed = opts.seed === undefined
       ? crypto.getRandomValues(new Uint32Array(1))[0]
       : seedOf(String(opts.seed));
+    const via = String(opts.via) as FuzzVia;
+    if (!FUZZ_VIAS.includes(via)) {
+      throw new UsageError(`--via must be one of ${FUZZ_VIAS.join(", ")}: ${opts.via}`);
+    }
     const base = await readStreamArg(ctx, args[0]);
     const bar = ctx.progress?.("fuzz", iterations);
     let result;
@@ -77,6 +87,7 @@ export const fuzzCommand: CommandDef<ShellContext> = {
         maxOps,
         runInsns,
         hangMs,
+        via,
         outDir: String(opts.out),
         baseName: base.name,
         onProgress: (done) => bar?.update(done),

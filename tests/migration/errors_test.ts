@@ -1,8 +1,10 @@
 /** Typed errors: kinds, location rendering, JSON form. */
 import { deepStrictEqual, strictEqual } from "node:assert/strict";
 import {
+  escapeControl,
   MigrationError,
   StreamTruncatedError,
+  UnknownEntityError,
   VersionMismatchError,
   VmStateDefinitionError,
 } from "../../migration/errors.ts";
@@ -45,4 +47,19 @@ Deno.test("VmStateDefinitionError names the description and field", () => {
     new VmStateDefinitionError("serial", undefined, "bad").message,
     'Invalid VMState description "serial": bad',
   );
+});
+
+Deno.test("control bytes from a stream (ESC, newline) are escaped in messages, kept in fields", () => {
+  const e = new UnknownEntityError("Unknown section 'a\u001b[2Jb\nc'", {
+    section: "x\u001by",
+    path: "p\nq",
+    offset: 3,
+  });
+  strictEqual(
+    e.message,
+    'Unknown section \'a\\x1b[2Jb\\x0ac\' (at section "x\\x1by", field "p\\x0aq", byte 3 (0x3))',
+  );
+  strictEqual(e.section, "x\u001by");
+  strictEqual(escapeControl("tab\there\u009b"), "tab\\x09here\\x9b");
+  strictEqual(escapeControl("plain/ascii.name[3]"), "plain/ascii.name[3]");
 });

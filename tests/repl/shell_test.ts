@@ -40,6 +40,16 @@ Deno.test("runScript() stops at the first failing line and names it", async () =
   strictEqual(ctx.rawText(), "Hello from snapshell guest\n");
 });
 
+Deno.test("runScript(): a line that does not tokenize is a usage error naming the file and line", async () => {
+  for (const line of ['save "oops', 'expect console contains "open']) {
+    const ctx = captureContext();
+    strictEqual(await runScript(allCommands(), ctx, `# x\n${line}\nregs\n`, "bad.snapshell"), 2);
+    ok(/Unterminated/.test(ctx.errText()), ctx.errText());
+    ok(ctx.errText().includes(`bad.snapshell:2: `), ctx.errText());
+    ok(!/internal error|at tokenize/.test(ctx.errText()), ctx.errText());
+  }
+});
+
 Deno.test("runScript() stops at the first failed expectation and names its line", async () => {
   const ctx = await demoContext();
   const script = [

@@ -73,6 +73,18 @@ Deno.test("CI campaign: 3,000 seeded mutations of the demo snapshot find no bug"
   for (const c of ["rejected", "equal", "different"] as const) ok(r.counts[c] > 0, c);
 });
 
+for (const via of ["tcp", "pipe"] as const) {
+  Deno.test(`CI campaign via ${via}: 300 seeded mutations through a real ${via}, as from memory, no bug`, async () => {
+    // Through a socket or a pipe the loader has no stream length: counts are bounded by what
+    // arrives. The verdicts must be the ones the in-memory load gives.
+    const opts = { iterations: 300, seed: 20261204, workers: 0 };
+    const memory = await runCampaign(base, opts);
+    const r = await runCampaign(base, { ...opts, via });
+    strictEqual(r.bugs, 0, JSON.stringify(r.reports));
+    deepStrictEqual(r.counts, memory.counts);
+  });
+}
+
 Deno.test("a base stream that does not load is refused with its typed error before any case", async () => {
   const qemu = await Deno.readFile(
     new URL("../../fixtures/qemu72/virt-running.qemu", import.meta.url),

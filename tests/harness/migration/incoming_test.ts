@@ -244,3 +244,31 @@ Deno.test("file: progress counts the bytes read against the file's size", async 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+/** Processes of group `pgid` that are still alive (zombies awaiting init are done). */
+function liveInGroup(pgid: number): string[] {
+  const out = new Deno.Command("ps", { args: ["-e", "-o", "pgid=,stat=,comm="] }).outputSync();
+  return new TextDecoder().decode(out.stdout).split("\n").map((l) => l.trim().split(/\s+/))
+    .filter(([g, stat]) => Number(g) === pgid && stat !== undefined && !stat.startsWith("Z"))
+    .map((p) => p.join(" "));
+}
+
+Deno.test("exec: a command given up on (idle timeout) is ended with what it started", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const pidFile = `${dir}/pid`;
+    await rejects(
+      receiveMigration(
+        { kind: "exec", command: `echo $$ > '${pidFile}'; sleep 30; echo never` },
+        factory().make,
+        { timeoutMs: 300 },
+      ),
+      (e) => e instanceof TransportError,
+    );
+    const pgid = Number((await Deno.readTextFile(pidFile)).trim());
+    ok(pgid > 1);
+    deepStrictEqual(liveInGroup(pgid), []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -5,9 +5,13 @@ import { META_FORMAT, SnapshotStore } from "../../../harness/store/store.ts";
 import { MigrationError, SaveError, StreamFormatError } from "../../../migration/errors.ts";
 import type { StreamWriter } from "../../../migration/stream/writer.ts";
 import { demoMachine, freshMachine } from "../_machines.ts";
+import { VirtMachine } from "../../../emu/virt.ts";
+import { baseOf } from "../../../migration/stream/durable_file.ts";
 
 const newStore = async () => new SnapshotStore(await Deno.makeTempDir({ prefix: "store-" }));
-const files = (dir: string) => [...Deno.readDirSync(dir)].map((e) => e.name).sort();
+// The writer lock `.lock` is part of every store that was written to.
+const files = (dir: string) =>
+  [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n !== ".lock").sort();
 const isStoreError = (reason: string) => (e: unknown) =>
   e instanceof StoreError && e.reason === reason;
 
@@ -160,4 +164,72 @@ Deno.test("import() refuses a file that is not a migration stream, and takes a d
     (e: unknown) => e instanceof MigrationError && e.kind === "corrupt" && e.offset === 3000,
   );
   deepStrictEqual(await store.names(), ["a", "cut"]);
+});
+
+const ROOT = new URL("../../../", import.meta.url).pathname;
+
+/** `import SRC NAME` in a separate process against `dir`; its exit code and stderr. */
+async function importInProcess(dir: string, src: string, name: string, force: boolean) {
+  const args = ["run", "-A", `${ROOT}main.ts`, "import", src, name, ...(force ? ["--force"] : [])];
+  const out = await new Deno.Command(Deno.execPath(), {
+    args,
+    env: { SNAPSHELL_STORE: dir, NO_COLOR: "1" },
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: out.code, err: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("two processes importing one name: one wins, the other is told it exists, no orphan", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const store = new SnapshotStore(`${dir}/store`);
+    const a = `${dir}/a.qevm`, b = `${dir}/b.qevm`;
+    const m = new VirtMachine({ ramSize: 64 << 10 });
+    await store.save("x", m);
+    await store.export("x", a);
+    m.run(100);
+    await store.save("y", m);
+    await store.export("y", b);
+    await store.delete("x");
+    await store.delete("y");
+    const [ra, rb] = await Promise.all([
+      importInProcess(`${dir}/store`, a, "same", false),
+      importInProcess(`${dir}/store`, b, "same", false),
+    ]);
+    deepStrictEqual([ra.code, rb.code].sort(), [0, 1], `${ra.err}\n${rb.err}`);
+    ok(/already exists/.test(ra.code ? ra.err : rb.err), ra.err + rb.err);
+    const meta = await store.get("same");
+    deepStrictEqual(files(`${dir}/store`), [meta.file, "same.json"].sort());
+    // Both with --force: serialized; the index names the file that is there.
+    const [fa, fb] = await Promise.all([
+      importInProcess(`${dir}/store`, a, "same", true),
+      importInProcess(`${dir}/store`, b, "same", true),
+    ]);
+    deepStrictEqual([fa.code, fb.code], [0, 0], fa.err + fb.err);
+    const after = await store.get("same");
+    deepStrictEqual(files(`${dir}/store`), [after.file, "same.json"].sort());
+    strictEqual((await store.verify("same")).ok, true);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("temp files of a killed writer are removed when the store next opens; a live one's stay", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    // A pid that no longer runs: a finished child's.
+    const child = new Deno.Command("true").spawn();
+    const dead = child.pid;
+    await child.status;
+    const stale = `${dir}/.victim.qevm.tmp-${dead}-abc123`;
+    const live = `${dir}/.other.qevm.tmp-${Deno.pid}-def456`;
+    await Deno.writeFile(stale, new Uint8Array(1000));
+    await Deno.writeFile(live, new Uint8Array(10));
+    const store = new SnapshotStore(dir);
+    deepStrictEqual(await store.list(), []);
+    deepStrictEqual(files(dir), [baseOf(live)]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
