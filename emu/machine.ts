@@ -99,7 +99,10 @@ export class Machine {
       vmsd: vmstateRiscvCpu,
       state: () => cpuToRecord(this.cpu.state, RAM_BASE),
       stage: () => cpuToRecord(this.cpu.state, RAM_BASE), // already a private copy
-      commit: (s) => cpuFromRecord(this.cpu.state, s),
+      commit: (s) => {
+        cpuFromRecord(this.cpu.state, s);
+        this.cpu.invalidateCaches(); // TLB and PMP ranges derive from the loaded state
+      },
     });
   }
 

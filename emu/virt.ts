@@ -74,7 +74,7 @@ export class VirtMachine extends Machine {
     });
     this.attach("sifive_test", TEST_BASE, TEST_SIZE, this.finisher);
     this.plic = new SifivePlic({
-      contexts: [(l) => this.cpu.setIrq(Irq.MEI, l), () => {}],
+      contexts: [(l) => this.cpu.setIrq(Irq.MEI, l), (l) => this.cpu.setIrq(Irq.SEI, l)],
     });
     this.rtc = new GoldfishRtc({ clock, irq: this.plic.irqLine(IRQ_RTC) });
     this.attach("goldfish_rtc", RTC_BASE, RTC_SIZE, this.rtc);

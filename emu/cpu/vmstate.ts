@@ -18,7 +18,7 @@ import {
   vmsd,
 } from "../../migration/vmstate/fields.ts";
 import { vmstateUint32, vmstateUint64, vmstateUint8 } from "../../migration/vmstate/infos.ts";
-import { type CpuState, MISA_RV32IMAU, PRV_M, PRV_U } from "./state.ts";
+import { type CpuState, MISA_RV32IMASU, PRV_M, PRV_S, PRV_U } from "./state.ts";
 
 const u32 = (name: string): VmStateField => uint32(`env.${name}`);
 const u64 = (name: string): VmStateField => uint64(`env.${name}`);
@@ -51,12 +51,21 @@ export const vmstateCpuPmp = vmsd({
   fields: [structArray("env.pmp_state.pmp", vmstatePmpEntry, 16)],
 });
 
-/** snapshell's counters subsection: minstret/mcycle drive virtual time, so they must travel. */
+/**
+ * snapshell's counters subsection: minstret/mcycle drive virtual time, so they must travel.
+ * Version 2 adds QEMU's `software_seip` (not migrated by QEMU; the SEIP software wrote).
+ */
 export const vmstateCpuCounters = vmsd({
   name: "cpu/snapshell-counters",
-  versionId: 1,
+  versionId: 2,
+  minimumVersionId: 1,
   needed: () => true,
-  fields: [uint64("minstret"), uint64("mcycle"), uint32("waiting")],
+  fields: [
+    uint64("minstret"),
+    uint64("mcycle"),
+    uint32("waiting"),
+    uint32("software_seip", { version: 2 }),
+  ],
 });
 
 /** QEMU 7.2's `cpu` description for rv32. */
@@ -135,15 +144,9 @@ const ZERO_ENV_U32 = [
   "misa_ext_mask",
   "features",
   "virt",
-  "stval",
-  "stvec",
-  "sepc",
-  "scause",
   "miselect",
   "siselect",
-  "scounteren",
   "mcountinhibit",
-  "sscratch",
 ];
 
 /** Build QEMU's `cpu` record from our state (what is saved). */
@@ -174,6 +177,13 @@ export function cpuToRecord(s: CpuState, resetPc: number): StateRecord {
     mcause: s.mcause,
     mtval: s.mtval,
     mcounteren: s.mcounteren,
+    // Supervisor mode (sstatus, sie and sip are views of mstatus, mie and mip).
+    stvec: s.stvec,
+    sscratch: s.sscratch,
+    sepc: s.sepc,
+    scause: s.scause,
+    stval: s.stval,
+    scounteren: s.scounteren,
     pmu_ctrs: Array.from({ length: 32 }, () => ({
       mhpmcounter_val: 0,
       mhpmcounterh_val: 0,
@@ -197,6 +207,7 @@ export function cpuToRecord(s: CpuState, resetPc: number): StateRecord {
     minstret: BigInt(s.instretHi) << 32n | BigInt(s.instretLo),
     mcycle: BigInt(s.cycleHi) << 32n | BigInt(s.cycleLo),
     waiting: s.waiting,
+    software_seip: s.softwareSeip,
   };
 }
 
@@ -207,22 +218,24 @@ function fail(field: string, why: string): never {
 /** Reject records our hart cannot represent (they would silently change behaviour). */
 export function validateCpuRecord(rec: StateRecord): void {
   const env = rec.env;
-  if (env.priv !== PRV_M && env.priv !== PRV_U) {
-    fail("priv", `is ${env.priv}: only M (3) and U (0) exist`);
+  if (env.priv !== PRV_M && env.priv !== PRV_S && env.priv !== PRV_U) {
+    fail("priv", `is ${env.priv}: only M (3), S (1) and U (0) exist`);
   }
   if (env.virt !== 0) fail("virt", "is set but the hypervisor extension is not modelled");
   if (env.pc % 2 !== 0) fail("pc", `0x${env.pc.toString(16)} is not 2-byte aligned`);
   if (env.misa_mxl !== 1) fail("misa_mxl", `is ${env.misa_mxl}, this hart is RV32`);
-  if ((env.misa_ext | (MISA_RV32IMAU & 0x3ffffff)) !== (MISA_RV32IMAU & 0x3ffffff)) {
+  if ((env.misa_ext | (MISA_RV32IMASU & 0x3ffffff)) !== (MISA_RV32IMASU & 0x3ffffff)) {
     fail("misa_ext", `0x${env.misa_ext.toString(16)} names extensions this hart lacks`);
   }
   if (env.mstatus > 0xffffffffn) fail("mstatus", "has bits above 31");
+  if (((env.mstatus >> 11n) & 3n) === 2n) fail("mstatus", "has the reserved MPP value 2");
   for (const f of ["fpr"] as const) {
     if ((env[f] as bigint[]).some((v) => v !== 0n)) {
       fail(f, "holds values but F/D are not modelled");
     }
   }
   if (rec.waiting !== 0 && rec.waiting !== 1) fail("waiting", `is ${rec.waiting}`);
+  if ((rec.software_seip ?? 0) > 1) fail("software_seip", `is ${rec.software_seip}`);
 }
 
 /** Install a loaded `cpu` record into our state (after the whole stream was accepted). */
@@ -234,7 +247,7 @@ export function cpuFromRecord(s: CpuState, rec: StateRecord): void {
   s.resValid = env.load_res === 0xffffffff ? 0 : 1;
   s.resAddr = s.resValid ? env.load_res >>> 0 : 0;
   s.priv = env.priv;
-  s.misa = (MISA_RV32IMAU & ~0x3ffffff) | env.misa_ext;
+  s.misa = (MISA_RV32IMASU & ~0x3ffffff) | env.misa_ext;
   s.mhartid = env.mhartid >>> 0;
   s.mstatus = Number(env.mstatus) >>> 0;
   s.mip = Number(env.mip & 0xffffffffn) >>> 0;
@@ -248,6 +261,14 @@ export function cpuFromRecord(s: CpuState, rec: StateRecord): void {
   s.mtval = env.mtval >>> 0;
   s.mcounteren = env.mcounteren >>> 0;
   s.mscratch = env.mscratch >>> 0;
+  // Supervisor mode.
+  s.stvec = env.stvec >>> 0;
+  s.sscratch = env.sscratch >>> 0;
+  s.sepc = env.sepc >>> 0;
+  s.scause = env.scause >>> 0;
+  s.stval = env.stval >>> 0;
+  s.scounteren = env.scounteren >>> 0;
+  s.softwareSeip = rec.software_seip ?? 0;
   for (let i = 0; i < 16; i++) {
     s.pmpaddr[i] = env.pmp_state.pmp[i].addr_reg >>> 0;
     s.pmpcfg[i] = env.pmp_state.pmp[i].cfg_reg & 0xff;

@@ -1,5 +1,5 @@
 /**
- * Runs every ELF in $RISCV_TESTS_DIR (upstream riscv-tests rv32ui/um/ua/mi
+ * Runs every ELF in $RISCV_TESTS_DIR (upstream riscv-tests rv32ui/um/ua/mi/si
  * `-p-` builds, made outside this repo) and expects each to pass via HTIF.
  * Skipped when the variable is unset.
  */
@@ -15,7 +15,7 @@ const KNOWN_FAILURES: Record<string, string> = {};
 const names: string[] = [];
 if (dir !== undefined) {
   for (const e of Deno.readDirSync(dir)) {
-    if (e.isFile && /^rv32(ui|um|ua|mi)-p-[a-z0-9_-]+$/.test(e.name)) names.push(e.name);
+    if (e.isFile && /^rv32(ui|um|ua|mi|si)-p-[a-z0-9_-]+$/.test(e.name)) names.push(e.name);
   }
   names.sort();
 }

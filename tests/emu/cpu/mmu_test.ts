@@ -22,5 +22,5 @@ Deno.test("Mmu.load() sign- or zero-extends misaligned RAM reads", () => {
   const mmu = new Mmu(createCpuState(), new Bus(ram));
   assertEquals(mmu.load(0x8000_0001, 2, true), -2);
   assertEquals(mmu.load(0x8000_0001, 2, false), 0xfffe);
-  assertEquals(mmu.isIdentity(), true);
+  assertEquals(mmu.isDirect(mmu.dataMode()), true);
 });
