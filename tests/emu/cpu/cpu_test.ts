@@ -8,7 +8,7 @@ import { addi, amo, csr, ECALL, j, lui, lw, machine, NOP, sb, sw, WFI } from "./
 
 const FIXTURES = new URL("../../fixtures/isa/", import.meta.url);
 
-for (const name of ["alu", "branch", "mem", "muldiv", "amo", "csr", "trap"]) {
+for (const name of ["alu", "branch", "mem", "muldiv", "amo", "csr", "trap", "super", "paging"]) {
   Deno.test(`run() passes our ${name}.S ISA test`, () => {
     const r = runHtif(Deno.readFileSync(new URL(`${name}.elf`, FIXTURES)), 100_000);
     assertEquals(r.tohost, 1, `failed test ${r.failedTest}`);
