@@ -203,7 +203,7 @@ export class Cpu implements CsrHost {
       const dDirect = mmu.isDirect(dmode);
       const lbank = tlbBank(Access.Load, dmode), sbank = tlbBank(Access.Store, dmode);
       const fDirect = mmu.isDirect(s.priv);
-      let fStart = fDirect ? base : 0, fLen = fDirect ? lim : 0, fAdd = fDirect ? -base : 0;
+      let fStart = fDirect ? base : 0, fLen = fDirect ? lim : 0, fAdd = fDirect ? -base | 0 : 0;
       let i = 0;
       let tc = -1;
       let tv = 0;

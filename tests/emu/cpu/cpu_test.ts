@@ -3,6 +3,10 @@ import type { MmioDevice } from "../../../emu/bus.ts";
 import { BLOCK_SIZE } from "../../../emu/cpu/cpu.ts";
 import { CSR } from "../../../emu/cpu/csr.ts";
 import { Cause, Irq, MSTATUS } from "../../../emu/cpu/trap.ts";
+import { PRV_S } from "../../../emu/cpu/state.ts";
+import { loadElf } from "../../../emu/elf.ts";
+import { Ram } from "../../../emu/ram.ts";
+import { VirtMachine } from "../../../emu/virt.ts";
 import { runHtif } from "../_htif.ts";
 import { addi, amo, csr, ECALL, j, lui, lw, machine, NOP, sb, sw, WFI } from "./_asm.ts";
 
@@ -177,4 +181,25 @@ Deno.test("run() is deterministic: same program and budget give the same state",
   b.cpu.run(2345);
   assertEquals(a.cpu.state, b.cpu.state);
   assertEquals(a.ram.u8, b.ram.u8);
+});
+
+Deno.test("the compute-paged guest computes in S mode under Sv32 what compute-small computes", () => {
+  const elf = Deno.readFileSync(
+    new URL("../../../emu/guests/build/compute-paged.elf", import.meta.url),
+  );
+  const m = new VirtMachine({ ramSize: 16 << 20 });
+  m.boot(elf);
+  const iters = loadElf(elf, new Ram(16 << 20)).symbols.get("compute_iterations")!;
+  m.ram.u32[(iters - m.ram.base) >>> 2] = 8; // the compute-small workload
+  let sawPaging = false;
+  let r;
+  do {
+    r = m.run(100_000);
+    sawPaging ||= m.cpu.state.priv === PRV_S && m.cpu.state.satp >>> 31 === 1;
+  } while (r.stop === "budget" && m.cpu.instret < 5_000_000);
+  assertEquals([r.stop, r.exitCode, sawPaging], ["exit", 0, true]);
+  const small = Deno.readTextFileSync(
+    new URL("../../../emu/guests/expected/compute-small.qemu.txt", import.meta.url),
+  );
+  assertEquals(m.consoleText.trim(), small.replaceAll("\r\n", "\n").trim());
 });
