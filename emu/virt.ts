@@ -84,6 +84,8 @@ export class VirtMachine extends Machine {
       softIrq: (_h, l) => this.cpu.setIrq(Irq.MSI, l),
     });
     this.attach("aclint", CLINT_BASE, CLINT_SIZE, this.aclint);
+    // The time CSR reads the mtimer, time_delta included, as QEMU 7.2's rdtime_fn does.
+    this.cpu.timeSource = () => Number(this.aclint.mtimeAt(this.nowNs()));
     this.attach("plic", PLIC_BASE, PLIC_SIZE, this.plic);
     const decoder = new TextDecoder();
     this.uart = new Uart16550({

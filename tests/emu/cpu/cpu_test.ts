@@ -203,3 +203,23 @@ Deno.test("the compute-paged guest computes in S mode under Sv32 what compute-sm
   );
   assertEquals(m.consoleText.trim(), small.replaceAll("\r\n", "\n").trim());
 });
+
+Deno.test("on virt the time CSR reads the mtimer, including an offset the guest wrote", () => {
+  const m = new VirtMachine({ ramSize: 1 << 20 });
+  const prog = [
+    lui(5, 0x0200c), // t0 = CLINT mtime (0x0200bff8)
+    addi(5, 5, -8),
+    lui(6, 0x12345),
+    sw(6, 5, 0),
+    sw(0, 5, 4),
+    csr(2, 10, 0, CSR.time), // rdtime a0
+    csr(2, 11, 0, CSR.timeh),
+    j(0),
+  ];
+  m.ram.write(m.ram.base, new Uint8Array(new Uint32Array(prog).buffer));
+  m.cpu.state.pc = m.ram.base;
+  m.run(20);
+  const t = m.cpu.state.x[10] >>> 0;
+  assert(t >= 0x1234_5000 && t < 0x1234_5000 + 10, `time 0x${t.toString(16)}`);
+  assertEquals(m.cpu.state.x[11], 0);
+});
