@@ -223,3 +223,34 @@ Deno.test("on virt the time CSR reads the mtimer, including an offset the guest 
   assert(t >= 0x1234_5000 && t < 0x1234_5000 + 10, `time 0x${t.toString(16)}`);
   assertEquals(m.cpu.state.x[11], 0);
 });
+
+Deno.test("SEIP: the PLIC's S line ORs with the bit software writes; delegated, it traps to S", () => {
+  const { cpu } = machine([
+    csr(1, 0, 5, CSR.mip), // csrw mip, t0 (t0 = SEIP)
+    csr(1, 0, 0, CSR.mip), // csrw mip, zero
+    NOP,
+    j(0),
+  ]);
+  const s = cpu.state;
+  s.x[5] = 1 << Irq.SEI;
+  cpu.setIrq(Irq.SEI, true);
+  cpu.run(1);
+  assertEquals([s.softwareSeip, s.mip], [1, 1 << Irq.SEI]);
+  cpu.setIrq(Irq.SEI, false);
+  assertEquals(s.mip, 1 << Irq.SEI); // software still holds it
+  cpu.setIrq(Irq.SEI, true);
+  cpu.run(1); // software clears its bit; the line keeps SEIP up
+  assertEquals([s.softwareSeip, s.mip], [0, 1 << Irq.SEI]);
+  s.mideleg = 1 << Irq.SEI;
+  s.mie = 1 << Irq.SEI;
+  s.stvec = RAM + 8; // the NOP
+  s.pmpaddr[0] = 0xffff_ffff; // S mode needs a PMP rule to reach memory
+  s.pmpcfg[0] = 0x1f;
+  cpu.invalidateCaches();
+  s.priv = PRV_S;
+  s.mstatus = MSTATUS.SIE;
+  cpu.run(1);
+  assertEquals([s.priv, s.scause, s.sepc, s.pc], [PRV_S, 0x8000_0009, RAM + 8, RAM + 12]);
+  cpu.setIrq(Irq.SEI, false);
+  assertEquals(s.mip, 0);
+});
