@@ -163,7 +163,8 @@ export class Mmu {
       }
       let prot = 0;
       if ((pte & PTE_R) !== 0 || (mxr && (pte & PTE_X) !== 0)) prot |= PMP_R;
-      if ((pte & PTE_X) !== 0) prot |= PMP_X;
+      // S mode never executes U pages, even when SUM let this walk in for data.
+      if ((pte & PTE_X) !== 0 && ((pte & PTE_U) !== 0) === (mode === PRV_U)) prot |= PMP_X;
       // Write permission only once D is set, so the first store misses and sets it.
       if ((pte & PTE_W) !== 0 && (kind === Access.Store || (pte & PTE_D) !== 0)) prot |= PMP_W;
       this.pageProt = prot;

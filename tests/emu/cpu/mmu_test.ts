@@ -127,3 +127,11 @@ Deno.test("a loaded snapshot drops the TLB: translations cached before the load 
   const r = dst.run(1_000_000);
   assertEquals([r.stop, r.exitCode], ["exit", 0]);
 });
+
+Deno.test("Sv32: a SUM load of a U page does not let S mode fetch from it", () => {
+  const { s, mmu } = sv32(V | R | X | U | A);
+  s.mstatus |= MSTATUS.SUM;
+  mmu.sync();
+  assertEquals(mmu.load(0x4000_0000, 4, true), 0);
+  throws(() => mmu.fetchPage(0x4000_0000), isTrap(Cause.InstructionPageFault, 0x4000_0000));
+});
