@@ -203,6 +203,7 @@ export class Cpu implements CsrHost {
       const dDirect = mmu.isDirect(dmode);
       const lbank = tlbBank(Access.Load, dmode), sbank = tlbBank(Access.Store, dmode);
       const fDirect = mmu.isDirect(s.priv);
+      const fbank = tlbBank(Access.Fetch, s.priv);
       let fStart = fDirect ? base : 0, fLen = fDirect ? lim : 0, fAdd = fDirect ? -base | 0 : 0;
       let i = 0;
       let tc = -1;
@@ -218,9 +219,17 @@ export class Cpu implements CsrHost {
             op = dec[w];
             if (op === 0) dec[w] = op = decode(ins);
           } else {
-            this.inflight = i;
-            if (mmu.fetchPage(pc)) {
-              fStart = pc & ~0xfff, fLen = 0x1000, fAdd = mmu.fetchAdd;
+            // Another page: probe the fetch TLB inline, then ask the MMU (walk, PMP, fill).
+            const v = pc >>> 12, k = fbank + (v & (TLB_SIZE - 1));
+            let hit = !fDirect && tlbTag[k] === v;
+            if (hit) fAdd = tlbAdd[k];
+            else {
+              this.inflight = i;
+              hit = mmu.fetchPage(pc);
+              if (hit) fAdd = mmu.fetchAdd;
+            }
+            if (hit) {
+              fStart = pc & ~0xfff, fLen = 0x1000;
               const w = ((pc + fAdd) | 0) >> 2;
               ins = m32[w];
               op = dec[w];
