@@ -21,6 +21,11 @@ import { vmstateUint32, vmstateUint64, vmstateUint8 } from "../../migration/vmst
 import { type CpuState, MISA_RV32IMASU, PRV_M, PRV_S, PRV_U } from "./state.ts";
 
 const u32 = (name: string): VmStateField => uint32(`env.${name}`);
+
+/** QEMU 7.2's `priv_ver` for privileged spec 1.12 (an enum: 1.10 = 0, 1.11 = 1, 1.12 = 2). */
+const QEMU_PRIV_VERSION_1_12_0 = 2;
+/** QEMU 7.2's `env.features`: RISCV_FEATURE_MMU (bit 0) | PMP (1) | DEBUG (4) = 0x13. */
+const QEMU_FEATURES = 0x13;
 const u64 = (name: string): VmStateField => uint64(`env.${name}`);
 
 /** QEMU's `cpu/pmu` (one PMU counter). */
@@ -141,8 +146,6 @@ const ZERO_ENV_U32 = [
   "badaddr",
   "guest_phys_fault_addr",
   "vext_ver",
-  "misa_ext_mask",
-  "features",
   "virt",
   "miselect",
   "siselect",
@@ -158,9 +161,13 @@ export function cpuToRecord(s: CpuState, resetPc: number): StateRecord {
     siprio: new Array(64).fill(0),
     pc: s.pc >>> 0,
     load_res: s.resValid ? s.resAddr >>> 0 : 0xffffffff,
-    priv_ver: 0x11200,
+    priv_ver: QEMU_PRIV_VERSION_1_12_0,
     misa_mxl: 1,
     misa_ext: s.misa & 0x3ffffff,
+    // As QEMU 7.2 fills them for this hart: the extension mask equals misa_ext, and the
+    // feature bits name the MMU, PMP and debug triggers (QEMU drops paging without them).
+    misa_ext_mask: s.misa & 0x3ffffff,
+    features: QEMU_FEATURES,
     misa_mxl_max: 1,
     priv: s.priv,
     resetvec: BigInt(resetPc >>> 0),
