@@ -532,10 +532,11 @@ export class Cpu implements CsrHost {
             case 67: // AMOMINU.W
             case 68: { // AMOMAXU.W
               const a = x[(ins >> 15) & 31];
-              if ((a & 3) !== 0) {
-                // Like QEMU 7.2 (MO_ALIGN): LR faults as a load, SC/AMO as a store.
-                tc = op === 58 ? Cause.LoadAddressMisaligned : Cause.StoreAddressMisaligned;
-                tv = a;
+              if ((a & 3) !== 0 && (op !== 59 || (s.resValid !== 0 && s.resAddr === a >>> 0))) {
+                // As QEMU 7.2 on one hart (no CF_PARALLEL: an AMO is a load, then a store):
+                // LR and AMOs fault as misaligned loads; an SC without the reservation just
+                // fails, touching no memory.
+                tc = Cause.LoadAddressMisaligned, tv = a;
                 break block;
               }
               const src = x[(ins >> 20) & 31];

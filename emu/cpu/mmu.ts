@@ -285,19 +285,27 @@ export class Mmu {
   }
 
   /**
-   * Read-modify-write of an aligned word for AMOs, LR and SC outside the
-   * inline path; faults are store/AMO faults (3.7.1) even for the read half.
+   * Read-modify-write of an aligned word for AMOs outside the inline path. Like
+   * QEMU 7.2 on one hart, the read comes first and faults as a load; the write
+   * then faults as a store/AMO access.
    */
   amo(vaddr: number, update: (old: number) => number): number {
-    const pa = this.resolve(vaddr, 4, Access.Store, this.dataMode());
-    this.mmio = !this.ram.contains(pa, 4);
+    const mode = this.dataMode();
+    const pr = this.resolve(vaddr, 4, Access.Load, mode);
+    let old: number;
     try {
-      const old = this.bus.load(pa, 4) | 0;
-      this.bus.store(pa, 4, update(old));
-      return old;
+      old = this.bus.load(pr, 4) | 0;
+    } catch (e) {
+      throw this.fault(e, Access.Load, vaddr);
+    }
+    const pw = this.resolve(vaddr, 4, Access.Store, mode);
+    this.mmio = !this.ram.contains(pw, 4);
+    try {
+      this.bus.store(pw, 4, update(old));
     } catch (e) {
       throw this.fault(e, Access.Store, vaddr);
     }
+    return old;
   }
 
   private crossesPage(vaddr: number, size: number): boolean {

@@ -16,7 +16,7 @@ Deno.test("Mmu turns bus errors into access faults carrying the virtual address"
   throws(() => mmu.load(0x10, 4, true), isTrap(Cause.LoadAccessFault, 0x10));
   throws(() => mmu.store(0x20, 1, 0), isTrap(Cause.StoreAccessFault, 0x20));
   throws(() => mmu.fetch(0x30), isTrap(Cause.InstructionAccessFault, 0x30));
-  throws(() => mmu.amo(0x40, (v) => v), isTrap(Cause.StoreAccessFault, 0x40));
+  throws(() => mmu.amo(0x40, (v) => v), isTrap(Cause.LoadAccessFault, 0x40)); // read first
 });
 
 Deno.test("Mmu.load() sign- or zero-extends misaligned RAM reads", () => {
