@@ -106,7 +106,10 @@ export class Machine {
       vmsd: vmstateRiscvCpu,
       state: () => cpuToRecord(this.cpu.state, RAM_BASE),
       stage: () => cpuToRecord(this.cpu.state, RAM_BASE), // already a private copy
-      commit: (s) => cpuFromRecord(this.cpu.state, s),
+      commit: (s) => {
+        cpuFromRecord(this.cpu.state, s);
+        this.cpu.invalidateCaches(); // TLB and PMP ranges derive from the loaded state
+      },
     });
     // `halted` travels in both CPU sections: they must agree (one fact, one answer).
     this.registry.addStagedCheck((staged) =>

@@ -51,7 +51,7 @@ export class VirtMachine extends Machine {
     });
     this.place(VIRT_BOARD.finisher, this.finisher);
     this.plic = new SifivePlic({
-      contexts: [(l) => this.cpu.setIrq(Irq.MEI, l), () => {}],
+      contexts: [(l) => this.cpu.setIrq(Irq.MEI, l), (l) => this.cpu.setIrq(Irq.SEI, l)],
     });
     this.rtc = new GoldfishRtc({ clock, irq: this.plic.irqLine(VIRT_BOARD.rtc.irq) });
     this.place(VIRT_BOARD.rtc, this.rtc);
@@ -62,6 +62,8 @@ export class VirtMachine extends Machine {
     });
     this.place(VIRT_BOARD.aclint, this.aclint);
     this.place(VIRT_BOARD.plic, this.plic);
+    // The time CSR reads the mtimer, time_delta included, as QEMU 7.2's rdtime_fn does.
+    this.cpu.timeSource = () => Number(this.aclint.mtimeAt(this.nowNs()));
     const decoder = new TextDecoder();
     this.uart = new Uart16550({
       clock,

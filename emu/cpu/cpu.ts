@@ -1,8 +1,10 @@
 /**
- * The RV32IMA hart: a flat {@link CpuState} plus a run loop that executes up
- * to `budget` instructions with decoded ops cached per RAM word, aligned RAM
- * accesses inline, and interrupts checked between blocks. Time is an input
- * (a callback), so a run is deterministic given state, RAM and devices.
+ * The RV32IMA hart with M, S and U modes: a flat {@link CpuState} plus a run
+ * loop that executes up to `budget` instructions with decoded ops cached per
+ * RAM word, aligned RAM accesses inline (directly in M mode, through the
+ * MMU's TLB arrays under Sv32 or PMP), and interrupts checked between blocks.
+ * Time is an input (a callback), so a run is deterministic given state, RAM
+ * and devices.
  *
  * @module
  */
@@ -12,17 +14,27 @@ import type { Ram } from "../ram.ts";
 import { amoResult, div, divu, mulh, mulhsu, mulhu, rem, remu } from "./alu.ts";
 import { type CsrHost, execCsr } from "./csr.ts";
 import { decode } from "./decode.ts";
-import { Mmu } from "./mmu.ts";
+import { Access, Mmu, TLB_SIZE, tlbBank } from "./mmu.ts";
 import {
   addCycle,
   addInstret,
   type CpuState,
   createCpuState,
   PRV_M,
+  PRV_S,
   PRV_U,
   resetCpuState,
 } from "./state.ts";
-import { Cause, doMret, enterTrap, GuestTrap, MSTATUS, pendingInterrupt } from "./trap.ts";
+import {
+  Cause,
+  doMret,
+  doSret,
+  enterTrap,
+  GuestTrap,
+  Irq,
+  MSTATUS,
+  pendingInterrupt,
+} from "./trap.ts";
 
 /** Instructions per block: interrupts, exit requests and WFI are checked between blocks. */
 export const BLOCK_SIZE = 4096;
@@ -56,6 +68,8 @@ export class Cpu implements CsrHost {
   timeSource: () => number;
   /** Why the last run stopped. */
   stopReason: StopReason = "budget";
+  /** Level of the PLIC's S-mode external interrupt line (wiring, re-driven after a load). */
+  seipLine = false;
   private readonly resetPc: number;
   private exitRequested = false;
   /** Instructions retired in the current block but not yet added to the counters. */
@@ -75,12 +89,33 @@ export class Cpu implements CsrHost {
   reset(): void {
     resetCpuState(this.state, this.resetPc);
     this.inflight = 0;
+    this.mmu.invalidate();
   }
 
-  /** Drives interrupt line `irq` (an `Irq` number, e.g. Irq.MTI) in mip; devices call this. */
+  /**
+   * Drops everything derived from the state record (TLB, decoded PMP ranges);
+   * call after replacing the state from outside, e.g. when a snapshot loads.
+   */
+  invalidateCaches(): void {
+    this.mmu.invalidate();
+  }
+
+  /** CsrHost: a pmpcfg/pmpaddr write changed the PMP rules. */
+  pmpChanged(): void {
+    this.mmu.invalidate();
+  }
+
+  /**
+   * Drives interrupt line `irq` (an `Irq` number, e.g. Irq.MTI) in mip; devices call this.
+   * SEIP is the PLIC's line ORed with the bit software wrote (QEMU 7.2's `riscv_cpu_set_irq`).
+   */
   setIrq(irq: number, level: boolean): void {
     const bit = 1 << irq;
     const s = this.state;
+    if (irq === Irq.SEI) {
+      this.seipLine = level;
+      level = level || s.softwareSeip !== 0;
+    }
     s.mip = (level ? s.mip | bit : s.mip & ~bit) >>> 0;
   }
 
@@ -136,6 +171,8 @@ export class Cpu implements CsrHost {
     const dec = ram.decoded;
     const dirty = ram.dirty;
     const base = ram.base | 0;
+    const lim = ram.size;
+    const tlbTag = mmu.tlbTag, tlbAdd = mmu.tlbAdd;
     let pc = s.pc | 0;
     let done = 0;
     this.stopReason = "budget";
@@ -158,8 +195,16 @@ export class Cpu implements CsrHost {
         break;
       }
       const n = budget - done < BLOCK_SIZE ? budget - done : BLOCK_SIZE;
-      // Inline RAM paths only when translation is the identity; else lim=0 sends all to the MMU.
-      const lim = mmu.isIdentity() ? ram.size : 0;
+      // Per block (privilege, satp, mstatus and PMP only change at block ends): loads and
+      // stores index RAM directly when that is exact, else through the TLB banks of their
+      // privilege; fetches use a window, all of RAM when direct, else the current page.
+      mmu.sync();
+      const dmode = mmu.dataMode();
+      const dDirect = mmu.isDirect(dmode);
+      const lbank = tlbBank(Access.Load, dmode), sbank = tlbBank(Access.Store, dmode);
+      const fDirect = mmu.isDirect(s.priv);
+      const fbank = tlbBank(Access.Fetch, s.priv);
+      let fStart = fDirect ? base : 0, fLen = fDirect ? lim : 0, fAdd = fDirect ? -base | 0 : 0;
       let i = 0;
       let tc = -1;
       let tv = 0;
@@ -168,16 +213,31 @@ export class Cpu implements CsrHost {
           x[0] = 0;
           let ins: number;
           let op: number;
-          const poff = (pc - base) | 0;
-          if ((poff >>> 0) < lim) {
-            const w = poff >> 2;
+          if (((pc - fStart) >>> 0) < fLen) {
+            const w = ((pc + fAdd) | 0) >> 2;
             ins = m32[w];
             op = dec[w];
             if (op === 0) dec[w] = op = decode(ins);
           } else {
-            this.inflight = i;
-            ins = mmu.fetch(pc);
-            op = decode(ins);
+            // Another page: probe the fetch TLB inline, then ask the MMU (walk, PMP, fill).
+            const v = pc >>> 12, k = fbank + (v & (TLB_SIZE - 1));
+            let hit = !fDirect && tlbTag[k] === v;
+            if (hit) fAdd = tlbAdd[k];
+            else {
+              this.inflight = i;
+              hit = mmu.fetchPage(pc);
+              if (hit) fAdd = mmu.fetchAdd;
+            }
+            if (hit) {
+              fStart = pc & ~0xfff, fLen = 0x1000;
+              const w = ((pc + fAdd) | 0) >> 2;
+              ins = m32[w];
+              op = dec[w];
+              if (op === 0) dec[w] = op = decode(ins);
+            } else {
+              ins = mmu.fetch(pc);
+              op = decode(ins);
+            }
           }
           const rd = (ins >> 7) & 31;
           switch (op) {
@@ -240,7 +300,11 @@ export class Cpu implements CsrHost {
             case 14: // LBU
             case 15: { // LHU
               const a = (x[(ins >> 15) & 31] + (ins >> 20)) | 0;
-              const off = (a - base) | 0;
+              let off = (a - base) | 0;
+              if (!dDirect) {
+                const v = a >>> 12, k = lbank + (v & (TLB_SIZE - 1));
+                off = tlbTag[k] === v ? (a + tlbAdd[k]) | 0 : -1;
+              }
               if ((off >>> 0) < lim) {
                 if (op === 13) {
                   if ((off & 3) === 0) {
@@ -260,6 +324,7 @@ export class Cpu implements CsrHost {
               }
               this.inflight = i;
               x[rd] = mmu.load(a, op === 13 ? 4 : op === 11 || op === 14 ? 1 : 2, op < 13);
+              if (!mmu.mmio) break;
               pc = pc + 4 | 0;
               i++;
               break block; // MMIO may have raised an interrupt or requested exit
@@ -268,7 +333,11 @@ export class Cpu implements CsrHost {
             case 17: // SH
             case 18: { // SW
               const a = (x[(ins >> 15) & 31] + (((ins >> 25) << 5) | ((ins >>> 7) & 31))) | 0;
-              const off = (a - base) | 0;
+              let off = (a - base) | 0;
+              if (!dDirect) {
+                const vpn = a >>> 12, k = sbank + (vpn & (TLB_SIZE - 1));
+                off = tlbTag[k] === vpn ? (a + tlbAdd[k]) | 0 : -1;
+              }
               const v = x[(ins >> 20) & 31];
               if ((off >>> 0) < lim) {
                 if (op === 18) {
@@ -292,6 +361,7 @@ export class Cpu implements CsrHost {
               }
               this.inflight = i;
               mmu.store(a, op === 18 ? 4 : op === 16 ? 1 : 2, v);
+              if (!mmu.mmio) break;
               pc = pc + 4 | 0;
               i++;
               break block;
@@ -357,13 +427,22 @@ export class Cpu implements CsrHost {
             case 39: // FENCE.I: every store already drops the decoded ops it overwrites
               break;
             case 40: // ECALL
-              tc = s.priv === PRV_U ? Cause.EcallFromU : Cause.EcallFromM, tv = 0;
+              tc = s.priv === PRV_U
+                ? Cause.EcallFromU
+                : s.priv === PRV_S
+                ? Cause.EcallFromS
+                : Cause.EcallFromM;
+              tv = 0;
               break block;
             case 41: // EBREAK (QEMU 7.2 leaves mtval 0)
               tc = Cause.Breakpoint, tv = 0;
               break block;
             case 42: // MRET
-              if (s.priv !== PRV_M) {
+              // QEMU 7.2 also refuses to return below M while PMP has no rule at all.
+              if (
+                s.priv !== PRV_M ||
+                (mmu.pmp.numRules === 0 && ((s.mstatus & MSTATUS.MPP) >>> 11) !== PRV_M)
+              ) {
                 tc = Cause.IllegalInstruction, tv = ins;
                 break block;
               }
@@ -371,9 +450,29 @@ export class Cpu implements CsrHost {
               pc = s.pc | 0;
               i++;
               break block; // MIE may have changed
+            case 70: // SRET
+              // 3.1.6.5: SRET is illegal in U mode, and in S mode with mstatus.TSR.
+              if (s.priv < PRV_S || (s.priv === PRV_S && (s.mstatus & MSTATUS.TSR) !== 0)) {
+                tc = Cause.IllegalInstruction, tv = ins;
+                break block;
+              }
+              doSret(s);
+              pc = s.pc | 0;
+              i++;
+              break block;
+            case 71: // SFENCE.VMA
+              // Illegal in U mode, and in S mode with mstatus.TVM; flushes the whole TLB.
+              if (s.priv < PRV_S || (s.priv === PRV_S && (s.mstatus & MSTATUS.TVM) !== 0)) {
+                tc = Cause.IllegalInstruction, tv = ins;
+                break block;
+              }
+              mmu.flush();
+              pc = pc + 4 | 0;
+              i++;
+              break block; // the fetch window may be stale
             case 43: // WFI
-              // 3.1.6.5: with TW=1, WFI below M mode is illegal (no S mode: U only).
-              if (s.priv !== PRV_M && (s.mstatus & MSTATUS.TW) !== 0) {
+              // QEMU 7.2: illegal in U mode (S exists), and in S mode with mstatus.TW.
+              if (s.priv === PRV_U || (s.priv === PRV_S && (s.mstatus & MSTATUS.TW) !== 0)) {
                 tc = Cause.IllegalInstruction, tv = ins;
                 break block;
               }
@@ -433,14 +532,19 @@ export class Cpu implements CsrHost {
             case 67: // AMOMINU.W
             case 68: { // AMOMAXU.W
               const a = x[(ins >> 15) & 31];
-              if ((a & 3) !== 0) {
-                // Like QEMU 7.2 (MO_ALIGN): LR faults as a load, SC/AMO as a store.
-                tc = op === 58 ? Cause.LoadAddressMisaligned : Cause.StoreAddressMisaligned;
-                tv = a;
+              if ((a & 3) !== 0 && (op !== 59 || (s.resValid !== 0 && s.resAddr === a >>> 0))) {
+                // As QEMU 7.2 on one hart (no CF_PARALLEL: an AMO is a load, then a store):
+                // LR and AMOs fault as misaligned loads; an SC without the reservation just
+                // fails, touching no memory.
+                tc = Cause.LoadAddressMisaligned, tv = a;
                 break block;
               }
               const src = x[(ins >> 20) & 31];
-              const off = (a - base) | 0;
+              let off = (a - base) | 0;
+              if (!dDirect) {
+                const v = a >>> 12, k = (op === 58 ? lbank : sbank) + (v & (TLB_SIZE - 1));
+                off = tlbTag[k] === v ? (a + tlbAdd[k]) | 0 : -1;
+              }
               const inRam = (off >>> 0) < lim;
               this.inflight = i;
               if (op === 58) {

@@ -1,17 +1,30 @@
 /**
  * Control and status registers: numbers, privilege checks from the CSR number
  * itself (privileged spec 2.1: bits [9:8] lowest privilege, [11:10]=3 read-only),
- * and WARL read/write behaviour. Supervisor CSRs slot in here later.
+ * counter gating, and WARL read/write behaviour with QEMU 7.2's masks
+ * (target/riscv/csr.c). sstatus, sie and sip are views of mstatus, mie, mip.
  *
  * @module
  */
 
 import { Op } from "./decode.ts";
-import { addCycle, addInstret, type CpuState, PRV_M, PRV_U } from "./state.ts";
+import { writePmpaddr, writePmpcfg } from "./pmp.ts";
+import { addCycle, addInstret, type CpuState, PRV_M, PRV_S, PRV_U } from "./state.ts";
 import { Irq, legalizeMpp, MSTATUS } from "./trap.ts";
 
 /** CSR numbers (privileged spec 2.2, tables 2.2-2.6). */
 export const CSR = {
+  sstatus: 0x100,
+  sie: 0x104,
+  stvec: 0x105,
+  scounteren: 0x106,
+  senvcfg: 0x10a,
+  sscratch: 0x140,
+  sepc: 0x141,
+  scause: 0x142,
+  stval: 0x143,
+  sip: 0x144,
+  satp: 0x180,
   cycle: 0xc00,
   time: 0xc01,
   instret: 0xc02,
@@ -51,12 +64,29 @@ export const CSR = {
   tdata3: 0x7a3,
 } as const;
 
-/** mstatus bits writable on this M+U hart (S-mode bits stay 0 until S exists). */
-const MSTATUS_WMASK = MSTATUS.MIE | MSTATUS.MPIE | MSTATUS.MPP | MSTATUS.MPRV | MSTATUS.TW;
-/** mie bits that exist on this hart. */
-const MIE_WMASK = (1 << Irq.MSI) | (1 << Irq.MTI) | (1 << Irq.MEI);
-/** mcounteren bits: CY, TM, IR and hpmcounter3..31 (those read 0). */
-const MCOUNTEREN_WMASK = 0xffff_ffff;
+/** mstatus bits software may write (QEMU 7.2 write_mstatus for rv32 without F). */
+const MSTATUS_WMASK = MSTATUS.SIE | MSTATUS.SPIE | MSTATUS.MIE | MSTATUS.MPIE | MSTATUS.SPP |
+  MSTATUS.MPRV | MSTATUS.SUM | MSTATUS.MPP | MSTATUS.MXR | MSTATUS.TVM | MSTATUS.TSR |
+  MSTATUS.TW | MSTATUS.VS;
+/** The sstatus view of mstatus (QEMU's sstatus_v1_10_mask; UIE/UPIE/FS/XS read 0 here). */
+const SSTATUS_MASK = MSTATUS.SIE | MSTATUS.SPIE | MSTATUS.SPP | MSTATUS.FS | MSTATUS.XS |
+  MSTATUS.SUM | MSTATUS.MXR | MSTATUS.VS | 0x11;
+const bit = (n: number) => 1 << n;
+/** Supervisor-level interrupts: SSI, STI, SEI and LCOFI (13). */
+const S_INTS = bit(Irq.SSI) | bit(Irq.STI) | bit(Irq.SEI) | bit(13);
+/** VS-level interrupt bits, which QEMU 7.2 keeps writable even without H. */
+const VS_INTS = bit(2) | bit(6) | bit(10);
+/** mie writable bits: QEMU's all_ints less SGEIP (no H). */
+const MIE_WMASK = bit(Irq.MSI) | bit(Irq.MTI) | bit(Irq.MEI) | S_INTS | VS_INTS;
+/** mideleg and mip writable bits: QEMU's delegable_ints. */
+const DELEGABLE_INTS = S_INTS | VS_INTS;
+/** sip bits S mode may write, within mideleg: SSIP, USIP, UEIP, LCOFIP. */
+const SIP_WMASK = bit(Irq.SSI) | bit(0) | bit(8) | bit(13);
+/** Delegable exceptions: QEMU's DELEGABLE_EXCPS (0-9, 11-13, 15 and the H causes 20-23). */
+const DELEGABLE_EXCPS = 0x3ff | bit(11) | bit(12) | bit(13) | bit(15) | bit(20) | bit(21) |
+  bit(22) | bit(23);
+/** Number of mhpmcounterN/hpmcounterN above 2 that exist (QEMU 7.2's default pmu-num=16). */
+const PMU_COUNTERS = 16;
 
 /** What the CSR file needs from the hart besides its state record. */
 export interface CsrHost {
@@ -64,17 +94,31 @@ export interface CsrHost {
   readonly state: CpuState;
   /** Current value of the `time` CSR (virtual, deterministic; may exceed 2^32). */
   readTime(): number;
+  /** Level of the PLIC's S-mode external line, ORed into mip.SEIP (QEMU's `external_seip`). */
+  readonly seipLine?: boolean;
+  /** Called after a pmpcfg/pmpaddr write so derived PMP ranges and the TLB are rebuilt. */
+  pmpChanged?(): void;
 }
 
-/** True if CSR `num` is one of the read-as-zero, write-ignored counters/PMP/event registers. */
+/** True if CSR `num` is one of the read-as-zero, write-ignored counters/PMP/event/config registers. */
 function isZeroCsr(num: number): boolean {
-  return (num >= 0xb03 && num <= 0xb1f) || (num >= 0xb83 && num <= 0xb9f) || // mhpmcounter
+  return (num >= 0xb03 && num < 0xb03 + PMU_COUNTERS) || // mhpmcounter3..18
+    (num >= 0xb83 && num < 0xb83 + PMU_COUNTERS) || // mhpmcounter3h..18h
+    (num >= 0xc03 && num < 0xc03 + PMU_COUNTERS) || // hpmcounter3..18
+    (num >= 0xc83 && num < 0xc83 + PMU_COUNTERS) || // hpmcounter3h..18h
     (num >= 0x323 && num <= 0x33f) || // mhpmevent
     (num >= 0x3a4 && num <= 0x3af) || (num >= 0x3c0 && num <= 0x3ef) || // PMP entries 16..63
-    num === CSR.menvcfg || num === CSR.menvcfgh || num === CSR.mstatush ||
-    num === CSR.mcountinhibit || num === CSR.tselect || num === CSR.tdata1 ||
-    num === CSR.tdata2 || num === CSR.tdata3 || num === CSR.mvendorid ||
+    num === CSR.menvcfg || num === CSR.menvcfgh || num === CSR.senvcfg ||
+    num === CSR.mstatush || num === CSR.mcountinhibit || num === CSR.tselect ||
+    num === CSR.tdata1 || num === CSR.tdata2 || num === CSR.tdata3 || num === CSR.mvendorid ||
     num === CSR.marchid || num === CSR.mimpid || num === CSR.mconfigptr;
+}
+
+/** mstatus as read: SD (bit 31) summarises FS/VS/XS = dirty (QEMU's add_status_sd). */
+function readMstatus(st: number): number {
+  const dirty = (st & MSTATUS.FS) === MSTATUS.FS || (st & MSTATUS.VS) === MSTATUS.VS ||
+    (st & MSTATUS.XS) === MSTATUS.XS;
+  return (dirty ? st | MSTATUS.SD : st) >>> 0;
 }
 
 /**
@@ -84,8 +128,28 @@ function isZeroCsr(num: number): boolean {
 export function csrRead(h: CsrHost, num: number): number | undefined {
   const s = h.state;
   switch (num) {
+    case CSR.sstatus:
+      return readMstatus(s.mstatus & SSTATUS_MASK);
+    case CSR.sie:
+      return (s.mie & s.mideleg & S_INTS) >>> 0;
+    case CSR.stvec:
+      return s.stvec;
+    case CSR.scounteren:
+      return s.scounteren;
+    case CSR.sscratch:
+      return s.sscratch;
+    case CSR.sepc:
+      return s.sepc;
+    case CSR.scause:
+      return s.scause;
+    case CSR.stval:
+      return s.stval;
+    case CSR.sip:
+      return (s.mip & s.mideleg & S_INTS) >>> 0;
+    case CSR.satp:
+      return s.satp;
     case CSR.mstatus:
-      return s.mstatus;
+      return readMstatus(s.mstatus);
     case CSR.misa:
       return s.misa;
     case CSR.medeleg:
@@ -127,7 +191,6 @@ export function csrRead(h: CsrHost, num: number): number | undefined {
     case CSR.timeh:
       return Math.floor(h.readTime() / 0x1_0000_0000) >>> 0;
   }
-  if ((num >= 0xc03 && num <= 0xc1f) || (num >= 0xc83 && num <= 0xc9f)) return 0; // hpmcounterN
   if (num >= CSR.pmpcfg0 && num <= CSR.pmpcfg0 + 3) {
     const c = s.pmpcfg, i = (num - CSR.pmpcfg0) * 4;
     return (c[i] | (c[i + 1] << 8) | (c[i + 2] << 16) | (c[i + 3] << 24)) >>> 0;
@@ -136,23 +199,84 @@ export function csrRead(h: CsrHost, num: number): number | undefined {
   return isZeroCsr(num) ? 0 : undefined;
 }
 
-/** Writes CSR `num` (already checked writable), applying its WARL rules. */
-export function csrWrite(h: CsrHost, num: number, value: number): void {
+/** Writes mip bits `mask` (within QEMU's delegable_ints) to `v`; SEIP keeps the PLIC's line. */
+function writeMip(s: CpuState, mask: number, v: number, seipLine: boolean): void {
+  let m = mask & DELEGABLE_INTS;
+  if ((m & bit(Irq.SEI)) !== 0) {
+    s.softwareSeip = (v >>> Irq.SEI) & 1;
+    if (seipLine) v |= bit(Irq.SEI);
+  }
+  m >>>= 0;
+  s.mip = ((s.mip & ~m) | (v & m)) >>> 0;
+}
+
+/**
+ * Writes CSR `num` (already checked writable), applying its WARL rules.
+ * `mask` holds the bits the instruction writes (CSRRS/C touch only those):
+ * it matters for mip/sip, whose SEIP must not copy the PLIC line into the
+ * software bit; elsewhere `value` already merges the old bits.
+ */
+export function csrWrite(h: CsrHost, num: number, value: number, mask = 0xffff_ffff): void {
+  const seipLine = h.seipLine === true;
   const s = h.state;
   const v = value >>> 0;
   switch (num) {
+    case CSR.sstatus:
+      s.mstatus = legalizeMpp(
+        (s.mstatus & ~(SSTATUS_MASK & MSTATUS_WMASK)) | (v & SSTATUS_MASK & MSTATUS_WMASK),
+      ) >>> 0;
+      return;
+    case CSR.sie: {
+      const m = s.mideleg & S_INTS;
+      s.mie = ((s.mie & ~m) | (v & m)) >>> 0;
+      return;
+    }
+    case CSR.stvec:
+      if ((v & 3) < 2) s.stvec = v;
+      return;
+    case CSR.scounteren:
+      s.scounteren = v;
+      return;
+    case CSR.sscratch:
+      s.sscratch = v;
+      return;
+    case CSR.sepc:
+      s.sepc = (v & ~3) >>> 0; // IALIGN=32, as for mepc
+      return;
+    case CSR.scause:
+      s.scause = v;
+      return;
+    case CSR.stval:
+      s.stval = v;
+      return;
+    case CSR.sip:
+      writeMip(s, s.mideleg & SIP_WMASK & mask, v, seipLine);
+      return;
+    case CSR.satp:
+      // Sv32 and Bare are both valid MODEs; QEMU 7.2 stores every bit.
+      s.satp = v;
+      return;
     case CSR.mstatus:
       s.mstatus = legalizeMpp((s.mstatus & ~MSTATUS_WMASK) | (v & MSTATUS_WMASK)) >>> 0;
       return;
+    case CSR.medeleg:
+      s.medeleg = (v & DELEGABLE_EXCPS) >>> 0;
+      return;
+    case CSR.mideleg:
+      s.mideleg = (v & DELEGABLE_INTS) >>> 0;
+      return;
     case CSR.mie:
       s.mie = (v & MIE_WMASK) >>> 0;
+      return;
+    case CSR.mip:
+      writeMip(s, DELEGABLE_INTS & mask, v, seipLine);
       return;
     case CSR.mtvec:
       // 3.1.7: MODE values >= 2 are reserved; like QEMU 7.2, ignore such writes.
       if ((v & 3) < 2) s.mtvec = v;
       return;
     case CSR.mcounteren:
-      s.mcounteren = (v & MCOUNTEREN_WMASK) >>> 0;
+      s.mcounteren = v;
       return;
     case CSR.mscratch:
       s.mscratch = v;
@@ -180,52 +304,36 @@ export function csrWrite(h: CsrHost, num: number, value: number): void {
       s.instretHi = v;
       return;
     default:
-      if (num >= CSR.pmpcfg0 && num <= CSR.pmpcfg0 + 3) writePmpcfg(s, (num - CSR.pmpcfg0) * 4, v);
-      else if (num >= CSR.pmpaddr0 && num <= CSR.pmpaddr0 + 15) {
+      if (num >= CSR.pmpcfg0 && num <= CSR.pmpcfg0 + 3) {
+        writePmpcfg(s, num - CSR.pmpcfg0, v);
+        h.pmpChanged?.();
+      } else if (num >= CSR.pmpaddr0 && num <= CSR.pmpaddr0 + 15) {
         writePmpaddr(s, num - CSR.pmpaddr0, v);
+        h.pmpChanged?.();
       }
       return;
-      // misa (WARL, fixed), medeleg/mideleg (no S mode: read-only zero), mip (M bits are
-      // driven by devices; S bits absent), and the zero CSRs ignore writes.
+      // misa (WARL, fixed) and the zero CSRs ignore writes.
   }
-}
-
-/** PMP cfg bits (3.7.1): L, A (2 bits), X, W, R; bits 6:5 are reserved zero. */
-const PMP_L = 0x80, PMP_A = 0x18, PMP_TOR = 0x08, PMP_CFG_WMASK = 0x9f;
-
-/** Writes four PMP cfg bytes starting at entry `first`, skipping locked entries (3.7.1.3). */
-function writePmpcfg(s: CpuState, first: number, v: number): void {
-  for (let k = 0; k < 4; k++) {
-    const i = first + k;
-    if ((s.pmpcfg[i] & PMP_L) !== 0) continue;
-    let b = (v >>> (8 * k)) & PMP_CFG_WMASK;
-    if ((b & 3) === 2) b &= ~3; // R=0,W=1 is reserved: treat as no access, like QEMU
-    s.pmpcfg[i] = b;
-  }
-}
-
-/** Writes pmpaddr`i` unless it or a TOR entry above it is locked (3.7.1.3). G=0, all bits writable. */
-function writePmpaddr(s: CpuState, i: number, v: number): void {
-  if ((s.pmpcfg[i] & PMP_L) !== 0) return;
-  if (i + 1 < 16 && (s.pmpcfg[i + 1] & (PMP_L | PMP_A)) === (PMP_L | PMP_TOR)) return;
-  s.pmpaddr[i] = v;
 }
 
 /**
- * Whether the current privilege level may access CSR `num` (2.1 and 3.1.11).
+ * Whether the current privilege level may access CSR `num` (2.1, 3.1.11, 3.1.6.5).
  * Returns false for illegal-instruction cases: missing CSR, too little
- * privilege, write to a read-only CSR, or a counter disabled by mcounteren.
+ * privilege, write to a read-only CSR, a counter disabled by mcounteren (S, U)
+ * or scounteren (U), or satp in S mode with mstatus.TVM.
  */
 export function csrAccessible(h: CsrHost, num: number, write: boolean): boolean {
   const s = h.state;
   if (((num >>> 8) & 3) > s.priv) return false;
   if (write && (num >>> 10) === 3) return false;
   if (num >= 0xc00 && num <= 0xc9f && s.priv < PRV_M) {
-    // 3.1.11: mcounteren bit (num & 31) gates lower-privilege access.
-    if ((s.mcounteren & (1 << (num & 31))) === 0) return false;
+    // 3.1.11 / 4.1.4: mcounteren gates S and U, scounteren gates U as well.
+    const b = 1 << (num & 31);
+    if ((s.mcounteren & b) === 0) return false;
+    if (s.priv === PRV_U && (s.scounteren & b) === 0) return false;
   }
-  if (csrRead(h, num) === undefined) return false;
-  return s.priv >= PRV_U;
+  if (num === CSR.satp && s.priv === PRV_S && (s.mstatus & MSTATUS.TVM) !== 0) return false;
+  return csrRead(h, num) !== undefined;
 }
 
 /**
@@ -251,7 +359,12 @@ export function execCsr(h: CsrHost, ins: number, op: number): boolean {
   if (!writes || (num !== CSR.minstret && num !== CSR.minstreth)) addInstret(s, 1);
   if (!writes || (num !== CSR.mcycle && num !== CSR.mcycleh)) addCycle(s, 1);
   if (writes) {
-    csrWrite(h, num, kind === Op.CSRRW ? src : kind === Op.CSRRS ? old | src : old & ~src);
+    csrWrite(
+      h,
+      num,
+      kind === Op.CSRRW ? src : kind === Op.CSRRS ? old | src : old & ~src,
+      kind === Op.CSRRW ? 0xffff_ffff : src,
+    );
   }
   x[rd] = old;
   return true;

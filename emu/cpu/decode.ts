@@ -80,6 +80,8 @@ export const Op = {
   AMOMINU_W: 67,
   AMOMAXU_W: 68,
   ILLEGAL: 69,
+  SRET: 70,
+  SFENCE_VMA: 71,
 } as const;
 
 /** An operation number from {@link Op}. */
@@ -158,7 +160,7 @@ const AMO: Readonly<Record<number, OpCode>> = {
   0x1c: Op.AMOMAXU_W,
 };
 
-/** Decodes RV32IMA + Zicsr + Zifencei + M-mode system instructions; unknown bits give ILLEGAL. */
+/** Decodes RV32IMA + Zicsr + Zifencei + M/S-mode system instructions; unknown bits give ILLEGAL. */
 export function decode(ins: number): OpCode {
   const f3 = (ins >>> 12) & 7;
   const f7 = ins >>> 25;
@@ -192,12 +194,16 @@ export function decode(ins: number): OpCode {
       return f3 === 1 ? Op.FENCE_I : Op.ILLEGAL;
     case 0x73: // SYSTEM
       if (f3 !== 0) return CSROPS[f3];
+      // SFENCE.VMA rs1, rs2: funct7 0001001, rd = 0.
+      if ((ins >>> 25) === 0x09 && (ins & 0xf80) === 0) return Op.SFENCE_VMA;
       if ((ins & 0x000f_8f80) !== 0) return Op.ILLEGAL; // rs1, rd must be zero
       switch (ins >>> 20) {
         case 0x000:
           return Op.ECALL;
         case 0x001:
           return Op.EBREAK;
+        case 0x102:
+          return Op.SRET;
         case 0x302:
           return Op.MRET;
         case 0x105:

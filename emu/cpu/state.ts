@@ -9,13 +9,14 @@
 
 /** Privilege level encodings (privileged spec 1.2, table 1.1). */
 export const PRV_U = 0;
-/** Supervisor mode: not implemented yet, reserved so `priv` never changes meaning. */
+/** Supervisor mode. */
 export const PRV_S = 1;
 /** Machine mode. */
 export const PRV_M = 3;
 
-/** `misa` for RV32IMAU: MXL=1 (bit 30), extensions A (0), I (8), M (12), U (20). */
-export const MISA_RV32IMAU = 0x4000_0000 | (1 << 0) | (1 << 8) | (1 << 12) | (1 << 20);
+/** `misa` for RV32IMASU: MXL=1 (bit 30), extensions A (0), I (8), M (12), S (18), U (20). */
+export const MISA_RV32IMASU = 0x4000_0000 | (1 << 0) | (1 << 8) | (1 << 12) | (1 << 18) |
+  (1 << 20);
 
 /**
  * Architectural state of one RV32 hart. Integers are stored as JS numbers:
@@ -28,17 +29,17 @@ export interface CpuState {
   x: Int32Array;
   /** Program counter of the next instruction to execute. */
   pc: number;
-  /** Current privilege level: {@link PRV_M} or {@link PRV_U}. */
+  /** Current privilege level: {@link PRV_M}, {@link PRV_S} or {@link PRV_U}. */
   priv: number;
   /** 1 while stalled in WFI until an enabled interrupt is pending (QEMU's `halted`). */
   waiting: number;
-  /** mstatus (MIE, MPIE, MPP, MPRV, TW; S-mode bits reserved for later). */
+  /** mstatus (sstatus is a view of it): SIE/MIE, SPIE/MPIE, SPP/MPP, VS, MPRV, SUM, MXR, TVM, TW, TSR. */
   mstatus: number;
   /** misa; read-only here but migrated, as QEMU does. */
   misa: number;
-  /** mie: enabled interrupts (MSIE, MTIE, MEIE). */
+  /** mie: enabled interrupts (sie is the view of its bits delegated in mideleg). */
   mie: number;
-  /** mip: pending interrupts, driven by devices through `Cpu.setIrq`. */
+  /** mip: pending interrupts, QEMU's `env.mip` (device lines through `Cpu.setIrq`, plus SSIP/STIP/SEIP written by software). */
   mip: number;
   /** mtvec: trap vector base and mode (0 direct, 1 vectored). */
   mtvec: number;
@@ -50,14 +51,28 @@ export interface CpuState {
   mcause: number;
   /** mtval: faulting address or instruction bits. */
   mtval: number;
-  /** medeleg: exception delegation (reads 0 until S mode exists). */
+  /** medeleg: exceptions delegated to S mode. */
   medeleg: number;
-  /** mideleg: interrupt delegation (reads 0 until S mode exists). */
+  /** mideleg: interrupts delegated to S mode. */
   mideleg: number;
-  /** mcounteren: which counters U mode may read (CY, TM, IR). */
+  /** mcounteren: which counters S and U mode may read (CY, TM, IR). */
   mcounteren: number;
-  /** satp: always 0 (bare) until Sv32 exists; kept so paging needs no new field. */
+  /** satp: MODE (bit 31, 1 = Sv32), ASID (30:22), root page table PPN (21:0). */
   satp: number;
+  /** stvec: S-mode trap vector base and mode. */
+  stvec: number;
+  /** sscratch: scratch register for S-mode trap handlers. */
+  sscratch: number;
+  /** sepc: pc of the instruction that trapped into S mode. */
+  sepc: number;
+  /** scause: S-mode trap cause, bit 31 set for interrupts. */
+  scause: number;
+  /** stval: S-mode faulting address or instruction bits. */
+  stval: number;
+  /** scounteren: which counters U mode may read (with mcounteren). */
+  scounteren: number;
+  /** QEMU's `software_seip`: the SEIP value software wrote to mip (the PLIC's S line ORs in). */
+  softwareSeip: number;
   /** mhartid: this hart's id (config, but migrated like QEMU's `mhartid`). */
   mhartid: number;
   /** Low 32 bits of mcycle. */
@@ -68,7 +83,7 @@ export interface CpuState {
   instretLo: number;
   /** High 32 bits of minstret. */
   instretHi: number;
-  /** PMP configuration bytes for entries 0..15 (pmpcfg0..3 pack four each). Stored, not yet enforced. */
+  /** PMP configuration bytes for entries 0..15 (pmpcfg0..3 pack four each). */
   pmpcfg: Uint8Array;
   /** PMP address registers pmpaddr0..15 (bits 33:2 of the address). */
   pmpaddr: Uint32Array;
@@ -86,7 +101,7 @@ export function createCpuState(resetPc = 0x8000_0000, hartId = 0): CpuState {
     priv: PRV_M,
     waiting: 0,
     mstatus: 0,
-    misa: MISA_RV32IMAU,
+    misa: MISA_RV32IMASU,
     mie: 0,
     mip: 0,
     mtvec: 0,
@@ -98,6 +113,13 @@ export function createCpuState(resetPc = 0x8000_0000, hartId = 0): CpuState {
     mideleg: 0,
     mcounteren: 0,
     satp: 0,
+    stvec: 0,
+    sscratch: 0,
+    sepc: 0,
+    scause: 0,
+    stval: 0,
+    scounteren: 0,
+    softwareSeip: 0,
     mhartid: hartId >>> 0,
     cycleLo: 0,
     cycleHi: 0,
@@ -122,7 +144,7 @@ export function resetCpuState(s: CpuState, resetPc = 0x8000_0000): void {
   s.priv = PRV_M;
   s.waiting = 0;
   s.mstatus = 0;
-  s.misa = MISA_RV32IMAU;
+  s.misa = MISA_RV32IMASU;
   s.mie = 0;
   s.mtvec = 0;
   s.mscratch = 0;
@@ -133,6 +155,13 @@ export function resetCpuState(s: CpuState, resetPc = 0x8000_0000): void {
   s.mideleg = 0;
   s.mcounteren = 0;
   s.satp = 0;
+  s.stvec = 0;
+  s.sscratch = 0;
+  s.sepc = 0;
+  s.scause = 0;
+  s.stval = 0;
+  s.scounteren = 0;
+  s.softwareSeip = 0;
   s.cycleLo = 0;
   s.cycleHi = 0;
   s.instretLo = 0;

@@ -26,7 +26,7 @@ import {
   vmsd,
 } from "../../migration/vmstate/fields.ts";
 import { vmstateUint32, vmstateUint64, vmstateUint8 } from "../../migration/vmstate/infos.ts";
-import { type CpuState, MISA_RV32IMAU, PRV_M, PRV_U } from "./state.ts";
+import { type CpuState, MISA_RV32IMASU, PRV_M, PRV_S, PRV_U } from "./state.ts";
 
 /** Keys of CpuState that hold one 32-bit number. */
 type ScalarKey = { [K in keyof CpuState]: CpuState[K] extends number ? K : never }[keyof CpuState];
@@ -46,6 +46,11 @@ export interface CpuRow {
 }
 
 const env = (name: string) => `env.${name}`;
+
+/** QEMU 7.2's `priv_ver` for privileged spec 1.12 (an enum: 1.10 = 0, 1.11 = 1, 1.12 = 2). */
+const QEMU_PRIV_VERSION_1_12_0 = 2;
+/** QEMU 7.2's `env.features`: RISCV_FEATURE_MMU (bit 0) | PMP (1) | DEBUG (4) = 0x13. */
+const QEMU_FEATURES = 0x13;
 
 /** A 32-bit CSR QEMU names `env.NAME`, held in CpuState as `key` (default: the same name). */
 function csr32(name: string, key = name as ScalarKey): CpuRow {
@@ -147,7 +152,7 @@ export const CPU_ROWS: readonly CpuRow[] = [
   zero32("frm"),
   zero32("badaddr"),
   zero32("guest_phys_fault_addr"),
-  fixed(uint32(env("priv_ver")), () => 0x11200),
+  fixed(uint32(env("priv_ver")), () => QEMU_PRIV_VERSION_1_12_0),
   zero32("vext_ver"),
   fixed(
     uint32(env("misa_mxl")),
@@ -158,18 +163,23 @@ export const CPU_ROWS: readonly CpuRow[] = [
     field: uint32(env("misa_ext")),
     uses: ["misa"],
     save: (s) => s.misa & 0x3ffffff,
-    load: (s, v) => void (s.misa = (MISA_RV32IMAU & ~0x3ffffff) | (v as number)),
+    load: (s, v) => void (s.misa = (MISA_RV32IMASU & ~0x3ffffff) | (v as number)),
     check: (v) =>
-      (((v as number) | (MISA_RV32IMAU & 0x3ffffff)) !== (MISA_RV32IMAU & 0x3ffffff))
+      (((v as number) | (MISA_RV32IMASU & 0x3ffffff)) !== (MISA_RV32IMASU & 0x3ffffff))
         ? `0x${(v as number).toString(16)} names extensions this hart lacks`
         : undefined,
   },
   fixed(uint32(env("misa_mxl_max")), () => 1),
-  zero32("misa_ext_mask"),
-  zero32("features"),
+  // As QEMU 7.2 fills them for this hart: the extension mask equals misa_ext, and the feature
+  // bits name the MMU, PMP and debug triggers (QEMU drops paging without them).
+  fixed(uint32(env("misa_ext_mask")), (s) => s.misa & 0x3ffffff),
+  fixed(uint32(env("features")), () => QEMU_FEATURES),
   {
     ...csr32("priv"),
-    check: (v) => v !== PRV_M && v !== PRV_U ? `is ${v}: only M (3) and U (0) exist` : undefined,
+    check: (v) =>
+      v !== PRV_M && v !== PRV_S && v !== PRV_U
+        ? `is ${v}: only M (3), S (1) and U (0) exist`
+        : undefined,
   },
   fixed(
     uint32(env("virt")),
@@ -178,30 +188,38 @@ export const CPU_ROWS: readonly CpuRow[] = [
   ),
   fixed(uint64(env("resetvec")), (_s, resetPc) => BigInt(resetPc >>> 0)),
   csr32("mhartid"),
-  csr64("mstatus", "mstatus", true),
+  {
+    ...csr64("mstatus", "mstatus", true),
+    check: (v) =>
+      (v as bigint) > 0xffffffffn
+        ? "has bits above 31"
+        : ((v as bigint) >> 11n & 3n) === 2n
+        ? "has the reserved MPP value 2"
+        : undefined,
+  },
   csr64("mip"),
   zero64("miclaim"),
   csr64("mie"),
   csr64("mideleg"),
   csr32("satp"),
-  zero32("stval"),
+  csr32("stval"),
   csr32("medeleg"),
-  zero32("stvec"),
-  zero32("sepc"),
-  zero32("scause"),
+  csr32("stvec"),
+  csr32("sepc"),
+  csr32("scause"),
   csr32("mtvec"),
   csr32("mepc"),
   csr32("mcause"),
   csr32("mtval"),
   zero32("miselect"),
   zero32("siselect"),
-  zero32("scounteren"),
+  csr32("scounteren"),
   csr32("mcounteren"),
   zero32("mcountinhibit"),
   fixed(structArray(env("pmu_ctrs"), vmstateCpuPmu, 32), zeros(32, pmu)),
   fixed(array(env("mhpmevent_val"), vmstateUint32, 32), zeros(32, () => 0)),
   fixed(array(env("mhpmeventh_val"), vmstateUint32, 32), zeros(32, () => 0)),
-  zero32("sscratch"),
+  csr32("sscratch"),
   csr32("mscratch"),
   zero64("mfromhost"),
   zero64("mtohost"),
@@ -246,6 +264,12 @@ const COUNTER_ROWS: readonly CpuRow[] = [
     field: uint32("waiting"),
     check: (v) => v !== 0 && v !== 1 ? `is ${v}` : undefined,
   },
+  {
+    // QEMU's `software_seip` (QEMU does not migrate it): the SEIP value software wrote to mip.
+    ...csr32("software_seip", "softwareSeip"),
+    field: uint32("software_seip", { version: 2 }),
+    check: (v) => (v as number) > 1 ? `is ${v}` : undefined,
+  },
 ];
 
 /** Every row of the `cpu` section, subsections included. */
@@ -268,10 +292,14 @@ export const vmstateCpuPmp = vmsd({
   fields: PMP_ROWS.map((r) => r.field),
 });
 
-/** snapshell's counters subsection: minstret/mcycle drive virtual time, so they must travel. */
+/**
+ * snapshell's counters subsection: minstret/mcycle drive virtual time, so they must travel.
+ * Version 2 adds QEMU's `software_seip` (not migrated by QEMU; the SEIP software wrote).
+ */
 export const vmstateCpuCounters = vmsd({
   name: "cpu/snapshell-counters",
-  versionId: 1,
+  versionId: 2,
+  minimumVersionId: 1,
   needed: () => true,
   fields: COUNTER_ROWS.map((r) => r.field),
 });

@@ -47,6 +47,7 @@ export const GUESTS: Guest[] = [
   { name: "memwriter", src: "memwriter.c" },
   { name: "compute", src: "compute.c" },
   { name: "compute-small", src: "compute.c", defines: ["COMPUTE_ITERATIONS=8"] },
+  { name: "compute-paged", src: "compute.c", extra: ["paging.c"], defines: ["COMPUTE_PAGED"] },
   { name: "demo", src: "demo.c", extra: ["nvme.c"] },
 ];
 

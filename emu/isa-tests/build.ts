@@ -4,6 +4,12 @@
  *
  *   deno run --allow-read --allow-write --allow-run emu/isa-tests/build.ts
  *
+ * Every test also passes on QEMU 7.2 (HTIF exit status = the failing test, 0 = pass), which
+ * is how their expectations were checked:
+ *
+ *   qemu-system-riscv32 -M spike -icount shift=0 -bios none -nographic -kernel X.elf \
+ *     -cpu rv32,f=off,d=off,c=off,h=off,sstc=off,Zihintpause=off,zba=off,zbb=off,zbc=off,zbs=off
+ *
  * @module
  */
 

@@ -17,7 +17,8 @@ jmp: jr t1
   # Enter U mode. PMP entry 0 grants U everything (QEMU refuses MRET to U with no PMP rules).
   li t0, -1; csrw pmpaddr0, t0; li t0, 0x1f; csrw pmpcfg0, t0
   li t0, 0x1800; csrc mstatus, t0     # MPP = U
-  li t0, 1; csrw mcounteren, t0       # U may read cycle only
+  li t0, 1; csrw mcounteren, t0       # U may read cycle only (S exists: scounteren too)
+  csrw scounteren, t0
   la t0, umode; csrw mepc, t0
   li TESTNUM, 6; mret
 umode:

@@ -1,7 +1,10 @@
 /**
- * Runs every ELF in $RISCV_TESTS_DIR (upstream riscv-tests rv32ui/um/ua/mi
- * `-p-` builds, made outside this repo) and expects each to pass via HTIF.
- * Skipped when the variable is unset.
+ * Runs every ELF in $RISCV_TESTS_DIR (upstream riscv-tests, built outside this repo and never
+ * committed) and expects each to pass via HTIF: the rv32ui/um/ua/mi/si `-p-` builds (physical
+ * memory, M/S/U) and, when present, the rv32ui/um/ua `-v-` builds (user code under Sv32 with
+ * demand paging). Build them with riscv64-unknown-elf-gcc, -march=rv32ima_zicsr_zifencei
+ * -mabi=ilp32, the suites' env/p (or env/v) link.ld and headers, as riscv-tests/isa/Makefile
+ * does. Skipped when the variable is unset.
  */
 
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
@@ -15,7 +18,9 @@ const KNOWN_FAILURES: Record<string, string> = {};
 const names: string[] = [];
 if (dir !== undefined) {
   for (const e of Deno.readDirSync(dir)) {
-    if (e.isFile && /^rv32(ui|um|ua|mi)-p-[a-z0-9_-]+$/.test(e.name)) names.push(e.name);
+    if (e.isFile && /^rv32((ui|um|ua|mi|si)-p|(ui|um|ua)-v)-[a-z0-9_-]+$/.test(e.name)) {
+      names.push(e.name);
+    }
   }
   names.sort();
 }
@@ -24,7 +29,7 @@ Deno.test({
   name: "riscv-tests: RISCV_TESTS_DIR is set",
   ignore: dir === undefined,
   fn() {
-    if (names.length === 0) throw new TypeError(`No rv32*-p-* ELFs found in ${dir}`);
+    if (names.length === 0) throw new TypeError(`No rv32*-p-*/-v-* ELFs found in ${dir}`);
   },
 });
 

@@ -2,7 +2,8 @@
  * with a multiply-based generator after every pass. The default of 20800 iterations (about
  * 48100 instructions each) is about 1.0e9 instructions; build with -DCOMPUTE_ITERATIONS=n
  * (compute-small: 8 iterations, about 0.4e6 instructions) or patch the `compute_iterations`
- * word for a shorter run. Prints the result and exits 0. */
+ * word for a shorter run. Prints the result and exits 0. With -DCOMPUTE_PAGED (compute-paged)
+ * it runs in S mode under Sv32 with 4 KiB pages (rt/paging.c). */
 #include "rt.h"
 
 #ifndef COMPUTE_ITERATIONS
@@ -32,7 +33,14 @@ static uint32_t crc32(const uint8_t *p, uint32_t n) {
   return ~c;
 }
 
+#ifdef COMPUTE_PAGED
+void paging_enter_supervisor(void);
+#endif
+
 int main(void) {
+#ifdef COMPUTE_PAGED
+  paging_enter_supervisor(); /* compute-paged: the same work in S mode under Sv32 */
+#endif
   uart_init();
   uint32_t iters = compute_iterations;
   kprintf("compute: crc32 over %u bytes x %u iterations\n", BUF_BYTES, iters);

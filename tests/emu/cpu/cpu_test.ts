@@ -3,12 +3,16 @@ import type { MmioDevice } from "../../../emu/bus.ts";
 import { BLOCK_SIZE } from "../../../emu/cpu/cpu.ts";
 import { CSR } from "../../../emu/cpu/csr.ts";
 import { Cause, Irq, MSTATUS } from "../../../emu/cpu/trap.ts";
+import { PRV_S } from "../../../emu/cpu/state.ts";
+import { loadElf } from "../../../emu/elf.ts";
+import { Ram } from "../../../emu/ram.ts";
+import { VirtMachine } from "../../../emu/virt.ts";
 import { runHtif } from "../_htif.ts";
 import { addi, amo, csr, ECALL, j, lui, lw, machine, NOP, sb, sw, WFI } from "./_asm.ts";
 
 const FIXTURES = new URL("../../fixtures/isa/", import.meta.url);
 
-for (const name of ["alu", "branch", "mem", "muldiv", "amo", "csr", "trap"]) {
+for (const name of ["alu", "branch", "mem", "muldiv", "amo", "csr", "trap", "super", "paging"]) {
   Deno.test(`run() passes our ${name}.S ISA test`, () => {
     const r = runHtif(Deno.readFileSync(new URL(`${name}.elf`, FIXTURES)), 100_000);
     assertEquals(r.tohost, 1, `failed test ${r.failedTest}`);
@@ -42,24 +46,28 @@ Deno.test("a pending enabled timer interrupt traps to vectored mtvec between blo
   assertEquals(s.pc, RAM + 0x100 + 4 * Irq.MTI + 4);
 });
 
-Deno.test("interrupts are masked by mstatus.MIE in M mode and prioritised MEI > MSI > MTI", () => {
+Deno.test("interrupts are masked by mstatus.MIE in M mode and taken MSI, MTI, MEI (QEMU 7.2)", () => {
   const { cpu, ram } = machine([NOP, j(-4)]);
   ram.write(RAM + 0x200, new Uint8Array(new Uint32Array(4).fill(NOP).buffer));
   const s = cpu.state;
   s.mtvec = RAM + 0x200;
   s.mie = (1 << Irq.MTI) | (1 << Irq.MSI) | (1 << Irq.MEI);
   cpu.setIrq(Irq.MTI, true);
-  cpu.setIrq(Irq.MSI, true);
+  cpu.setIrq(Irq.MEI, true);
   cpu.run(4);
   assertEquals(s.mcause, 0);
   s.mstatus = MSTATUS.MIE;
-  cpu.setIrq(Irq.MEI, true);
-  cpu.run(1);
-  assertEquals(s.mcause, (0x8000_0000 | Irq.MEI) >>> 0);
-  s.mstatus = MSTATUS.MIE;
-  cpu.setIrq(Irq.MEI, false);
+  cpu.setIrq(Irq.MSI, true);
   cpu.run(1);
   assertEquals(s.mcause, (0x8000_0000 | Irq.MSI) >>> 0);
+  s.mstatus = MSTATUS.MIE;
+  cpu.setIrq(Irq.MSI, false);
+  cpu.run(1);
+  assertEquals(s.mcause, (0x8000_0000 | Irq.MTI) >>> 0);
+  s.mstatus = MSTATUS.MIE;
+  cpu.setIrq(Irq.MTI, false);
+  cpu.run(1);
+  assertEquals(s.mcause, (0x8000_0000 | Irq.MEI) >>> 0);
 });
 
 Deno.test("WFI stops run() until an enabled interrupt is pending, even with MIE clear", () => {
@@ -173,4 +181,76 @@ Deno.test("run() is deterministic: same program and budget give the same state",
   b.cpu.run(2345);
   assertEquals(a.cpu.state, b.cpu.state);
   assertEquals(a.ram.u8, b.ram.u8);
+});
+
+Deno.test("the compute-paged guest computes in S mode under Sv32 what compute-small computes", () => {
+  const elf = Deno.readFileSync(
+    new URL("../../../emu/guests/build/compute-paged.elf", import.meta.url),
+  );
+  const m = new VirtMachine({ ramSize: 16 << 20 });
+  m.boot(elf);
+  const iters = loadElf(elf, new Ram(16 << 20)).symbols.get("compute_iterations")!;
+  m.ram.u32[(iters - m.ram.base) >>> 2] = 8; // the compute-small workload
+  let sawPaging = false;
+  let r;
+  do {
+    r = m.run(100_000);
+    sawPaging ||= m.cpu.state.priv === PRV_S && m.cpu.state.satp >>> 31 === 1;
+  } while (r.stop === "budget" && m.cpu.instret < 5_000_000);
+  assertEquals([r.stop, r.exitCode, sawPaging], ["exit", 0, true]);
+  const small = Deno.readTextFileSync(
+    new URL("../../../emu/guests/expected/compute-small.qemu.txt", import.meta.url),
+  );
+  assertEquals(m.consoleText.trim(), small.replaceAll("\r\n", "\n").trim());
+});
+
+Deno.test("on virt the time CSR reads the mtimer, including an offset the guest wrote", () => {
+  const m = new VirtMachine({ ramSize: 1 << 20 });
+  const prog = [
+    lui(5, 0x0200c), // t0 = CLINT mtime (0x0200bff8)
+    addi(5, 5, -8),
+    lui(6, 0x12345),
+    sw(6, 5, 0),
+    sw(0, 5, 4),
+    csr(2, 10, 0, CSR.time), // rdtime a0
+    csr(2, 11, 0, CSR.timeh),
+    j(0),
+  ];
+  m.ram.write(m.ram.base, new Uint8Array(new Uint32Array(prog).buffer));
+  m.cpu.state.pc = m.ram.base;
+  m.run(20);
+  const t = m.cpu.state.x[10] >>> 0;
+  assert(t >= 0x1234_5000 && t < 0x1234_5000 + 10, `time 0x${t.toString(16)}`);
+  assertEquals(m.cpu.state.x[11], 0);
+});
+
+Deno.test("SEIP: the PLIC's S line ORs with the bit software writes; delegated, it traps to S", () => {
+  const { cpu } = machine([
+    csr(1, 0, 5, CSR.mip), // csrw mip, t0 (t0 = SEIP)
+    csr(1, 0, 0, CSR.mip), // csrw mip, zero
+    NOP,
+    j(0),
+  ]);
+  const s = cpu.state;
+  s.x[5] = 1 << Irq.SEI;
+  cpu.setIrq(Irq.SEI, true);
+  cpu.run(1);
+  assertEquals([s.softwareSeip, s.mip], [1, 1 << Irq.SEI]);
+  cpu.setIrq(Irq.SEI, false);
+  assertEquals(s.mip, 1 << Irq.SEI); // software still holds it
+  cpu.setIrq(Irq.SEI, true);
+  cpu.run(1); // software clears its bit; the line keeps SEIP up
+  assertEquals([s.softwareSeip, s.mip], [0, 1 << Irq.SEI]);
+  s.mideleg = 1 << Irq.SEI;
+  s.mie = 1 << Irq.SEI;
+  s.stvec = RAM + 8; // the NOP
+  s.pmpaddr[0] = 0xffff_ffff; // S mode needs a PMP rule to reach memory
+  s.pmpcfg[0] = 0x1f;
+  cpu.invalidateCaches();
+  s.priv = PRV_S;
+  s.mstatus = MSTATUS.SIE;
+  cpu.run(1);
+  assertEquals([s.priv, s.scause, s.sepc, s.pc], [PRV_S, 0x8000_0009, RAM + 8, RAM + 12]);
+  cpu.setIrq(Irq.SEI, false);
+  assertEquals(s.mip, 0);
 });

@@ -12,7 +12,11 @@ Deno.test("decode() recognises one encoding of each op and rejects reserved bits
   assertEquals(decode(0x1015a52f), Op.ILLEGAL); // LR with rs2 != 0
   assertEquals(decode(0x0000302f), Op.ILLEGAL); // AMO .D on RV32
   assertEquals(decode(0x02005013), Op.ILLEGAL); // SRLI with shamt[5] set
-  assertEquals(decode(0x10200073), Op.ILLEGAL); // SRET: no S mode yet
+  assertEquals(decode(0x10200073), Op.SRET);
+  assertEquals(decode(0x12000073), Op.SFENCE_VMA);
+  assertEquals(decode(0x12b50073), Op.SFENCE_VMA); // sfence.vma a0, a1
+  assertEquals(decode(0x12b500f3), Op.ILLEGAL); // rd != 0
+  assertEquals(decode(0x10208073), Op.ILLEGAL); // SRET with rs1 != 0
   assertEquals(decode(0xffffffff), Op.ILLEGAL);
   assertEquals(decode(0), Op.ILLEGAL);
 });

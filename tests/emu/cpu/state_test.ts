@@ -2,7 +2,7 @@ import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import {
   CPU_STATE_FIELDS,
   createCpuState,
-  MISA_RV32IMAU,
+  MISA_RV32IMASU,
   PRV_M,
   resetCpuState,
 } from "../../../emu/cpu/state.ts";
@@ -28,5 +28,5 @@ Deno.test("resetCpuState() returns to M mode at the reset pc with MIE clear", ()
   s.resValid = 1;
   resetCpuState(s, 0x1000);
   assertEquals([s.pc, s.priv, s.mstatus, s.x[5], s.resValid], [0x1000, PRV_M, 0, 0, 0]);
-  assertEquals([s.misa, s.mhartid], [MISA_RV32IMAU, 3]);
+  assertEquals([s.misa, s.mhartid], [MISA_RV32IMASU, 3]);
 });

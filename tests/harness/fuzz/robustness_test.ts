@@ -315,7 +315,7 @@ Deno.test("13. cross-field invariants checked after all fields are read", async 
     StateValidationError,
     /Inconsistent/,
   );
-  await rejected(await corrupt(setField("cpu.env.priv", "1")), StateValidationError, /priv/);
+  await rejected(await corrupt(setField("cpu.env.priv", "2")), StateValidationError, /priv/);
 });
 
 Deno.test("14. signed/unsigned confusion when widening, and len*size overflow", async () => {
