@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
 import { BootError, bootVirt, describeBoot, virtDevices } from "../../../emu/boot/boot.ts";
-import { fdtCells, fdtStrings, parseDtb } from "../../../emu/boot/fdt.ts";
+import { fdtCells, type FdtNode, fdtStrings, parseDtb } from "../../../emu/boot/fdt.ts";
+import { linuxArtifacts, linuxMissingReason } from "../../../emu/guests/linux/artifacts.ts";
 import { MROM_BASE } from "../../../emu/boot/reset_rom.ts";
 import { VirtMachine } from "../../../emu/virt.ts";
 
@@ -107,4 +108,142 @@ Deno.test("virtDevices() lists the machine's MMIO regions with their irqs", () =
   ]);
   bootVirt(m, { devices: virtDevices(m) });
   assertEquals(virtDevices(m).length, 6); // the ROM is not a device of the tree
+});
+
+// ---- Against QEMU 7.2 and the built Linux guest (ignored when they are missing) ----
+
+const QEMU = "qemu-system-riscv32";
+const QEMU_CPU =
+  "rv32,f=off,d=off,c=off,h=off,sstc=off,Zihintpause=off,zba=off,zbb=off,zbc=off,zbs=off";
+const haveQemu = await new Deno.Command(QEMU, {
+  args: ["--version"],
+  stdout: "null",
+  stderr: "null",
+})
+  .output().then((o) => o.success, () => false);
+const linux = linuxArtifacts();
+
+/** Runs QEMU stopped at reset (-S) with monitor commands on stdin; returns the monitor output. */
+async function qemuMonitor(args: string[], commands: string[]): Promise<string> {
+  const child = new Deno.Command(QEMU, {
+    args: [
+      "-M",
+      "virt",
+      "-cpu",
+      QEMU_CPU,
+      "-display",
+      "none",
+      "-serial",
+      "none",
+      "-S",
+      "-monitor",
+      "stdio",
+      ...args,
+    ],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = child.stdin.getWriter();
+  await w.write(new TextEncoder().encode([...commands, "quit", ""].join("\n")));
+  await w.close();
+  const out = await child.output();
+  return new TextDecoder().decode(out.stdout);
+}
+
+/** Words of `xp /Nwx ADDR` lines in monitor output. */
+function xpWords(text: string): number[] {
+  return [...text.matchAll(/^[0-9a-f]{16}: (.*)$/gm)].flatMap((m) =>
+    m[1].trim().split(/\s+/).map((w) => Number.parseInt(w, 16))
+  );
+}
+
+Deno.test({
+  name: `bootVirt()'s reset ROM, initrd and tree agree with QEMU 7.2 (64/128/256 MiB)${
+    haveQemu ? "" : ` (ignored: ${QEMU} missing: apt-get install qemu-system-misc)`
+  }`,
+  ignore: !haveQemu,
+  async fn() {
+    const dir = await Deno.makeTempDir();
+    try {
+      const files = {
+        bios: filled(150_000, 0x13),
+        kernel: filled(2_200_000, 0x13),
+        initrd: filled(1000, 7),
+      };
+      for (const [k, v] of Object.entries(files)) await Deno.writeFile(`${dir}/${k}`, v);
+      for (const mib of [64, 128, 256]) {
+        const m = new VirtMachine({ ramSize: mib * MiB });
+        const info = bootVirt(m, { devices: virtDevices(m), ...files, append: "console=ttyS0" });
+        const qargs = [
+          "-m",
+          `${mib}M`,
+          "-bios",
+          `${dir}/bios`,
+          "-kernel",
+          `${dir}/kernel`,
+          "-initrd",
+          `${dir}/initrd`,
+          "-append",
+          "console=ttyS0",
+        ];
+        const rom = xpWords(await qemuMonitor(qargs, ["xp /16wx 0x1000"]));
+        assertEquals(
+          rom,
+          Array.from({ length: 16 }, (_, i) => m.bus.load(0x1000 + 4 * i, 4)),
+          `ROM at ${mib} MiB`,
+        );
+        await new Deno.Command(QEMU, {
+          args: ["-M", `virt,dumpdtb=${dir}/q.dtb`, "-cpu", QEMU_CPU, "-display", "none", ...qargs],
+          stdout: "null",
+          stderr: "null",
+        }).output();
+        const theirs = parseDtb(await Deno.readFile(`${dir}/q.dtb`));
+        const ours = parseDtb(info.dtb);
+        // Every property we write exists in QEMU's tree with the same bytes (QEMU has more nodes,
+        // plus a random rng-seed; our NVMe device sits where QEMU has fw-cfg).
+        const compare = (a: FdtNode, b: FdtNode, path: string) => {
+          for (const [name, value] of a.props) {
+            assertEquals(b.get(name), value, `${path}/${name} at ${mib} MiB`);
+          }
+          for (const c of a.children) {
+            if (c.name.startsWith("nvme@")) continue;
+            const other = b.find(c.name);
+            assertEquals(other !== undefined, true, `${path}/${c.name} missing in QEMU's tree`);
+            compare(c, other!, `${path}/${c.name}`);
+          }
+        };
+        compare(ours, theirs, "");
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: `snapshell runs the reset ROM into OpenSBI 1.1, which takes the fw_dynamic info as on QEMU${
+    linux ? "" : ` (ignored: ${linuxMissingReason()})`
+  }`,
+  ignore: linux === null,
+  fn() {
+    const m = new VirtMachine();
+    const info = bootVirt(m, {
+      devices: virtDevices(m),
+      bios: Deno.readFileSync(linux!.bios),
+      kernel: Deno.readFileSync(linux!.kernel),
+      append: "console=ttyS0 earlycon",
+    });
+    m.run(6);
+    assertEquals(m.cpu.state.pc, 0x8000_0000);
+    // OpenSBI 1.1 keeps hart 0's scratch at 0x80041000 (firmware end 0x80040000 + its stack):
+    // fw_start, fw_size, next_arg1 (tree), next_addr (kernel), next_mode (S). QEMU 7.2 holds
+    // the same five words there after booting these files (monitor `xp /5wx 0x80041000`).
+    const scratch = () => Array.from(m.ram.u32.subarray(0x41000 / 4, 0x41000 / 4 + 5));
+    const want = [0x8000_0000, 0x42000, info.fdt.start, 0x8040_0000, 1];
+    for (let n = 0; n < 50 && scratch()[3] !== want[3]; n++) {
+      if (m.run(100_000).stop === "exit") break;
+    }
+    assertEquals(scratch(), want);
+  },
 });

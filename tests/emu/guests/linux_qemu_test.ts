@@ -4,7 +4,10 @@ import {
   linuxArtifacts,
   linuxMissingReason,
 } from "../../../emu/guests/linux/artifacts.ts";
-import { QEMU_RV32, qemuLinuxArgs } from "../../../emu/guests/linux/qemu.ts";
+import { LINUX_APPEND, QEMU_RV32, qemuLinuxArgs } from "../../../emu/guests/linux/qemu.ts";
+import { virtDevices } from "../../../emu/boot/boot.ts";
+import { virtDtb } from "../../../emu/boot/virt_dt.ts";
+import { VirtMachine } from "../../../emu/virt.ts";
 
 /** Upper bound for any single wait (boot takes ~0.5 s alone; the machine is shared). */
 const WAIT_MS = 60_000;
@@ -154,6 +157,41 @@ Deno.test({
       assertEquals((await qemu.exit()).code, 0);
     } finally {
       await qemu.close();
+    }
+  },
+});
+
+Deno.test({
+  name: `Linux boots on QEMU 7.2 with snapshell's own device tree (-dtb), RTC and poweroff work${
+    skip ? ` (ignored: ${skip})` : ""
+  }`,
+  ignore: skip !== null,
+  sanitizeResources: false,
+  async fn() {
+    const m = new VirtMachine();
+    const dtb = await Deno.makeTempFile({ suffix: ".dtb" });
+    await Deno.writeFile(
+      dtb,
+      virtDtb({
+        ramBase: m.ram.base,
+        ramSize: m.ram.size,
+        devices: virtDevices(m),
+        bootargs: LINUX_APPEND,
+      }),
+    );
+    const qemu = new QemuConsole([...qemuLinuxArgs(artifacts!), "-dtb", dtb]);
+    try {
+      let at = await qemu.waitFor("goldfish_rtc 101000.rtc: registered as rtc0");
+      at = await qemu.waitFor(PROMPT, at);
+      await qemu.send("cat /proc/interrupts");
+      at = await qemu.waitFor("ttyS0", at);
+      at = await qemu.waitFor(PROMPT, at);
+      await qemu.send("poweroff");
+      await qemu.waitFor("powering off", at);
+      assertEquals((await qemu.exit()).code, 0);
+    } finally {
+      await qemu.close();
+      await Deno.remove(dtb);
     }
   },
 });
