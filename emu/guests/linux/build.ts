@@ -15,6 +15,7 @@ import {
   CROSS_COMPILE,
   INIT_CFLAGS,
   inputPath,
+  KERNEL_BUILD_ENV,
   LINUX_INPUTS,
   LINUX_PACKAGES,
   LINUX_TARBALL,
@@ -42,11 +43,12 @@ function log(msg: string): void {
 async function run(
   cmd: string,
   args: string[],
-  opts: { cwd?: string; quiet?: boolean } = {},
+  opts: { cwd?: string; env?: Record<string, string> } = {},
 ): Promise<string> {
   const out = await new Deno.Command(cmd, {
     args,
     cwd: opts.cwd,
+    env: opts.env,
     stdout: "piped",
     stderr: "piped",
   }).output();
@@ -298,7 +300,7 @@ async function main(): Promise<void> {
     ].join("\n"),
   );
   log("building the kernel Image (make -j2 Image; ~2.5 min from scratch)");
-  await run("make", kmake(ksrc, kbuild, "-j2", "Image"));
+  await run("make", kmake(ksrc, kbuild, "-j2", "Image"), { env: { ...KERNEL_BUILD_ENV } });
   const image = `${kbuild}/arch/riscv/boot/Image`;
 
   const final = `${root}/${key}`;

@@ -56,11 +56,22 @@ export const INIT_CFLAGS = [
   "-Wl,--build-id=none",
 ];
 
+/**
+ * Fixed build identity for the kernel, so that the same inputs give the same `Image` bytes (and
+ * the same `Linux version` line on the console) on every machine.
+ */
+export const KERNEL_BUILD_ENV = {
+  KBUILD_BUILD_TIMESTAMP: "Sun Jan 1 00:00:00 UTC 2023",
+  KBUILD_BUILD_USER: "snapshell",
+  KBUILD_BUILD_HOST: "snapshell",
+  KBUILD_BUILD_VERSION: "1",
+} as const;
+
 /** Committed inputs of the build, relative to this directory. */
 export const LINUX_INPUTS = ["kernel.config", "init.c", "nolibc_compat.h"] as const;
 
 /** Bumped when the build steps change in a way the inputs above do not show. */
-const RECIPE_VERSION = 1;
+const RECIPE_VERSION = 2;
 
 const here = new URL(".", import.meta.url);
 
@@ -88,6 +99,7 @@ export function linuxKey(): string {
       CROSS_COMPILE,
       OPENSBI_MAKE_ARGS,
       INIT_CFLAGS,
+      KERNEL_BUILD_ENV,
     }),
   );
   for (const name of LINUX_INPUTS) {
