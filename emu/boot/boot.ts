@@ -252,6 +252,18 @@ export async function readBootFiles(
   };
 }
 
+/**
+ * What a shell command calls for `--bios/--kernel/--initrd/--append`: reads the files and boots
+ * the machine with the device table its bus has. Throws {@link BootError}; nothing changes then.
+ */
+export async function bootVirtFiles(
+  machine: Machine,
+  paths: { bios?: string; kernel?: string; initrd?: string; append?: string },
+): Promise<BootInfo> {
+  const files = await readBootFiles(paths);
+  return bootVirt(machine, { ...files, devices: virtDevices(machine) });
+}
+
 /** One line per placed image, for `info machine`. */
 export function describeBoot(b: BootInfo): string[] {
   const line = (what: string, p: Placed) =>

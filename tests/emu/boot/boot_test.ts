@@ -1,5 +1,15 @@
-import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
-import { BootError, bootVirt, describeBoot, virtDevices } from "../../../emu/boot/boot.ts";
+import {
+  deepStrictEqual as assertEquals,
+  rejects as assertRejects,
+  throws,
+} from "node:assert/strict";
+import {
+  BootError,
+  bootVirt,
+  bootVirtFiles,
+  describeBoot,
+  virtDevices,
+} from "../../../emu/boot/boot.ts";
 import { fdtCells, type FdtNode, fdtStrings, parseDtb } from "../../../emu/boot/fdt.ts";
 import { linuxArtifacts, linuxMissingReason } from "../../../emu/guests/linux/artifacts.ts";
 import { MROM_BASE } from "../../../emu/boot/reset_rom.ts";
@@ -246,4 +256,31 @@ Deno.test({
     }
     assertEquals(scratch(), want);
   },
+});
+
+Deno.test("bootVirtFiles() reads the named files and names them in the boot info", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.writeFile(`${dir}/fw.bin`, filled(64, 0x55));
+    await Deno.writeFile(`${dir}/Image`, filled(64, 0x66));
+    const m = new VirtMachine({ ramSize: 16 * MiB });
+    const info = await bootVirtFiles(m, {
+      bios: `${dir}/fw.bin`,
+      kernel: `${dir}/Image`,
+      append: "quiet",
+    });
+    assertEquals(describeBoot(info), [
+      `bios    0x80000000..0x80000040  ${dir}/fw.bin`,
+      `kernel  0x80400000..0x80400040  ${dir}/Image`,
+      `fdt     0x80e00000..0x${(0x80e0_0000 + info.dtb.length).toString(16)}  (generated)`,
+      "append  quiet",
+    ]);
+    assertEquals(m.ram.read(0x8040_0000, 1)[0], 0x66);
+    await assertRejects(
+      bootVirtFiles(new VirtMachine({ ramSize: 16 * MiB }), { bios: `${dir}/missing` }),
+      (e: unknown) => e instanceof BootError && e.field === "bios",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
