@@ -24,6 +24,7 @@ import {
   OPENSBI_MAKE_ARGS,
 } from "./recipe.ts";
 import { linuxArtifacts } from "./artifacts.ts";
+import { DEB_SRC_FILE, debSrcTwin, type SourcesFile } from "./apt.ts";
 
 const dec = new TextDecoder();
 
@@ -119,21 +120,21 @@ const SOURCES_DIR = "/etc/apt/sources.list.d";
 
 /** Adds a `deb-src` twin of Debian's `.sources` entry when no deb-src entry exists; runs apt-get update then. */
 async function ensureDebSrc(): Promise<void> {
-  let debian: string | null = null;
+  const files: SourcesFile[] = [];
   for await (const e of Deno.readDir(SOURCES_DIR)) {
-    if (!e.isFile || !e.name.endsWith(".sources")) continue;
-    const text = await Deno.readTextFile(`${SOURCES_DIR}/${e.name}`);
-    if (/^Types:.*\bdeb-src\b/m.test(text)) return;
-    if (e.name === "debian.sources") debian = text;
+    if (e.isFile) {
+      files.push({ name: e.name, text: await Deno.readTextFile(`${SOURCES_DIR}/${e.name}`) });
+    }
   }
-  const legacy = (await readText("/etc/apt/sources.list")) ?? "";
-  if (/^\s*deb-src\s/m.test(legacy)) return;
-  if (debian === null) {
-    throw new BuildError(`no deb-src entry and no ${SOURCES_DIR}/debian.sources to copy one from`);
+  let twin: string | null;
+  try {
+    twin = debSrcTwin(files, (await readText("/etc/apt/sources.list")) ?? "");
+  } catch (e) {
+    throw new BuildError((e as Error).message);
   }
+  if (twin === null) return;
   log("adding a deb-src entry (for apt-get source qemu)");
-  const src = debian.replace(/^Types:.*$/gm, "Types: deb-src");
-  await Deno.writeTextFile(`${SOURCES_DIR}/snapshell-deb-src.sources`, src);
+  await Deno.writeTextFile(`${SOURCES_DIR}/${DEB_SRC_FILE}`, twin);
   await run("apt-get", ["update"]);
 }
 
