@@ -1,0 +1,200 @@
+/**
+ * The virt machine's device tree, generated from the machine's own device table (name, base,
+ * size, irq) so that it can never disagree with the bus. Nodes follow QEMU 7.2's `virt` tree for
+ * the devices we have (same node names, compatibles, phandle order) minus the random `rng-seed`,
+ * so Linux binds the same drivers; the bytes depend only on the inputs.
+ * @module
+ */
+import { buildDtb, cells64, FdtError, FdtNode } from "./fdt.ts";
+
+/** One entry of the machine's device table. */
+export interface DeviceTableEntry {
+  /** Device name as attached to the bus ("uart0", "plic", ...). */
+  readonly name: string;
+  /** First guest physical address of its MMIO window. */
+  readonly base: number;
+  /** Size of the window in bytes. */
+  readonly size: number;
+  /** PLIC source, for devices that interrupt through the PLIC. */
+  readonly irq?: number;
+}
+
+/** Inputs of the tree. */
+export interface VirtDtOptions {
+  /** Start of RAM (0x80000000). */
+  ramBase: number;
+  /** RAM size in bytes. */
+  ramSize: number;
+  /** The machine's devices (any order; nodes follow the table's order). */
+  devices: readonly DeviceTableEntry[];
+  /** Kernel command line (`/chosen/bootargs`), when given. */
+  bootargs?: string;
+  /** Initrd placement (`/chosen/linux,initrd-start` and `-end`), when one is loaded. */
+  initrd?: { start: number; end: number };
+  /** `riscv,isa` of the hart (default rv32ima_zicsr_zifencei). */
+  isa?: string;
+  /** `mmu-type` of the hart (default "riscv,sv32"; null leaves it out). */
+  mmuType?: string | null;
+  /** Timer frequency (default 10 MHz: `time` counts 100 ns steps of virtual time). */
+  timebaseHz?: number;
+  /** `riscv,ndev` of the PLIC (default 96: QEMU 7.2 writes its source count, VIRTIO_NDEV). */
+  plicNdev?: number;
+}
+
+/** Default `riscv,isa` string (QEMU 7.2 with `-cpu rv32,f=off,d=off,c=off,...`). */
+export const VIRT_ISA = "rv32ima_zicsr_zifencei";
+/** Timebase of the `time` CSR and the ACLINT mtimer. */
+export const VIRT_TIMEBASE_HZ = 10_000_000;
+/** UART input clock QEMU's virt advertises (3.6864 MHz). */
+export const UART_CLOCK_HZ = 3_686_400;
+/** sifive_test values for poweroff and reboot (syscon-poweroff / syscon-reboot). */
+export const TEST_POWEROFF = 0x5555;
+/** See {@link TEST_POWEROFF}. */
+export const TEST_RESET = 0x7777;
+
+// Phandles in QEMU 7.2's order: cpu, its interrupt controller, PLIC, sifive_test.
+const PH_CPU = 1;
+const PH_INTC = 2;
+const PH_PLIC = 3;
+const PH_TEST = 4;
+// Hart-local interrupt numbers (mip bits).
+const IRQ_M_SOFT = 3;
+const IRQ_M_TIMER = 7;
+const IRQ_S_EXT = 9;
+const IRQ_M_EXT = 11;
+
+const hex = (n: number) => (n >>> 0).toString(16);
+const reg = (d: DeviceTableEntry) => [...cells64(d.base), ...cells64(d.size)];
+
+function needIrq(d: DeviceTableEntry): number {
+  if (d.irq === undefined) {
+    throw new FdtError("incompatible", `/soc/${d.name}`, "device needs a PLIC source (irq)");
+  }
+  return d.irq;
+}
+
+/** Writes a device's node(s); keyed by the name the machine attaches the device under. */
+type NodeWriter = (soc: FdtNode, root: FdtNode, d: DeviceTableEntry, o: VirtDtOptions) => void;
+
+const WRITERS: Record<string, NodeWriter> = {
+  sifive_test(soc, root, d) {
+    soc.child(`test@${hex(d.base)}`)
+      .prop("phandle", PH_TEST)
+      .prop("reg", reg(d))
+      .prop("compatible", ["sifive,test1", "sifive,test0", "syscon"]);
+    for (const [name, value] of [["poweroff", TEST_POWEROFF], ["reboot", TEST_RESET]] as const) {
+      root.child(name)
+        .prop("value", value)
+        .prop("offset", 0)
+        .prop("regmap", PH_TEST)
+        .prop("compatible", `syscon-${name}`);
+    }
+  },
+  goldfish_rtc(soc, _root, d) {
+    soc.child(`rtc@${hex(d.base)}`)
+      .prop("interrupts", needIrq(d))
+      .prop("interrupt-parent", PH_PLIC)
+      .prop("reg", reg(d))
+      .prop("compatible", "google,goldfish-rtc");
+  },
+  aclint(soc, _root, d) {
+    soc.child(`clint@${hex(d.base)}`)
+      .prop("interrupts-extended", [PH_INTC, IRQ_M_SOFT, PH_INTC, IRQ_M_TIMER])
+      .prop("reg", reg(d))
+      .prop("compatible", ["sifive,clint0", "riscv,clint0"]);
+  },
+  plic(soc, _root, d, o) {
+    soc.child(`plic@${hex(d.base)}`)
+      .prop("phandle", PH_PLIC)
+      .prop("riscv,ndev", o.plicNdev ?? 96)
+      .prop("reg", reg(d))
+      .prop("interrupts-extended", [PH_INTC, IRQ_M_EXT, PH_INTC, IRQ_S_EXT])
+      .prop("interrupt-controller", true)
+      .prop("compatible", ["sifive,plic-1.0.0", "riscv,plic0"])
+      .prop("#address-cells", 0)
+      .prop("#interrupt-cells", 1);
+  },
+  uart0(soc, _root, d) {
+    soc.child(`serial@${hex(d.base)}`)
+      .prop("interrupts", needIrq(d))
+      .prop("interrupt-parent", PH_PLIC)
+      .prop("clock-frequency", UART_CLOCK_HZ)
+      .prop("reg", reg(d))
+      .prop("compatible", "ns16550a");
+  },
+  nvme(soc, _root, d) {
+    // snapshell's own queue device (docs/devices/nvme.md); Linux has no driver for it.
+    soc.child(`nvme@${hex(d.base)}`)
+      .prop("interrupts", needIrq(d))
+      .prop("interrupt-parent", PH_PLIC)
+      .prop("reg", reg(d))
+      .prop("compatible", "snapshell,nvme-queue");
+  },
+};
+
+/** Device names the tree knows how to describe. */
+export const DESCRIBED_DEVICES: readonly string[] = Object.keys(WRITERS);
+
+/** Builds the tree; every table entry becomes a node (an unknown device name is an error). */
+export function virtDeviceTree(o: VirtDtOptions): FdtNode {
+  const root = new FdtNode("")
+    .prop("#address-cells", 2)
+    .prop("#size-cells", 2)
+    .prop("compatible", "riscv-virtio")
+    .prop("model", "riscv-virtio,qemu");
+  const chosen = root.child("chosen");
+  root.child(`memory@${hex(o.ramBase)}`)
+    .prop("device_type", "memory")
+    .prop("reg", [...cells64(o.ramBase), ...cells64(o.ramSize)]);
+  const cpus = root.child("cpus")
+    .prop("#address-cells", 1)
+    .prop("#size-cells", 0)
+    .prop("timebase-frequency", o.timebaseHz ?? VIRT_TIMEBASE_HZ);
+  const cpu = cpus.child("cpu@0")
+    .prop("phandle", PH_CPU)
+    .prop("device_type", "cpu")
+    .prop("reg", 0)
+    .prop("status", "okay")
+    .prop("compatible", "riscv")
+    .prop("riscv,isa", o.isa ?? VIRT_ISA);
+  const mmu = o.mmuType === undefined ? "riscv,sv32" : o.mmuType;
+  if (mmu !== null) cpu.prop("mmu-type", mmu);
+  cpu.child("interrupt-controller")
+    .prop("#interrupt-cells", 1)
+    .prop("interrupt-controller", true)
+    .prop("compatible", "riscv,cpu-intc")
+    .prop("phandle", PH_INTC);
+  cpus.child("cpu-map").child("cluster0").child("core0").prop("cpu", PH_CPU);
+  const soc = root.child("soc")
+    .prop("#address-cells", 2)
+    .prop("#size-cells", 2)
+    .prop("compatible", "simple-bus")
+    .prop("ranges", true);
+  let uart: DeviceTableEntry | undefined;
+  for (const d of o.devices) {
+    const write = WRITERS[d.name];
+    if (!write) {
+      throw new FdtError(
+        "incompatible",
+        `/soc/${d.name}`,
+        `no device tree description for device "${d.name}" (known: ${
+          DESCRIBED_DEVICES.join(", ")
+        })`,
+      );
+    }
+    write(soc, root, d, o);
+    if (d.name === "uart0") uart = d;
+  }
+  if (o.bootargs !== undefined) chosen.prop("bootargs", o.bootargs);
+  if (o.initrd) {
+    chosen.prop("linux,initrd-start", o.initrd.start >>> 0);
+    chosen.prop("linux,initrd-end", o.initrd.end >>> 0);
+  }
+  if (uart) chosen.prop("stdout-path", `/soc/serial@${hex(uart.base)}`);
+  return root;
+}
+
+/** The tree as DTB bytes (deterministic). */
+export function virtDtb(o: VirtDtOptions): Uint8Array {
+  return buildDtb(virtDeviceTree(o));
+}
