@@ -8,7 +8,7 @@
 import { EmuError } from "../errors.ts";
 import { parseElf } from "../elf.ts";
 import type { Machine } from "../machine.ts";
-import { IRQ_NVME, IRQ_RTC, IRQ_UART0 } from "../virt.ts";
+import { VIRT_DEVICES } from "../board.ts";
 import { fdtAddress, initrdStart, kernelStart, QEMU_FDT_BUFFER } from "./layout.ts";
 import { MROM_BASE, MROM_SIZE, resetRomImage, RomDevice } from "./reset_rom.ts";
 import { type DeviceTableEntry, virtDtb } from "./virt_dt.ts";
@@ -217,18 +217,16 @@ export function bootVirt(machine: Machine, o: BootVirtOptions): BootInfo {
   return info as BootInfo;
 }
 
-/** PLIC sources of virt's devices by attach name (until virt.ts exports one device table). */
-const VIRT_IRQS: Record<string, number> = {
-  uart0: IRQ_UART0,
-  goldfish_rtc: IRQ_RTC,
-  nvme: IRQ_NVME,
-};
-
-/** The machine's device table as the bus has it (every MMIO region but RAM and the ROM). */
+/** The machine's devices as the bus maps them, with their IRQs from the board table (emu/board.ts). */
 export function virtDevices(machine: Machine): DeviceTableEntry[] {
   return machine.bus.regions
     .filter((r) => r.device !== null && r.base !== MROM_BASE)
-    .map((r) => ({ name: r.name, base: r.base, size: r.size, irq: VIRT_IRQS[r.name] }));
+    .map((r) => ({
+      name: r.name,
+      base: r.base,
+      size: r.size,
+      irq: VIRT_DEVICES.find((d) => d.name === r.name)?.irq,
+    }));
 }
 
 /** Reads the named files for {@link bootVirt} (paths as given to `--bios`, `--kernel`, `--initrd`). */
