@@ -13,6 +13,7 @@
 import { StateValidationError } from "../../../migration/errors.ts";
 import { uint64, uint8, vmsd } from "../../../migration/vmstate/fields.ts";
 import type { AccessSize, MmioDevice } from "../../bus.ts";
+import { ConfigError } from "../../errors.ts";
 import type { DeviceSection, SnapshotDevice } from "../device.ts";
 
 /** QEMU virt: the first flash bank (`virt.flash0`). */
@@ -67,6 +68,8 @@ export interface PflashOptions {
   ident1?: number;
   /** Read-only bank (program/erase set error bits and change nothing). */
   readOnly?: boolean;
+  /** Section instance id: virt's flash0 is 0, flash1 is 1. */
+  instanceId?: number;
 }
 
 /** Builds the CFI query table QEMU 7.2 fills for this geometry (0x52 bytes). */
@@ -110,6 +113,7 @@ export class PflashCfi01 implements MmioDevice, SnapshotDevice {
   private readonly ident1: number;
   private readonly readOnly: boolean;
   private readonly writeblockSize: number;
+  private readonly instanceId: number;
 
   constructor(opts: PflashOptions = {}) {
     this.storage = opts.storage ?? new Uint8Array(VIRT_FLASH_SIZE);
@@ -119,6 +123,12 @@ export class PflashCfi01 implements MmioDevice, SnapshotDevice {
     this.ident0 = opts.ident0 ?? 0x89;
     this.ident1 = opts.ident1 ?? 0x18;
     this.readOnly = opts.readOnly ?? false;
+    this.instanceId = opts.instanceId ?? 0;
+    if (!this.storage.length || this.storage.length % this.sectorLen) {
+      throw new ConfigError(
+        `Flash of ${this.storage.length} bytes is not a whole number of ${this.sectorLen}-byte sectors`,
+      );
+    }
     this.cfi = cfiTable(this.storage.length, this.sectorLen, this.bankWidth, this.deviceWidth);
     const devices = this.bankWidth / this.deviceWidth;
     this.writeblockSize = (1 << this.cfi[0x2a]) * (devices > 1 ? devices : 1);
@@ -307,10 +317,11 @@ export class PflashCfi01 implements MmioDevice, SnapshotDevice {
 
   // ---- snapshot ----
 
-  /** Section `pflash_cfi01` (the machine gives instance 0 / 1). */
+  /** Section `pflash_cfi01`, instance 0 for flash0 and 1 for flash1. */
   sections(): DeviceSection[] {
     return [{
       vmsd: vmstatePflash,
+      instanceId: this.instanceId,
       state: () => this.state,
       commit: (staged: PflashState) => {
         this.state = staged;

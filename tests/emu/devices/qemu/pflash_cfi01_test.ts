@@ -5,6 +5,7 @@ import {
   validatePflash,
   vmstatePflash,
 } from "../../../../emu/devices/qemu/pflash_cfi01.ts";
+import { ConfigError } from "../../../../emu/errors.ts";
 import { assertRejected } from "../_helpers.ts";
 import { assertEntryMatches, loadAndResave } from "./_qemu.ts";
 
@@ -82,6 +83,17 @@ Deno.test("write to buffer counts words down and needs a confirm", () => {
   f.write(0, 4, 0xd0);
   f.write(0, 4, 0xff);
   assertEquals([f.read(0, 4), f.read(4, 4)], [0x01020304, 0x05060708]);
+});
+
+Deno.test("flash1 registers instance 1, as QEMU's second bank", () => {
+  assertEquals(
+    new PflashCfi01({ storage: new Uint8Array(1 << 20), instanceId: 1 }).sections()[0].instanceId,
+    1,
+  );
+});
+
+Deno.test("a bank that is not whole sectors is a configuration error", () => {
+  throws(() => new PflashCfi01({ storage: new Uint8Array(4096) }), ConfigError);
 });
 
 Deno.test("vmdesc entries equal QEMU 7.2's for both banks", () => {
