@@ -141,3 +141,26 @@ export function assertEntryMatches(
   deepStrictEqual(JSON.parse(ours), dev);
   ok(text.includes(ours), `QEMU's trailer contains our entry verbatim: ${ours}`);
 }
+
+/** One 32-bit physical read QEMU answered (tools/qemu-fixtures/make-mmio-probe.sh), in order. */
+export interface ProbedRead {
+  /** Guest physical address. */
+  addr: number;
+  /** The value QEMU returned. */
+  value: number;
+}
+
+/** The reads of `virt-mmio-probe.txt`, in the order QEMU performed them. */
+export function probedReads(): ProbedRead[] {
+  const text = Deno.readTextFileSync(new URL("virt-mmio-probe.txt", FIXTURES));
+  const reads: ProbedRead[] = [];
+  for (const line of text.split("\n")) {
+    const m = /^([0-9a-f]{16}): ((?:0x[0-9a-f]{8} ?)+)$/.exec(line.trim());
+    if (!m) continue;
+    const base = parseInt(m[1], 16);
+    m[2].trim().split(" ").forEach((v, i) =>
+      reads.push({ addr: base + 4 * i, value: parseInt(v, 16) })
+    );
+  }
+  return reads;
+}

@@ -8,7 +8,7 @@ import {
   vmstateFwCfg,
 } from "../../../../emu/devices/qemu/fw_cfg.ts";
 import { assertRejected, loadBytes, saveBytes } from "../_helpers.ts";
-import { assertEntryMatches, loadAndResave } from "./_qemu.ts";
+import { assertEntryMatches, loadAndResave, probedReads } from "./_qemu.ts";
 
 /** A guest's 16-bit big-endian selector write as a little-endian hart performs it. */
 function select(f: FwCfg, key: number): void {
@@ -121,4 +121,11 @@ Deno.test("postLoad rejects keys past the slots and offsets past the item", asyn
   const src = new FwCfg();
   src.state.curOffset = 9;
   await assertRejected(src, new FwCfg(), /past the end/);
+});
+
+Deno.test("answers the reads real QEMU 7.2 answered, in the same order", () => {
+  const f = new FwCfg();
+  const reads = probedReads().filter((r) => r.addr >= 0x10100000 && r.addr < 0x10100018);
+  assertEquals(reads.length, 4);
+  for (const r of reads) assertEquals([r.addr, f.read(r.addr - 0x10100000, 4)], [r.addr, r.value]);
 });

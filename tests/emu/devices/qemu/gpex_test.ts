@@ -9,7 +9,7 @@ import {
   vmstatePciHost,
 } from "../../../../emu/devices/qemu/gpex.ts";
 import { assertRejected, loadBytes, saveBytes } from "../_helpers.ts";
-import { assertEntryMatches, loadAndResave } from "./_qemu.ts";
+import { assertEntryMatches, loadAndResave, probedReads } from "./_qemu.ts";
 
 const ecam = (bus: number, dev: number, fn: number, reg: number) =>
   (bus << 20) | (dev << 15) | (fn << 12) | reg;
@@ -101,4 +101,11 @@ Deno.test("an irq state other than 0/1 and a newer PCIDevice version are refused
   const b2 = saveBytes(vmstateGpexRoot, createGpexState().root);
   new DataView(b2.buffer).setInt32(0, 3);
   throws(() => loadBytes(vmstateGpexRoot, createGpexState().root, b2));
+});
+
+Deno.test("answers the ECAM reads real QEMU 7.2 answered", () => {
+  const g = new GpexHost();
+  const reads = probedReads().filter((r) => r.addr >= 0x30000000 && r.addr < 0x40000000);
+  assertEquals(reads.length, 20);
+  for (const r of reads) assertEquals([r.addr, g.read(r.addr - 0x30000000, 4)], [r.addr, r.value]);
 });

@@ -7,7 +7,7 @@ import {
 } from "../../../../emu/devices/qemu/pflash_cfi01.ts";
 import { ConfigError } from "../../../../emu/errors.ts";
 import { assertRejected } from "../_helpers.ts";
-import { assertEntryMatches, loadAndResave } from "./_qemu.ts";
+import { assertEntryMatches, loadAndResave, probedReads } from "./_qemu.ts";
 
 const small = () => new PflashCfi01({ storage: new Uint8Array(1 << 20) });
 
@@ -122,4 +122,14 @@ Deno.test("postLoad rejects states QEMU's state machine cannot reach", async () 
   const src = small();
   src.state.cmd = 0x33;
   await assertRejected(src, small(), /not a flash command/);
+});
+
+Deno.test("both banks read like real QEMU 7.2's without a drive (zeros, read-array mode)", () => {
+  const banks = [new PflashCfi01(), new PflashCfi01({ instanceId: 1 })];
+  const reads = probedReads().filter((r) => r.addr >= 0x20000000 && r.addr < 0x24000000);
+  assertEquals(reads.length, 8);
+  for (const r of reads) {
+    const bank = banks[(r.addr - 0x20000000) >>> 25];
+    assertEquals([r.addr, bank.read((r.addr - 0x20000000) & 0x1ffffff, 4)], [r.addr, r.value]);
+  }
 });
