@@ -237,13 +237,13 @@ export const vmstatePciIrqState: VmStateInfo = {
 };
 
 /** A VMSTATE_BUFFER_UNSAFE_INFO row (a buffer-sized field with its own info). */
-function bufferInfo(
-  name: string,
+function bufferInfo<const N extends string, const K extends string = N>(
+  name: N,
   info: VmStateInfo,
   size: number,
-  extra: Partial<VmStateField> = {},
-): VmStateField {
-  return { name, info, flags: VMS.BUFFER, size, ...extra };
+  extra: Omit<Partial<VmStateField>, "key"> & { key?: K } = {},
+): VmStateField<K> {
+  return { name, info, flags: VMS.BUFFER, size, ...extra } as VmStateField<K>;
 }
 
 /** Checks a loaded bridge header against the device's: what QEMU checks, and more. */
