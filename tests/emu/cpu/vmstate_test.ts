@@ -1,6 +1,6 @@
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import fc from "fast-check";
-import { CPU_STATE_FIELDS, type CpuState, createCpuState, PRV_U } from "../../../emu/cpu/state.ts";
+import { CPU_STATE_FIELDS, type CpuState, createCpuState } from "../../../emu/cpu/state.ts";
 import {
   ALL_CPU_ROWS,
   checkHaltedAgrees,
@@ -20,7 +20,7 @@ import { TaggedSaver } from "../../../migration/extensions/tagged_save.ts";
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
 
-/** A random hart state this hart can be in (M or U mode, even pc, its own misa). */
+/** A random hart state this hart can be in (M, S or U mode, even pc, its own misa). */
 const cpuState = fc.record({
   x: fc.array(fc.integer({ min: -0x80000000, max: 0x7fffffff }), { minLength: 32, maxLength: 32 }),
   scalars: fc.array(u32, {
@@ -29,7 +29,7 @@ const cpuState = fc.record({
   }),
   pmpcfg: fc.uint8Array({ minLength: 16, maxLength: 16 }),
   pmpaddr: fc.array(u32, { minLength: 16, maxLength: 16 }),
-  user: fc.boolean(),
+  priv: fc.constantFrom(0, 1, 3),
   waiting: fc.boolean(),
   res: fc.option(u32),
 }).map((r) => {
@@ -40,7 +40,9 @@ const cpuState = fc.record({
   s.x.set(r.x);
   s.x[0] = 0;
   s.pc = (s.pc & ~1) >>> 0;
-  s.priv = r.user ? PRV_U : 3;
+  s.priv = r.priv;
+  if (((s.mstatus >>> 11) & 3) === 2) s.mstatus = (s.mstatus & ~0x1000) >>> 0; // MPP 2 is reserved
+  s.softwareSeip &= 1;
   s.waiting = r.waiting ? 1 : 0;
   s.misa = createCpuState().misa;
   s.resValid = r.res === null ? 0 : 1;
@@ -93,15 +95,25 @@ Deno.test("QEMU's env names map onto our fields, constants travel as QEMU has th
   strictEqual(rec.env.mstatus, 0x88n);
   strictEqual(rec.env.mhartid, 2);
   strictEqual(rec.env.load_res, 0xffffffff, "no reservation is QEMU's -1");
-  strictEqual(rec.env.priv_ver, 0x11200);
+  strictEqual(rec.env.priv_ver, 2, "QEMU 7.2's PRIV_VERSION_1_12_0");
+  strictEqual(rec.env.features, 0x13);
+  strictEqual(rec.env.misa_ext_mask, rec.env.misa_ext);
   strictEqual(rec.env.resetvec, 0x8000_0000n);
-  strictEqual(rec.env.sscratch, 0, "a CSR this hart lacks travels as zero");
-  deepStrictEqual(Object.keys(rec).sort(), ["env", "mcycle", "minstret", "waiting"]);
+  strictEqual(rec.env.miselect, 0, "a CSR this hart lacks travels as zero");
+  deepStrictEqual(Object.keys(rec).sort(), [
+    "env",
+    "mcycle",
+    "minstret",
+    "software_seip",
+    "waiting",
+  ]);
 });
 
 Deno.test("a record this hart cannot represent is rejected, naming the field", () => {
   const cases: [(r: StateRecord) => void, string][] = [
-    [(r) => r.env.priv = 1, "cpu: env.priv is 1: only M (3) and U (0) exist"],
+    [(r) => r.env.priv = 2, "cpu: env.priv is 2: only M (3), S (1) and U (0) exist"],
+    [(r) => r.env.mstatus = 0x1000n, "cpu: env.mstatus has the reserved MPP value 2"],
+    [(r) => r.software_seip = 2, "cpu: software_seip is 2"],
     [(r) => r.env.pc = 0x8000_0001, "cpu: env.pc 0x80000001 is not 2-byte aligned"],
     [(r) => r.env.fpr[3] = 1n, "cpu: env.fpr holds values but F/D are not modelled"],
     [(r) => r.env.mstatus = 1n << 40n, "cpu: env.mstatus has bits above 31"],
