@@ -65,6 +65,6 @@ Deno.test("a usage error prints Usage error and exits 2; unknown commands exit 2
 Deno.test("fixed values of a type are listed in help", async () => {
   const ctx = captureContext();
   await runCommandLine(allCommands(), ctx, ["info", "--help"]);
-  ok(ctx.outText().includes("(one of: devices, device, machine)"));
+  ok(ctx.outText().includes("(one of: devices, device, machine, status)"));
   deepStrictEqual(ctx.errText(), "");
 });
