@@ -18,7 +18,6 @@ export interface Alias {
 /** QEMU's monitor words snapshell understands. */
 export const QEMU_ALIASES: readonly Alias[] = [
   { qemu: ["info", "migrate"], ours: (r) => ["migrate-status", ...r], shown: "migrate-status" },
-  { qemu: ["info", "status"], ours: (r) => ["info", "status", ...r], shown: "info status" },
   {
     qemu: ["info", "migrate_capabilities"],
     ours: (r) => ["capabilities", ...r],
@@ -72,5 +71,5 @@ export function aliasNote(a: Alias): string {
 /** The aliases as help lines. */
 export function aliasHelp(): string {
   const pairs = QEMU_ALIASES.map((a) => `${a.qemu.join(" ")} = ${a.shown}`);
-  return `QEMU's words work too: ${pairs.join("; ")}.`;
+  return `QEMU's words work too: ${pairs.join("; ")}; info status and stop are ours as well.`;
 }

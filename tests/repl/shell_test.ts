@@ -315,3 +315,69 @@ Deno.test("the interactive shell: Ctrl-C cancels a migration in progress and the
     await Deno.remove(history);
   }
 });
+
+Deno.test("the interactive shell: guest output printed before a status line comes before it", async () => {
+  const ctx = await demoContext();
+  const term = fakeTerminal();
+  const history = await Deno.makeTempFile();
+  const shell = runInteractive(allCommands(), { ...ctx, progress: silentProgress }, {
+    input: term.input,
+    output: term.output,
+    historyFile: history,
+  });
+  try {
+    await term.waitFor(/snapshell> $/);
+    term.keys("run 100000\r");
+    await term.waitFor(/ran 100000 cycles/);
+    const text = term.text();
+    const guest = text.indexOf("heartbeat every");
+    ok(guest >= 0 && guest < text.indexOf("ran 100000 cycles"), text);
+    term.keys("quit\r");
+    strictEqual(await shell, 0);
+  } finally {
+    term.input.end();
+    await shell;
+    await Deno.remove(history);
+  }
+});
+
+Deno.test("the interactive shell: incoming runs the guest afterwards, -S keeps it paused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const src = await demoContext();
+    await runLine(allCommands(), src, `run until "heartbeat every"`);
+    strictEqual(await runLine(allCommands(), src, `migrate file:${dir}/vm.qemu`), 0, src.errText());
+    strictEqual(await runLine(allCommands(), src, "info status"), 0);
+    ok(/VM status: postmigrate \(migrated to file:/.test(src.outText()), src.outText());
+    strictEqual(await runLine(allCommands(), src, "run 10"), 2, "the source stays stopped");
+    ok(/give --force to run it here as well/.test(src.errText()), src.errText());
+    strictEqual(await runLine(allCommands(), src, "run 10 --force"), 0, src.errText());
+
+    const dst = { ...(await demoContext()), interactive: true };
+    strictEqual(await runLine(allCommands(), dst, `incoming file:${dir}/vm.qemu`), 0);
+    ok(dst.session.active?.background, "the destination runs, as after QEMU's incoming");
+    ok(dst.outText().includes("incoming: the guest runs"), dst.outText());
+    await dst.session.stopRun();
+    const paused = { ...(await demoContext()), interactive: true };
+    strictEqual(await runLine(allCommands(), paused, `incoming -S file:${dir}/vm.qemu`), 0);
+    strictEqual(paused.session.active, undefined);
+    ok(paused.outText().includes("the guest is paused (-S)"), paused.outText());
+    strictEqual(await runLine(allCommands(), paused, "console"), 0);
+    ok(paused.outText().endsWith("(no output since load)"), paused.outText());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runScript() with echo prints each command line before its output", async () => {
+  const ctx = await demoContext();
+  strictEqual(
+    await runScript(allCommands(), ctx, "# a comment\nstep\n\ninfo status\n", "s", { echo: true }),
+    0,
+  );
+  const lines = ctx.outText().split("\n");
+  strictEqual(lines[0], "> step");
+  ok(lines[1].startsWith("0x80000000 -> "), lines[1]);
+  strictEqual(lines[2], "> info status");
+  strictEqual(lines[3], "VM status: paused");
+});

@@ -116,3 +116,27 @@ Deno.test("export and import round-trip a snapshot; delete removes it", async ()
   strictEqual(await run(ctx, "delete", "b"), 1);
   strictEqual(await run(ctx, "import", "/nonexistent", "c"), 1);
 });
+
+Deno.test("diff NAME compares a snapshot with the current machine", async () => {
+  const ctx = await demoContext();
+  await run(ctx, "run", "until", "heartbeat every");
+  strictEqual(await run(ctx, "save", "a"), 0);
+  ctx.clear();
+  strictEqual(await run(ctx, "diff", "a"), 0, ctx.errText());
+  ok(ctx.outText().startsWith(`diff: "a" (A) against the current machine (B)`), ctx.outText());
+  ok(ctx.outText().includes("identical"), ctx.outText());
+  await run(ctx, "run", "100000");
+  ctx.clear();
+  strictEqual(await run(ctx, "diff", "a"), 0);
+  ok(/\d+ fields? and \d+ RAM pages? differ/.test(ctx.outText()), ctx.outText());
+});
+
+Deno.test("console after a load says there is no output since the load", async () => {
+  const ctx = await demoContext();
+  await run(ctx, "run", "until", "heartbeat every");
+  strictEqual(await run(ctx, "save", "a"), 0);
+  strictEqual(await run(ctx, "load", "a"), 0);
+  ctx.clear();
+  strictEqual(await run(ctx, "console"), 0);
+  strictEqual(ctx.outText(), "(no output since load)");
+});
