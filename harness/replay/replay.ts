@@ -5,9 +5,9 @@
  * plus what each side printed. Checkpoints find the first interval where the states differ and
  * bisection narrows it to one instruction count.
  *
- * Only the starting pair is forked up front: the checkpoints advance one pair, and when they find
- * a difference the interval before it is re-run from the start (runs are deterministic), so a
- * replay that finds nothing costs two loads, one fork and the comparisons. Both sides run in
+ * Nothing is forked up front: the checkpoints advance one pair, and when they find a difference
+ * the sides are made again at the snapshot point and the interval before it is re-run (runs are
+ * deterministic), so a replay that finds nothing costs two loads and the comparisons. Both sides run in
  * slices with turns for the event loop, so a caller sees progress and can cancel (Ctrl-C) and
  * still get a report of what was compared so far.
  *
@@ -39,7 +39,7 @@ export type ReplayReference =
 export interface ReplayOptions {
   /** Instructions each side retires. */
   insns: number;
-  /** Comparison points before bisecting (default 16). */
+  /** Comparison points before bisecting (default 8). */
   checkpoints?: number;
   /** Most differences listed at the divergence (default 16). */
   maxDifferences?: number;
@@ -52,6 +52,9 @@ export interface ReplayOptions {
   /** Instructions per slice between turns for the event loop (default 200,000). */
   sliceInsns?: number;
 }
+
+/** Default comparison points: each costs a comparison of every device and all of RAM. */
+export const DEFAULT_CHECKPOINTS = 8;
 
 /** Default slice of a replay run: a few ms of interpretation. */
 export const DEFAULT_REPLAY_SLICE = 200_000;
@@ -153,14 +156,21 @@ export async function replay(
   opts: ReplayOptions,
 ): Promise<ReplayReport> {
   const make = opts.makeMachine ?? plainMachine;
-  const rep = await loadFresh(snapshot, make);
-  const ref = reference.kind === "machine"
-    ? forkMachine(reference.machine, make)
-    : await loadFresh(reference.bytes, make);
+  // Both sides at the snapshot point, made afresh: the reference machine never moves, and the
+  // streams are deterministic, so the start can be rebuilt when a divergence needs re-running.
+  const start = async (): Promise<Pair> => ({
+    rep: await loadFresh(snapshot, make),
+    ref: reference.kind === "machine"
+      ? forkMachine(reference.machine, make)
+      : await loadFresh(reference.bytes, make),
+    at: 0,
+    make,
+  });
+  const pair = await start();
+  const { ref, rep } = pair;
   const limit = opts.maxDifferences ?? 16;
   const consoleStart = { ref: ref.consoleText.length, rep: rep.consoleText.length };
-  const pair: Pair = { ref, rep, at: 0, make };
-  const steps = Math.max(1, Math.min(opts.checkpoints ?? 16, opts.insns || 1));
+  const steps = Math.max(1, Math.min(opts.checkpoints ?? DEFAULT_CHECKPOINTS, opts.insns || 1));
   let comparisons = 0;
   const differ = (p: Pair) => {
     comparisons++;
@@ -170,7 +180,6 @@ export async function replay(
   let cancelled = false;
   let cmp = differ(pair);
   if (!cmp.equal) divergence = await describe(pair, cmp, limit);
-  const origin = divergence ? pair : forkPair(pair);
   const slice = Math.max(1, opts.sliceInsns ?? DEFAULT_REPLAY_SLICE);
   const tell = (at: number) => opts.onProgress?.(at, opts.insns);
   let lastEqual = 0;
@@ -183,7 +192,7 @@ export async function replay(
     cmp = differ(pair);
     if (!cmp.equal) {
       // Re-run the last equal interval from the start, then bisect it.
-      let saved = forkPair(origin);
+      let saved = await start();
       advance(saved, lastEqual);
       let lo = lastEqual;
       let hi = target;

@@ -5,7 +5,12 @@
  * `--to tcp:HOST:PORT` streams FILE into a live destination instead (wire_replay_command.ts).
  * @module
  */
-import { renderReplay, replay, type ReplayReference } from "../../harness/replay/replay.ts";
+import {
+  DEFAULT_CHECKPOINTS,
+  renderReplay,
+  replay,
+  type ReplayReference,
+} from "../../harness/replay/replay.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
 import type { ShellContext } from "../session.ts";
 import { EXIT_INTERRUPTED } from "../machine_text.ts";
@@ -50,7 +55,7 @@ export const replayCommand: CommandDef<ShellContext> = {
     {
       flags: "--checkpoints <k>",
       description: "comparison points before bisecting",
-      default: "16",
+      default: String(DEFAULT_CHECKPOINTS),
       type: positiveCountType,
     },
     { flags: "--json", description: "print the report as one JSON object" },
