@@ -324,11 +324,6 @@ export const migrateCancelCommand: CommandDef<ShellContext> = {
   },
 };
 
-/** Wait for a detached migration, if any (a script or test that must see its end). */
-export async function waitForMigration(session: Session): Promise<number | undefined> {
-  return await migrationOf(session).detached?.done;
-}
-
 /** Every migration command but incoming (incoming_command.ts), for repl/commands/mod.ts. */
 export const migrateCommands: CommandDef<ShellContext>[] = [
   migrateCommand,

@@ -584,3 +584,22 @@ Deno.test("progress bars: migrate, incoming, snapshot and check draw on a termin
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a forced switch-over past the downtime limit warns, in the text and in --json", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const src = memwriterContext();
+    const uri = `file:${dir}/vm.qemu`;
+    const args = ["--max-bandwidth", "64M", "--downtime-limit", "1", "--max-rounds", "0"];
+    strictEqual(await run(src, "migrate", uri, ...args, "--force", "--json"), 0, src.errText());
+    const status = lastJson(src.outText());
+    strictEqual(status.state, "completed");
+    const warnings = status.warnings as string[];
+    strictEqual(warnings.length, 1);
+    ok(/downtime [\d.]+ ms exceeded the limit of 1 ms \(switch-over forced\)/.test(warnings[0]));
+    ok(src.errText().includes(`migrate: warning: ${warnings[0]}`), src.errText());
+    strictEqual(await run(src, "run", "10"), 2, "the source is in postmigrate");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
