@@ -24,6 +24,8 @@ export interface MainOptions {
   store?: string;
   /** Script file (repl only). */
   script?: string;
+  /** Print each script line before its output (repl only). */
+  echo?: boolean;
   /** The remaining words. */
   rest: string[];
   /** A usage problem with the global options. */
@@ -34,6 +36,10 @@ export interface MainOptions {
 export function parseMainArgs(argv: string[]): MainOptions {
   const out: MainOptions = { rest: [] };
   for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === "--echo" && out.rest[0] === "repl") {
+      out.echo = true;
+      continue;
+    }
     const m = /^--(store|script)(?:=(.*))?$/.exec(argv[i]);
     if (m && (m[1] === "store" || out.rest[0] === "repl")) {
       const name = m[1] as "store" | "script";
@@ -72,11 +78,17 @@ async function main(argv: string[]): Promise<number> {
         io.err(`Error: cannot read script "${args.script}": ${(e as Error).message}`);
         return 1;
       }
-      return await withInterruptStop(session, () => runScript(defs, ctx, text, args.script!));
+      return await withInterruptStop(
+        session,
+        () => runScript(defs, ctx, text, args.script!, { echo: args.echo }),
+      );
     }
     if (!process.stdin.isTTY) {
       const text = await new Response(Deno.stdin.readable).text();
-      return await withInterruptStop(session, () => runScript(defs, ctx, text, "<stdin>"));
+      return await withInterruptStop(
+        session,
+        () => runScript(defs, ctx, text, "<stdin>", { echo: args.echo }),
+      );
     }
     return await runInteractive(defs, ctx);
   }

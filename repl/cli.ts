@@ -6,11 +6,19 @@
  */
 import { Command, CommanderError } from "commander";
 import type { CommandContext, CommandDef } from "./commands/types.ts";
-import { UsageError } from "./commands/types.ts";
-import { MigrationError } from "../migration/errors.ts";
+import type { ArgValues, OptionValues } from "./commands/types.ts";
+import { describeUserError } from "./errors.ts";
 
 /** Help is wrapped at this width everywhere, so it reads the same in a terminal and a test. */
 export const HELP_WIDTH = 100;
+
+/** The options main.ts takes before the command words, shown at the end of `--help`. */
+export const GLOBAL_OPTIONS_HELP = [
+  "Global options (before the command):",
+  "  --store DIR      the snapshot store (default: $SNAPSHELL_STORE, else snapshots/)",
+  "  repl --script FILE [--echo]   run a script; --echo prints each line before its output",
+  "help CMD (or CMD --help) shows one command's help.",
+].join("\n");
 
 /** Extra text for the program's help (the shell adds its own keys and words). */
 export interface ProgramOptions {
@@ -44,6 +52,7 @@ export function buildProgram<C extends CommandContext>(
     })
     .showHelpAfterError(false)
     .addHelpCommand(false);
+  program.addHelpText("after", `\n${GLOBAL_OPTIONS_HELP}`);
   if (opts.helpFooter) program.addHelpText("after", `\n${opts.helpFooter}`);
   for (const def of defs) {
     const cmd = program.command(def.name).description(def.summary).exitOverride()
@@ -67,31 +76,46 @@ export function buildProgram<C extends CommandContext>(
         p === undefined ? [] : Array.isArray(p) ? p.map(String) : [String(p)]
       );
       const opts = (params[nArgs] ?? {}) as Record<string, unknown>;
-      checkTypes(def, positional, opts);
-      result.code = await def.run(ctx, positional, opts);
+      const parsed = parseValues(def, positional, opts);
+      result.code = await def.run(ctx, parsed.args, parsed.opts);
     });
   }
   return program;
 }
 
-/** Run every argument and option value through its type's parse (usage errors before acting). */
-function checkTypes<C extends CommandContext>(
+/** The key commander files an option under (`--max-insns` -> `maxInsns`). */
+export function optionKey(flags: string): string | undefined {
+  return /--(?:no-)?([a-z0-9-]+)/i.exec(flags)?.[1]
+    .replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/** The long flag of an option (`--max-cycles`), as errors name it. */
+function optionFlag(flags: string): string | undefined {
+  return /--[a-z0-9-]+/i.exec(flags)?.[0];
+}
+
+/**
+ * Run every argument and option value (defaults included) through its type's parse, before the
+ * command acts: the command receives the values, and a bad word is a usage error.
+ */
+export function parseValues<C extends CommandContext>(
   def: CommandDef<C>,
   positional: string[],
   opts: Record<string, unknown>,
-): void {
-  const args = def.args ?? [];
-  positional.forEach((word, i) => {
-    const a = args[Math.min(i, args.length - 1)];
-    if (a && (i < args.length || a.variadic)) a.type?.parse?.(word);
+): { args: ArgValues; opts: OptionValues } {
+  const defs = def.args ?? [];
+  const args = positional.map((word, i) => {
+    const a = defs[Math.min(i, defs.length - 1)];
+    return a?.type?.parse && (i < defs.length || a.variadic) ? a.type.parse(word) : word;
   });
+  const values: Record<string, unknown> = { ...opts };
   for (const o of def.options ?? []) {
     if (!o.type?.parse) continue;
-    const key = /--([a-z0-9-]+)/i.exec(o.flags)?.[1]
-      .replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase());
-    const v = key ? opts[key] : undefined;
-    if (typeof v === "string") o.type.parse(v);
+    const key = optionKey(o.flags);
+    const v = key ? values[key] : undefined;
+    if (key && typeof v === "string") values[key] = o.type.parse(v, optionFlag(o.flags));
   }
+  return { args, opts: values };
 }
 
 /** Run one command line (already split into words); returns the exit status, never throws for user errors. */
@@ -102,6 +126,8 @@ export async function runCommandLine<C extends CommandContext>(
   options: ProgramOptions = {},
 ): Promise<number> {
   const result = { code: 0 };
+  // `help CMD` as in the shell, and plain `help`.
+  if (argv[0] === "help") argv = argv.length > 1 ? [argv[1], "--help"] : ["--help"];
   const program = buildProgram(defs, ctx, result, options);
   try {
     await program.parseAsync(argv, { from: "user" });
@@ -111,7 +137,7 @@ export async function runCommandLine<C extends CommandContext>(
   }
 }
 
-/** Print a user-facing error and choose its exit status. */
+/** Print a user-facing error and choose its exit status; a bug (an unknown error) is rethrown. */
 export function reportError(e: unknown, ctx: CommandContext): number {
   if (e instanceof CommanderError) {
     if (
@@ -120,25 +146,8 @@ export function reportError(e: unknown, ctx: CommandContext): number {
     ) return 0;
     return e.exitCode === 0 ? 0 : 2;
   }
-  if (e instanceof UsageError) {
-    ctx.io.err(`Usage error: ${e.message}`);
-    return 2;
-  }
-  if (e instanceof MigrationError) {
-    ctx.io.err(`${e.name} [${e.kind}]: ${e.message}`);
-    return 1;
-  }
-  if (e instanceof Deno.errors.NotFound) {
-    ctx.io.err(`Error: ${(e as Error).message}`);
-    return 1;
-  }
-  if (
-    e instanceof Error &&
-    (e.name.endsWith("Error") && e.name !== "Error" && e.name !== "TypeError" &&
-      e.name !== "RangeError")
-  ) {
-    ctx.io.err(`${e.name}: ${e.message}`);
-    return 1;
-  }
-  throw e;
+  const shown = describeUserError(e);
+  if (!shown) throw e;
+  ctx.io.err(shown.line);
+  return shown.code;
 }

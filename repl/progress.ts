@@ -2,7 +2,8 @@
  * Progress bars for long work (saving or loading a big RAM, live migration, fuzz campaigns):
  * `ctx.progress(label, total)` returns a bar to `update(done)` and `done()`. On a terminal it is
  * drawn with cli-progress on standard error, and only once the work has lasted a moment, so short
- * operations print nothing; anywhere else (scripts, pipes, tests) it is silent. Bars carry no
+ * operations print nothing (a timer draws it then, even while the work waits on a slow transport
+ * and has nothing new to report); anywhere else (scripts, pipes, tests) it is silent. Bars carry no
  * colour (NO_COLOR holds trivially); with NO_COLOR set they are drawn in plain ASCII too.
  * @module
  */
@@ -76,6 +77,23 @@ export function terminalProgress(opts: TerminalProgressOptions = {}): ProgressFa
     let max = Math.max(1, total);
     let fmt = unitsFormatter(max, unit);
     let bar: cliProgress.SingleBar | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let finished = false;
+    let last = { done: 0, payload: { shown: fmt(0), shownTotal: fmt(max), note: "" } };
+    const draw = () => {
+      if (bar || finished) return;
+      bar = new cliProgress.SingleBar({
+        // deno-lint-ignore no-explicit-any
+        stream: stream as any,
+        format: `${label} [{bar}] {percentage}% {shown}/{shownTotal}{note}`,
+        clearOnComplete: true,
+        hideCursor: false,
+        noTTYOutput: false,
+        notTTYSchedule: 0,
+      }, preset);
+      bar.start(max, 0, last.payload);
+      bar.update(Math.min(last.done, max), last.payload);
+    };
     return {
       update(done, newTotal, note) {
         if (newTotal !== undefined && Math.max(1, newTotal) !== max) {
@@ -84,22 +102,24 @@ export function terminalProgress(opts: TerminalProgressOptions = {}): ProgressFa
           bar?.setTotal(max);
         }
         const payload = { shown: fmt(done), shownTotal: fmt(max), note: note ? ` ${note}` : "" };
+        last = { done, payload };
         if (!bar) {
-          if (now() - start < delay) return;
-          bar = new cliProgress.SingleBar({
-            // deno-lint-ignore no-explicit-any
-            stream: stream as any,
-            format: `${label} [{bar}] {percentage}% {shown}/{shownTotal}{note}`,
-            clearOnComplete: true,
-            hideCursor: false,
-            noTTYOutput: false,
-            notTTYSchedule: 0,
-          }, preset);
-          bar.start(max, 0, payload);
+          const waited = now() - start;
+          if (waited < delay) {
+            timer ??= setTimeout(() => {
+              timer = undefined;
+              draw();
+            }, delay - waited);
+            return;
+          }
+          draw();
         }
-        bar.update(Math.min(done, max), payload);
+        bar!.update(Math.min(done, max), payload);
       },
       done() {
+        finished = true;
+        if (timer !== undefined) clearTimeout(timer);
+        timer = undefined;
         bar?.stop();
         bar = undefined;
       },

@@ -29,6 +29,9 @@ export interface GuestImage {
   elf: Uint8Array;
 }
 
+/** Where the current machine came from: booted here, loaded from a snapshot, or migrated in. */
+export type MachineOrigin = "boot" | "load" | "incoming";
+
 /** A run in progress and how it was started. */
 export interface ActiveRun {
   /** The run. */
@@ -53,6 +56,8 @@ export class Session {
   readonly store: SnapshotStore;
   /** Guest of the current machine, when it was booted here (not loaded). */
   guest: GuestImage | undefined;
+  /** How the current machine came to be: its console output starts there. */
+  origin: MachineOrigin = "boot";
   /** Receives every byte the guest prints, live (the interactive shell echoes it). */
   echo: ((byte: number) => void) | undefined;
   /** The run in progress, if any. */
@@ -63,6 +68,13 @@ export class Session {
   readonly capabilities = new Set<string>();
   /** The cancellable operation in progress (migrate, incoming): Ctrl-C aborts it. */
   private operation: AbortController | undefined;
+  /**
+   * What holds the current machine besides a run (a detached migration): commands that run,
+   * step, save or replace it refuse until it ends.
+   */
+  holder: string | undefined;
+  /** The machine that migrated away and where to (QEMU's postmigrate run state). */
+  postmigrate: { machine: VirtMachine; uri: string } | undefined;
 
   constructor(options: SessionOptions = {}) {
     const { store, ...machine } = options;
@@ -109,15 +121,18 @@ export class Session {
   }
 
   /** Make `m` the current machine (a run of the old one is stopped first). */
-  install(m: VirtMachine, guest?: GuestImage): void {
+  install(m: VirtMachine, guest?: GuestImage, origin?: MachineOrigin): void {
+    this.requireFree("replace the machine");
     this.stopRun();
     m.streamDefaults ??= () => this.streamOptions();
     this.machine = m;
     this.guest = guest;
+    this.origin = origin ?? (guest ? "boot" : "load");
   }
 
   /** Start running the current machine toward `goal` (paced: no faster than the wall clock). */
   startRun(goal: RunGoal, background: boolean, paced = false): ActiveRun {
+    this.requireFree("run the guest");
     if (this.active) {
       throw new UsageError(
         `The guest is already running${this.active.background ? " in the background" : ""}: ` +
@@ -143,8 +158,33 @@ export class Session {
     return a.run.done;
   }
 
+  /** Refuse while a detached migration holds the machine. */
+  requireFree(what: string): void {
+    if (this.holder) {
+      throw new UsageError(
+        `Cannot ${what} while ${this.holder}: wait for it, or migrate-cancel`,
+      );
+    }
+  }
+
+  /** True when the current machine migrated away (postmigrate): it stays stopped. */
+  get inPostmigrate(): boolean {
+    return this.postmigrate !== undefined && this.postmigrate.machine === this.machine;
+  }
+
+  /** Refuse to run a machine in postmigrate unless forced (a second copy of the guest). */
+  requireRunnable(force: boolean): void {
+    if (this.inPostmigrate && !force) {
+      throw new UsageError(
+        `This guest migrated to ${this.postmigrate!.uri} and this copy is stopped ` +
+          "(postmigrate): give --force to run it here as well",
+      );
+    }
+  }
+
   /** Refuse when a run is in progress (for commands that step or replace the machine by hand). */
   requireStopped(what: string): void {
+    this.requireFree(what);
     if (this.active) {
       throw new UsageError(`Cannot ${what} while the guest is running: use stop (or Ctrl-C) first`);
     }
@@ -159,6 +199,7 @@ export class Session {
     if (a && !a.background) {
       throw new UsageError("The guest is running in the foreground: wait for it or press Ctrl-C");
     }
+    this.requireFree("pause the guest for this");
     const stopped = a ? await this.stopRun() : undefined;
     try {
       return await fn();

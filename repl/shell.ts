@@ -8,9 +8,10 @@
  */
 import * as readline from "node:readline";
 import process from "node:process";
+import { aliasHelp, aliasNote, expandAlias } from "./aliases.ts";
 import { reportError, runCommandLine } from "./cli.ts";
 import { completeLine } from "./completion.ts";
-import { describeOutcome } from "./commands/run_commands.ts";
+import { describeOutcome } from "./machine_text.ts";
 import type { CommandContext, CommandDef, CommandOutput } from "./commands/types.ts";
 import { appendHistory, HISTORY_SIZE, historyPath, loadHistory } from "./history.ts";
 import { terminalProgress } from "./progress.ts";
@@ -21,8 +22,11 @@ import { tokenize } from "./tokenize.ts";
 /** The shell's own words and keys, shown at the end of `help`. */
 export const SHELL_HELP = [
   "Shell: help CMD shows a command's help; quit (or Ctrl-D) leaves; Tab completes;",
-  "Up/Down recall history; Ctrl-C stops a running guest or cancels migrate/incoming.",
-  "Scripts: deno task repl --script FILE.",
+  "Up/Down recall history; Ctrl-C stops a running guest or cancels migrate/incoming/replay.",
+  "Scripts: deno task repl --script FILE [--echo] (--echo prints each line before its output).",
+  "Units: run N and --max-cycles count cycles (10 ns of virtual time each, idle cycles in WFI",
+  "included); step N, snapshot --insns and replay --insns count instructions retired.",
+  aliasHelp(),
 ].join("\n");
 
 /** The one-line hint printed when the shell opens. */
@@ -53,9 +57,19 @@ export async function runLine<C extends CommandContext>(
     return reportError(e, ctx);
   }
   if (words.length === 0) return 0;
+  const expanded = expandAlias(words);
+  if (expanded.alias) {
+    ctx.io.out(aliasNote(expanded.alias));
+    words = expanded.words;
+  }
   if (words[0] === "quit" || words[0] === "exit") return "quit";
-  if (words[0] === "help") words = words.length > 1 ? [words[1], "--help"] : ["--help"];
   return await runCommandLine(defs, ctx, words, { helpFooter: SHELL_HELP });
+}
+
+/** Options of {@link runScript}. */
+export interface ScriptOptions {
+  /** Print each command line (`> LINE`) before its output, so output can be matched to lines. */
+  echo?: boolean;
 }
 
 /** Run lines of a script; stops at the first failing line and names it. */
@@ -64,9 +78,13 @@ export async function runScript<C extends CommandContext>(
   ctx: C,
   text: string,
   source: string,
+  opts: ScriptOptions = {},
 ): Promise<number> {
   const lines = text.split(/\r?\n/);
   for (let i = 0; i < lines.length; i++) {
+    if (opts.echo && lines[i].trim() !== "" && !lines[i].trimStart().startsWith("#")) {
+      ctx.io.out(`> ${lines[i].trim()}`);
+    }
     const r = await runLine(defs, ctx, lines[i]);
     if (r === "quit") return 0;
     if (r !== 0) {
@@ -105,8 +123,12 @@ class PromptWriter {
     this.atLineStart = text.endsWith("\n");
   }
 
-  /** A whole line of command output (starts on a fresh line after partial guest output). */
+  /**
+   * A whole line of command output: guest output printed before it comes first, and it starts on
+   * a fresh line after partial guest output.
+   */
   line(text: string): void {
+    this.flushGuest(!this.promptShown);
     this.write(`${this.atLineStart || this.promptShown ? "" : "\n"}${text}\n`);
   }
 

@@ -160,3 +160,12 @@ Deno.test("deno task cli migrate: SIGINT cancels it and the destination sees the
   ok(/migrate: cancelled \(cancelled in .*\); the transport was dropped/.test(r.err), r.err);
   ok(received > 0 && received < 128 << 20, `${received} bytes`);
 });
+
+Deno.test("parseMainArgs() takes --echo after repl, for scripts", () => {
+  deepStrictEqual(parseMainArgs(["repl", "--script", "f", "--echo"]), {
+    rest: ["repl"],
+    script: "f",
+    echo: true,
+  });
+  deepStrictEqual(parseMainArgs(["run", "--echo"]), { rest: ["run", "--echo"] });
+});

@@ -5,6 +5,12 @@
  * and every device) is copied. When the rounds run out first it says so and either gives up (the
  * source keeps running, nothing lost) or forces the switch-over, as the parameters say.
  *
+ * The expected downtime counts what the stop-and-copy really sends: the pending pages and every
+ * device's state (an NVMe-style device alone is about 1 MiB), so a low bandwidth does not claim
+ * convergence it cannot keep; a switch-over that still takes longer than the limit (forced, or
+ * the guest's device state grew) is recorded as a warning. Parameters can change while it runs
+ * (`currentParameters`): each round reads them afresh.
+ *
  * Time is the guest's virtual time: while a round's bytes are on the wire (bytes / bandwidth
  * seconds), the guest runs for that many seconds at 100 MHz, so a migration is reproducible.
  * Pacing the real transport is the transport's business ({@link ThrottledSink}).
@@ -25,6 +31,7 @@ import {
   writeSetup,
 } from "../../migration/sections/savevm.ts";
 import { type ByteSink, StreamWriter } from "../../migration/stream/writer.ts";
+import { VmStateSaver } from "../../migration/vmstate/save.ts";
 import { Checkpoint, MigrationCancelledError, raceCancel, throwIfCancelled } from "./cancel.ts";
 import { checkParameters, insnsForBytes, type MigrationParameters, VIRTUAL_HZ } from "./params.ts";
 import type { Outgoing } from "./transport.ts";
@@ -50,7 +57,9 @@ export interface RoundReport {
   dirtyRatePagesPerSecond: number;
   /** Pages left to send after this round. */
   pendingPages: number;
-  /** Stop-and-copy time the pending pages would take at the bandwidth limit, in ms. */
+  /** Bytes of device state the stop-and-copy sends (measured after this round). */
+  deviceBytes: number;
+  /** Stop-and-copy time of the pending pages plus the device state at the bandwidth limit, ms. */
   expectedDowntimeMs: number;
 }
 
@@ -94,6 +103,8 @@ export interface MigrationStatus {
   virtualSeconds: number;
   /** Wall-clock duration, seconds. */
   wallSeconds: number;
+  /** Things the user should know although it completed (a downtime past the limit). */
+  warnings: string[];
   /** Why it failed or gave up. */
   reason?: string;
   /** The typed error of a failed migration. */
@@ -129,6 +140,30 @@ export interface PrecopyOptions {
   signal?: AbortSignal;
   /** Guest instructions per slice between chances for the signal (default 1,000,000). */
   sliceInsns?: number;
+  /** The parameters in force now (read at every round: changes apply mid-flight). */
+  currentParameters?: () => MigrationParameters;
+  /** Called once with the live status object (migrate-status during a detached migration). */
+  onStart?(status: MigrationStatus): void;
+}
+
+/** Section framing around a device's payload: type, id, idstr length, instance, version, footer. */
+const SECTION_FRAMING_BYTES = 1 + 4 + 1 + 4 + 4 + 5;
+
+/**
+ * Bytes the device sections of a stop-and-copy take now: each device's state saved aside, plus
+ * its section framing (the RAM section's pages are counted separately).
+ */
+export function deviceStateBytes(machine: Machine): number {
+  const w = new StreamWriter(undefined, 64 * 1024);
+  let framing = 0;
+  for (const e of machine.registry.ordered()) {
+    if (!e.vmsd || e.iterative) continue;
+    const state = e.state!();
+    if (e.vmsd.needed && !e.vmsd.needed(state)) continue;
+    new VmStateSaver(w).save(e.vmsd, state);
+    framing += SECTION_FRAMING_BYTES + e.idstr.length;
+  }
+  return w.offset + framing;
 }
 
 /** Default guest slice: 1M instructions (a few ms of interpretation). */
@@ -202,6 +237,7 @@ export function initialStatus(uri: string, parameters: MigrationParameters): Mig
     converged: false,
     forced: false,
     interrupted: false,
+    warnings: [],
     guestInsns: 0,
     switchoverInstret: null,
     virtualSeconds: 0,
@@ -221,8 +257,9 @@ export async function precopy(
   parameters: MigrationParameters,
   options: PrecopyOptions = {},
 ): Promise<MigrationStatus> {
-  const params = checkParameters({ ...parameters });
+  let params = checkParameters({ ...parameters });
   const status = initialStatus(uri, params);
+  options.onStart?.(status);
   const t0 = performance.now();
   const ram = machine.ramSection;
   const reg = machine.registry;
@@ -249,7 +286,7 @@ export async function precopy(
     : () => {};
   const sink = new GuardedSink(out.sink, gate, signal, tell);
   const w = new StreamWriter(sink);
-  const bw = params.maxBandwidth;
+  let bw = params.maxBandwidth;
   status.ramBytes = machine.ram.size;
   /** True once the whole stream is written: from then on a cancel no longer applies. */
   let complete = false;
@@ -269,6 +306,11 @@ export async function precopy(
     status.state = "active";
     for (let round = 0;; round++) {
       await gate.pass();
+      if (options.currentParameters) {
+        params = checkParameters({ ...options.currentParameters() });
+        status.parameters = { ...params };
+        bw = params.maxBandwidth;
+      }
       const before = { offset: w.offset, normal: ram.stats.normalPages, zero: ram.stats.zeroPages };
       roundStart = pagesSoFar();
       Object.assign(progress, { round, phase: "sending", pagesSent: 0 });
@@ -286,6 +328,7 @@ export async function precopy(
         tell();
       });
       const sync = ram.syncDirty();
+      const deviceBytes = deviceStateBytes(machine);
       const report: RoundReport = {
         round,
         normalPages: ram.stats.normalPages - before.normal,
@@ -295,13 +338,16 @@ export async function precopy(
         dirtiedPages: sync.dirtied,
         dirtyRatePagesPerSecond: ran > 0 ? sync.dirtied / (ran / VIRTUAL_HZ) : 0,
         pendingPages: sync.pending,
-        expectedDowntimeMs: sync.pending * ram.pageSize / bw * 1000,
+        deviceBytes,
+        expectedDowntimeMs: (sync.pending * ram.pageSize + deviceBytes) / bw * 1000,
       };
       status.rounds.push(report);
       status.dirtyRatePagesPerSecond = report.dirtyRatePagesPerSecond;
       progress.dirtyRatePagesPerSecond = report.dirtyRatePagesPerSecond;
       status.expectedDowntimeMs = report.expectedDowntimeMs;
       status.bytes = w.offset;
+      status.normalPages = ram.stats.normalPages;
+      status.zeroPages = ram.stats.zeroPages;
       options.onRound?.(report, status);
       throwIfCancelled(signal); // a cancel during the round wins over its decision
       if (report.expectedDowntimeMs <= params.downtimeLimitMs) {
@@ -343,6 +389,12 @@ export async function precopy(
     await out.finish();
     status.downtimeMs = (w.offset - stopAt) / bw * 1000;
     status.downtimeWallMs = performance.now() - tStop;
+    if (status.downtimeMs > params.downtimeLimitMs) {
+      status.warnings.push(
+        `downtime ${status.downtimeMs.toFixed(1)} ms exceeded the limit of ` +
+          `${params.downtimeLimitMs} ms${status.forced ? " (switch-over forced)" : ""}`,
+      );
+    }
     return finish("completed");
   } catch (e) {
     ram.cancel();

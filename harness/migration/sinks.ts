@@ -30,10 +30,18 @@ export class ThrottledSink implements ByteSink {
 
   constructor(
     private readonly inner: ByteSink,
-    private readonly bytesPerSecond: number,
+    private bytesPerSecond: number,
     private readonly clock: Clock = realClock,
     private readonly signal?: AbortSignal,
   ) {}
+
+  /** Change the rate from now on (migrate-set-parameters during a migration). */
+  setRate(bytesPerSecond: number): void {
+    if (bytesPerSecond === this.bytesPerSecond) return;
+    this.bytesPerSecond = bytesPerSecond;
+    this.start = -1; // pace afresh from the next write
+    this.sent = 0;
+  }
 
   /**
    * Wait until the bytes already sent have had their time on the wire, then pass `chunk` on. A

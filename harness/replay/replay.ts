@@ -5,6 +5,12 @@
  * plus what each side printed. Checkpoints find the first interval where the states differ and
  * bisection narrows it to one instruction count.
  *
+ * Nothing is forked up front: the checkpoints advance one pair, and when they find a difference
+ * the sides are made again at the snapshot point and the interval before it is re-run (runs are
+ * deterministic), so a replay that finds nothing costs two loads and the comparisons. Both sides run in
+ * slices with turns for the event loop, so a caller sees progress and can cancel (Ctrl-C) and
+ * still get a report of what was compared so far.
+ *
  * This is how a field missing from a description is caught: the source keeps the field in its
  * record, the snapshot does not carry it, and the replayed device starts from its reset value,
  * so the two differ from instruction 0 in exactly that field.
@@ -15,6 +21,7 @@ import { probeRamLayout } from "../../migration/ram/probe.ts";
 import { RAM_MAX_SIZE } from "../../emu/ram.ts";
 import { StreamReader } from "../../migration/stream/reader.ts";
 import type { VirtMachine } from "../../emu/virt.ts";
+import { runInstructions } from "../run/guest_runner.ts";
 import { forkMachine, type MachineFactory, plainMachine } from "./fork.ts";
 import {
   compareMachines,
@@ -32,15 +39,27 @@ export type ReplayReference =
 
 /** Replay knobs. */
 export interface ReplayOptions {
-  /** Instructions to run both sides for. */
+  /** Instructions each side retires. */
   insns: number;
-  /** Comparison points before bisecting (default 16). */
+  /** Comparison points before bisecting (default 8). */
   checkpoints?: number;
   /** Most differences listed at the divergence (default 16). */
   maxDifferences?: number;
   /** Builds the machines (replica, snapshot reference, forks); default: a plain virt machine. */
   makeMachine?: MachineFactory;
+  /** Called as the checkpoints advance: instructions compared so far of `opts.insns`. */
+  onProgress?(done: number, total: number): void;
+  /** Stops the replay at the next slice; the report then covers what was compared so far. */
+  signal?: AbortSignal;
+  /** Instructions per slice between turns for the event loop (default 200,000). */
+  sliceInsns?: number;
 }
+
+/** Default comparison points: each costs a comparison of every device and all of RAM. */
+export const DEFAULT_CHECKPOINTS = 8;
+
+/** Default slice of a replay run: a few ms of interpretation. */
+export const DEFAULT_REPLAY_SLICE = 200_000;
 
 /** Where and how the two sides first differ. */
 export interface Divergence {
@@ -56,9 +75,12 @@ export interface Divergence {
 
 /** The outcome of a replay. */
 export interface ReplayReport {
+  /** No difference in what was compared (all of it unless `cancelled`). */
   identical: boolean;
-  /** Instructions run on both sides. */
+  /** Instructions retired on both sides (fewer than asked when cancelled). */
   insns: number;
+  /** True when the caller cancelled it: the report covers the first `insns` instructions. */
+  cancelled: boolean;
   /** Points compared (checkpoints and bisection probes). */
   comparisons: number;
   divergence?: Divergence;
@@ -94,13 +116,33 @@ function forkPair(p: Pair): Pair {
   };
 }
 
+/** Retire instructions on both sides until `to` since the load (synchronous: bisection). */
 function advance(p: Pair, to: number): void {
   const n = to - p.at;
   if (n > 0) {
-    p.ref.run(n);
-    p.rep.run(n);
+    runInstructions(p.ref, n);
+    runInstructions(p.rep, n);
   }
   p.at = to;
+}
+
+const nextTick = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+/** {@link advance} in slices with turns for the event loop; false when cancelled on the way. */
+async function advanceSliced(
+  p: Pair,
+  to: number,
+  slice: number,
+  signal: AbortSignal | undefined,
+  onStep: (at: number) => void,
+): Promise<boolean> {
+  while (p.at < to) {
+    await nextTick();
+    if (signal?.aborted) return false;
+    advance(p, Math.min(to, p.at + slice));
+    onStep(p.at);
+  }
+  return true;
 }
 
 function firstTextDifference(a: string, b: string): number | undefined {
@@ -116,30 +158,45 @@ export async function replay(
   opts: ReplayOptions,
 ): Promise<ReplayReport> {
   const make = opts.makeMachine ?? plainMachine;
-  const rep = await loadFresh(snapshot, make);
-  const ref = reference.kind === "machine"
-    ? forkMachine(reference.machine, make)
-    : await loadFresh(reference.bytes, make);
+  // Both sides at the snapshot point, made afresh: the reference machine never moves, and the
+  // streams are deterministic, so the start can be rebuilt when a divergence needs re-running.
+  const start = async (): Promise<Pair> => ({
+    rep: await loadFresh(snapshot, make),
+    ref: reference.kind === "machine"
+      ? forkMachine(reference.machine, make)
+      : await loadFresh(reference.bytes, make),
+    at: 0,
+    make,
+  });
+  const pair = await start();
+  const { ref, rep } = pair;
   const limit = opts.maxDifferences ?? 16;
   const consoleStart = { ref: ref.consoleText.length, rep: rep.consoleText.length };
-  const pair: Pair = { ref, rep, at: 0, make };
-  const steps = Math.max(1, Math.min(opts.checkpoints ?? 16, opts.insns || 1));
+  const steps = Math.max(1, Math.min(opts.checkpoints ?? DEFAULT_CHECKPOINTS, opts.insns || 1));
   let comparisons = 0;
   const differ = (p: Pair) => {
     comparisons++;
     return compareMachines(p.ref, p.rep, limit);
   };
   let divergence: Divergence | undefined;
+  let cancelled = false;
   let cmp = differ(pair);
-  if (!cmp.equal) divergence = describe(pair, cmp, limit);
-  let saved = forkPair(pair);
+  if (!cmp.equal) divergence = await describe(pair, cmp, limit);
+  const slice = Math.max(1, opts.sliceInsns ?? DEFAULT_REPLAY_SLICE);
+  const tell = (at: number) => opts.onProgress?.(at, opts.insns);
+  let lastEqual = 0;
   for (let k = 1; k <= steps && !divergence; k++) {
     const target = Math.round((opts.insns * k) / steps);
-    advance(pair, target);
+    if (!await advanceSliced(pair, target, slice, opts.signal, tell)) {
+      cancelled = true;
+      break;
+    }
     cmp = differ(pair);
     if (!cmp.equal) {
-      // Bisect between the last equal point (saved) and this one.
-      let lo = saved.at;
+      // Re-run the last equal interval from the start, then bisect it.
+      let saved = await start();
+      advance(saved, lastEqual);
+      let lo = lastEqual;
       let hi = target;
       while (hi - lo > 1) {
         const mid = lo + Math.floor((hi - lo) / 2);
@@ -153,8 +210,8 @@ export async function replay(
       }
       const at = forkPair(saved);
       advance(at, hi);
-      divergence = describe(at, differ(at), limit);
-    } else if (k < steps) saved = forkPair(pair);
+      divergence = await describe(at, differ(at), limit);
+    } else lastEqual = target;
   }
   if (divergence) advance(pair, opts.insns);
   const refOut = pair.ref.consoleText.slice(consoleStart.ref);
@@ -162,7 +219,8 @@ export async function replay(
   const firstDifference = firstTextDifference(refOut, repOut);
   return {
     identical: !divergence && firstDifference === undefined,
-    insns: opts.insns,
+    insns: cancelled ? lastEqual : opts.insns,
+    cancelled,
     comparisons,
     ...(divergence ? { divergence } : {}),
     console: {
@@ -199,7 +257,8 @@ export function renderReplay(r: ReplayReport, refName: string): string[] {
   const out: string[] = [];
   if (r.identical) {
     out.push(
-      `replay: identical to ${refName} for ${r.insns} instructions (${r.comparisons} comparisons)`,
+      `replay: identical to ${refName} for ${r.insns} instructions retired (${r.comparisons} ` +
+        `comparisons)${r.cancelled ? "; cancelled there, the rest was not compared" : ""}`,
     );
     return out;
   }
@@ -215,7 +274,12 @@ export function renderReplay(r: ReplayReport, refName: string): string[] {
     for (const x of d.differences.slice(1)) {
       out.push(`  also ${x.device} ${x.path}: reference ${x.reference}, replay ${x.replay}`);
     }
-  } else out.push(`replay: device state identical to ${refName} for ${r.insns} instructions`);
+  } else {
+    out.push(
+      `replay: device state identical to ${refName} for ${r.insns} instructions retired` +
+        (r.cancelled ? "; cancelled there, the rest was not compared" : ""),
+    );
+  }
   const c = r.console;
   if (c.firstDifference !== undefined) {
     const at = c.firstDifference;

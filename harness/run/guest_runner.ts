@@ -21,8 +21,10 @@ export type RunEnd = "done" | "exit" | "idle" | "interrupted" | "limit";
 
 /** How a run ended. */
 export interface RunOutcome {
-  /** Cycles executed by this run. */
+  /** Cycles this run took (instructions retired plus idle cycles skipped in WFI: virtual time). */
   cycles: number;
+  /** Instructions this run retired (minstret after minus before). */
+  insns: number;
   /** Why it ended: goal reached, guest exited, guest idle for good, stopped, limit reached. */
   end: RunEnd;
   /** Guest exit status when `end` is "exit". */
@@ -69,9 +71,11 @@ export class GuestRun {
     private readonly goal: RunGoal,
     private readonly opts: RunnerOptions = {},
   ) {
-    this.done = this.loop().finally(() => {
-      this.finished = true;
-    });
+    const instret0 = machine.cpu.instret;
+    this.done = this.loop().then((o) => ({ ...o, insns: machine.cpu.instret - instret0 }))
+      .finally(() => {
+        this.finished = true;
+      });
   }
 
   /** True until the run ended. */
@@ -103,7 +107,7 @@ export class GuestRun {
     }).finally(() => this.wakeUp = undefined);
   }
 
-  private async loop(): Promise<RunOutcome> {
+  private async loop(): Promise<Omit<RunOutcome, "insns">> {
     const chunk = this.opts.chunk ?? DEFAULT_CHUNK;
     const yieldMs = this.opts.yieldEveryMs ?? 16;
     const goal = this.goal;
@@ -150,4 +154,61 @@ export class GuestRun {
       }
     }
   }
+}
+
+/** How {@link runInstructions} ended. */
+export interface RetireResult {
+  /** Instructions retired (the count asked for unless the guest exited or went idle for good). */
+  insns: number;
+  /** Cycles that took (idle cycles in WFI included). */
+  cycles: number;
+  /**
+   * "done", or why it ended early: the guest exited, idles with nothing to wake it, or is stuck
+   * (cycles pass, the hart does not wait, and nothing retires: a trap taken again and again).
+   */
+  stop: "done" | "exit" | "idle" | "stuck";
+}
+
+/** Calls in a row that retire nothing outside WFI before {@link runInstructions} calls it stuck. */
+const STUCK_CALLS = 64;
+
+/**
+ * Run until `n` instructions are retired (not cycles: a guest waiting in WFI lets cycles pass
+ * without retiring any), or the guest exits or idles with nothing to wake it. Synchronous.
+ */
+export function runInstructions(machine: Machine, n: number): RetireResult {
+  const start = machine.cpu.instret;
+  let cycles = 0;
+  let idleBefore = false;
+  let fruitless = 0;
+  while (machine.cpu.instret - start < n) {
+    // A budget of the instructions left never overshoots: each cycle retires at most one. Once a
+    // call retired nothing and the hart still waits in WFI, nothing wakes it before the next
+    // device deadline, so the budget may reach that far (otherwise a long idle stretch would go
+    // by a few cycles at a time).
+    const left = n - (machine.cpu.instret - start);
+    const budget = idleBefore ? Math.max(left, cyclesToNextDeadline(machine)) : left;
+    const before = machine.cpu.instret;
+    const r = machine.run(budget);
+    cycles += r.insns;
+    if (r.stop === "exit") return { insns: machine.cpu.instret - start, cycles, stop: "exit" };
+    if (r.stop === "idle") return { insns: machine.cpu.instret - start, cycles, stop: "idle" };
+    const none = machine.cpu.instret === before;
+    idleBefore = none && machine.cpu.state.waiting !== 0;
+    fruitless = none && !idleBefore ? fruitless + 1 : 0;
+    if (fruitless >= STUCK_CALLS) {
+      return { insns: machine.cpu.instret - start, cycles, stop: "stuck" };
+    }
+  }
+  return { insns: machine.cpu.instret - start, cycles, stop: "done" };
+}
+
+/** Cycles until the earliest device deadline (0 when none is set). */
+function cyclesToNextDeadline(machine: Machine): number {
+  let next: bigint | null = null;
+  for (const dev of machine.devices.values()) {
+    const d = dev.nextDeadline?.() ?? null;
+    if (d !== null && (next === null || d < next)) next = d;
+  }
+  return next === null ? 0 : Math.max(0, cyclesForNs(next - machine.nowNs()));
 }

@@ -7,7 +7,12 @@
 import { deviceNames, fieldPaths, resolveSections } from "../../harness/store/device_state.ts";
 import { nameProblem } from "../../harness/store/names.ts";
 import type { ShellContext } from "../session.ts";
-import { parseCount, parseDuration, parseSize } from "./sizes.ts";
+import {
+  type MigrationUri,
+  MigrationUriError,
+  parseMigrationUri,
+} from "../../harness/migration/uri.ts";
+import { parseAddress, parseCount, parseDuration, parseSize } from "./sizes.ts";
 import { type ArgType, UsageError } from "./types.ts";
 
 /** Candidates from `values` that start with `partial`. */
@@ -30,14 +35,70 @@ export function enumType(name: string, words: string[]): ArgType {
   };
 }
 
-/** An instruction count (`1000000`, `1e6`, `5M`). */
-export const countType: ArgType = { name: "count", parse: (w) => parseCount(w) };
+/** A count (`1000000`, `1e6`, `5M`): a number, zero allowed. */
+export const countType: ArgType = { name: "count", parse: (w, what) => parseCount(w, what) };
 
-/** A RAM size (`128M`). */
-export const sizeType: ArgType = { name: "size", parse: (w) => parseSize(w) };
+/** A count of at least one. */
+export const positiveCountType: ArgType = {
+  name: "count",
+  parse(w, what = "count") {
+    const v = parseCount(w, what);
+    if (v < 1) throw new UsageError(`Invalid ${what} "${w}": it must be at least 1`);
+    return v;
+  },
+};
 
-/** A virtual duration (`500ms`). */
-export const durationType: ArgType = { name: "duration", parse: (w) => parseDuration(w) };
+/** A RAM size or a rate in bytes (`128M`): a number. */
+export const sizeType: ArgType = { name: "size", parse: (w, what) => parseSize(w, what) };
+
+/** A virtual duration (`500ms`): nanoseconds as a bigint. */
+export const durationType: ArgType = {
+  name: "duration",
+  parse: (w, what) => parseDuration(w, what),
+};
+
+/** A wall-clock wait in seconds (`30`, `2.5s`, `500ms`): milliseconds as a number. */
+export const secondsType: ArgType = {
+  name: "seconds",
+  parse: (w, what = "time in seconds") => Number(parseDuration(w, what, { bareUnit: "s" })) / 1e6,
+};
+
+/** A time in milliseconds (`300`, `300ms`, `1s`; zero allowed): milliseconds as a number. */
+export const millisecondsType: ArgType = {
+  name: "ms",
+  parse: (w, what = "time in ms") =>
+    Number(parseDuration(w, what, { bareUnit: "ms", allowZero: true })) / 1e6,
+};
+
+/** A guest address (`0x80000000`): a number. */
+export const addressType: ArgType = {
+  name: "address",
+  parse: (w, what) => parseAddress(w, what),
+};
+
+/** A 32-bit seed (decimal or 0x hex, wrapped to 32 bits): a number. */
+export const seedType: ArgType = {
+  name: "seed",
+  parse(w, what = "seed") {
+    if (!/^(0x[0-9a-f]+|\d+)$/i.test(w.trim())) {
+      throw new UsageError(`Invalid ${what} "${w}": use an integer`);
+    }
+    return Number(BigInt.asUintN(32, BigInt(w.trim())));
+  },
+};
+
+/** A migration URI (`file:PATH`, `exec:CMD`, `tcp:HOST:PORT`): a {@link MigrationUri}. */
+export const migrationUriType: ArgType = {
+  name: "uri",
+  parse(w): MigrationUri {
+    try {
+      return parseMigrationUri(w);
+    } catch (e) {
+      if (e instanceof MigrationUriError) throw new UsageError(e.message);
+      throw e;
+    }
+  },
+};
 
 /** A file path: completes directory entries. */
 export const fileType: ArgType = {

@@ -118,7 +118,8 @@ export function withCapabilitySet(fieldSet?: CommandDef<ShellContext>): CommandD
     ],
     literalArgs: fieldSet?.literalArgs ?? true,
     examples: [...(fieldSet?.examples ?? []), "set capability x-self-describing on"],
-    run(ctx, args, opts) {
+    run(ctx, values, opts) {
+      const args = values as string[];
       if (args[0] === "capability") {
         if (args.length !== 3) throw new UsageError("Usage: set capability NAME on|off");
         ctx.io.out(setCapability(ctx.session, args[1], args[2]));

@@ -131,6 +131,6 @@ export const compatCommand: CommandDef<ShellContext> = {
       return streamCheck(ctx, String(opts.stream), opts);
     }
     if (opts.decode) throw new UsageError("--decode goes with --stream FILE");
-    return staticCheck(ctx, args, opts);
+    return staticCheck(ctx, args as string[], opts);
   },
 };

@@ -73,7 +73,7 @@ export const corruptCommand: CommandDef = {
     { flags: "--list", description: "list the sections, subsections and fields of IN and exit" },
   ],
   async run(ctx: CommandContext, args, opts): Promise<number> {
-    const [inPath, outPath, ...words] = args;
+    const [inPath, outPath, ...words] = args as string[];
     if (opts.list) {
       const access = await fileAccess(inPath);
       try {

@@ -34,13 +34,14 @@ export const dumpVmstateCommand: CommandDef<ShellContext> = {
       typeNames: opts.idstr ? undefined : VIRT_TYPE_NAMES,
       withNum: !!opts.withNum,
     }));
-    if (!args[0]) {
+    const out = args[0] as string | undefined;
+    if (!out) {
       ctx.io.out(text.replace(/\n$/, ""));
       return 0;
     }
-    await Deno.writeTextFile(args[0], text);
+    await Deno.writeTextFile(out, text);
     ctx.io.out(
-      `dump-vmstate: ${args[0]}: ${m.registry.entries.filter((e) => e.vmsd).length} sections`,
+      `dump-vmstate: ${out}: ${m.registry.entries.filter((e) => e.vmsd).length} sections`,
     );
     return 0;
   },

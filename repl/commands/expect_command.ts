@@ -15,20 +15,13 @@ import { getFieldValue } from "../../harness/store/device_state.ts";
 import { StoreError } from "../../harness/store/errors.ts";
 import { diffMachines, machinesEqual } from "../../harness/store/machine_diff.ts";
 import { MigrationError } from "../../migration/errors.ts";
+import { ExpectationError } from "../errors.ts";
 import type { ShellContext } from "../session.ts";
 import { enumType, fieldPathType, machineRefType, startingWith } from "./arg_types.ts";
-import { readRegister, registerNames } from "./machine_session_commands.ts";
+import { readRegister, registerNames } from "../machine_text.ts";
 import { expectFails } from "./expect_fails.ts";
-import { loadSnapshotMachine, machineFor, printDiff } from "./store_commands.ts";
+import { loadSnapshotMachine, machineFor, printDiff } from "../snapshot_io.ts";
 import { type ArgType, type CommandDef, UsageError } from "./types.ts";
-
-/** An expectation did not hold: the message says what was expected and what was found. */
-export class ExpectationError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "ExpectationError";
-  }
-}
 
 const KINDS = ["corrupt", "incompatible", "environment"];
 const OPS = ["==", "!=", "<", "<=", ">", ">="];
@@ -202,7 +195,8 @@ export const expectCommand: CommandDef<ShellContext> = {
     "expect field uart0.serial.lsr == 0x60",
     "expect fails corrupt in ram incoming tcp:127.0.0.1:4444 --timeout 10",
   ],
-  async run(ctx, words) {
+  async run(ctx, args) {
+    const words = args as string[];
     const topic = words[0];
     let what: string;
     if (topic === "console") what = await expectConsole(ctx, words);

@@ -11,24 +11,9 @@ import { FUZZ_VIAS, type FuzzVia } from "../../harness/fuzz/via.ts";
 import { opWord } from "../../migration/corrupt/ops.ts";
 import type { ShellContext } from "../session.ts";
 import { renderTable } from "../style.ts";
-import { readStreamArg } from "./replay_command.ts";
-import { parseCount } from "./sizes.ts";
-import { type CommandDef, UsageError } from "./types.ts";
-
-function positive(text: unknown, what: string, allowZero = false): number {
-  const v = parseCount(String(text), what);
-  if (v < (allowZero ? 0 : 1)) {
-    throw new UsageError(`${what} must be at least ${allowZero ? 0 : 1}`);
-  }
-  return v;
-}
-
-function seedOf(text: string): number {
-  if (!/^(0x[0-9a-f]+|\d+)$/i.test(text.trim())) {
-    throw new UsageError(`Invalid --seed "${text}": use an integer`);
-  }
-  return Number(BigInt.asUintN(32, BigInt(text.trim())));
-}
+import { readStreamArg } from "../snapshot_io.ts";
+import { countType, enumType, positiveCountType, seedType } from "./arg_types.ts";
+import type { CommandDef } from "./types.ts";
 
 /** The fuzz command definition. */
 export const fuzzCommand: CommandDef<ShellContext> = {
@@ -36,23 +21,45 @@ export const fuzzCommand: CommandDef<ShellContext> = {
   summary: "Mutate a snapshot, load each result into a fresh machine, classify, report bugs",
   args: [{ name: "file", description: "snapshot to mutate (or stored snapshot name)" }],
   options: [
-    { flags: "--iterations <n>", description: "cases to run", default: "10000" },
-    { flags: "--seed <s>", description: "campaign seed (default: drawn and printed)" },
+    {
+      flags: "--iterations <n>",
+      description: "cases to run",
+      default: "10000",
+      type: positiveCountType,
+    },
+    {
+      flags: "--seed <s>",
+      description: "campaign seed (default: drawn and printed)",
+      type: seedType,
+    },
     {
       flags: "--workers <w>",
       description: "Web Workers (default: every core; 0 = this thread only)",
+      type: countType,
     },
-    { flags: "--max-ops <k>", description: "most operations per case", default: "3" },
+    {
+      flags: "--max-ops <k>",
+      description: "most operations per case",
+      default: "3",
+      type: positiveCountType,
+    },
     {
       flags: "--run-insns <n>",
-      description: "instructions each accepted case runs",
+      description: "cycles each accepted case runs (instructions plus idle cycles in WFI)",
       default: "10000",
+      type: countType,
     },
-    { flags: "--hang-ms <ms>", description: "a case silent this long is a hang", default: "10000" },
+    {
+      flags: "--hang-ms <ms>",
+      description: "a case silent this long (wall-clock ms) is a hang",
+      default: "10000",
+      type: positiveCountType,
+    },
     {
       flags: "--via <how>",
       description: "how cases reach the loader: memory, tcp (a real socket) or pipe (a FIFO)",
       default: "memory",
+      type: enumType("via", [...FUZZ_VIAS]),
     },
     { flags: "--out <dir>", description: "where bug streams and recipes go", default: "fuzz-bugs" },
     { flags: "--json", description: "print the summary as one JSON object on stdout" },
@@ -62,21 +69,14 @@ export const fuzzCommand: CommandDef<ShellContext> = {
     "fuzz /tmp/s.snap --iterations 100000 --seed 1 --workers 2",
   ],
   async run(ctx, args, opts): Promise<number> {
-    const iterations = positive(opts.iterations, "--iterations");
-    const workers = opts.workers === undefined
-      ? navigator.hardwareConcurrency || 1
-      : positive(opts.workers, "--workers", true);
-    const maxOps = positive(opts.maxOps, "--max-ops");
-    const runInsns = positive(opts.runInsns, "--run-insns", true);
-    const hangMs = positive(opts.hangMs, "--hang-ms");
-    const seed = opts.seed === undefined
-      ? crypto.getRandomValues(new Uint32Array(1))[0]
-      : seedOf(String(opts.seed));
-    const via = String(opts.via) as FuzzVia;
-    if (!FUZZ_VIAS.includes(via)) {
-      throw new UsageError(`--via must be one of ${FUZZ_VIAS.join(", ")}: ${opts.via}`);
-    }
-    const base = await readStreamArg(ctx, args[0]);
+    const iterations = opts.iterations as number;
+    const workers = (opts.workers as number | undefined) ?? (navigator.hardwareConcurrency || 1);
+    const maxOps = opts.maxOps as number;
+    const runInsns = opts.runInsns as number;
+    const hangMs = opts.hangMs as number;
+    const seed = (opts.seed as number | undefined) ?? crypto.getRandomValues(new Uint32Array(1))[0];
+    const base = await readStreamArg(ctx, args[0] as string);
+    const via = opts.via as FuzzVia;
     const bar = ctx.progress?.("fuzz", iterations);
     let result;
     try {

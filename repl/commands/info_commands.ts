@@ -15,7 +15,7 @@ import {
 import type { ShellContext } from "../session.ts";
 import { colors, renderTable } from "../style.ts";
 import { deviceType, enumType, fieldPathType } from "./arg_types.ts";
-import { whereNow } from "./run_commands.ts";
+import { whereNow } from "../machine_text.ts";
 import { type CommandDef, UsageError } from "./types.ts";
 
 const hex = (v: number) => `0x${v.toString(16)}`;
@@ -45,14 +45,21 @@ function showDevice(ctx: ShellContext, name: string): void {
   }
 }
 
+/** The run state in QEMU's words (`info status`): running, paused, postmigrate, shutdown. */
+export function runState(s: ShellContext["session"]): string {
+  if (s.active) return `running${s.active.background ? " (in the background)" : ""}`;
+  if (s.holder) return `running (${s.holder})`;
+  if (s.inPostmigrate) return `postmigrate (migrated to ${s.postmigrate!.uri})`;
+  if (s.machine.exitCode !== undefined) {
+    return `shutdown (exited with status ${s.machine.exitCode})`;
+  }
+  return "paused";
+}
+
 function showMachine(ctx: ShellContext): void {
   const s = ctx.session;
   const m = s.machine;
-  const state = s.active
-    ? `running${s.active.background ? " in the background" : ""}`
-    : m.exitCode !== undefined
-    ? `exited with status ${m.exitCode}`
-    : "paused";
+  const state = runState(s);
   ctx.io.out(
     `machine ${m.machineType}, ${m.ram.size >> 20} MiB RAM, guest ${
       s.guest?.name ?? "(loaded from a snapshot)"
@@ -65,12 +72,12 @@ function showMachine(ctx: ShellContext): void {
 /** `info devices | device NAME | machine`. */
 export const infoCommand: CommandDef<ShellContext> = {
   name: "info",
-  summary: "Show devices, one device's state by field path, or the machine",
+  summary: "Show devices, one device's state by field path, the machine, or its run status",
   args: [
     {
       name: "what",
       description: "what to show",
-      type: enumType("topic", ["devices", "device", "machine"]),
+      type: enumType("topic", ["devices", "device", "machine", "status"]),
     },
     {
       name: "name",
@@ -79,15 +86,22 @@ export const infoCommand: CommandDef<ShellContext> = {
       type: deviceType,
     },
   ],
-  examples: ["info devices", "info device uart0", "info device cpu", "info machine"],
+  examples: [
+    "info devices",
+    "info device uart0",
+    "info device cpu",
+    "info machine",
+    "info status          # running, paused or postmigrate, as QEMU says it",
+  ],
   run(ctx, args) {
-    const [what, name] = args;
+    const [what, name] = args as (string | undefined)[];
     if (what === "device") {
       if (!name) throw new UsageError("info device needs a NAME: see info devices");
       showDevice(ctx, name);
     } else {
       if (name) throw new UsageError(`info ${what} takes no name`);
       if (what === "devices") showDevices(ctx);
+      else if (what === "status") ctx.io.out(`VM status: ${runState(ctx.session)}`);
       else showMachine(ctx);
     }
     return Promise.resolve(0);
@@ -105,8 +119,10 @@ export const setCommand: CommandDef<ShellContext> = {
   literalArgs: true,
   examples: ["set cpu.env.gpr[10] 0x1234", "set uart0.serial.scr 0x5a"],
   run(ctx, args) {
-    const r = setField(ctx.session.machine, args[0], args[1]);
-    ctx.io.out(`${r.section}.${r.path}: ${formatValue(r.before)} -> ${formatValue(r.after)}`);
+    const [field, value] = args as string[];
+    const r = setField(ctx.session.machine, field, value);
+    // Echo the field as typed (device name, not the section's): what info device shows.
+    ctx.io.out(`${field}: ${formatValue(r.before)} -> ${formatValue(r.after)}`);
     return Promise.resolve(0);
   },
 };

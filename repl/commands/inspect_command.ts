@@ -47,7 +47,7 @@ export const inspectCommand: CommandDef = {
     },
   ],
   async run(ctx: CommandContext, args, opts): Promise<number> {
-    const file = args[0];
+    const file = args[0] as string;
     const input = await fileInput(file);
     if (opts.extract) {
       const rep = await extract(input, String(opts.extract));

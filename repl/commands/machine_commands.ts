@@ -7,13 +7,10 @@
 import { MigrationError } from "../../migration/errors.ts";
 import { loadMachineFile, saveMachineFile, snapshotRamSize } from "../../emu/snapshot_file.ts";
 import { DEFAULT_GUEST, VirtMachine } from "../../emu/virt.ts";
-import { readElf } from "./run_commands.ts";
-import { parseCount, parseSize } from "./sizes.ts";
-import { type CommandContext, type CommandDef, UsageError } from "./types.ts";
-
-function ramOption(opts: Record<string, unknown>): number | undefined {
-  return opts.ram === undefined ? undefined : parseSize(String(opts.ram), "RAM size");
-}
+import { runInstructions } from "../../harness/run/guest_runner.ts";
+import { readElf } from "../machine_text.ts";
+import { countType, fileType, sizeType } from "./arg_types.ts";
+import { type ArgType, type CommandContext, type CommandDef, UsageError } from "./types.ts";
 
 /** Fill RAM with a reproducible pseudo-random pattern (xorshift32 from `seed`). */
 export function fillRandom(words: Uint32Array, seed: number): void {
@@ -26,43 +23,81 @@ export function fillRandom(words: Uint32Array, seed: number): void {
   }
 }
 
+/** `--fill random[:SEED]`: the seed (1 by default). */
+const fillType: ArgType = {
+  name: "random[:SEED]",
+  parse(word) {
+    const fm = /^random(?::(\d+))?$/.exec(word);
+    if (!fm) throw new UsageError(`Invalid --fill "${word}": use random or random:SEED`);
+    return Number(fm[1] ?? 1);
+  },
+};
+
 /** `snapshot OUT`: boot, run N instructions, write a snapshot file. */
 export const snapshotCommand: CommandDef = {
   name: "snapshot",
-  summary: "Boot a guest (the demo by default), run N instructions, write a snapshot",
-  args: [{ name: "out", description: "snapshot file to write (atomically)" }],
+  summary: "Boot a guest (the demo by default), retire N instructions, write a snapshot",
+  args: [{ name: "out", description: "snapshot file to write (atomically)", type: fileType }],
   options: [
-    { flags: "--boot <elf>", description: "guest ELF (default: the embedded demo guest)" },
-    { flags: "--insns <n>", description: "instructions to run before saving", default: "1000000" },
-    { flags: "--ram <size>", description: "guest RAM size, e.g. 128M", default: "128M" },
-    { flags: "--fill <spec>", description: "fill RAM before booting: random[:SEED]" },
+    {
+      flags: "--boot <elf>",
+      description: "guest ELF (default: the embedded demo guest)",
+      type: fileType,
+    },
+    {
+      flags: "--insns <n>",
+      description: "instructions to retire before saving (cycles idle in WFI pass meanwhile)",
+      default: "1000000",
+      type: countType,
+    },
+    {
+      flags: "--ram <size>",
+      description: "guest RAM size, e.g. 128M",
+      default: "128M",
+      type: sizeType,
+    },
+    {
+      flags: "--fill <spec>",
+      description: "fill RAM before booting: random[:SEED]",
+      type: fillType,
+    },
     {
       flags: "--stats",
       description: 'print {"bytes","seconds","mbPerSecond","peakRssBytes"} on stderr',
     },
   ],
   async run(ctx: CommandContext, args, opts): Promise<number> {
-    const insns = parseCount(String(opts.insns), "--insns");
+    const out = args[0] as string;
+    const insns = opts.insns as number;
     const elf = opts.boot ? await readElf(String(opts.boot)) : await Deno.readFile(DEFAULT_GUEST);
-    const m = new VirtMachine({ ramSize: ramOption(opts) });
+    const m = new VirtMachine({ ramSize: opts.ram as number });
     if (opts.fill !== undefined) {
-      const fm = /^random(?::(\d+))?$/.exec(String(opts.fill));
-      if (!fm) throw new UsageError(`Invalid --fill "${opts.fill}": use random or random:SEED`);
-      fillRandom(m.ram.u32, Number(fm[1] ?? 1));
+      fillRandom(m.ram.u32, opts.fill as number);
       m.ram.markAllDirty(); // written behind the store paths: declare it, or saves skip it
     }
     m.boot(elf);
-    m.run(insns);
+    const ran = runInstructions(m, insns);
     // ctx.progress, not progressOf(): this module is light enough for benchmarks to import.
-    const bar = ctx.progress?.(`snapshot ${args[0]}`, m.ram.size);
+    const bar = ctx.progress?.(`snapshot ${out}`, m.ram.size);
     let st;
     try {
-      st = await saveMachineFile(m, args[0], bar && ((bytes) => bar.update(bytes)));
+      st = await saveMachineFile(m, out, bar && ((bytes) => bar.update(bytes)));
     } finally {
       bar?.done();
     }
     if (opts.stats) ctx.io.err(JSON.stringify(st));
-    ctx.io.out(`snapshot: ${args[0]}: ${st.bytes} bytes after ${m.cpu.instret} instructions`);
+    ctx.io.out(
+      `snapshot: ${out}: ${st.bytes} bytes after ${m.cpu.instret} instructions retired ` +
+        `(${ran.cycles} cycles)${
+          ran.stop === "exit"
+            ? `: the guest exited (status ${m.exitCode}) first`
+            : ran.stop === "idle"
+            ? ": the guest went idle for good first"
+            : ran.stop === "stuck"
+            ? ": the hart traps again and again without retiring"
+            : ""
+        }`,
+    );
     return 0;
   },
 };
@@ -71,9 +106,13 @@ export const snapshotCommand: CommandDef = {
 export const checkCommand: CommandDef = {
   name: "check",
   summary: "Load a snapshot into a fresh machine: exit 0 if it loads, 1 with the typed error",
-  args: [{ name: "file", description: "snapshot or migration stream" }],
+  args: [{ name: "file", description: "snapshot or migration stream", type: fileType }],
   options: [
-    { flags: "--ram <size>", description: "guest RAM size (default: as announced by the stream)" },
+    {
+      flags: "--ram <size>",
+      description: "guest RAM size (default: as announced by the stream)",
+      type: sizeType,
+    },
     { flags: "--json", description: "print the outcome as one JSON object on stdout" },
     {
       flags: "--stats",
@@ -81,9 +120,10 @@ export const checkCommand: CommandDef = {
     },
   ],
   async run(ctx: CommandContext, args, opts): Promise<number> {
-    const file = args[0];
+    const file = args[0] as string;
     try {
-      const ramSize = ramOption(opts) ?? (await snapshotRamSize(file)) ?? undefined;
+      const ramSize = (opts.ram as number | undefined) ?? (await snapshotRamSize(file)) ??
+        undefined;
       const m = new VirtMachine({ ramSize });
       const bar = ctx.progress?.(`check ${file}`, m.ram.size);
       let loaded;

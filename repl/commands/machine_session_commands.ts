@@ -6,83 +6,14 @@
 import { DEFAULT_GUEST } from "../../emu/virt.ts";
 import type { ShellContext } from "../session.ts";
 import { renderTable } from "../style.ts";
-import { countType, fileType, sizeType } from "./arg_types.ts";
-import { readElf, whereNow } from "./run_commands.ts";
-import { parseAddress, parseCount, parseSize } from "./sizes.ts";
+import { ABI_NAMES, readElf, readRegister, SHOWN_CSRS, whereNow } from "../machine_text.ts";
+import { addressType, countType, fileType, sizeType } from "./arg_types.ts";
 import { type CommandDef, UsageError } from "./types.ts";
-
-/** ABI names of x0..x31. */
-export const ABI_NAMES = [
-  "zero",
-  "ra",
-  "sp",
-  "gp",
-  "tp",
-  "t0",
-  "t1",
-  "t2",
-  "s0",
-  "s1",
-  "a0",
-  "a1",
-  "a2",
-  "a3",
-  "a4",
-  "a5",
-  "a6",
-  "a7",
-  "s2",
-  "s3",
-  "s4",
-  "s5",
-  "s6",
-  "s7",
-  "s8",
-  "s9",
-  "s10",
-  "s11",
-  "t3",
-  "t4",
-  "t5",
-  "t6",
-]; // deno-fmt-ignore
-
-/** CSRs shown by `regs` and readable by `expect reg`. */
-export const SHOWN_CSRS = [
-  "mstatus", "misa", "mie", "mip", "mtvec", "mscratch", "mepc", "mcause", "mtval", "satp",
-] as const; // deno-fmt-ignore
 
 /** Longest `mem` dump. */
 export const MAX_DUMP = 64 * 1024;
 
 const hex8 = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, "0")}`;
-
-/** Value of a register by name: pc, priv, x0..x31, ABI names (fp = s0), the shown CSRs. */
-export function readRegister(ctx: ShellContext, name: string): number | undefined {
-  const s = ctx.session.machine.cpu.state;
-  const n = name.toLowerCase();
-  if (n === "pc") return s.pc >>> 0;
-  if (n === "priv") return s.priv;
-  const x = /^x(\d+)$/.exec(n);
-  if (x && Number(x[1]) < 32) return s.x[Number(x[1])] >>> 0;
-  const abi = ABI_NAMES.indexOf(n === "fp" ? "s0" : n);
-  if (abi >= 0) return s.x[abi] >>> 0;
-  if ((SHOWN_CSRS as readonly string[]).includes(n)) {
-    return (s as unknown as Record<string, number>)[n] >>> 0;
-  }
-  return undefined;
-}
-
-/** Every register name `readRegister` knows (completion). */
-export function registerNames(): string[] {
-  return [
-    "pc",
-    "priv",
-    ...ABI_NAMES,
-    ...Array.from({ length: 32 }, (_, i) => `x${i}`),
-    ...SHOWN_CSRS,
-  ];
-}
 
 /** `boot [ELF]`: a fresh machine with the guest loaded, paused at reset. */
 export const bootCommand: CommandDef<ShellContext> = {
@@ -92,9 +23,9 @@ export const bootCommand: CommandDef<ShellContext> = {
   options: [{ flags: "--ram <size>", description: "guest RAM size, e.g. 128M", type: sizeType }],
   async run(ctx, args, opts) {
     const s = ctx.session;
-    const path = args[0];
+    const path = args[0] as string | undefined;
     const elf = path ? await readElf(path) : await Deno.readFile(DEFAULT_GUEST);
-    const ramSize = opts.ram !== undefined ? parseSize(String(opts.ram), "RAM size") : undefined;
+    const ramSize = opts.ram as number | undefined;
     const name = path ? path.slice(path.lastIndexOf("/") + 1) : "demo.elf";
     const m = s.freshMachine(ramSize ? { ramSize } : {});
     m.boot(elf);
@@ -166,7 +97,7 @@ export const memCommand: CommandDef<ShellContext> = {
   name: "mem",
   summary: "Hexdump guest RAM at ADDR (LEN bytes, default 128)",
   args: [
-    { name: "addr", description: "guest physical address, e.g. 0x80000000" },
+    { name: "addr", description: "guest physical address, e.g. 0x80000000", type: addressType },
     {
       name: "len",
       optional: true,
@@ -177,8 +108,8 @@ export const memCommand: CommandDef<ShellContext> = {
   examples: ["mem 0x80000000 64"],
   run(ctx, args) {
     const m = ctx.session.machine;
-    const addr = parseAddress(args[0]);
-    const len = args[1] === undefined ? 128 : parseCount(args[1], "length");
+    const addr = args[0] as number;
+    const len = (args[1] as number | undefined) ?? 128;
     if (len === 0 || len > MAX_DUMP) {
       throw new UsageError(`Invalid length ${args[1]}: dump 1 to ${MAX_DUMP} bytes`);
     }
@@ -197,14 +128,19 @@ export const memCommand: CommandDef<ShellContext> = {
 /** `console`: everything the guest printed on this machine so far. */
 export const consoleCommand: CommandDef<ShellContext> = {
   name: "console",
-  summary: "Show the guest's console output so far (since boot or load)",
+  summary: "Show the guest's console output so far (since boot, load or incoming)",
   options: [{ flags: "--tail <n>", description: "only the last N lines", type: countType }],
   run(ctx, _args, opts) {
-    let lines = ctx.session.machine.consoleText.split("\n");
-    if (lines[lines.length - 1] === "") lines.pop();
-    if (opts.tail !== undefined) {
-      lines = lines.slice(-parseCount(String(opts.tail), "--tail") || lines.length);
+    const s = ctx.session;
+    const text = s.machine.consoleText;
+    if (text === "") {
+      ctx.io.out(s.origin === "boot" ? "(no output since boot)" : "(no output since load)");
+      return Promise.resolve(0);
     }
+    let lines = text.split("\n");
+    if (lines[lines.length - 1] === "") lines.pop();
+    const tail = opts.tail as number | undefined;
+    if (tail !== undefined) lines = lines.slice(-tail || lines.length);
     for (const l of lines) ctx.io.out(l);
     return Promise.resolve(0);
   },
@@ -219,7 +155,7 @@ export const sendCommand: CommandDef<ShellContext> = {
   literalArgs: true,
   examples: ['send "hello guest"', "run for 50ms", "console --tail 2"],
   run(ctx, args, opts) {
-    const text = args.join(" ") + (opts.enter === false ? "" : "\r");
+    const text = (args as string[]).join(" ") + (opts.enter === false ? "" : "\r");
     try {
       ctx.session.send(text);
     } catch (e) {

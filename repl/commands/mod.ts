@@ -19,6 +19,7 @@ import {
   resetCommand,
   sendCommand,
 } from "./machine_session_commands.ts";
+import { incomingCommand } from "./incoming_command.ts";
 import { migrateCommands } from "./migrate_commands.ts";
 import { proxyCommand } from "./proxy_command.ts";
 import { replayCommand } from "./replay_command.ts";
@@ -57,6 +58,7 @@ export function allCommands(): CommandDef<ShellContext>[] {
     exportCommand,
     importCommand,
     ...migrateCommands,
+    incomingCommand,
     expectCommand,
     inspectCommand,
     corruptCommand,

@@ -12,7 +12,8 @@ import { runProxy, type TcpAddress } from "../../harness/wire/proxy.ts";
 import { reportJson, summaryLines } from "../../harness/wire/report.ts";
 import { MigrationUriError, parseMigrationUri } from "../../harness/migration/uri.ts";
 import type { ShellContext } from "../session.ts";
-import { type CommandDef, UsageError } from "./types.ts";
+import { secondsType } from "./arg_types.ts";
+import { type ArgType, type CommandDef, UsageError } from "./types.ts";
 
 /** `tcp:HOST:PORT` or `HOST:PORT`. */
 export function tcpAddress(text: string, what: string): TcpAddress {
@@ -26,13 +27,26 @@ export function tcpAddress(text: string, what: string): TcpAddress {
   throw new UsageError(`Invalid ${what} "${text}": use tcp:HOST:PORT`);
 }
 
+/** A TCP address argument: a {@link TcpAddress}. */
+function tcpAddressType(what: string): ArgType {
+  return { name: "tcp:HOST:PORT", parse: (w) => tcpAddress(w, what) };
+}
+
 /** The proxy command definition. */
 export const proxyCommand: CommandDef<ShellContext> = {
   name: "proxy",
   summary: "Forward one migration from LISTEN to TARGET, applying faults to the live stream",
   args: [
-    { name: "listen", description: "tcp:HOST:PORT to listen on (port 0: any, printed)" },
-    { name: "target", description: "tcp:HOST:PORT of the destination (incoming)" },
+    {
+      name: "listen",
+      description: "tcp:HOST:PORT to listen on (port 0: any, printed)",
+      type: tcpAddressType("listen address"),
+    },
+    {
+      name: "target",
+      description: "tcp:HOST:PORT of the destination (incoming)",
+      type: tcpAddressType("target"),
+    },
     {
       name: "faults",
       optional: true,
@@ -47,6 +61,7 @@ export const proxyCommand: CommandDef<ShellContext> = {
       flags: "--timeout <s>",
       description: "give up waiting for the source, for bytes from either side or for a write " +
         "after this many seconds (default 60)",
+      type: secondsType,
     },
     { flags: "--json", description: "print the report as one JSON object" },
   ],
@@ -56,9 +71,9 @@ export const proxyCommand: CommandDef<ShellContext> = {
     "proxy tcp:127.0.0.1:0 tcp:127.0.0.1:4444 flip:goldfish_rtc.irq_enabled:1",
   ],
   async run(ctx, args, opts): Promise<number> {
-    const [listenText, targetText, ...words] = args;
-    const listen = tcpAddress(listenText, "listen address");
-    const target = tcpAddress(targetText, "target");
+    const listen = args[0] as TcpAddress;
+    const target = args[1] as TcpAddress;
+    const words = args.slice(2) as string[];
     let faults;
     try {
       faults = words.map(parseFault);
@@ -66,14 +81,7 @@ export const proxyCommand: CommandDef<ShellContext> = {
       if (e instanceof FaultSpecError) throw new UsageError(e.message);
       throw e;
     }
-    let timeoutMs = 60_000;
-    if (opts.timeout !== undefined) {
-      const t = String(opts.timeout);
-      if (!/^\d+(\.\d+)?$/.test(t) || Number(t) <= 0) {
-        throw new UsageError(`Invalid --timeout "${t}" (seconds)`);
-      }
-      timeoutMs = Number(t) * 1000;
-    }
+    const timeoutMs = (opts.timeout as number | undefined) ?? 60_000;
     const json = Boolean(opts.json);
     const say = (line: string) => {
       if (!json) ctx.io.out(`proxy: ${line}`);

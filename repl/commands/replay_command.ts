@@ -5,36 +5,33 @@
  * `--to tcp:HOST:PORT` streams FILE into a live destination instead (wire_replay_command.ts).
  * @module
  */
-import { renderReplay, replay, type ReplayReference } from "../../harness/replay/replay.ts";
+import {
+  DEFAULT_CHECKPOINTS,
+  renderReplay,
+  replay,
+  type ReplayReference,
+} from "../../harness/replay/replay.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
 import type { ShellContext } from "../session.ts";
-import { parseCount } from "./sizes.ts";
-import { type CommandDef, UsageError } from "./types.ts";
-import { replayToOptions, runReplayTo } from "./wire_replay_command.ts";
-
-/** Read a stream by file path, or by snapshot name from the session's store. */
-export async function readStreamArg(
-  ctx: ShellContext,
-  word: string,
-): Promise<{ bytes: Uint8Array; name: string }> {
-  try {
-    return { bytes: await Deno.readFile(word), name: word };
-  } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) throw e;
-    const store = ctx.session.store;
-    const stored = await store?.has(word).catch(() => false); // not even a valid name
-    if (store && stored) {
-      const meta = await store.get(word);
-      return { bytes: await Deno.readFile(store.streamPath(meta)), name: `snapshot "${word}"` };
-    }
-    throw new UsageError(`No file or stored snapshot "${word}"`);
-  }
-}
+import { EXIT_INTERRUPTED } from "../machine_text.ts";
+import { progressOf } from "../progress.ts";
+import { readStreamArg } from "../snapshot_io.ts";
+import { replayToOptions, runReplayTo } from "../wire_replay.ts";
+import { countType, positiveCountType } from "./arg_types.ts";
+import type { CommandDef } from "./types.ts";
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
+}
+
+/** True when `bytes` is exactly what saving the (stopped) current machine writes now. */
+async function isSnapshotOfCurrent(ctx: ShellContext, bytes: Uint8Array): Promise<boolean> {
+  if (ctx.session.active) return false;
+  const w = new StreamWriter();
+  await ctx.session.machine.save(w);
+  return equalBytes(w.take(), bytes);
 }
 
 /** The replay command definition. */
@@ -43,16 +40,23 @@ export const replayCommand: CommandDef<ShellContext> = {
   summary: "Load a snapshot into a fresh machine, run it and compare with its source or another",
   args: [{ name: "file", description: "snapshot file (or stored snapshot name)" }],
   options: [
-    { flags: "--insns <n>", description: "instructions to run both sides", default: "1000000" },
+    {
+      flags: "--insns <n>",
+      description: "instructions each side retires",
+      default: "1000000",
+      type: countType,
+    },
     {
       flags: "--against <ref>",
-      description: "compare with this snapshot (default: the current machine, when FILE is a " +
-        "snapshot of it as it is now: its own continuation)",
+      description: "compare with this snapshot (default: the current machine when FILE is a " +
+        "snapshot of it as it is now, its own continuation; else FILE loaded a second time, a " +
+        "determinism check)",
     },
     {
       flags: "--checkpoints <k>",
       description: "comparison points before bisecting",
-      default: "16",
+      default: String(DEFAULT_CHECKPOINTS),
+      type: positiveCountType,
     },
     { flags: "--json", description: "print the report as one JSON object" },
     ...replayToOptions,
@@ -63,34 +67,41 @@ export const replayCommand: CommandDef<ShellContext> = {
     "replay /tmp/a.snap --to tcp:127.0.0.1:4444 --rate 1M --cut-at ram@part+4096",
   ],
   async run(ctx, args, opts): Promise<number> {
+    const file = args[0] as string;
     if (opts.to !== undefined) {
-      return await runReplayTo(ctx, await readStreamArg(ctx, args[0]), opts);
+      return await runReplayTo(ctx, await readStreamArg(ctx, file), opts);
     }
-    const insns = parseCount(String(opts.insns), "--insns");
-    const checkpoints = parseCount(String(opts.checkpoints), "--checkpoints");
-    if (checkpoints < 1) throw new UsageError("--checkpoints must be at least 1");
-    const snap = await readStreamArg(ctx, args[0]);
+    const insns = opts.insns as number;
+    const checkpoints = opts.checkpoints as number;
+    const snap = await readStreamArg(ctx, file);
     let reference: ReplayReference;
     let refName: string;
     if (opts.against !== undefined) {
       const ref = await readStreamArg(ctx, String(opts.against));
       reference = { kind: "snapshot", bytes: ref.bytes, name: ref.name };
       refName = ref.name;
-    } else {
-      const m = ctx.session.machine;
-      ctx.session.requireStopped?.("replay against the current machine");
-      const w = new StreamWriter();
-      await m.save(w);
-      if (!equalBytes(w.take(), snap.bytes)) {
-        throw new UsageError(
-          `${snap.name} is not a snapshot of the current machine as it is now (it has changed ` +
-            `or is another machine): give --against REF`,
-        );
-      }
-      reference = { kind: "machine", machine: m, name: "the current machine" };
+    } else if (await isSnapshotOfCurrent(ctx, snap.bytes)) {
+      reference = { kind: "machine", machine: ctx.session.machine, name: "the current machine" };
       refName = "the source machine";
+    } else {
+      reference = { kind: "snapshot", bytes: snap.bytes, name: snap.name };
+      refName = `${snap.name} loaded again (a determinism check; --against REF compares ` +
+        "with another)";
     }
-    const report = await replay(snap.bytes, reference, { insns, checkpoints });
+    const bar = progressOf(ctx)("replay", insns, "count");
+    let report;
+    try {
+      report = await ctx.session.cancellable((signal) =>
+        replay(snap.bytes, reference, {
+          insns,
+          checkpoints,
+          signal,
+          onProgress: (done) => bar.update(done, insns, "instructions compared"),
+        })
+      );
+    } finally {
+      bar.done();
+    }
     if (opts.json) {
       const cut = (s: string) => s.length > 4096 ? s.slice(0, 4096) + "..." : s;
       ctx.io.out(JSON.stringify({
@@ -103,6 +114,7 @@ export const replayCommand: CommandDef<ShellContext> = {
         },
       }));
     } else for (const line of renderReplay(report, refName)) ctx.io.out(line);
+    if (report.cancelled) return EXIT_INTERRUPTED;
     return report.identical ? 0 : 1;
   },
 };

@@ -4,73 +4,37 @@
  * loop, so Ctrl-C and `stop` take effect at the next slice.
  * @module
  */
-import { ElfError } from "../../emu/errors.ts";
 import type { VirtMachine } from "../../emu/virt.ts";
-import { cyclesForNs, type RunGoal, type RunOutcome } from "../../harness/run/guest_runner.ts";
+import {
+  cyclesForNs,
+  type RunGoal,
+  runInstructions,
+  type RunOutcome,
+} from "../../harness/run/guest_runner.ts";
+import {
+  describeOutcome,
+  EXIT_BUDGET,
+  EXIT_INTERRUPTED,
+  ranFor,
+  readElf,
+  whereNow,
+} from "../machine_text.ts";
 import type { ShellContext } from "../session.ts";
-import { countType, fileType, sizeType, startingWith } from "./arg_types.ts";
-import { formatNs, parseCount, parseDuration, parseSize } from "./sizes.ts";
-import { type ArgType, type CommandDef, UsageError } from "./types.ts";
+import { countType, fileType, positiveCountType, sizeType, startingWith } from "./arg_types.ts";
+import { formatNs, parseCount, parseDuration } from "./sizes.ts";
+import {
+  type ArgType,
+  type ArgValues,
+  type CommandDef,
+  type OptionValues,
+  UsageError,
+} from "./types.ts";
 
-/** Exit status when `run ELF` used up its instruction budget before the guest exited. */
-export const EXIT_BUDGET = 124;
-
-/** Exit status of a run stopped by Ctrl-C or `stop` (as a shell reports SIGINT). */
-export const EXIT_INTERRUPTED = 130;
-
-/** Default budget of `run ELF`. */
-const ELF_MAX_INSNS = 2_000_000_000;
+/** Default budget of `run ELF`, in cycles. */
+const ELF_MAX_CYCLES = 2_000_000_000;
 
 /** Default limit of `run until`. */
 const UNTIL_MAX_CYCLES = 1_000_000_000;
-
-/** Read a guest ELF, turning file errors into an ElfError that names the file. */
-export async function readElf(path: string): Promise<Uint8Array> {
-  try {
-    return await Deno.readFile(path);
-  } catch (e) {
-    throw new ElfError("unreadable", `Cannot read ELF "${path}": ${(e as Error).message}`);
-  }
-}
-
-/** Where the machine is: pc and virtual time. */
-export function whereNow(m: VirtMachine): string {
-  return `pc 0x${(m.cpu.state.pc >>> 0).toString(16).padStart(8, "0")}, ` +
-    `virtual time ${formatNs(m.nowNs())}, ${m.cpu.instret} instructions retired`;
-}
-
-/** One line saying how a run ended, and the exit status it means for a script. */
-export function describeOutcome(
-  m: VirtMachine,
-  o: RunOutcome,
-  what: string,
-): { line: string; code: number; error: boolean } {
-  const at = whereNow(m);
-  switch (o.end) {
-    case "done":
-      return { line: `${what} after ${o.cycles} cycles: ${at}`, code: 0, error: false };
-    case "exit":
-      return {
-        line: `guest exited with status ${o.exitCode} after ${o.cycles} cycles: ${at}`,
-        code: 0,
-        error: false,
-      };
-    case "idle":
-      return {
-        line: `guest is idle, waiting for input (after ${o.cycles} cycles): ${at}`,
-        code: 0,
-        error: false,
-      };
-    case "interrupted":
-      return {
-        line: `stopped after ${o.cycles} cycles: ${at}`,
-        code: EXIT_INTERRUPTED,
-        error: false,
-      };
-    case "limit":
-      return { line: `${what} (gave up after ${o.cycles} cycles): ${at}`, code: 1, error: true };
-  }
-}
 
 /** The first word of `run`: a keyword, a count or an ELF file. */
 const runTargetType: ArgType<ShellContext> = {
@@ -93,18 +57,16 @@ function isCount(word: string): boolean {
 
 interface SessionRunPlan {
   goal: RunGoal;
-  what: string;
+  what: { reached: string; missed?: string };
 }
 
 function planSessionRun(
   m: VirtMachine,
   words: string[],
-  opts: Record<string, unknown>,
+  opts: OptionValues,
 ): SessionRunPlan | undefined {
   const [first, ...rest] = words;
-  const max = opts.maxInsns !== undefined
-    ? parseCount(String(opts.maxInsns), "--max-insns")
-    : UNTIL_MAX_CYCLES;
+  const max = (opts.maxCycles as number | undefined) ?? UNTIL_MAX_CYCLES;
   if (first === undefined) return undefined;
   if (first === "until") {
     if (rest.length !== 1) throw new UsageError('run until needs one TEXT: run until "login:"');
@@ -116,18 +78,23 @@ function planSessionRun(
         test: () => m.consoleText.indexOf(text, Math.max(0, from - text.length + 1)) >= 0,
         maxCycles: max,
       },
-      what: `"${text}" ${"appeared"}`,
+      what: { reached: `"${text}" appeared`, missed: `"${text}" did not appear` },
     };
   }
   if (first === "for") {
     if (rest.length !== 1) throw new UsageError("run for needs one TIME: run for 500ms");
     const ns = parseDuration(rest[0], "time");
-    return { goal: { kind: "cycles", count: cyclesForNs(ns) }, what: `ran for ${formatNs(ns)}` };
+    return {
+      goal: { kind: "cycles", count: cyclesForNs(ns) },
+      what: { reached: `ran for ${formatNs(ns)} of virtual time: {ran}` },
+    };
   }
   if (isCount(first)) {
     if (rest.length) throw new UsageError(`Unexpected "${rest.join(" ")}" after the count`);
-    const n = parseCount(first, "count");
-    return { goal: { kind: "cycles", count: n }, what: `ran ${n} cycles` };
+    return {
+      goal: { kind: "cycles", count: parseCount(first, "count") },
+      what: { reached: "ran {ran}" },
+    };
   }
   return undefined;
 }
@@ -148,17 +115,11 @@ function lineWriter(raw: (b: Uint8Array) => void): { put(b: number): void; flush
   };
 }
 
-async function runElf(
-  ctx: ShellContext,
-  path: string,
-  opts: Record<string, unknown>,
-): Promise<number> {
+async function runElf(ctx: ShellContext, path: string, opts: OptionValues): Promise<number> {
   const s = ctx.session;
   s.requireStopped("run an ELF");
-  const max = opts.maxInsns !== undefined
-    ? parseCount(String(opts.maxInsns), "--max-insns")
-    : ELF_MAX_INSNS;
-  const ramSize = opts.ram !== undefined ? parseSize(String(opts.ram), "RAM size") : undefined;
+  const max = (opts.maxCycles as number | undefined) ?? ELF_MAX_CYCLES;
+  const ramSize = opts.ram as number | undefined;
   const elf = await readElf(path);
   const m = s.freshMachine(ramSize ? { ramSize } : {});
   m.boot(elf);
@@ -177,9 +138,10 @@ async function runElf(
   const seconds = (performance.now() - t0) / 1000;
   if (opts.stats) {
     ctx.io.err(JSON.stringify({
-      insns: o.cycles,
+      insns: o.insns,
+      cycles: o.cycles,
       seconds,
-      mips: seconds > 0 ? o.cycles / seconds / 1e6 : 0,
+      mips: seconds > 0 ? o.insns / seconds / 1e6 : 0,
     }));
   }
   if (o.end === "exit") {
@@ -188,55 +150,63 @@ async function runElf(
   }
   if (o.end === "idle") {
     ctx.io.err(
-      `run: the guest is waiting for an interrupt that can never come (after ${o.cycles} instructions)`,
+      `run: the guest is waiting for an interrupt that can never come (after ${ranFor(o)})`,
     );
     return EXIT_BUDGET;
   }
   if (o.end === "interrupted") {
-    ctx.io.err(`run: interrupted after ${o.cycles} instructions`);
+    ctx.io.err(`run: interrupted after ${ranFor(o)}`);
     return EXIT_INTERRUPTED;
   }
-  ctx.io.err(`run: stopped after ${o.cycles} instructions without the guest exiting`);
+  ctx.io.err(`run: stopped at the --max-cycles limit after ${ranFor(o)} without the guest exiting`);
   return EXIT_BUDGET;
 }
 
 /** `run`: run the session's machine, or an ELF to its exit (the one-shot CLI form). */
 export const runCommand: CommandDef<ShellContext> = {
   name: "run",
-  summary: "Run the machine (N cycles, until TEXT, for TIME, or in the background), or an ELF",
+  summary: "Run the machine (N cycles, until TEXT, for TIME of virtual time, or in the " +
+    "background), or an ELF",
   args: [{
     name: "what",
     optional: true,
     variadic: true,
-    description: "N | until TEXT | for TIME | ELF; nothing: in the background until stop",
+    description: "N (cycles: 10 ns of virtual time each) | until TEXT | for TIME | ELF; " +
+      "nothing: in the background until stop",
     type: runTargetType,
   }],
   options: [
     {
-      flags: "--max-insns <n>",
-      description: "limit: an ELF run stops there with exit 124 (default 2e9); run until gives " +
-        "up there (default 1e9)",
+      flags: "--max-cycles <n>",
+      description: "limit in cycles: an ELF run stops there with exit 124 (default 2e9); run " +
+        "until gives up there (default 1e9)",
       type: countType,
     },
     { flags: "--ram <size>", description: "guest RAM of an ELF run, e.g. 128M", type: sizeType },
     {
       flags: "--stats",
-      description: 'ELF run: print {"insns","seconds","mips"} as JSON on stderr',
+      description: 'ELF run: print {"insns","cycles","seconds","mips"} as JSON on stderr ' +
+        "(insns: instructions retired)",
     },
     { flags: "--background", description: "shell only: run N, until or for behind the prompt" },
     {
       flags: "--fast",
       description: "background runs: do not pace virtual time to the wall clock",
     },
+    {
+      flags: "--force",
+      description: "run a guest that migrated away (postmigrate): a second copy of it",
+    },
   ],
   examples: [
-    "run 1000000          # one million cycles (instructions plus idle time), then pause",
+    "run 1000000          # one million cycles (10 ms of virtual time; idle cycles in WFI count)",
     'run until "heartbeat 1"',
     "run for 500ms        # virtual time",
     "run                  # in the background; stop or Ctrl-C pauses it",
     "run emu/guests/build/hello.elf   # boot an ELF, run it to its exit, exit with its status",
   ],
-  async run(ctx, words, opts) {
+  async run(ctx, args, opts) {
+    const words = args as string[];
     const s = ctx.session;
     const plan = planSessionRun(s.machine, words, opts);
     if (!plan && words.length > 0) {
@@ -245,6 +215,7 @@ export const runCommand: CommandDef<ShellContext> = {
       }
       return await runElf(ctx, words[0], opts);
     }
+    s.requireRunnable(!!opts.force);
     const background = !plan || !!opts.background;
     if (background && !ctx.interactive) {
       throw new UsageError(
@@ -286,25 +257,39 @@ export const stopCommand: CommandDef<ShellContext> = {
   },
 };
 
-/** `step [N]`: execute N instructions (default 1) and show where the hart is. */
+/** `step [N]`: retire N instructions (default 1) and show where the hart is. */
 export const stepCommand: CommandDef<ShellContext> = {
   name: "step",
-  summary: "Execute N instructions (default 1) and show the next one",
-  args: [{ name: "n", optional: true, description: "instructions (default 1)", type: countType }],
-  run(ctx, args) {
+  summary: "Retire N instructions (default 1) and show the next one",
+  args: [{
+    name: "n",
+    optional: true,
+    description: "instructions to retire (default 1); cycles idle in WFI pass meanwhile",
+    type: positiveCountType,
+  }],
+  options: [{
+    flags: "--force",
+    description: "step a guest that migrated away (postmigrate)",
+  }],
+  run(ctx, args: ArgValues, opts) {
     const s = ctx.session;
     s.requireStopped("step");
-    const n = args[0] === undefined ? 1 : parseCount(args[0], "count");
+    s.requireRunnable(!!opts.force);
+    const n = (args[0] as number | undefined) ?? 1;
     const m = s.machine;
     const from = m.cpu.state.pc >>> 0;
-    const r = m.run(n);
+    const r = runInstructions(m, n);
     const pc = m.cpu.state.pc >>> 0;
     const word = m.ram.contains(pc, 4) ? m.ram.u32[(pc - m.ram.base) >>> 2] : undefined;
     const hex = (v: number) => `0x${v.toString(16).padStart(8, "0")}`;
     ctx.io.out(
-      `${hex(from)} -> ${hex(pc)} after ${r.insns} cycle${r.insns === 1 ? "" : "s"}` +
+      `${hex(from)} -> ${hex(pc)} after ${r.insns} instruction${r.insns === 1 ? "" : "s"} ` +
+        `retired (${r.cycles} cycle${r.cycles === 1 ? "" : "s"})` +
         (word !== undefined ? `; next instruction ${hex(word)}` : "") +
-        (r.stop === "exit" ? `; guest exited with status ${r.exitCode}` : ""),
+        (r.stop === "exit" ? `; guest exited with status ${m.exitCode}` : "") +
+        (r.stop === "idle"
+          ? "; the hart waits in WFI for an interrupt that nothing will raise"
+          : ""),
     );
     return Promise.resolve(0);
   },

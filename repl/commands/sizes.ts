@@ -38,19 +38,33 @@ const TIME_UNITS: Record<string, bigint> = {
   s: 1_000_000_000n,
 };
 
-/** Parse a virtual duration (`500ms`, `2s`, `1.5s`, `100us`, `250000ns`) into nanoseconds. */
-export function parseDuration(text: string, what = "duration"): bigint {
-  const m = /^(\d+)(?:\.(\d+))?\s*(ns|us|µs|ms|s)$/.exec(text.trim());
-  if (!m) {
+/** How {@link parseDuration} reads a word. */
+export interface DurationRules {
+  /** Unit of a bare number (`30` with "s" is 30 seconds); without it a unit is required. */
+  bareUnit?: "ns" | "us" | "ms" | "s";
+  /** Accept zero (a downtime limit of 0 ms is valid). */
+  allowZero?: boolean;
+}
+
+/**
+ * The one duration parser: `500ms`, `2s`, `1.5s`, `100us`, `250000ns` (a bare number only when
+ * `rules.bareUnit` says what it counts) into nanoseconds.
+ */
+export function parseDuration(text: string, what = "duration", rules: DurationRules = {}): bigint {
+  const m = /^(\d+)(?:\.(\d+))?\s*(ns|us|µs|ms|s)?$/.exec(text.trim());
+  const unitWord = m?.[3] ?? rules.bareUnit;
+  if (!m || !unitWord) {
     throw new UsageError(
       `Invalid ${what} "${text}": use a number with ns, us, ms or s (2s, 500ms)`,
     );
   }
-  const unit = TIME_UNITS[m[3]];
+  const unit = TIME_UNITS[unitWord];
   const frac = m[2] ?? "";
   const scale = 10n ** BigInt(frac.length);
   const ns = (BigInt(m[1]) * scale + BigInt(frac || "0")) * unit / scale;
-  if (ns <= 0n) throw new UsageError(`Invalid ${what} "${text}": it must be positive`);
+  if (ns < 0n || (ns === 0n && !rules.allowZero)) {
+    throw new UsageError(`Invalid ${what} "${text}": it must be positive`);
+  }
   return ns;
 }
 

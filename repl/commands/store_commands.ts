@@ -5,66 +5,15 @@
  * fresh machine that replaces the current one only on success).
  * @module
  */
-import { formatBytes } from "../../migration/format.ts";
-import type { VirtMachine } from "../../emu/virt.ts";
-import {
-  decodedCopy,
-  diffMachines,
-  type MachineDiff,
-  machinesEqual,
-  pageRanges,
-} from "../../harness/store/machine_diff.ts";
-import type { SnapshotMeta } from "../../harness/store/store.ts";
+import { diffMachines } from "../../harness/store/machine_diff.ts";
+import { whereNow } from "../machine_text.ts";
 import { progressOf } from "../progress.ts";
 import type { ShellContext } from "../session.ts";
+import { formatBytes, loadSnapshotMachine, machineFor, printDiff } from "../snapshot_io.ts";
 import { colors, renderTable } from "../style.ts";
 import { countType, fileType, machineRefType, newSnapshotType, snapshotType } from "./arg_types.ts";
-import { whereNow } from "./run_commands.ts";
-import { formatNs, parseCount } from "./sizes.ts";
+import { formatNs } from "./sizes.ts";
 import type { CommandDef } from "./types.ts";
-
-/** Human size (1.2 MiB), as the one value formatter writes it. */
-export { formatBytes };
-
-/** Load snapshot `name` into a fresh machine (checksum verified), with a progress bar. */
-export async function loadSnapshotMachine(
-  ctx: ShellContext,
-  name: string,
-  ignoreChecksum = false,
-): Promise<{ machine: VirtMachine; meta: SnapshotMeta; bytes: number; sections: number }> {
-  const s = ctx.session;
-  const bars = {
-    verify: progressOf(ctx)(`verify ${name}`, 1),
-    load: progressOf(ctx)(`load ${name}`, 1),
-  };
-  try {
-    const r = await s.store.load(name, (ramSize) => s.freshMachine(ramSize ? { ramSize } : {}), {
-      ignoreChecksum,
-      onProgress: (phase, done, total) => bars[phase].update(done, total),
-    });
-    return {
-      machine: r.machine,
-      meta: r.meta,
-      bytes: r.report.bytes,
-      sections: r.report.sections.length,
-    };
-  } finally {
-    bars.verify.done();
-    bars.load.done();
-  }
-}
-
-/**
- * The machine a `diff`/`expect equal` operand names, decoded from a stream: a snapshot loaded
- * into a fresh machine, or for `machine` the current machine saved and loaded into a fresh one.
- */
-export async function machineFor(ctx: ShellContext, ref: string): Promise<VirtMachine> {
-  const s = ctx.session;
-  if (ref === "machine") {
-    return await decodedCopy(s.machine, s.freshMachine({ ramSize: s.machine.ram.size }));
-  }
-  return (await loadSnapshotMachine(ctx, ref)).machine;
-}
 
 /** `save NAME`. */
 export const saveCommand: CommandDef<ShellContext> = {
@@ -78,10 +27,11 @@ export const saveCommand: CommandDef<ShellContext> = {
   options: [{ flags: "--force", description: "replace an existing snapshot of that name" }],
   async run(ctx, args, opts) {
     const s = ctx.session;
+    const name = args[0] as string;
     const meta = await s.paused(async () => {
-      const bar = progressOf(ctx)(`save ${args[0]}`, s.machine.ram.size);
+      const bar = progressOf(ctx)(`save ${name}`, s.machine.ram.size);
       try {
-        return await s.store.save(args[0], s.machine, {
+        return await s.store.save(name, s.machine, {
           force: !!opts.force,
           guest: s.guest?.name,
           onProgress: (done) => bar.update(done),
@@ -91,7 +41,7 @@ export const saveCommand: CommandDef<ShellContext> = {
       }
     });
     ctx.io.out(
-      `saved "${meta.name}": ${formatBytes(meta.bytes)}, ${meta.insns} instructions, ` +
+      `saved "${meta.name}": ${formatBytes(meta.bytes)}, ${meta.insns} instructions retired, ` +
         `sha256 ${meta.sha256.slice(0, 16)}`,
     );
     return 0;
@@ -106,13 +56,12 @@ export const loadCommand: CommandDef<ShellContext> = {
   options: [{ flags: "--ignore-checksum", description: "load even if the file changed on disk" }],
   async run(ctx, args, opts) {
     const s = ctx.session;
-    const r = await s.paused(() => loadSnapshotMachine(ctx, args[0], !!opts.ignoreChecksum));
+    const name = args[0] as string;
+    const r = await s.paused(() => loadSnapshotMachine(ctx, name, !!opts.ignoreChecksum));
     const guest = s.guest && r.meta.guest === s.guest.name ? s.guest : undefined;
-    s.install(r.machine, guest);
+    s.install(r.machine, guest, "load");
     ctx.io.out(
-      `loaded "${args[0]}": ${formatBytes(r.bytes)}, ${r.sections} sections; ${
-        whereNow(r.machine)
-      }`,
+      `loaded "${name}": ${formatBytes(r.bytes)}, ${r.sections} sections; ${whereNow(r.machine)}`,
     );
     return 0;
   },
@@ -130,7 +79,7 @@ export const snapshotsCommand: CommandDef<ShellContext> = {
       ctx.io.out(`no snapshots in ${store.dir}`);
       return 0;
     }
-    const head = ["name", "size", "created", "insns", "virtual time", "machine", "sha256"];
+    const head = ["name", "size", "created", "instructions", "virtual time", "machine", "sha256"];
     if (opts.verify) head.push("status");
     const rows: string[][] = [];
     let changed = 0;
@@ -163,67 +112,39 @@ export const deleteCommand: CommandDef<ShellContext> = {
   summary: "Delete snapshot NAME from the store",
   args: [{ name: "name", description: "snapshot name", type: snapshotType }],
   async run(ctx, args) {
-    const meta = await ctx.session.store.delete(args[0]);
+    const meta = await ctx.session.store.delete(args[0] as string);
     ctx.io.out(`deleted "${meta.name}" (${formatBytes(meta.bytes)})`);
     return 0;
   },
 };
 
-/** Print a machine diff; returns the number of lines of differences. */
-export function printDiff(ctx: ShellContext, d: MachineDiff, limit: number): void {
-  if (machinesEqual(d)) {
-    ctx.io.out("identical: every device field and every RAM page match");
-    return;
-  }
-  const fields = d.fields.slice(0, limit);
-  if (fields.length) {
-    ctx.io.out(
-      renderTable(["section", "field", "A", "B"], fields.map((f) => [f.section, f.path, f.a, f.b])),
-    );
-  }
-  if (d.fields.length > limit) ctx.io.out(`… and ${d.fields.length - limit} more fields`);
-  if (d.ramSize[0] !== d.ramSize[1]) {
-    ctx.io.out(`RAM size differs: ${formatBytes(d.ramSize[0])} vs ${formatBytes(d.ramSize[1])}`);
-  }
-  if (d.pages.length) {
-    const ranges = pageRanges(d.pages);
-    const shown = ranges.slice(0, limit).map(([a, b]) =>
-      `0x${a.toString(16)}-0x${(b - 1).toString(16)}`
-    );
-    ctx.io.out(
-      `RAM: ${d.pages.length} page${d.pages.length === 1 ? "" : "s"} differ: ${shown.join(", ")}${
-        ranges.length > limit ? ", …" : ""
-      }`,
-    );
-  }
-  ctx.io.out(
-    `${d.fields.length} field${d.fields.length === 1 ? "" : "s"} and ${d.pages.length} RAM page${
-      d.pages.length === 1 ? "" : "s"
-    } differ`,
-  );
-}
-
-/** `diff A B`. */
+/** `diff A [B]`. */
 export const diffCommand: CommandDef<ShellContext> = {
   name: "diff",
-  summary: "Compare two snapshots (or `machine`) field by field and RAM page by page",
+  summary: "Compare two snapshots (or `machine`; one name: with the current machine) field by " +
+    "field and RAM page by page",
   args: [
     { name: "a", description: "snapshot name or machine", type: machineRefType },
-    { name: "b", description: "snapshot name or machine", type: machineRefType },
+    {
+      name: "b",
+      optional: true,
+      description: "snapshot name or machine (default: machine, the current machine)",
+      type: machineRefType,
+    },
   ],
   options: [{
     flags: "--limit <n>",
     description: "show at most N fields and ranges (default 50)",
     type: countType,
   }],
-  examples: ["diff before after", "diff machine before"],
+  examples: ["diff before after", "diff before          # with the current machine"],
   async run(ctx, args, opts) {
-    const limit = opts.limit === undefined ? 50 : parseCount(String(opts.limit), "--limit");
+    const limit = (opts.limit as number | undefined) ?? 50;
+    const [a, b = "machine"] = args as string[];
     const d = await ctx.session.paused(async () => {
-      const a = await machineFor(ctx, args[0]);
-      const b = await machineFor(ctx, args[1]);
-      return diffMachines(a, b);
+      return diffMachines(await machineFor(ctx, a), await machineFor(ctx, b));
     });
+    if (args.length === 1) ctx.io.out(`diff: "${a}" (A) against the current machine (B)`);
     printDiff(ctx, d, limit);
     return 0;
   },
@@ -239,8 +160,9 @@ export const exportCommand: CommandDef<ShellContext> = {
   ],
   options: [{ flags: "--force", description: "overwrite FILE if it exists" }],
   async run(ctx, args, opts) {
-    const meta = await ctx.session.store.export(args[0], args[1], { force: !!opts.force });
-    ctx.io.out(`exported "${meta.name}" to ${args[1]} (${formatBytes(meta.bytes)})`);
+    const [name, file] = args as string[];
+    const meta = await ctx.session.store.export(name, file, { force: !!opts.force });
+    ctx.io.out(`exported "${meta.name}" to ${file} (${formatBytes(meta.bytes)})`);
     return 0;
   },
 };
@@ -255,9 +177,13 @@ export const importCommand: CommandDef<ShellContext> = {
   ],
   options: [{ flags: "--force", description: "replace an existing snapshot of that name" }],
   async run(ctx, args, opts) {
-    const meta = await ctx.session.store.import(args[0], args[1], { force: !!opts.force });
+    const [file, name] = args as string[];
+    const meta = await ctx.session.store.import(file, name, { force: !!opts.force });
     ctx.io.out(
-      `imported ${args[0]} as "${meta.name}" (${formatBytes(meta.bytes)}, machine ${meta.machine})`,
+      `imported ${file} as "${meta.name}" (${formatBytes(meta.bytes)}, machine ${meta.machine}` +
+        `${meta.insns === null ? "" : `, ${meta.insns} instructions retired`}${
+          meta.virtualNs === null ? "" : `, virtual time ${formatNs(BigInt(meta.virtualNs))}`
+        })`,
     );
     return 0;
   },

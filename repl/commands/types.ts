@@ -31,8 +31,12 @@ export interface CommandContext {
 export interface ArgType<C extends CommandContext = CommandContext> {
   /** Name shown in help (`count`, `snapshot`, `device`). */
   readonly name: string;
-  /** Check a word; throws a UsageError saying why it is not valid. */
-  parse?(word: string): unknown;
+  /**
+   * Check a word and turn it into the value the command receives (a count as a number, a
+   * duration as nanoseconds); throws a UsageError saying why it is not valid, naming the value
+   * `what` (the option's flag, `--seed`) when given.
+   */
+  parse?(word: string, what?: string): unknown;
   /** Every accepted value, when the set is fixed (listed in help, offered by completion). */
   values?(): string[];
   /** Candidates for a partial word (`previous`: the command's arguments before it). */
@@ -65,6 +69,12 @@ export interface OptionDef<C extends CommandContext = CommandContext> {
   type?: ArgType<C>;
 }
 
+/** Positional argument values, as their types parsed them (a variadic argument's words in a row). */
+export type ArgValues = readonly unknown[];
+
+/** Option values by commander's camelCase key, as their types parsed them. */
+export type OptionValues = Readonly<Record<string, unknown>>;
+
 /** A command's single definition. */
 export interface CommandDef<C extends CommandContext = CommandContext> {
   /** Command word. */
@@ -79,8 +89,11 @@ export interface CommandDef<C extends CommandContext = CommandContext> {
   examples?: string[];
   /** Words that look like options (`-1`) are taken as arguments (for values and expressions). */
   literalArgs?: boolean;
-  /** Run it; resolves to the process exit status (0 = success). */
-  run(ctx: C, args: string[], opts: Record<string, unknown>): Promise<number>;
+  /**
+   * Run it; resolves to the process exit status (0 = success). `args` and `opts` hold the values
+   * the declared types parsed (a word without a type stays a string; flags are booleans).
+   */
+  run(ctx: C, args: ArgValues, opts: OptionValues): Promise<number>;
 }
 
 /** A wrong command line: printed with usage, exit status 2. */

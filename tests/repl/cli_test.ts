@@ -1,6 +1,7 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { runCommandLine } from "../../repl/cli.ts";
 import { allCommands } from "../../repl/commands/mod.ts";
+import { countType, secondsType } from "../../repl/commands/arg_types.ts";
 import { type CommandDef, UsageError } from "../../repl/commands/types.ts";
 import type { ShellContext } from "../../repl/session.ts";
 import { captureContext } from "./_io.ts";
@@ -65,6 +66,38 @@ Deno.test("a usage error prints Usage error and exits 2; unknown commands exit 2
 Deno.test("fixed values of a type are listed in help", async () => {
   const ctx = captureContext();
   await runCommandLine(allCommands(), ctx, ["info", "--help"]);
-  ok(ctx.outText().includes("(one of: devices, device, machine)"));
+  ok(ctx.outText().includes("(one of: devices, device, machine, status)"));
   deepStrictEqual(ctx.errText(), "");
+});
+
+Deno.test("cli help CMD works like help CMD; --help names --store and SNAPSHELL_STORE", async () => {
+  const a = captureContext();
+  strictEqual(await runCommandLine(allCommands(), a, ["help", "migrate"]), 0);
+  const b = captureContext();
+  strictEqual(await runCommandLine(allCommands(), b, ["migrate", "--help"]), 0);
+  strictEqual(a.outText(), b.outText());
+  ok(a.outText().includes("Usage: snapshell migrate"), a.outText());
+  const c = captureContext();
+  strictEqual(await runCommandLine(allCommands(), c, ["--help"]), 0);
+  ok(c.outText().includes("--store DIR"), c.outText());
+  ok(c.outText().includes("SNAPSHELL_STORE"), c.outText());
+});
+
+Deno.test("commands receive the values their types parsed, flags named in errors", async () => {
+  let got: unknown[] = [];
+  const def: CommandDef<ShellContext> = {
+    name: "probe",
+    summary: "test command",
+    args: [{ name: "n", type: countType }],
+    options: [{ flags: "--wait <s>", description: "seconds", type: secondsType }],
+    run: (_ctx, args, opts) => {
+      got = [args[0], opts.wait];
+      return Promise.resolve(0);
+    },
+  };
+  const ctx = captureContext();
+  strictEqual(await runCommandLine([def], ctx, ["probe", "5M", "--wait", "2.5"]), 0);
+  deepStrictEqual(got, [5_000_000, 2500]);
+  strictEqual(await runCommandLine([def], ctx, ["probe", "1", "--wait", "soon"]), 2);
+  ok(ctx.errText().includes('Invalid --wait "soon"'), ctx.errText());
 });

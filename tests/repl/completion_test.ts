@@ -26,7 +26,7 @@ Deno.test("completeLine() completes command names and help NAME", async () => {
 });
 
 Deno.test("completeLine() completes options of the command being typed", async () => {
-  deepStrictEqual(await complete("run --max"), [["--max-insns"], "--max"]);
+  deepStrictEqual(await complete("run --max"), [["--max-cycles"], "--max"]);
   deepStrictEqual(await complete("save x --f"), [["--force"], "--f"]);
 });
 

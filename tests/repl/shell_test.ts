@@ -28,7 +28,7 @@ Deno.test("help and help CMD are generated from the definitions", async () => {
   for (const d of allCommands()) ok(ctx.outText().includes(d.name), d.name);
   const c2 = captureContext();
   strictEqual(await runLine(allCommands(), c2, "help run"), 0);
-  ok(c2.outText().includes("--max-insns"), c2.outText());
+  ok(c2.outText().includes("--max-cycles"), c2.outText());
 });
 
 Deno.test("runScript() stops at the first failing line and names it", async () => {
@@ -146,7 +146,7 @@ Deno.test({
       await tmux(socket, "send-keys", "run", "Enter");
       await waitForPane(socket, /demo: heartbeat 1 /);
       await tmux(socket, "send-keys", "C-c");
-      await waitForPane(socket, /stopped after \d+ cycles: pc 0x/);
+      await waitForPane(socket, /stopped after \d+ cycles \(\d+ instructions retired\); now pc 0x/);
       // Ctrl-C at the prompt does not end the session, and the shell is still usable.
       await tmux(socket, "send-keys", "C-c");
       await waitForPane(socket, /\^C \(type quit or press Ctrl-D to leave\)/);
@@ -158,6 +158,71 @@ Deno.test({
       await waitForPane(socket, /SHELL-ENDED rc=0/);
       const history = await Deno.readTextFile(`${home}/.snapshell_history`);
       ok(history.includes("regs\n") && history.endsWith("quit\n"), history);
+    } finally {
+      await tmux(socket, "kill-server").catch(() => {});
+    }
+  },
+});
+
+Deno.test({
+  name: "the interactive shell: migrate -d returns the prompt; status, parameters and cancel " +
+    "work meanwhile; the source stays in postmigrate; Ctrl-C stops a replay with a report",
+  ignore: !hasTmux,
+  async fn() {
+    const socket = `snapshell-test-${Deno.pid}-${Math.random().toString(36).slice(2)}`;
+    const home = await Deno.makeTempDir();
+    const store = await Deno.makeTempDir();
+    const deno = Deno.execPath();
+    const info = await new Deno.Command(deno, { args: ["info", "--json"], stdout: "piped" })
+      .output();
+    const denoDir = JSON.parse(new TextDecoder().decode(info.stdout)).denoDir as string;
+    const cmd = `cd '${ROOT}' && HOME='${home}' DENO_DIR='${denoDir}' SNAPSHELL_STORE='${store}' ` +
+      `NO_COLOR=1 '${deno}' ` +
+      `run --allow-read --allow-write --allow-env --allow-run main.ts repl; ` +
+      `echo "SHELL-ENDED rc=$?"; sleep 60`;
+    await tmux(socket, "new-session", "-d", "-x", "160", "-y", "50", cmd);
+    const send = (line: string) =>
+      tmux(socket, "send-keys", "-l", line).then(() => tmux(socket, "send-keys", "Enter"));
+    try {
+      await waitForPane(socket, /demo guest is paused at reset[\s\S]*snapshell>\s*$/m);
+      // A slow migration in the background: the prompt answers while it runs.
+      await send(
+        `migrate -d file:${store}/a.qemu --max-bandwidth 256K --downtime-limit 1 ` +
+          "--max-rounds 1000000",
+      );
+      await waitForPane(socket, /migrate: started to file:.* in the background/);
+      await send("info migrate");
+      await waitForPane(
+        socket,
+        /QEMU's "info migrate": here "migrate-status"[\s\S]*Migration status: active/,
+      );
+      await send("migrate_cancel");
+      await waitForPane(socket, /migrate: cancelled \(cancelled in round \d+\); the transport/);
+      await send("info status");
+      await waitForPane(socket, /VM status: paused/);
+      // Parameters changed mid-flight let a migration that could not converge complete.
+      await send(
+        `migrate -d file:${store}/b.qemu --max-bandwidth 256K --downtime-limit 1 ` +
+          "--max-rounds 1000000",
+      );
+      await waitForPane(socket, /migrate: started to file:.*b\.qemu in the background/);
+      await send("migrate-set-parameters --downtime-limit 60s --max-bandwidth 1G");
+      await waitForPane(socket, /the migration in progress takes them at its next round/);
+      await waitForPane(socket, /migrate: completed to file:.*b\.qemu.*postmigrate/);
+      await send("info status");
+      await waitForPane(socket, /VM status: postmigrate \(migrated to file:/);
+      await send("cont");
+      await waitForPane(socket, /QEMU's "cont": here "run"[\s\S]*give --force to run it here/);
+      // Ctrl-C ends a long replay with what it compared so far.
+      await send(`replay ${store}/b.qemu --insns 2G`);
+      await waitForPane(socket, /replay \[/); // its progress bar
+      await tmux(socket, "send-keys", "C-c");
+      await waitForPane(
+        socket,
+        /replay: identical to .* for \d+ instructions retired .*cancelled there/,
+      );
+      await send("quit");
+      await waitForPane(socket, /SHELL-ENDED rc=0/);
     } finally {
       await tmux(socket, "kill-server").catch(() => {});
     }
@@ -259,4 +324,70 @@ Deno.test("the interactive shell: Ctrl-C cancels a migration in progress and the
     await shell;
     await Deno.remove(history);
   }
+});
+
+Deno.test("the interactive shell: guest output printed before a status line comes before it", async () => {
+  const ctx = await demoContext();
+  const term = fakeTerminal();
+  const history = await Deno.makeTempFile();
+  const shell = runInteractive(allCommands(), { ...ctx, progress: silentProgress }, {
+    input: term.input,
+    output: term.output,
+    historyFile: history,
+  });
+  try {
+    await term.waitFor(/snapshell> $/);
+    term.keys("run 100000\r");
+    await term.waitFor(/ran 100000 cycles/);
+    const text = term.text();
+    const guest = text.indexOf("heartbeat every");
+    ok(guest >= 0 && guest < text.indexOf("ran 100000 cycles"), text);
+    term.keys("quit\r");
+    strictEqual(await shell, 0);
+  } finally {
+    term.input.end();
+    await shell;
+    await Deno.remove(history);
+  }
+});
+
+Deno.test("the interactive shell: incoming runs the guest afterwards, -S keeps it paused", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const src = await demoContext();
+    await runLine(allCommands(), src, `run until "heartbeat every"`);
+    strictEqual(await runLine(allCommands(), src, `migrate file:${dir}/vm.qemu`), 0, src.errText());
+    strictEqual(await runLine(allCommands(), src, "info status"), 0);
+    ok(/VM status: postmigrate \(migrated to file:/.test(src.outText()), src.outText());
+    strictEqual(await runLine(allCommands(), src, "run 10"), 2, "the source stays stopped");
+    ok(/give --force to run it here as well/.test(src.errText()), src.errText());
+    strictEqual(await runLine(allCommands(), src, "run 10 --force"), 0, src.errText());
+
+    const dst = { ...(await demoContext()), interactive: true };
+    strictEqual(await runLine(allCommands(), dst, `incoming file:${dir}/vm.qemu`), 0);
+    ok(dst.session.active?.background, "the destination runs, as after QEMU's incoming");
+    ok(dst.outText().includes("incoming: the guest runs"), dst.outText());
+    await dst.session.stopRun();
+    const paused = { ...(await demoContext()), interactive: true };
+    strictEqual(await runLine(allCommands(), paused, `incoming -S file:${dir}/vm.qemu`), 0);
+    strictEqual(paused.session.active, undefined);
+    ok(paused.outText().includes("the guest is paused (-S)"), paused.outText());
+    strictEqual(await runLine(allCommands(), paused, "console"), 0);
+    ok(paused.outText().endsWith("(no output since load)"), paused.outText());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("runScript() with echo prints each command line before its output", async () => {
+  const ctx = await demoContext();
+  strictEqual(
+    await runScript(allCommands(), ctx, "# a comment\nstep\n\ninfo status\n", "s", { echo: true }),
+    0,
+  );
+  const lines = ctx.outText().split("\n");
+  strictEqual(lines[0], "> step");
+  ok(lines[1].startsWith("0x80000000 -> "), lines[1]);
+  strictEqual(lines[2], "> info status");
+  strictEqual(lines[3], "VM status: paused");
 });

@@ -9,6 +9,7 @@ import { VirtMachine } from "../../../emu/virt.ts";
 import { DEFAULT_PARAMETERS, type MigrationParameters } from "../../../harness/migration/params.ts";
 import { receiveMigration } from "../../../harness/migration/incoming.ts";
 import {
+  deviceStateBytes,
   precopy,
   type PrecopyProgress,
   type RoundReport,
@@ -52,6 +53,11 @@ function withoutConsole(m: VirtMachine) {
   return rest;
 }
 
+/** Milliseconds the device state of `m` takes at `bandwidth` (part of every downtime). */
+function deviceMs(m: VirtMachine, bandwidth: number): number {
+  return deviceStateBytes(m) / bandwidth * 1000;
+}
+
 Deno.test("precopy converges in rounds of dirty pages and the destination is the source at switch-over", async () => {
   const src = started(SLOW);
   const out = memoryOutgoing();
@@ -60,7 +66,7 @@ Deno.test("precopy converges in rounds of dirty pages and the destination is the
     src,
     out,
     "mem:",
-    params({ maxBandwidth: 256 << 20, downtimeLimitMs: 0.5 }),
+    params({ maxBandwidth: 256 << 20, downtimeLimitMs: 0.5 + deviceMs(src, 256 << 20) }),
     { onRound: (r) => seen.push(r.round) },
   );
   strictEqual(status.state, "completed");
@@ -72,7 +78,7 @@ Deno.test("precopy converges in rounds of dirty pages and the destination is the
   strictEqual(first.normalPages + first.zeroPages, 4096, "the first pass sends every page");
   ok(later.every((r) => r.normalPages + r.zeroPages < 4096), "later rounds only dirty pages");
   ok(first.expectedDowntimeMs > 0.5);
-  ok(status.rounds.at(-1)!.expectedDowntimeMs <= 0.5);
+  ok(status.rounds.at(-1)!.expectedDowntimeMs <= 0.5 + deviceMs(src, 256 << 20));
   ok(status.dirtyRatePagesPerSecond > 0);
   strictEqual(status.switchoverInstret, src.cpu.instret);
   strictEqual(status.bytes, out.bytes().length);
@@ -91,7 +97,7 @@ Deno.test("precopy converges in rounds of dirty pages and the destination is the
     started(SLOW),
     again,
     "mem:",
-    params({ maxBandwidth: 256 << 20, downtimeLimitMs: 0.5 }),
+    params({ maxBandwidth: 256 << 20, downtimeLimitMs: 0.5 + deviceMs(src, 256 << 20) }),
   );
   deepStrictEqual(again.bytes(), out.bytes(), "the same migration gives the same stream");
 });
@@ -261,7 +267,7 @@ Deno.test("a cancel at the stop-and-copy sends no device state and leaves the so
     src,
     out,
     "mem:",
-    params({ maxBandwidth: 256 << 20, downtimeLimitMs: 0.5 }),
+    params({ maxBandwidth: 256 << 20, downtimeLimitMs: 0.5 + deviceMs(src, 256 << 20) }),
     {
       signal: ac.signal,
       onProgress: (p) => {
@@ -313,7 +319,7 @@ Deno.test("progress reports every round's pages as they go out, then the stop-an
     src,
     memoryOutgoing(),
     "mem:",
-    params({ maxBandwidth: 256 << 20, downtimeLimitMs: 0.5 }),
+    params({ maxBandwidth: 256 << 20, downtimeLimitMs: 0.5 + deviceMs(src, 256 << 20) }),
     { onProgress: (p) => seen.push(p) },
   );
   strictEqual(status.state, "completed");
@@ -396,3 +402,56 @@ function popcount(w: number): number {
   for (let v = w >>> 0; v; v &= v - 1) n++;
   return n;
 }
+
+Deno.test("the expected downtime counts the device state: a low bandwidth does not claim convergence", async () => {
+  const src = started(SLOW);
+  const bw = 100 * 1024;
+  const devMs = deviceMs(src, bw);
+  ok(deviceStateBytes(src) > 512 * 1024, `device state ${deviceStateBytes(src)} bytes`);
+  const status = await precopy(
+    src,
+    memoryOutgoing(),
+    "mem:",
+    params({ maxBandwidth: bw, downtimeLimitMs: 300, maxRounds: 1 }),
+  );
+  strictEqual(status.state, "cancelled");
+  strictEqual(status.converged, false);
+  const last = status.rounds.at(-1)!;
+  ok(last.expectedDowntimeMs >= devMs, `${last.expectedDowntimeMs} < ${devMs}`);
+  ok(/expected downtime/.test(status.reason!), status.reason!);
+});
+
+Deno.test("a forced switch-over past the downtime limit is a warning", async () => {
+  const src = started(FAST);
+  const status = await precopy(
+    src,
+    memoryOutgoing(),
+    "mem:",
+    params({ maxBandwidth: 32 << 20, downtimeLimitMs: 1, maxRounds: 0, onNoConvergence: "force" }),
+  );
+  strictEqual(status.state, "completed");
+  strictEqual(status.forced, true);
+  ok(status.downtimeMs! > 1);
+  strictEqual(status.warnings.length, 1);
+  ok(/exceeded the limit of 1 ms/.test(status.warnings[0]), status.warnings[0]);
+});
+
+Deno.test("parameters read at every round apply to a migration in flight", async () => {
+  const src = started(SLOW);
+  let limit = 0;
+  const status = await precopy(
+    src,
+    memoryOutgoing(),
+    "mem:",
+    params({ maxBandwidth: 256 << 20, downtimeLimitMs: 0, maxRounds: 30 }),
+    {
+      currentParameters: () => params({ maxBandwidth: 256 << 20, downtimeLimitMs: limit }),
+      onRound: (r) => {
+        if (r.round === 1) limit = 1000; // migrate-set-parameters --downtime-limit 1000
+      },
+    },
+  );
+  strictEqual(status.state, "completed");
+  strictEqual(status.rounds.length, 3, "converged at the round after the change");
+  strictEqual(status.parameters.downtimeLimitMs, 1000);
+});

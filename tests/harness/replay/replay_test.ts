@@ -76,3 +76,25 @@ Deno.test("two snapshots: same point is identical; different points diverge at i
   strictEqual(r.divergence?.insns, 0);
   ok(r.divergence!.differences.length >= 1);
 });
+
+Deno.test("a replay reports progress and, cancelled, says how far it compared", async () => {
+  const src = await booted(300_000);
+  const snap = await snapshotOf(src);
+  const seen: number[] = [];
+  const ac = new AbortController();
+  const r = await replay(snap, { kind: "snapshot", bytes: snap }, {
+    insns: 10_000_000,
+    checkpoints: 4,
+    sliceInsns: 100_000,
+    signal: ac.signal,
+    onProgress: (done) => {
+      seen.push(done);
+      if (done >= 2_500_000) ac.abort();
+    },
+  });
+  strictEqual(r.cancelled, true);
+  strictEqual(r.insns, 2_500_000, "the checkpoints compared before the cancel");
+  strictEqual(r.identical, true);
+  ok(seen.length > 3 && seen.every((v, i) => i === 0 || v > seen[i - 1]), `${seen}`);
+  ok(renderReplay(r, "itself")[0].includes("cancelled there"), renderReplay(r, "itself")[0]);
+});

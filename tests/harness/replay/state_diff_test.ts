@@ -55,7 +55,7 @@ Deno.test("a property left out of a description shows as uncovered, with its val
   deepStrictEqual(cmp.sections, [], "the saved bytes are the same: the field is not in them");
 });
 
-Deno.test("state a section does not send is ignored; state it sends is compared", async () => {
+Deno.test("state a section does not send is ignored; state it sends is compared", () => {
   const a = new VirtMachine({ ramSize: 1 << 20 });
   const b = new VirtMachine({ ramSize: 1 << 20 });
   a.uart.state.serial.thr = 0x41; // stale transmit holding register: not sent while idle

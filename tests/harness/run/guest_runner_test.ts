@@ -1,6 +1,6 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import fc from "fast-check";
-import { cyclesForNs, GuestRun } from "../../../harness/run/guest_runner.ts";
+import { cyclesForNs, GuestRun, runInstructions } from "../../../harness/run/guest_runner.ts";
 import { diffMachines, machinesEqual } from "../../../harness/store/machine_diff.ts";
 import { VirtMachine } from "../../../emu/virt.ts";
 import { demoMachine } from "../_machines.ts";
@@ -21,7 +21,8 @@ Deno.test("GuestRun of N cycles ends where one machine.run(N) ends, whatever the
         const a = demoMachine(), b = demoMachine();
         a.run(count);
         const o = await new GuestRun(b, { kind: "cycles", count }, { chunk }).done;
-        deepStrictEqual(o, { cycles: count, end: "done" });
+        deepStrictEqual(o, { cycles: count, end: "done", insns: b.cpu.instret });
+        strictEqual(a.cpu.instret, b.cpu.instret);
         ok(machinesEqual(diffMachines(a, b)));
       },
     ),
@@ -44,7 +45,7 @@ Deno.test("GuestRun until stops at the same place every time, and gives up at it
   strictEqual(ends[0], ends[1]);
   const m = demoMachine();
   const o = await new GuestRun(m, { kind: "until", test: () => false, maxCycles: 50_000 }).done;
-  deepStrictEqual(o, { cycles: 50_000, end: "limit" });
+  deepStrictEqual(o, { cycles: 50_000, end: "limit", insns: m.cpu.instret });
 });
 
 Deno.test("GuestRun reports the guest's exit", async () => {
@@ -101,4 +102,24 @@ Deno.test("a paced run ends in the same state as an unpaced one", async () => {
   await new GuestRun(a, { kind: "cycles", count: 200_000 }).done;
   await new GuestRun(b, { kind: "cycles", count: 200_000 }, { paced: true }).done;
   ok(machinesEqual(diffMachines(a, b)));
+});
+
+Deno.test("runInstructions() retires exactly N instructions, however long the guest idles", () => {
+  const m = demoMachine();
+  const r = runInstructions(m, 100_000);
+  strictEqual(r.stop, "done");
+  strictEqual(r.insns, 100_000);
+  strictEqual(m.cpu.instret, 100_000);
+  ok(r.cycles > r.insns, `the demo guest waits in WFI: ${r.cycles} cycles`);
+  const again = demoMachine();
+  runInstructions(again, 40_000);
+  runInstructions(again, 60_000);
+  ok(machinesEqual(diffMachines(m, again)), "in two calls it ends at the same place");
+});
+
+Deno.test("runInstructions() says when the hart traps without ever retiring", () => {
+  const m = new VirtMachine({ ramSize: 16 << 20 }); // nothing booted: RAM of zeros traps forever
+  const r = runInstructions(m, 10);
+  strictEqual(r.stop, "stuck");
+  strictEqual(r.insns, 0);
 });

@@ -56,7 +56,7 @@ Deno.test("withCapabilitySet() keeps the wrapped set command working for everyth
     summary: "set a field",
     args: [{ name: "field", description: "DEVICE.FIELD" }, { name: "value", description: "VALUE" }],
     run: (_ctx, args) => {
-      calls.push(args);
+      calls.push(args as string[]);
       return Promise.resolve(0);
     },
   });

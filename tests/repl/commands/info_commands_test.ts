@@ -56,3 +56,16 @@ Deno.test("set changes a field; a bad value changes nothing", async () => {
   ok(ctx.errText().includes("out of range 0..255"));
   strictEqual(await run(ctx, "set", "uart0.nothing", "1"), 1);
 });
+
+Deno.test("set echoes the field as typed (the device's name, not the section's)", async () => {
+  const ctx = await demoContext();
+  strictEqual(await run(ctx, "set", "uart0.serial.scr", "0x5a"), 0, ctx.errText());
+  ok(/^uart0\.serial\.scr: 0 -> 0x5a$/m.test(ctx.outText()), ctx.outText());
+  ok(!ctx.outText().includes("serial.serial.scr"), ctx.outText());
+});
+
+Deno.test("info status says running, paused or postmigrate as QEMU does", async () => {
+  const ctx = await demoContext();
+  strictEqual(await run(ctx, "info", "status"), 0);
+  strictEqual(ctx.outText(), "VM status: paused");
+});

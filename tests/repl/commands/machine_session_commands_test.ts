@@ -1,7 +1,7 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { runCommandLine } from "../../../repl/cli.ts";
 import { allCommands } from "../../../repl/commands/mod.ts";
-import { hexdump, readRegister } from "../../../repl/commands/machine_session_commands.ts";
+import { hexdump } from "../../../repl/commands/machine_session_commands.ts";
 import { demoContext } from "../_io.ts";
 
 const GUESTS = new URL("../../../emu/guests/build/", import.meta.url).pathname;
@@ -26,20 +26,13 @@ Deno.test("boot installs a fresh machine paused at reset; reset boots the same g
   ok(ctx.errText().includes('Cannot read ELF "/nonexistent.elf"'));
 });
 
-Deno.test("regs shows every register and readRegister() knows ABI names and CSRs", async () => {
+Deno.test("regs shows every register", async () => {
   const ctx = await demoContext();
   await run(ctx, "run", "until", "heartbeat every");
   strictEqual(await run(ctx, "regs"), 0);
   for (const w of ["x0/zero", "x10/a0", "x31/t6", "pc=0x8", "mstatus=", "mtvec="]) {
     ok(ctx.outText().includes(w), w);
   }
-  const st = ctx.session.machine.cpu.state;
-  strictEqual(readRegister(ctx, "pc"), st.pc >>> 0);
-  strictEqual(readRegister(ctx, "a0"), st.x[10] >>> 0);
-  strictEqual(readRegister(ctx, "x2"), readRegister(ctx, "sp"));
-  strictEqual(readRegister(ctx, "fp"), readRegister(ctx, "s0"));
-  strictEqual(readRegister(ctx, "mtvec"), st.mtvec >>> 0);
-  strictEqual(readRegister(ctx, "x32"), undefined);
 });
 
 Deno.test("mem dumps RAM and refuses addresses outside it", async () => {

@@ -1,11 +1,6 @@
 import { ok, strictEqual } from "node:assert/strict";
 import { runCommandLine } from "../../../repl/cli.ts";
 import { allCommands } from "../../../repl/commands/mod.ts";
-import {
-  describeOutcome,
-  EXIT_INTERRUPTED,
-  whereNow,
-} from "../../../repl/commands/run_commands.ts";
 import { captureContext, demoContext, until } from "../_io.ts";
 
 const GUESTS = new URL("../../../emu/guests/build/", import.meta.url).pathname;
@@ -26,13 +21,19 @@ Deno.test("run --stats prints insns, seconds and mips as JSON on stderr", async 
   ok(typeof stats.seconds === "number" && typeof stats.mips === "number");
 });
 
-Deno.test("run stops at --max-insns and says so with exit 124", async () => {
+Deno.test("run stops at --max-cycles and says so with exit 124", async () => {
   const ctx = captureContext();
   strictEqual(
-    await run(ctx, "run", `${GUESTS}compute.elf`, "--ram", "16M", "--max-insns", "10000"),
+    await run(ctx, "run", `${GUESTS}compute.elf`, "--ram", "16M", "--max-cycles", "10000"),
     124,
   );
-  ok(ctx.errText().includes("stopped after 10000 instructions"));
+  ok(
+    ctx.errText().includes(
+      "stopped at the --max-cycles limit after 10000 cycles (10000 " +
+        "instructions retired)",
+    ),
+    ctx.errText(),
+  );
 });
 
 Deno.test("run rejects a file that is not an ELF with a clear message", async () => {
@@ -60,13 +61,24 @@ Deno.test("run N, run for TIME and run until TEXT drive the session's machine", 
   strictEqual(m.cpu.cycle, 1000 + 100_000);
   strictEqual(await run(ctx, "run", "until", "heartbeat 1 "), 0);
   ok(m.consoleText.includes("heartbeat 1 ") && !m.consoleText.includes("heartbeat 2"));
-  ok(/"heartbeat 1 " appeared after \d+ cycles: pc 0x8/.test(ctx.outText()), ctx.outText());
+  ok(
+    /"heartbeat 1 " appeared after \d+ cycles \(\d+ instructions retired\); now pc 0x8/.test(
+      ctx.outText(),
+    ),
+    ctx.outText(),
+  );
+  ok(/^ran 1000 cycles \(1000 instructions retired\); now pc /m.test(ctx.outText()));
+  ok(!/cycles after \d+ cycles/.test(ctx.outText()), "each figure once, named");
 });
 
-Deno.test("run until gives up at --max-insns with exit 1 and says so", async () => {
+Deno.test("run until gives up at --max-cycles with exit 1 and says the text did not appear", async () => {
   const ctx = await demoContext();
-  strictEqual(await run(ctx, "run", "until", "never printed", "--max-insns", "20000"), 1);
-  ok(ctx.errText().includes("gave up after 20000 cycles"), ctx.errText());
+  strictEqual(await run(ctx, "run", "until", "never printed", "--max-cycles", "20000"), 1);
+  ok(
+    ctx.errText().startsWith('"never printed" did not appear: gave up after 20000 cycles ('),
+    ctx.errText(),
+  );
+  ok(!ctx.errText().includes("appeared"), ctx.errText());
 });
 
 Deno.test("run without a bound needs the interactive shell; bad words are usage errors", async () => {
@@ -97,21 +109,25 @@ Deno.test("step executes instructions one at a time", async () => {
   const ctx = await demoContext();
   strictEqual(await run(ctx, "step"), 0);
   strictEqual(ctx.session.machine.cpu.instret, 1);
-  ok(ctx.outText().startsWith("0x80000000 -> 0x80000004 after 1 cycle; next instruction 0x"));
+  ok(
+    ctx.outText().startsWith(
+      "0x80000000 -> 0x80000004 after 1 instruction retired (1 cycle); next instruction 0x",
+    ),
+    ctx.outText(),
+  );
   strictEqual(await run(ctx, "step", "5"), 0);
   strictEqual(ctx.session.machine.cpu.instret, 6);
 });
 
-Deno.test("describeOutcome() explains every way a run ends", async () => {
+Deno.test("step N retires N instructions even when the hart waits in WFI meanwhile", async () => {
   const ctx = await demoContext();
+  await run(ctx, "run", "until", "heartbeat every");
   const m = ctx.session.machine;
-  strictEqual(describeOutcome(m, { cycles: 5, end: "done" }, "ran").code, 0);
-  strictEqual(
-    describeOutcome(m, { cycles: 5, end: "exit", exitCode: 3 }, "").line.slice(0, 32),
-    "guest exited with status 3 after",
-  );
-  strictEqual(describeOutcome(m, { cycles: 5, end: "interrupted" }, "").code, EXIT_INTERRUPTED);
-  strictEqual(describeOutcome(m, { cycles: 5, end: "limit" }, "x").error, true);
-  ok(describeOutcome(m, { cycles: 5, end: "idle" }, "").line.includes("idle"));
-  ok(whereNow(m).startsWith("pc 0x80000000, virtual time 0 ns"));
+  const before = m.cpu.instret;
+  const cycles = m.cpu.cycle;
+  ctx.clear();
+  strictEqual(await run(ctx, "step", "20000"), 0);
+  strictEqual(m.cpu.instret - before, 20000);
+  ok(m.cpu.cycle - cycles > 20000, "idle cycles passed too");
+  ok(/after 20000 instructions retired \(\d+ cycles\)/.test(ctx.outText()), ctx.outText());
 });

@@ -1,7 +1,6 @@
 import { ok, strictEqual } from "node:assert/strict";
 import { runCommandLine } from "../../../repl/cli.ts";
 import { allCommands } from "../../../repl/commands/mod.ts";
-import { formatBytes } from "../../../repl/commands/store_commands.ts";
 import { demoContext, until } from "../_io.ts";
 
 const run = (ctx: Awaited<ReturnType<typeof demoContext>>, ...argv: string[]) =>
@@ -12,12 +11,18 @@ Deno.test("save, snapshots, load: the loaded machine replaces the current one", 
   await run(ctx, "run", "until", "heartbeat every");
   const at = ctx.session.machine.cpu.instret;
   strictEqual(await run(ctx, "save", "first"), 0);
-  ok(/saved "first": .* \d+ instructions, sha256 [0-9a-f]{16}/.test(ctx.outText()), ctx.outText());
+  ok(
+    /saved "first": .* \d+ instructions retired, sha256 [0-9a-f]{16}/.test(ctx.outText()),
+    ctx.outText(),
+  );
   await run(ctx, "run", "for", "100ms");
   ctx.clear();
   strictEqual(await run(ctx, "snapshots"), 0);
   const table = ctx.outText().split("\n");
-  ok(/^name\s+size\s+created\s+insns\s+virtual time\s+machine\s+sha256$/.test(table[0]), table[0]);
+  ok(
+    /^name\s+size\s+created\s+instructions\s+virtual time\s+machine\s+sha256$/.test(table[0]),
+    table[0],
+  );
   ok(
     new RegExp(
       `^first\\s+[\\d.]+ MiB\\s+\\S+ \\S+\\s+${at}\\s+400.000 us\\s+virt 16M\\s+[0-9a-f]{12}$`,
@@ -112,8 +117,26 @@ Deno.test("export and import round-trip a snapshot; delete removes it", async ()
   strictEqual(await run(ctx, "import", "/nonexistent", "c"), 1);
 });
 
-Deno.test("formatBytes() uses binary units", () => {
-  strictEqual(formatBytes(512), "512 B");
-  strictEqual(formatBytes(1536), "1.5 KiB");
-  strictEqual(formatBytes(3 << 20), "3.0 MiB");
+Deno.test("diff NAME compares a snapshot with the current machine", async () => {
+  const ctx = await demoContext();
+  await run(ctx, "run", "until", "heartbeat every");
+  strictEqual(await run(ctx, "save", "a"), 0);
+  ctx.clear();
+  strictEqual(await run(ctx, "diff", "a"), 0, ctx.errText());
+  ok(ctx.outText().startsWith(`diff: "a" (A) against the current machine (B)`), ctx.outText());
+  ok(ctx.outText().includes("identical"), ctx.outText());
+  await run(ctx, "run", "100000");
+  ctx.clear();
+  strictEqual(await run(ctx, "diff", "a"), 0);
+  ok(/\d+ fields? and \d+ RAM pages? differ/.test(ctx.outText()), ctx.outText());
+});
+
+Deno.test("console after a load says there is no output since the load", async () => {
+  const ctx = await demoContext();
+  await run(ctx, "run", "until", "heartbeat every");
+  strictEqual(await run(ctx, "save", "a"), 0);
+  strictEqual(await run(ctx, "load", "a"), 0);
+  ctx.clear();
+  strictEqual(await run(ctx, "console"), 0);
+  strictEqual(ctx.outText(), "(no output since load)");
 });

@@ -5,16 +5,17 @@
  * work is in harness/wire.
  * @module
  */
-import { CorruptOpError, readRecipe } from "../../migration/corrupt/mod.ts";
-import { FaultSpecError } from "../../harness/wire/errors.ts";
-import { type FaultEvent, formatEvent } from "../../harness/wire/fault_engine.ts";
-import { type Fault, parseFault } from "../../harness/wire/fault_spec.ts";
-import { applyRecipeToBytes } from "../../harness/wire/recipe_bytes.ts";
-import { notLoadedError, reportJson, summaryLines } from "../../harness/wire/report.ts";
-import { replayTo } from "../../harness/wire/replay_to.ts";
-import { MigrationUriError, parseMigrationUri } from "../../harness/migration/uri.ts";
-import type { ShellContext } from "../session.ts";
-import { type OptionDef, UsageError } from "./types.ts";
+import { CorruptOpError, readRecipe } from "../migration/corrupt/mod.ts";
+import { FaultSpecError } from "../harness/wire/errors.ts";
+import { type FaultEvent, formatEvent } from "../harness/wire/fault_engine.ts";
+import { type Fault, parseFault } from "../harness/wire/fault_spec.ts";
+import { applyRecipeToBytes } from "../harness/wire/recipe_bytes.ts";
+import { notLoadedError, reportJson, summaryLines } from "../harness/wire/report.ts";
+import { replayTo } from "../harness/wire/replay_to.ts";
+import { MigrationUriError, parseMigrationUri } from "../harness/migration/uri.ts";
+import type { ShellContext } from "./session.ts";
+import { secondsType } from "./commands/arg_types.ts";
+import { type OptionDef, UsageError } from "./commands/types.ts";
 
 /** The options `--to` brings to `replay`. */
 export const replayToOptions: OptionDef<ShellContext>[] = [
@@ -35,10 +36,12 @@ export const replayToOptions: OptionDef<ShellContext>[] = [
   {
     flags: "--connect-timeout <s>",
     description: "with --to: wait this long for the destination to listen (default 10)",
+    type: secondsType,
   },
   {
     flags: "--verdict-timeout <s>",
     description: "with --to: wait this long for its verdict (default 60)",
+    type: secondsType,
   },
 ];
 
@@ -47,16 +50,6 @@ function usage(e: unknown): never {
   if (e instanceof FaultSpecError) throw new UsageError(e.message);
   if (e instanceof CorruptOpError && e.code !== "recipe") throw new UsageError(e.message);
   throw e;
-}
-
-/** An option in seconds, as milliseconds (`fallback` seconds when it is not given). */
-export function seconds(v: unknown, what: string, fallback: number): number {
-  if (v === undefined) return fallback * 1000;
-  const t = String(v);
-  if (!/^\d+(\.\d+)?$/.test(t) || Number(t) <= 0) {
-    throw new UsageError(`Invalid ${what} "${t}" (seconds)`);
-  }
-  return Number(t) * 1000;
 }
 
 /** The faults the options describe. */
@@ -99,8 +92,8 @@ export async function runReplayTo(
   const json = Boolean(opts.json);
   const report = await replayTo(bytes, host, port, {
     faults,
-    connectTimeoutMs: seconds(opts.connectTimeout, "--connect-timeout", 10),
-    verdictTimeoutMs: seconds(opts.verdictTimeout, "--verdict-timeout", 60),
+    connectTimeoutMs: (opts.connectTimeout as number | undefined) ?? 10_000,
+    verdictTimeoutMs: (opts.verdictTimeout as number | undefined) ?? 60_000,
     onConnected: (where) => {
       if (!json) ctx.io.out(`replay: sending ${stream.name} (${bytes.length} bytes) to ${where}`);
     },
