@@ -9,6 +9,7 @@ import process from "node:process";
 import { runCommandLine } from "./repl/cli.ts";
 import { allCommands } from "./repl/commands/mod.ts";
 import { terminalProgress } from "./repl/progress.ts";
+import { guestImageFor } from "./repl/guest_boot.ts";
 import { Session, type ShellContext } from "./repl/session.ts";
 import { runInteractive, runScript } from "./repl/shell.ts";
 
@@ -26,18 +27,24 @@ export interface MainOptions {
   script?: string;
   /** Print each script line before its output (repl only). */
   echo?: boolean;
+  /** Boot the Linux guest instead of the demo (repl only: `deno task repl --linux`). */
+  linux?: boolean;
   /** The remaining words. */
   rest: string[];
   /** A usage problem with the global options. */
   error?: string;
 }
 
-/** Pull `--store DIR` (anywhere) and, after `repl`, `--script FILE` out of the arguments. */
+/** Pull `--store DIR` (anywhere) and, after `repl`, `--script FILE`, `--echo`, `--linux` out. */
 export function parseMainArgs(argv: string[]): MainOptions {
   const out: MainOptions = { rest: [] };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === "--echo" && out.rest[0] === "repl") {
       out.echo = true;
+      continue;
+    }
+    if (argv[i] === "--linux" && out.rest[0] === "repl") {
+      out.linux = true;
       continue;
     }
     const m = /^--(store|script)(?:=(.*))?$/.exec(argv[i]);
@@ -65,6 +72,14 @@ async function main(argv: string[]): Promise<number> {
   const defs = allCommands();
   const session = await Session.withDefaultMachine(args.store ? { store: args.store } : {});
   const ctx: ShellContext = { io, session, progress: terminalProgress() };
+  if (args.linux) {
+    try {
+      session.boot(await guestImageFor("linux", {}));
+    } catch (e) {
+      io.err(`Error: ${(e as Error).message}`);
+      return 1;
+    }
+  }
   if (args.rest[0] === "repl") {
     if (args.rest.length > 1) {
       io.err(`Usage error: unexpected "${args.rest.slice(1).join(" ")}" after repl`);

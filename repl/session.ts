@@ -5,6 +5,8 @@
  * the prompt stays usable). Commands that drive a machine take a {@link ShellContext}.
  * @module
  */
+import type { BootInfo } from "../emu/boot/boot.ts";
+import { bootImage, type GuestImage } from "./guest_boot.ts";
 import { DEFAULT_GUEST, VirtMachine, type VirtOptions } from "../emu/virt.ts";
 import { GuestRun, type RunGoal, type RunOutcome } from "../harness/run/guest_runner.ts";
 import { SnapshotStore } from "../harness/store/store.ts";
@@ -21,13 +23,7 @@ export interface SessionOptions extends VirtOptions {
   store?: string | SnapshotStore;
 }
 
-/** The guest program a machine was booted with (what `reset` boots again). */
-export interface GuestImage {
-  /** Name shown in listings (file name). */
-  name: string;
-  /** ELF bytes. */
-  elf: Uint8Array;
-}
+export type { GuestImage };
 
 /** Where the current machine came from: booted here, loaded from a snapshot, or migrated in. */
 export type MachineOrigin = "boot" | "load" | "incoming";
@@ -56,6 +52,8 @@ export class Session {
   readonly store: SnapshotStore;
   /** Guest of the current machine, when it was booted here (not loaded). */
   guest: GuestImage | undefined;
+  /** Where a firmware/kernel boot placed its images (for `info machine`). */
+  bootInfo: BootInfo | undefined;
   /** How the current machine came to be: its console output starts there. */
   origin: MachineOrigin = "boot";
   /** Receives every byte the guest prints, live (the interactive shell echoes it). */
@@ -115,8 +113,9 @@ export class Session {
   /** Boot `image` on a fresh machine (paused at reset) and make it current. */
   boot(image: GuestImage, overrides: VirtOptions = {}): VirtMachine {
     const m = this.freshMachine(overrides);
-    m.boot(image.elf);
+    const info = bootImage(m, image);
     this.install(m, image);
+    this.bootInfo = info;
     return m;
   }
 
@@ -128,6 +127,7 @@ export class Session {
     this.machine = m;
     this.guest = guest;
     this.origin = origin ?? (guest ? "boot" : "load");
+    this.bootInfo = undefined;
   }
 
   /** Start running the current machine toward `goal` (paced: no faster than the wall clock). */

@@ -4,6 +4,7 @@
  * engine as a load, so an impossible value is refused and nothing changes).
  * @module
  */
+import { describeBoot } from "../../emu/boot/boot.ts";
 import {
   formatValue,
   listDevices,
@@ -65,6 +66,10 @@ function showMachine(ctx: ShellContext): void {
       s.guest?.name ?? "(loaded from a snapshot)"
     }`,
   );
+  if (s.bootInfo) {
+    ctx.io.out("booted as QEMU's virt boots (reset ROM at 0x1000, then the firmware):");
+    for (const line of describeBoot(s.bootInfo)) ctx.io.out(`  ${line}`);
+  }
   ctx.io.out(`${state}: ${whereNow(m)}`);
   ctx.io.out(`snapshot store: ${s.store.dir}`);
 }

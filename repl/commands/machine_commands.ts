@@ -6,9 +6,9 @@
  */
 import { MigrationError } from "../../migration/errors.ts";
 import { loadMachineFile, saveMachineFile, snapshotRamSize } from "../../emu/snapshot_file.ts";
-import { DEFAULT_GUEST, VirtMachine } from "../../emu/virt.ts";
+import { VirtMachine } from "../../emu/virt.ts";
 import { runInstructions } from "../../harness/run/guest_runner.ts";
-import { readElf } from "../machine_text.ts";
+import { bootImage, FIRMWARE_OPTIONS, guestImageFor } from "../guest_boot.ts";
 import { countType, fileType, sizeType } from "./arg_types.ts";
 import { type ArgType, type CommandContext, type CommandDef, UsageError } from "./types.ts";
 
@@ -41,9 +41,10 @@ export const snapshotCommand: CommandDef = {
   options: [
     {
       flags: "--boot <elf>",
-      description: "guest ELF (default: the embedded demo guest)",
+      description: "guest ELF, or linux (default: the embedded demo guest)",
       type: fileType,
     },
+    ...FIRMWARE_OPTIONS,
     {
       flags: "--insns <n>",
       description: "instructions to retire before saving (cycles idle in WFI pass meanwhile)",
@@ -69,13 +70,13 @@ export const snapshotCommand: CommandDef = {
   async run(ctx: CommandContext, args, opts): Promise<number> {
     const out = args[0] as string;
     const insns = opts.insns as number;
-    const elf = opts.boot ? await readElf(String(opts.boot)) : await Deno.readFile(DEFAULT_GUEST);
+    const image = await guestImageFor(opts.boot as string | undefined, opts);
     const m = new VirtMachine({ ramSize: opts.ram as number });
     if (opts.fill !== undefined) {
       fillRandom(m.ram.u32, opts.fill as number);
       m.ram.markAllDirty(); // written behind the store paths: declare it, or saves skip it
     }
-    m.boot(elf);
+    bootImage(m, image);
     const ran = runInstructions(m, insns);
     // ctx.progress, not progressOf(): this module is light enough for benchmarks to import.
     const bar = ctx.progress?.(`snapshot ${out}`, m.ram.size);

@@ -3,10 +3,10 @@
  * `console` and `send TEXT`.
  * @module
  */
-import { DEFAULT_GUEST } from "../../emu/virt.ts";
 import type { ShellContext } from "../session.ts";
 import { renderTable } from "../style.ts";
-import { ABI_NAMES, readElf, readRegister, SHOWN_CSRS, whereNow } from "../machine_text.ts";
+import { FIRMWARE_OPTIONS, guestImageFor } from "../guest_boot.ts";
+import { ABI_NAMES, readRegister, SHOWN_CSRS, whereNow } from "../machine_text.ts";
 import { addressType, countType, fileType, sizeType } from "./arg_types.ts";
 import { type CommandDef, UsageError } from "./types.ts";
 
@@ -15,22 +15,32 @@ export const MAX_DUMP = 64 * 1024;
 
 const hex8 = (v: number) => `0x${(v >>> 0).toString(16).padStart(8, "0")}`;
 
-/** `boot [ELF]`: a fresh machine with the guest loaded, paused at reset. */
+/** `boot [ELF | linux]`: a fresh machine with the guest loaded, paused at reset. */
 export const bootCommand: CommandDef<ShellContext> = {
   name: "boot",
-  summary: "Boot a fresh machine with an ELF (default: the demo guest), paused at reset",
-  args: [{ name: "elf", optional: true, description: "RISC-V ELF (RV32)", type: fileType }],
-  options: [{ flags: "--ram <size>", description: "guest RAM size, e.g. 128M", type: sizeType }],
+  summary: "Boot a fresh machine, paused at reset: an ELF (default: the demo guest), linux, or " +
+    "firmware and a kernel as QEMU's virt boots them",
+  args: [{
+    name: "elf",
+    optional: true,
+    description: "RISC-V ELF (RV32), or linux: the guest `deno task guests:linux` builds",
+    type: fileType,
+  }],
+  options: [
+    { flags: "--ram <size>", description: "guest RAM size, e.g. 128M", type: sizeType },
+    ...FIRMWARE_OPTIONS,
+  ],
+  examples: [
+    "boot                 # the demo guest",
+    "boot linux           # OpenSBI + Linux 6.1 + our init (deno task guests:linux builds them)",
+    'boot --bios fw_dynamic.bin --kernel Image --append "console=ttyS0"',
+  ],
   async run(ctx, args, opts) {
     const s = ctx.session;
-    const path = args[0] as string | undefined;
-    const elf = path ? await readElf(path) : await Deno.readFile(DEFAULT_GUEST);
+    const image = await guestImageFor(args[0] as string | undefined, opts);
     const ramSize = opts.ram as number | undefined;
-    const name = path ? path.slice(path.lastIndexOf("/") + 1) : "demo.elf";
-    const m = s.freshMachine(ramSize ? { ramSize } : {});
-    m.boot(elf);
-    s.install(m, { name, elf });
-    ctx.io.out(`booted ${name} (${m.ram.size >> 20} MiB RAM), paused at ${whereNow(m)}`);
+    const m = s.boot(image, ramSize ? { ramSize } : {});
+    ctx.io.out(`booted ${image.name} (${m.ram.size >> 20} MiB RAM), paused at ${whereNow(m)}`);
     return 0;
   },
 };
@@ -68,7 +78,7 @@ export const regsCommand: CommandDef<ShellContext> = {
     ctx.io.out(renderTable(["reg", "value", "reg", "value", "reg", "value", "reg", "value"], rows));
     const csrs = SHOWN_CSRS.map((n) => `${n}=${hex8(readRegister(ctx, n)!)}`);
     ctx.io.out(
-      `pc=${hex8(st.pc)} priv=${st.priv === 3 ? "M" : st.priv === 0 ? "U" : st.priv}` +
+      `pc=${hex8(st.pc)} priv=${["U", "S", "?", "M"][st.priv] ?? st.priv}` +
         ` ${st.waiting ? "(in WFI)" : ""}`.trimEnd(),
     );
     ctx.io.out(csrs.join(" "));

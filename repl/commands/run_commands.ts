@@ -16,9 +16,9 @@ import {
   EXIT_BUDGET,
   EXIT_INTERRUPTED,
   ranFor,
-  readElf,
   whereNow,
 } from "../machine_text.ts";
+import { FIRMWARE_OPTIONS, firmwarePaths, type GuestImage, guestImageFor } from "../guest_boot.ts";
 import type { ShellContext } from "../session.ts";
 import { countType, fileType, positiveCountType, sizeType, startingWith } from "./arg_types.ts";
 import { formatNs, parseCount, parseDuration } from "./sizes.ts";
@@ -115,15 +115,12 @@ function lineWriter(raw: (b: Uint8Array) => void): { put(b: number): void; flush
   };
 }
 
-async function runElf(ctx: ShellContext, path: string, opts: OptionValues): Promise<number> {
+async function runGuest(ctx: ShellContext, image: GuestImage, opts: OptionValues): Promise<number> {
   const s = ctx.session;
   s.requireStopped("run an ELF");
   const max = (opts.maxCycles as number | undefined) ?? ELF_MAX_CYCLES;
   const ramSize = opts.ram as number | undefined;
-  const elf = await readElf(path);
-  const m = s.freshMachine(ramSize ? { ramSize } : {});
-  m.boot(elf);
-  s.install(m, { name: path.slice(path.lastIndexOf("/") + 1), elf });
+  const m = s.boot(image, ramSize ? { ramSize } : {});
   const previousEcho = s.echo;
   const out = lineWriter(ctx.io.raw ?? ((b) => Deno.stdout.writeSync(b)));
   if (!previousEcho) s.echo = (b) => out.put(b);
@@ -183,6 +180,7 @@ export const runCommand: CommandDef<ShellContext> = {
       type: countType,
     },
     { flags: "--ram <size>", description: "guest RAM of an ELF run, e.g. 128M", type: sizeType },
+    ...FIRMWARE_OPTIONS,
     {
       flags: "--stats",
       description: 'ELF run: print {"insns","cycles","seconds","mips"} as JSON on stderr ' +
@@ -204,6 +202,7 @@ export const runCommand: CommandDef<ShellContext> = {
     "run for 500ms        # virtual time",
     "run                  # in the background; stop or Ctrl-C pauses it",
     "run emu/guests/build/hello.elf   # boot an ELF, run it to its exit, exit with its status",
+    "run --bios fw_dynamic.bin --kernel Image --max-cycles 1e8   # QEMU-style boot, bounded",
   ],
   async run(ctx, args, opts) {
     const words = args as string[];
@@ -213,7 +212,10 @@ export const runCommand: CommandDef<ShellContext> = {
       if (words.length > 1) {
         throw new UsageError(`Unexpected "${words.slice(1).join(" ")}" after the ELF path`);
       }
-      return await runElf(ctx, words[0], opts);
+      return await runGuest(ctx, await guestImageFor(words[0], opts), opts);
+    }
+    if (!plan && firmwarePaths(opts)) {
+      return await runGuest(ctx, await guestImageFor(undefined, opts), opts);
     }
     s.requireRunnable(!!opts.force);
     const background = !plan || !!opts.background;
