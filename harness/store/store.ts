@@ -17,7 +17,7 @@ import { fileSink, fileSource } from "../../migration/stream/io.ts";
 import { type ByteSource, StreamReader } from "../../migration/stream/reader.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
 import { StoreError } from "./errors.ts";
-import { staleTemps } from "../../migration/stream/durable_file.ts";
+import { staleTemps, writeTemp } from "../../migration/stream/durable_file.ts";
 import { StreamFormatError } from "../../migration/errors.ts";
 import {
   type ByteProgress,
@@ -307,26 +307,18 @@ export class SnapshotStore {
     validateSnapshotName(name);
     await this.refuseOverwrite(name, opts.force);
     await this.ensureDir();
-    const tmp = tempPathFor(`${this.dir}/${name}.qevm`);
-    let file: Deno.FsFile | undefined;
-    let sha256: string;
-    let bytes: number;
+    const dest = `${this.dir}/${name}.qevm`;
+    let tmp: string, sha256: string, bytes: number;
     try {
-      file = await Deno.open(tmp, { write: true, createNew: true });
-      const sink = hashingSink(fileSink(file), opts.onProgress);
-      await machine.save(new StreamWriter(sink));
-      await file.sync();
-      file.close();
-      file = undefined;
-      sha256 = sink.hash.digest("hex");
-      bytes = sink.bytes;
+      // The durable writer's temp file, synced; installed by commit() under the store's lock.
+      ({ tmp, result: { sha256, bytes } } = await writeTemp(dest, async (file) => {
+        const sink = hashingSink(fileSink(file), opts.onProgress);
+        await machine.save(new StreamWriter(sink));
+        return { sha256: sink.hash.digest("hex"), bytes: sink.bytes };
+      }));
     } catch (e) {
-      try {
-        file?.close();
-      } catch { /* closed */ }
-      await Deno.remove(tmp).catch(() => {});
       if (e instanceof Deno.errors.NotFound || e instanceof Deno.errors.PermissionDenied) {
-        throw ioError("write", tmp, e, name);
+        throw ioError("write", dest, e, name);
       }
       throw e;
     }

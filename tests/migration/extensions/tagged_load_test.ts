@@ -247,3 +247,19 @@ Deno.test("a damaged tagged or bracketed stream fails with a MigrationError or l
     );
   }
 });
+
+Deno.test("an allocated table's count passes boundCount: past the field's maximum it is refused", () => {
+  const t = F.vmsd({
+    name: "t",
+    fields: [F.uint32("n"), F.varray("a", I.vmstateUint8, "n", { alloc: true, max: 2 })],
+  });
+  const ok2 = tagged(t, { n: 2, a: new Uint8Array([1, 2]) });
+  deepStrictEqual(loadTagged(t, ok2, { n: 0, a: new Uint8Array(0) }).state, {
+    n: 2,
+    a: new Uint8Array([1, 2]),
+  });
+  const e = caught(() =>
+    loadTagged(t, tagged(t, { n: 3, a: new Uint8Array([1, 2, 3]) }), { n: 0, a: new Uint8Array(0) })
+  );
+  ok(e instanceof MigrationError && /exceeds the maximum of 2/.test(e.message), String(e));
+});
