@@ -93,11 +93,14 @@ export interface CpuState {
   resAddr: number;
 }
 
-/** Creates a hart in its reset state (privileged spec 3.4). */
+/**
+ * Creates a hart in its reset state (privileged spec 3.4). This literal is the one list of the
+ * state's initial values: {@link resetCpuState} copies it.
+ */
 export function createCpuState(resetPc = 0x8000_0000, hartId = 0): CpuState {
-  const s: CpuState = {
+  return {
     x: new Int32Array(32),
-    pc: 0,
+    pc: resetPc >>> 0,
     priv: PRV_M,
     waiting: 0,
     mstatus: 0,
@@ -130,46 +133,20 @@ export function createCpuState(resetPc = 0x8000_0000, hartId = 0): CpuState {
     resValid: 0,
     resAddr: 0,
   };
-  resetCpuState(s, resetPc);
-  return s;
 }
 
 /**
- * Resets `s` in place: M mode, MIE=0, MPRV=0, mcause=0, pc=`resetPc`, no
- * reservation, not waiting. Device-driven `mip` bits are left to the devices.
+ * Resets `s` in place to {@link createCpuState}'s values (M mode, MIE=0, MPRV=0, mcause=0,
+ * pc=`resetPc`, no reservation, not waiting), keeping `mhartid` and the device-driven `mip`.
  */
 export function resetCpuState(s: CpuState, resetPc = 0x8000_0000): void {
-  s.x.fill(0);
-  s.pc = resetPc >>> 0;
-  s.priv = PRV_M;
-  s.waiting = 0;
-  s.mstatus = 0;
-  s.misa = MISA_RV32IMASU;
-  s.mie = 0;
-  s.mtvec = 0;
-  s.mscratch = 0;
-  s.mepc = 0;
-  s.mcause = 0;
-  s.mtval = 0;
-  s.medeleg = 0;
-  s.mideleg = 0;
-  s.mcounteren = 0;
-  s.satp = 0;
-  s.stvec = 0;
-  s.sscratch = 0;
-  s.sepc = 0;
-  s.scause = 0;
-  s.stval = 0;
-  s.scounteren = 0;
-  s.softwareSeip = 0;
-  s.cycleLo = 0;
-  s.cycleHi = 0;
-  s.instretLo = 0;
-  s.instretHi = 0;
-  s.pmpcfg.fill(0);
-  s.pmpaddr.fill(0);
-  s.resValid = 0;
-  s.resAddr = 0;
+  const fresh = createCpuState(resetPc, s.mhartid);
+  for (const k of Object.keys(fresh) as (keyof CpuState)[]) {
+    if (k === "mip") continue;
+    const v = fresh[k];
+    if (ArrayBuffer.isView(v)) (s[k] as Uint8Array).set(v as Uint8Array);
+    else (s as unknown as Record<string, unknown>)[k] = v;
+  }
 }
 
 /** Names of every field of {@link CpuState}, in creation order (derived: never listed twice). */
