@@ -5,12 +5,12 @@
  * @module
  */
 import { deepStrictEqual, ok } from "node:assert/strict";
-import { QemuJsonWriter } from "../../../../migration/json/qemu_json_writer.ts";
 import { StreamReader } from "../../../../migration/stream/reader.ts";
 import { StreamWriter } from "../../../../migration/stream/writer.ts";
 import type { StateRecord, VmStateDescription } from "../../../../migration/vmstate/description.ts";
 import { loadState } from "../../../../migration/vmstate/load.ts";
 import { saveState } from "../../../../migration/vmstate/save.ts";
+import { vmdescEntry } from "../_helpers.ts";
 
 const FIXTURES = new URL("../../../fixtures/qemu72/", import.meta.url);
 
@@ -109,22 +109,6 @@ export function qemuEntry(
   return { text, dev: dev as unknown as Record<string, unknown> };
 }
 
-/** Our vmdesc entry for a section, written the way QEMU's JSONWriter writes it. */
-export function ourEntry(
-  idstr: string,
-  vmsd: VmStateDescription,
-  state: StateRecord,
-  instanceId = 0,
-): string {
-  const json = new QemuJsonWriter();
-  json.startObject();
-  json.str("name", idstr);
-  json.int("instance_id", instanceId);
-  saveState(new StreamWriter(), vmsd, structuredClone(state), json);
-  json.endObject();
-  return json.toString();
-}
-
 /**
  * Asserts the vmdesc entry our description writes for `state` equals QEMU 7.2's entry in
  * `stream`, parsed and as text inside the trailer (so field order and spelling match).
@@ -136,7 +120,7 @@ export function assertEntryMatches(
   state: StateRecord,
   instanceId = 0,
 ): void {
-  const ours = ourEntry(idstr, vmsd, state, instanceId);
+  const ours = vmdescEntry(idstr, vmsd, state, instanceId);
   const { text, dev } = qemuEntry(stream, idstr, instanceId);
   deepStrictEqual(JSON.parse(ours), dev);
   ok(text.includes(ours), `QEMU's trailer contains our entry verbatim: ${ours}`);
