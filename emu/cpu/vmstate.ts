@@ -264,16 +264,22 @@ const COUNTER_ROWS: readonly CpuRow[] = [
     field: uint32("waiting"),
     check: (v) => v !== 0 && v !== 1 ? `is ${v}` : undefined,
   },
-  {
-    // QEMU's `software_seip` (QEMU does not migrate it): the SEIP value software wrote to mip.
-    ...csr32("software_seip", "softwareSeip"),
-    field: uint32("software_seip", { version: 2 }),
-    check: (v) => (v as number) > 1 ? `is ${v}` : undefined,
-  },
 ];
 
+/** The row of `cpu/snapshell-seip`: QEMU's `software_seip`, which QEMU does not migrate. */
+const SEIP_ROWS: readonly CpuRow[] = [{
+  ...csr32("software_seip", "softwareSeip"),
+  field: uint32("software_seip"),
+  check: (v) => (v as number) > 1 ? `is ${v}` : undefined,
+}];
+
 /** Every row of the `cpu` section, subsections included. */
-export const ALL_CPU_ROWS: readonly CpuRow[] = [...CPU_ROWS, ...PMP_ROWS, ...COUNTER_ROWS];
+export const ALL_CPU_ROWS: readonly CpuRow[] = [
+  ...CPU_ROWS,
+  ...PMP_ROWS,
+  ...COUNTER_ROWS,
+  ...SEIP_ROWS,
+];
 
 /** Reject records our hart cannot represent (they would silently change behaviour). */
 export function validateCpuRecord(rec: StateRecord): void {
@@ -292,16 +298,24 @@ export const vmstateCpuPmp = vmsd({
   fields: PMP_ROWS.map((r) => r.field),
 });
 
-/**
- * snapshell's counters subsection: minstret/mcycle drive virtual time, so they must travel.
- * Version 2 adds QEMU's `software_seip` (not migrated by QEMU; the SEIP software wrote).
- */
+/** snapshell's counters subsection: minstret/mcycle drive virtual time, so they must travel. */
 export const vmstateCpuCounters = vmsd({
   name: "cpu/snapshell-counters",
-  versionId: 2,
-  minimumVersionId: 1,
+  versionId: 1,
   needed: () => true,
   fields: COUNTER_ROWS.map((r) => r.field),
+});
+
+/**
+ * The SEIP bit software wrote to mip (QEMU's `software_seip`, kept apart from the PLIC's line).
+ * QEMU does not migrate it; snapshell sends it only when it is set, so streams without it stay
+ * QEMU's and older snapshell streams load unchanged.
+ */
+export const vmstateCpuSeip = vmsd({
+  name: "cpu/snapshell-seip",
+  versionId: 1,
+  needed: (rec: StateRecord) => rec.software_seip !== 0,
+  fields: SEIP_ROWS.map((r) => r.field),
 });
 
 /** QEMU 7.2's `cpu` description for rv32. */
@@ -310,7 +324,7 @@ export const vmstateRiscvCpu = vmsd({
   versionId: 5,
   minimumVersionId: 5,
   fields: CPU_ROWS.map((r) => r.field),
-  subsections: [vmstateCpuPmp, vmstateCpuCounters],
+  subsections: [vmstateCpuPmp, vmstateCpuCounters, vmstateCpuSeip],
   postLoad: (s: StateRecord) => validateCpuRecord(s),
 });
 

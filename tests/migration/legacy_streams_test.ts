@@ -1,13 +1,16 @@
-import { deepStrictEqual, notStrictEqual, ok } from "node:assert/strict";
+import { deepStrictEqual, notStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { StreamReader } from "../../migration/stream/reader.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
-import { LEGACY_STREAMS, legacyMachine } from "./_legacy.ts";
+import { LEGACY_STREAMS, legacyMachine, withQemuCpuConstants } from "./_legacy.ts";
 
 const read = (file: string) =>
   Deno.readFileSync(new URL(`../fixtures/legacy/${file}`, import.meta.url));
 
+const diffCount = (a: Uint8Array, b: Uint8Array) =>
+  a.reduce((n, x, i) => n + (x !== b[i] ? 1 : 0), 0);
+
 for (const s of LEGACY_STREAMS) {
-  Deno.test(`legacy stream ${s.file} loads and saves back byte for byte`, async () => {
+  Deno.test(`legacy stream ${s.file} loads and saves back byte for byte (QEMU's cpu constants)`, async () => {
     const bytes = read(s.file);
     const m = legacyMachine();
     const report = await m.load(StreamReader.fromBytes(bytes));
@@ -17,6 +20,9 @@ for (const s of LEGACY_STREAMS) {
     await m.save(w, { capabilities: s.capabilities });
     const again = w.take();
     ok(again.length === bytes.length, `${again.length} bytes saved, ${bytes.length} loaded`);
-    deepStrictEqual(again, bytes);
+    // Byte for byte, but for the three cpu constants S mode made QEMU 7.2's (see _legacy.ts).
+    const expected = withQemuCpuConstants(bytes);
+    strictEqual(diffCount(expected, bytes), 7, "exactly the constants' bytes changed");
+    deepStrictEqual(again, expected);
   });
 }
