@@ -32,6 +32,8 @@ export class MigrationError extends Error {
   path?: string;
   /** The message without the location suffix. */
   readonly reason: string;
+  /** `reason` with control characters escaped, made once (a message is rendered per layer). */
+  readonly #reasonText: string;
 
   constructor(
     kind: MigrationErrorKind,
@@ -43,6 +45,7 @@ export class MigrationError extends Error {
     this.name = new.target.name;
     this.kind = kind;
     this.reason = reason;
+    this.#reasonText = escapeControl(reason);
     this.offset = where.offset;
     this.section = where.section;
     this.path = where.path;
@@ -84,7 +87,7 @@ export class MigrationError extends Error {
     if (this.offset !== undefined) {
       parts.push(`byte ${this.offset} (0x${this.offset.toString(16)})`);
     }
-    const reason = escapeControl(this.reason);
+    const reason = this.#reasonText;
     return parts.length ? `${reason} (at ${parts.join(", ")})` : reason;
   }
 }
@@ -97,6 +100,13 @@ const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
  * neither drive the terminal nor forge a line of output when it is printed in a message.
  */
 export function escapeControl(text: string): string {
+  // Most messages have none: a plain scan first, since errors are rendered on the fuzzer's hot path.
+  let i = 0;
+  for (; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f)) break;
+  }
+  if (i === text.length) return text;
   return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, "0")}`);
 }
 
@@ -214,4 +224,12 @@ export class VmStateDefinitionError extends TypeError {
     this.description = description;
     this.field = field;
   }
+}
+
+/**
+ * A string taken from a stream, cut for a message: a corrupted length can make a "name" of
+ * megabytes, and a message must stay one readable line (the full value stays in the stream).
+ */
+export function clipStreamText(text: string, max = 80): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length} characters)`;
 }

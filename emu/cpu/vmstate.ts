@@ -85,7 +85,10 @@ function fixed(field: VmStateField, value: CpuRow["save"], check?: CpuRow["check
 
 const zero32 = (name: string) => fixed(uint32(env(name)), () => 0);
 const zero64 = (name: string) => fixed(uint64(env(name)), () => 0n);
+/** `n` copies of a zero value (a fresh array per save: a load writes into the record). */
 const zeros = <T>(n: number, v: () => T) => () => Array.from({ length: n }, v);
+/** `n` copies of a primitive zero, filled natively (this runs on every save and fuzz reset). */
+const fill = (n: number, v: number | bigint) => () => new Array(n).fill(v);
 
 /** QEMU's `cpu/pmu` (one PMU counter). */
 export const vmstateCpuPmu = vmsd({
@@ -128,12 +131,12 @@ export const CPU_ROWS: readonly CpuRow[] = [
   },
   fixed(
     array(env("fpr"), vmstateUint64, 32),
-    zeros(32, () => 0n),
+    fill(32, 0n),
     (v) =>
       (v as bigint[]).some((x) => x !== 0n) ? "holds values but F/D are not modelled" : undefined,
   ),
-  fixed(array(env("miprio"), vmstateUint8, 64), zeros(64, () => 0)),
-  fixed(array(env("siprio"), vmstateUint8, 64), zeros(64, () => 0)),
+  fixed(array(env("miprio"), vmstateUint8, 64), fill(64, 0)),
+  fixed(array(env("siprio"), vmstateUint8, 64), fill(64, 0)),
   {
     ...csr32("pc"),
     check: (v) =>
@@ -217,8 +220,8 @@ export const CPU_ROWS: readonly CpuRow[] = [
   csr32("mcounteren"),
   zero32("mcountinhibit"),
   fixed(structArray(env("pmu_ctrs"), vmstateCpuPmu, 32), zeros(32, pmu)),
-  fixed(array(env("mhpmevent_val"), vmstateUint32, 32), zeros(32, () => 0)),
-  fixed(array(env("mhpmeventh_val"), vmstateUint32, 32), zeros(32, () => 0)),
+  fixed(array(env("mhpmevent_val"), vmstateUint32, 32), fill(32, 0)),
+  fixed(array(env("mhpmeventh_val"), vmstateUint32, 32), fill(32, 0)),
   csr32("sscratch"),
   csr32("mscratch"),
   zero64("mfromhost"),

@@ -4,7 +4,7 @@
  * travels with it.
  * @module
  */
-import { UnknownEntityError } from "../errors.ts";
+import { clipStreamText, UnknownEntityError } from "../errors.ts";
 import { decodeName } from "../stream/reader.ts";
 import type { StateRecord } from "../vmstate/description.ts";
 import { uint32, varray, vbuffer, vmsd } from "../vmstate/fields.ts";
@@ -114,9 +114,12 @@ export function checkMachineName(
 ): void {
   const got = machineName(received);
   if (!local.startsWith(got) || got.length === 0) {
-    throw new UnknownEntityError(`Machine type received is '${got}' and local is '${local}'`, {
-      offset,
-      section: "configuration",
-    });
+    throw new UnknownEntityError(
+      `Machine type received is '${clipStreamText(got)}' and local is '${local}'`,
+      {
+        offset,
+        section: "configuration",
+      },
+    );
   }
 }

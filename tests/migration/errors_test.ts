@@ -1,6 +1,7 @@
 /** Typed errors: kinds, location rendering, JSON form. */
-import { deepStrictEqual, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import {
+  clipStreamText,
   escapeControl,
   MigrationError,
   StreamTruncatedError,
@@ -62,4 +63,12 @@ Deno.test("control bytes from a stream (ESC, newline) are escaped in messages, k
   strictEqual(e.section, "x\u001by");
   strictEqual(escapeControl("tab\there\u009b"), "tab\\x09here\\x9b");
   strictEqual(escapeControl("plain/ascii.name[3]"), "plain/ascii.name[3]");
+});
+
+Deno.test("clipStreamText() keeps short names and cuts a megabyte 'name' to one readable line", () => {
+  strictEqual(clipStreamText("virt"), "virt");
+  const huge = "x".repeat(524_203);
+  const clipped = clipStreamText(huge);
+  ok(clipped.length < 120, `${clipped.length}`);
+  ok(clipped.endsWith("… (524203 characters)"));
 });
