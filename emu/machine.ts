@@ -86,6 +86,7 @@ export class Machine {
     this.ram = new Ram(opts.ramSize);
     this.bus = new Bus(this.ram);
     this.cpu = new Cpu(this.bus, { time: () => Number(this.nowNs() / 100n) });
+    this.cpu.stopAfterMmio = true; // device deadlines an access moves are re-read at once
     const ramBlock = {
       idstr: "riscv_virt_board.ram",
       bytes: this.ram.u8,
@@ -190,7 +191,8 @@ export class Machine {
 
   private checkHtif(): boolean {
     if (this.tohost === undefined || !this.ram.contains(this.tohost, 4)) return false;
-    if (this.cpu.instret % HTIF_POLL !== 0 && this.cpu.stopReason === "budget") return false;
+    const r = this.cpu.stopReason;
+    if (this.cpu.instret % HTIF_POLL !== 0 && (r === "budget" || r === "mmio")) return false;
     const v = this.ram.u32[(this.tohost - this.ram.base) >>> 2];
     if (v === 0) return false;
     this.exitCode = v === 1 ? 0 : v >>> 1;

@@ -40,7 +40,7 @@ import {
 export const BLOCK_SIZE = 4096;
 
 /** Why the last {@link Cpu.run} returned. */
-export type StopReason = "budget" | "wfi" | "exit";
+export type StopReason = "budget" | "wfi" | "exit" | "mmio";
 
 /** Construction options for {@link Cpu}. */
 export interface CpuOptions {
@@ -71,7 +71,13 @@ export class Cpu implements CsrHost {
   /** Level of the PLIC's S-mode external interrupt line (wiring, re-driven after a load). */
   seipLine = false;
   private readonly resetPc: number;
+  /**
+   * Return from {@link Cpu.run} after each MMIO access ("mmio"), so the machine re-reads device
+   * deadlines the access may have moved: where a run stops then never depends on its budget.
+   */
+  stopAfterMmio = false;
   private exitRequested = false;
+  private mmioHit = false;
   /** Instructions retired in the current block but not yet added to the counters. */
   private inflight = 0;
 
@@ -176,6 +182,7 @@ export class Cpu implements CsrHost {
     let pc = s.pc | 0;
     let done = 0;
     this.stopReason = "budget";
+    this.mmioHit = false;
     while (done < budget) {
       if ((s.mip & s.mie) !== 0) {
         s.waiting = 0; // 3.3.3: WFI resumes on any enabled pending interrupt, even if MIE=0
@@ -188,6 +195,11 @@ export class Cpu implements CsrHost {
       if (this.exitRequested) {
         this.exitRequested = false;
         this.stopReason = "exit";
+        break;
+      }
+      if (this.mmioHit) {
+        this.mmioHit = false;
+        this.stopReason = "mmio";
         break;
       }
       if (s.waiting !== 0) {
@@ -325,6 +337,7 @@ export class Cpu implements CsrHost {
               this.inflight = i;
               x[rd] = mmu.load(a, op === 13 ? 4 : op === 11 || op === 14 ? 1 : 2, op < 13);
               if (!mmu.mmio) break;
+              this.mmioHit = this.stopAfterMmio;
               pc = pc + 4 | 0;
               i++;
               break block; // MMIO may have raised an interrupt or requested exit
@@ -362,6 +375,7 @@ export class Cpu implements CsrHost {
               this.inflight = i;
               mmu.store(a, op === 18 ? 4 : op === 16 ? 1 : 2, v);
               if (!mmu.mmio) break;
+              this.mmioHit = this.stopAfterMmio;
               pc = pc + 4 | 0;
               i++;
               break block;
