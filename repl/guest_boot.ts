@@ -13,6 +13,7 @@ import {
   virtDevices,
 } from "../emu/boot/boot.ts";
 import { linuxArtifacts, linuxMissingReason } from "../emu/guests/linux/artifacts.ts";
+import { LINUX_APPEND } from "../emu/guests/linux/qemu.ts";
 import { DEFAULT_GUEST, type VirtMachine } from "../emu/virt.ts";
 import { fileType } from "./commands/arg_types.ts";
 import { readElf } from "./machine_text.ts";
@@ -62,9 +63,6 @@ export function firmwarePaths(opts: OptionValues): FirmwarePaths | undefined {
   };
   return Object.values(p).some((v) => v !== undefined) ? p : undefined;
 }
-
-/** The Linux guest's default command line (as in QEMU's boot of it: see docs). */
-export const LINUX_APPEND = "console=ttyS0 earlycon";
 
 /** The Linux guest's files (OpenSBI + kernel with its init), or a usage error naming the build. */
 export function linuxPaths(append = LINUX_APPEND): FirmwarePaths {

@@ -41,3 +41,16 @@ export function qemuLinuxArgs(
     opts.append ?? LINUX_APPEND,
   ];
 }
+
+/** Why QEMU 7.2 cannot be run here, naming the package that provides it; null when it can. */
+export async function qemuMissingReason(): Promise<string | null> {
+  try {
+    const out = await new Deno.Command(QEMU_RV32, {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    if (out.success) return null;
+  } catch { /* not installed */ }
+  return `${QEMU_RV32} missing (apt-get install qemu-system-misc)`;
+}

@@ -13,6 +13,7 @@ import {
 import { fdtCells, type FdtNode, fdtStrings, parseDtb } from "../../../emu/boot/fdt.ts";
 import { linuxArtifacts, linuxMissingReason } from "../../../emu/guests/linux/artifacts.ts";
 import { MROM_BASE } from "../../../emu/boot/reset_rom.ts";
+import { QEMU_RV32, QEMU_RV32IMA_CPU, qemuMissingReason } from "../../../emu/guests/linux/qemu.ts";
 import { VirtMachine } from "../../../emu/virt.ts";
 
 const MiB = 1024 * 1024;
@@ -122,15 +123,9 @@ Deno.test("virtDevices() lists the machine's MMIO regions with their irqs", () =
 
 // ---- Against QEMU 7.2 and the built Linux guest (ignored when they are missing) ----
 
-const QEMU = "qemu-system-riscv32";
-const QEMU_CPU =
-  "rv32,f=off,d=off,c=off,h=off,sstc=off,Zihintpause=off,zba=off,zbb=off,zbc=off,zbs=off";
-const haveQemu = await new Deno.Command(QEMU, {
-  args: ["--version"],
-  stdout: "null",
-  stderr: "null",
-})
-  .output().then((o) => o.success, () => false);
+const QEMU = QEMU_RV32;
+const QEMU_CPU = QEMU_RV32IMA_CPU;
+const noQemu = await qemuMissingReason();
 const linux = linuxArtifacts();
 
 /** Runs QEMU stopped at reset (-S) with monitor commands on stdin; returns the monitor output. */
@@ -170,9 +165,9 @@ function xpWords(text: string): number[] {
 
 Deno.test({
   name: `bootVirt()'s reset ROM, initrd and tree agree with QEMU 7.2 (64/128/256 MiB)${
-    haveQemu ? "" : ` (ignored: ${QEMU} missing: apt-get install qemu-system-misc)`
+    noQemu ? ` (ignored: ${noQemu})` : ""
   }`,
-  ignore: !haveQemu,
+  ignore: noQemu !== null,
   async fn() {
     const dir = await Deno.makeTempDir();
     try {

@@ -1,6 +1,11 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { linuxArtifacts, linuxMissingReason } from "../../../emu/guests/linux/artifacts.ts";
-import { LINUX_APPEND, QEMU_RV32, qemuLinuxArgs } from "../../../emu/guests/linux/qemu.ts";
+import {
+  LINUX_APPEND,
+  QEMU_RV32,
+  qemuLinuxArgs,
+  qemuMissingReason,
+} from "../../../emu/guests/linux/qemu.ts";
 import { virtDevices } from "../../../emu/boot/boot.ts";
 import { virtDtb } from "../../../emu/boot/virt_dt.ts";
 import { VirtMachine } from "../../../emu/virt.ts";
@@ -9,25 +14,8 @@ import { VirtMachine } from "../../../emu/virt.ts";
 const WAIT_MS = 60_000;
 const PROMPT = "snapshell# ";
 
-async function haveQemu(): Promise<boolean> {
-  try {
-    const out = await new Deno.Command(QEMU_RV32, {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
-
 const artifacts = linuxArtifacts();
-const skip = !(await haveQemu())
-  ? `${QEMU_RV32} missing (apt-get install qemu-system-misc)`
-  : artifacts === null
-  ? linuxMissingReason()
-  : null;
+const skip = (await qemuMissingReason()) ?? (artifacts === null ? linuxMissingReason() : null);
 
 /** QEMU with the guest's serial console on pipes: type lines, wait for text with a bound. */
 class QemuConsole {

@@ -5,7 +5,12 @@
  */
 import { deepStrictEqual as assertEquals, ok } from "node:assert/strict";
 import { linuxArtifacts, linuxMissingReason } from "../../../emu/guests/linux/artifacts.ts";
-import { LINUX_APPEND, QEMU_RV32, qemuLinuxArgs } from "../../../emu/guests/linux/qemu.ts";
+import {
+  LINUX_APPEND,
+  QEMU_RV32,
+  qemuLinuxArgs,
+  qemuMissingReason,
+} from "../../../emu/guests/linux/qemu.ts";
 import { bootVirtFiles, virtDevices } from "../../../emu/boot/boot.ts";
 import { virtDtb } from "../../../emu/boot/virt_dt.ts";
 import { VirtMachine } from "../../../emu/virt.ts";
@@ -28,20 +33,7 @@ const BOOT_LIMIT = 200_000_000;
 const artifacts = linuxArtifacts();
 const skip = artifacts === null ? linuxMissingReason() : null;
 
-async function haveQemu(): Promise<boolean> {
-  try {
-    const out = await new Deno.Command(QEMU_RV32, {
-      args: ["--version"],
-      stdout: "null",
-      stderr: "null",
-    }).output();
-    return out.success;
-  } catch {
-    return false;
-  }
-}
-const skipQemu = skip ??
-  (!(await haveQemu()) ? `${QEMU_RV32} missing (apt-get install qemu-system-misc)` : null);
+const skipQemu = skip ?? (await qemuMissingReason());
 
 /**
  * What QEMU 7.2 needs besides the notes' command line to print the same boot, each for one line
