@@ -22,6 +22,7 @@ import type { BugCandidate, WorkerSettings } from "./protocol.ts";
 import { shrinkRecipe } from "./shrink.ts";
 import { FuzzTarget } from "./target.ts";
 import type { FuzzVia } from "./via.ts";
+import { writeShardFile } from "./shard_file.ts";
 
 /** Campaign settings. */
 export interface CampaignOptions {
@@ -57,6 +58,25 @@ export interface CampaignOptions {
   stallAt?: number;
   /** How cases reach the loader: memory (default), a TCP socket or a pipe (`fuzz --via`). */
   via?: FuzzVia;
+  /** Run only shard `k` of `n` (a contiguous slice of the case indices; see {@link shardRange}). */
+  shard?: Shard;
+  /** Stops the campaign: the result is partial and says so (`cancelled`). */
+  signal?: AbortSignal;
+}
+
+/** Shard `k` (1-based) of `n`: one machine's slice of a campaign. */
+export interface Shard {
+  k: number;
+  n: number;
+}
+
+/** Cases `[from, to)` of shard `k`/`n` of `iterations` cases: the shards cover them exactly once. */
+export function shardRange(iterations: number, shard?: Shard): { from: number; to: number } {
+  if (!shard) return { from: 0, to: iterations };
+  return {
+    from: Math.floor(((shard.k - 1) * iterations) / shard.n),
+    to: Math.floor((shard.k * iterations) / shard.n),
+  };
 }
 
 /** One distinct bug, confirmed and shrunk. */
@@ -100,6 +120,12 @@ export interface CampaignResult {
   preParsed: number;
   /** Where bugs were saved. */
   savedTo?: string;
+  /** The shard this run covered (absent: the whole campaign). */
+  shard?: Shard;
+  /** Cases actually run (fewer than the slice when cancelled). */
+  casesRun: number;
+  /** Stopped by its signal: counts and bugs are of the cases run so far. */
+  cancelled: boolean;
 }
 
 /** What went wrong, without the numbers that vary between occurrences. */
@@ -122,16 +148,16 @@ async function runInThread(
   });
   const totals: PoolTotals = { counts: emptyCounts(), bugs: [], preParsed: 0, busyMs: 0 };
   const t0 = performance.now();
+  const { from, to } = shardRange(opts.iterations, opts.shard);
   try {
-    for (let i = 0; i < opts.iterations; i++) {
+    for (let i = from; i < to; i++) {
+      if (opts.signal?.aborted) break;
       const c = await maker.make(settings.seed, i);
       if (c.preParsed) totals.preParsed++;
       const outcome = await target.run(c.input);
       totals.counts[outcome.class]++;
       if (isBug(outcome.class)) totals.bugs.push({ index: i, ops: c.ops, outcome });
-      if ((i + 1) % 256 === 0 || i + 1 === opts.iterations) {
-        opts.onProgress?.(i + 1, opts.iterations);
-      }
+      if ((i + 1 - from) % 256 === 0 || i + 1 === to) opts.onProgress?.(i + 1 - from, to - from);
     }
   } finally {
     await target.close();
@@ -165,11 +191,12 @@ export async function runCampaign(
   try {
     if (opts.workers > 0) {
       let done = 0;
+      const { from, to } = shardRange(opts.iterations, opts.shard);
       pool = await FuzzPool.start(base, settings, opts.workers, opts.hangMs ?? 10_000, (n) => {
         done += n;
-        opts.onProgress?.(done, opts.iterations);
+        opts.onProgress?.(done, to - from);
       });
-      totals = await pool.run(opts.iterations, opts.chunk ?? 1_000);
+      totals = await pool.run(from, to, opts.chunk ?? 1_000, opts.signal);
       const p = pool;
       exact = (ops) => p.exact(ops);
     } else {
@@ -187,11 +214,18 @@ export async function runCampaign(
     const seconds = (performance.now() - t0) / 1000;
     const cpu = process.cpuUsage(cpu0);
     const cpuSeconds = (cpu.user + cpu.system) / 1e6;
-    const reports = await report(totals.bugs, opts, settings, maker, exact, base);
-    const n = opts.iterations;
-    return {
+    const cancelled = opts.signal?.aborted ?? false;
+    const n = Object.values(totals.counts).reduce((a, b) => a + b, 0);
+    // A cancelled campaign reports what it saw, unconfirmed: no more runs after Ctrl-C.
+    const reports = cancelled
+      ? unconfirmed(totals.bugs)
+      : await report(totals.bugs, opts, settings, maker, exact, base);
+    const result: CampaignResult = {
       seed: settings.seed,
-      iterations: n,
+      iterations: opts.iterations,
+      casesRun: n,
+      cancelled,
+      ...(opts.shard ? { shard: opts.shard } : {}),
       workers: opts.workers,
       counts: totals.counts,
       bugs: totals.bugs.length,
@@ -203,10 +237,37 @@ export async function runCampaign(
       preParsed: n ? totals.preParsed / n : 0,
       ...(opts.outDir ? { savedTo: opts.outDir } : {}),
     };
+    if (opts.outDir && !cancelled) await writeShardFile(opts.outDir, result, base);
+    return result;
   } finally {
     pool?.close();
     await exactTarget?.close();
   }
+}
+
+/** Bug candidates grouped by signature, as seen (a cancelled campaign runs nothing more). */
+function unconfirmed(candidates: BugCandidate[]): BugReport[] {
+  const groups = new Map<string, BugReport>();
+  for (const c of candidates.sort((a, b) => a.index - b.index)) {
+    const sig = bugSignature(c.outcome);
+    const g = groups.get(sig);
+    if (g) g.occurrences++;
+    else {
+      const o = c.outcome;
+      groups.set(sig, {
+        class: o.class,
+        ...(o.phase ? { phase: o.phase } : {}),
+        ...(o.error ? { error: o.error } : {}),
+        ...(o.detail ? { detail: o.detail } : {}),
+        index: c.index,
+        occurrences: 1,
+        ops: c.ops,
+        originalOps: c.ops,
+        confirmed: false,
+      });
+    }
+  }
+  return [...groups.values()];
 }
 
 async function report(

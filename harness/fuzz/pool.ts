@@ -168,15 +168,26 @@ export class FuzzPool {
     }
   }
 
-  /** Run cases `[0, iterations)` in ranges of `chunk`; resolves with the totals (bug candidates
-   * found by the watchdog carry no operations: rebuild them from their index). */
-  run(iterations: number, chunk: number): Promise<PoolTotals> {
-    for (let from = 0; from < iterations; from += chunk) {
-      this.queue.push({ from, to: Math.min(iterations, from + chunk) });
+  /** Run cases `[start, end)` in ranges of `chunk`; resolves with the totals (bug candidates
+   * found by the watchdog carry no operations: rebuild them from their index). On `signal` it
+   * stops the workers and resolves with the ranges finished so far. */
+  run(start: number, end: number, chunk: number, signal?: AbortSignal): Promise<PoolTotals> {
+    for (let from = start; from < end; from += chunk) {
+      this.queue.push({ from, to: Math.min(end, from + chunk) });
     }
     this.outstanding = this.queue.length;
     return new Promise((resolve, reject) => {
-      this.finished = () => resolve(this.totals);
+      const stop = () => {
+        this.queue = [];
+        this.close();
+        resolve(this.totals);
+      };
+      if (signal?.aborted) return stop();
+      signal?.addEventListener("abort", stop, { once: true });
+      this.finished = () => {
+        signal?.removeEventListener("abort", stop);
+        resolve(this.totals);
+      };
       this.failed = reject;
       this.dispatch();
     });

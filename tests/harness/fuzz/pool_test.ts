@@ -8,7 +8,7 @@ const settings: WorkerSettings = { seed: 5, maxOps: 3, runInsns: 5_000, runBudge
 Deno.test("two workers run every case once and count it", async () => {
   const pool = await FuzzPool.start(await demoBase(), settings, 2, 30_000);
   try {
-    const totals = await pool.run(300, 64);
+    const totals = await pool.run(0, 300, 64);
     const sum = Object.values(totals.counts).reduce((a, b) => a + b, 0);
     strictEqual(sum, 300);
     strictEqual(totals.bugs.length, 0);
@@ -25,7 +25,7 @@ Deno.test("a worker stuck in a case is replaced, the case is a hang, the others 
   let done = 0;
   const pool = await FuzzPool.start(await demoBase(), stalled, 1, 400, (n) => (done += n));
   try {
-    const totals = await pool.run(80, 50);
+    const totals = await pool.run(0, 80, 50);
     strictEqual(totals.counts.hang, 1);
     strictEqual(Object.values(totals.counts).reduce((a, b) => a + b, 0), 80);
     strictEqual(totals.bugs.length, 1);
