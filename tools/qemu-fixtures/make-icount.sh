@@ -12,19 +12,9 @@
 # NOT RUN BY TESTS: it needs QEMU 7.2; the committed outputs are what tests read.
 set -euo pipefail
 
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
-OUT="${1:-$REPO/tests/fixtures/qemu72}"
-QEMU="${QEMU:-qemu-system-riscv32}"
-PYTHON="${PYTHON:-python3}"
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+fixture_setup icount "${1:-}"
 RUN_SECS="${RUN_SECS:-0.3}"
-WORK="$(mktemp -d /tmp/qemu72-icount.XXXXXX)"
-QPID=""
-cleanup() {
-    if [[ -n "$QPID" ]] && kill -0 "$QPID" 2>/dev/null; then kill "$QPID"; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
 [[ -f "$OUT/hello.elf" ]] || { echo "run make.sh first (no $OUT/hello.elf)" >&2; exit 2; }
 
 "$QEMU" -M virt -bios none -m 16M -nographic -S -icount shift=0 \

@@ -9,18 +9,8 @@
 # NOT RUN BY TESTS: it needs QEMU 7.2; tests read the committed output.
 set -euo pipefail
 
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-REPO="$(cd "$HERE/../.." && pwd)"
-OUT="${1:-$REPO/tests/fixtures/qemu72}"
-QEMU="${QEMU:-qemu-system-riscv32}"
-PYTHON="${PYTHON:-python3}"
-WORK="$(mktemp -d /tmp/qemu72-probe.XXXXXX)"
-QPID=""
-cleanup() {
-    if [[ -n "$QPID" ]] && kill -0 "$QPID" 2>/dev/null; then kill "$QPID"; fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+fixture_setup probe "${1:-}"
 
 "$QEMU" -M virt -bios none -m 16M -nographic -S -serial none \
     -monitor "unix:$WORK/mon.sock,server,nowait" 2>"$WORK/qemu.stderr" &
