@@ -274,3 +274,13 @@ export function describeBoot(b: BootInfo): string[] {
   if (b.append !== undefined) out.push(`append  ${b.append}`);
   return out;
 }
+
+/** The device tree snapshell gives `machine`, for QEMU's `-dtb` (so both boot the same tree). */
+export function machineDtb(machine: Machine, bootargs?: string): Uint8Array {
+  return virtDtb({
+    ramBase: machine.ram.base,
+    ramSize: machine.ram.size,
+    devices: virtDevices(machine),
+    bootargs,
+  });
+}

@@ -6,8 +6,7 @@ import {
   qemuLinuxArgs,
   qemuMissingReason,
 } from "../../../emu/guests/linux/qemu.ts";
-import { virtDevices } from "../../../emu/boot/boot.ts";
-import { virtDtb } from "../../../emu/boot/virt_dt.ts";
+import { machineDtb } from "../../../emu/boot/boot.ts";
 import { VirtMachine } from "../../../emu/virt.ts";
 
 /** Upper bound for any single wait (boot takes ~0.5 s alone; the machine is shared). */
@@ -156,12 +155,7 @@ Deno.test({
     const dtb = await Deno.makeTempFile({ suffix: ".dtb" });
     await Deno.writeFile(
       dtb,
-      virtDtb({
-        ramBase: m.ram.base,
-        ramSize: m.ram.size,
-        devices: virtDevices(m),
-        bootargs: LINUX_APPEND,
-      }),
+      machineDtb(m, LINUX_APPEND),
     );
     const qemu = new QemuConsole([...qemuLinuxArgs(artifacts!), "-dtb", dtb]);
     try {

@@ -11,8 +11,7 @@ import {
   qemuLinuxArgs,
   qemuMissingReason,
 } from "../../../emu/guests/linux/qemu.ts";
-import { bootVirtFiles, virtDevices } from "../../../emu/boot/boot.ts";
-import { virtDtb } from "../../../emu/boot/virt_dt.ts";
+import { bootVirtFiles, machineDtb } from "../../../emu/boot/boot.ts";
 import { VirtMachine } from "../../../emu/virt.ts";
 import { decodedCopy, diffMachines, machinesEqual } from "../../../harness/store/machine_diff.ts";
 import { corruptBytes } from "../../../migration/corrupt/mod.ts";
@@ -207,12 +206,7 @@ Deno.test({
     try {
       await Deno.writeFile(
         dtb,
-        virtDtb({
-          ramBase: m.ram.base,
-          ramSize: m.ram.size,
-          devices: virtDevices(m),
-          bootargs: LINUX_APPEND,
-        }),
+        machineDtb(m, LINUX_APPEND),
       );
       const theirs = await qemuBootToPrompt(qemuSameBootArgs(dtb));
       ok(theirs.endsWith(PROMPT), `QEMU did not reach the prompt:\n${theirs}`);
