@@ -268,6 +268,33 @@ function fakeTerminal() {
   };
 }
 
+/**
+ * Runs the interactive shell on a fake terminal: waits for the prompt, hands the terminal to
+ * `drive`, then types quit and checks the shell ended with status 0; always cleans up.
+ */
+async function onFakeTerminal(
+  ctx: Parameters<typeof runInteractive>[1],
+  drive: (term: ReturnType<typeof fakeTerminal>) => Promise<void>,
+): Promise<void> {
+  const term = fakeTerminal();
+  const history = await Deno.makeTempFile();
+  const shell = runInteractive(allCommands(), { ...ctx, progress: silentProgress }, {
+    input: term.input,
+    output: term.output,
+    historyFile: history,
+  });
+  try {
+    await term.waitFor(/snapshell> $/);
+    await drive(term);
+    term.keys("quit\r");
+    strictEqual(await shell, 0);
+  } finally {
+    term.input.end();
+    await shell;
+    await Deno.remove(history);
+  }
+}
+
 Deno.test("the interactive shell: Ctrl-C cancels a migration in progress and the shell goes on", async () => {
   // The destination: reads what comes, never answers, and records how the connection ended.
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -296,15 +323,7 @@ Deno.test("the interactive shell: Ctrl-C cancels a migration in progress and the
   const m = memwriter({ regionPages: 256, pagesPerRound: 16, delay: 2000, reportEvery: 1000 });
   m.run(2_000_000);
   ctx.session.install(m);
-  const term = fakeTerminal();
-  const history = await Deno.makeTempFile();
-  const shell = runInteractive(allCommands(), { ...ctx, progress: silentProgress }, {
-    input: term.input,
-    output: term.output,
-    historyFile: history,
-  });
-  try {
-    await term.waitFor(/snapshell> $/);
+  await onFakeTerminal(ctx, async (term) => {
     // 1 MB/s: each round takes about a second on the wire, and it would never converge.
     term.keys(`migrate tcp:127.0.0.1:${listener.addr.port} --max-bandwidth 1M\r`);
     await firstBytes; // the migration is under way
@@ -317,38 +336,17 @@ Deno.test("the interactive shell: Ctrl-C cancels a migration in progress and the
     strictEqual(m.ramSection.saving, false);
     term.keys("migrate-status\r");
     await term.waitFor(/Migration status: cancelled \(interrupted\)/);
-    term.keys("quit\r");
-    strictEqual(await shell, 0);
-  } finally {
-    term.input.end();
-    await shell;
-    await Deno.remove(history);
-  }
+  });
 });
 
 Deno.test("the interactive shell: guest output printed before a status line comes before it", async () => {
-  const ctx = await demoContext();
-  const term = fakeTerminal();
-  const history = await Deno.makeTempFile();
-  const shell = runInteractive(allCommands(), { ...ctx, progress: silentProgress }, {
-    input: term.input,
-    output: term.output,
-    historyFile: history,
-  });
-  try {
-    await term.waitFor(/snapshell> $/);
+  await onFakeTerminal(await demoContext(), async (term) => {
     term.keys("run 100000\r");
     await term.waitFor(/ran 100000 cycles/);
     const text = term.text();
     const guest = text.indexOf("heartbeat every");
     ok(guest >= 0 && guest < text.indexOf("ran 100000 cycles"), text);
-    term.keys("quit\r");
-    strictEqual(await shell, 0);
-  } finally {
-    term.input.end();
-    await shell;
-    await Deno.remove(history);
-  }
+  });
 });
 
 Deno.test("the interactive shell: incoming runs the guest afterwards, -S keeps it paused", async () => {
