@@ -7,15 +7,30 @@
  */
 import { sha256Hex } from "../../migration/corrupt/recipe.ts";
 import type { CorruptOp } from "../../migration/corrupt/ops.ts";
-import { type CaseClass, type ClassCounts, emptyCounts } from "./classes.ts";
-import type { BugReport, CampaignResult, Shard } from "./campaign.ts";
+import type { CaseClass } from "./classes.ts";
+import type { BugReport, Shard } from "./campaign.ts";
 
 /** Name of the result file in an output directory. */
 export const SHARD_FILE = "campaign.json";
 
 /** One finding of a shard file: a bug report plus its signature. */
-export interface ShardFinding extends BugReport {
+export interface ShardFinding extends Omit<BugReport, "class"> {
+  /** The outcome class (snapshell's loader: a {@link CaseClass}; QEMU: a QEMU outcome). */
+  class: CaseClass | string;
   signature: string;
+}
+
+/** Which loader a campaign aimed at: ours (`snapshell`, absent in older files) or QEMU's. */
+export type FuzzTargetName = "snapshell" | "qemu";
+
+/** What a finished campaign (or one shard of it) hands to {@link writeShardFile}. */
+export interface ShardResult {
+  seed: number;
+  iterations: number;
+  shard?: Shard;
+  counts: Readonly<Record<string, number>>;
+  bugs: number;
+  reports: (Omit<BugReport, "class"> & { class: string; signature?: string })[];
 }
 
 /** What `campaign.json` holds. */
@@ -26,9 +41,12 @@ export interface ShardFile {
   iterations: number;
   /** Absent: the whole campaign (shard 1/1). */
   shard: Shard;
+  /** The loader under test (absent: snapshell's). */
+  target?: FuzzTargetName;
   baseSha256: string;
   baseBytes: number;
-  counts: ClassCounts;
+  /** Cases per outcome class (the classes of the target). */
+  counts: Record<string, number>;
   bugs: number;
   findings: ShardFinding[];
 }
@@ -45,7 +63,7 @@ export class FuzzMergeError extends Error {
 
 /** Signature of a report (the same fields as campaign's bugSignature). */
 export function reportSignature(
-  r: Pick<BugReport, "class" | "phase" | "error" | "detail">,
+  r: Pick<BugReport, "phase" | "error" | "detail"> & { class: string },
 ): string {
   return [r.class, r.phase ?? "", r.error ?? "", (r.detail ?? "").replace(/0x[0-9a-f]+|\d+/gi, "#")]
     .join("|");
@@ -54,8 +72,9 @@ export function reportSignature(
 /** Write `dir/campaign.json` for a finished (not cancelled) campaign. */
 export async function writeShardFile(
   dir: string,
-  r: CampaignResult,
+  r: ShardResult,
   base: Uint8Array,
+  target: FuzzTargetName = "snapshell",
 ): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
   const file: ShardFile = {
@@ -64,11 +83,12 @@ export async function writeShardFile(
     seed: r.seed,
     iterations: r.iterations,
     shard: r.shard ?? { k: 1, n: 1 },
+    ...(target === "snapshell" ? {} : { target }),
     baseSha256: sha256Hex(base),
     baseBytes: base.length,
     counts: r.counts,
     bugs: r.bugs,
-    findings: r.reports.map((x) => ({ ...x, signature: reportSignature(x) })),
+    findings: r.reports.map((x) => ({ ...x, signature: x.signature ?? reportSignature(x) })),
   };
   await Deno.writeTextFile(`${dir}/${SHARD_FILE}`, JSON.stringify(file, null, 2) + "\n");
 }
@@ -89,6 +109,13 @@ async function readShardFile(dir: string): Promise<ShardFile> {
   if (f?.format !== "snapshell-fuzz-shard" || f.version !== 1) {
     throw new FuzzMergeError(`${SHARD_FILE} is not a fuzz shard file of version 1`, dir);
   }
+  // Saved files sit next to campaign.json, wherever the batch system put the directory.
+  const here = (p?: string) => p && `${dir}/${p.slice(p.lastIndexOf("/") + 1)}`;
+  f.findings = (f.findings ?? []).map((x) => ({
+    ...x,
+    ...(x.file ? { file: here(x.file) } : {}),
+    ...(x.recipeFile ? { recipeFile: here(x.recipeFile) } : {}),
+  }));
   return f;
 }
 
@@ -96,8 +123,11 @@ async function readShardFile(dir: string): Promise<ShardFile> {
 export interface MergedCampaign {
   seed: number;
   iterations: number;
+  /** The loader under test. */
+  target: FuzzTargetName;
   baseSha256: string;
-  counts: ClassCounts;
+  baseBytes: number;
+  counts: Record<string, number>;
   bugs: number;
   /** One per signature: first case index, summed occurrences, the smallest recipe. */
   findings: ShardFinding[];
@@ -120,6 +150,12 @@ export async function mergeShards(dirs: string[]): Promise<MergedCampaign> {
     }
     if (f.baseSha256 !== first.baseSha256) {
       throw new FuzzMergeError(`another base stream than ${dirs[0]}'s`, dir);
+    }
+    if ((f.target ?? "snapshell") !== (first.target ?? "snapshell")) {
+      throw new FuzzMergeError(
+        `a campaign against ${f.target ?? "snapshell"}, not ${first.target ?? "snapshell"}`,
+        dir,
+      );
     }
     if (f.iterations !== first.iterations) {
       throw new FuzzMergeError(`${f.iterations} iterations, not ${first.iterations}`, dir);
@@ -146,11 +182,11 @@ export async function mergeShards(dirs: string[]): Promise<MergedCampaign> {
       } missing`,
     );
   }
-  const counts = emptyCounts();
+  const counts: Record<string, number> = {};
   let bugs = 0;
   const bySig = new Map<string, ShardFinding>();
   for (const f of files) {
-    for (const c of Object.keys(counts) as CaseClass[]) counts[c] += f.counts[c] ?? 0;
+    for (const [c, n] of Object.entries(f.counts)) counts[c] = (counts[c] ?? 0) + n;
     bugs += f.bugs;
     for (const x of f.findings) {
       const g = bySig.get(x.signature);
@@ -174,10 +210,48 @@ export async function mergeShards(dirs: string[]): Promise<MergedCampaign> {
   return {
     seed: first.seed,
     iterations: first.iterations,
+    target: first.target ?? "snapshell",
     baseSha256: first.baseSha256,
+    baseBytes: first.baseBytes,
     counts,
     bugs,
     findings: [...bySig.values()].sort((a, b) => a.index - b.index),
     dirs,
   };
+}
+
+/**
+ * Write a merged campaign into `dir` as one whole campaign (shard 1/1): its `campaign.json`, and
+ * each finding's stream and recipe copied in, so `dir` reads like a single machine's `--out`.
+ */
+export async function writeMergedCampaign(dir: string, m: MergedCampaign): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const findings: ShardFinding[] = [];
+  for (const [i, f] of m.findings.entries()) {
+    const g = { ...f };
+    const stem = `${dir}/bug-${String(i + 1).padStart(3, "0")}-${f.class}`;
+    if (f.file) {
+      await Deno.copyFile(f.file, `${stem}.bin`);
+      g.file = `${stem}.bin`;
+    }
+    if (f.recipeFile) {
+      await Deno.copyFile(f.recipeFile, `${stem}.recipe.json`);
+      g.recipeFile = `${stem}.recipe.json`;
+    }
+    findings.push(g);
+  }
+  const file: ShardFile = {
+    format: "snapshell-fuzz-shard",
+    version: 1,
+    seed: m.seed,
+    iterations: m.iterations,
+    shard: { k: 1, n: 1 },
+    ...(m.target === "snapshell" ? {} : { target: m.target }),
+    baseSha256: m.baseSha256,
+    baseBytes: m.baseBytes,
+    counts: m.counts,
+    bugs: m.bugs,
+    findings,
+  };
+  await Deno.writeTextFile(`${dir}/${SHARD_FILE}`, JSON.stringify(file, null, 2) + "\n");
 }

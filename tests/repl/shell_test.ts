@@ -1,10 +1,11 @@
-import { AssertionError, fail, ok, strictEqual } from "node:assert/strict";
+import { AssertionError, fail, ok, rejects, strictEqual } from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { PassThrough } from "node:stream";
 import { runInteractive, runLine, runScript, SHELL_HELP } from "../../repl/shell.ts";
 import { allCommands } from "../../repl/commands/mod.ts";
 import { silentProgress } from "../../repl/progress.ts";
 import { memwriter } from "../harness/migration/_guest.ts";
+import { StreamWriter } from "../../migration/stream/writer.ts";
 import { captureContext, demoContext } from "./_io.ts";
 
 const GUESTS = new URL("../../emu/guests/build/", import.meta.url).pathname;
@@ -278,11 +279,15 @@ async function onFakeTerminal(
 ): Promise<void> {
   const term = fakeTerminal();
   const history = await Deno.makeTempFile();
-  const shell = runInteractive(allCommands(), { ...ctx, progress: silentProgress }, {
-    input: term.input,
-    output: term.output,
-    historyFile: history,
-  });
+  const shell = runInteractive(
+    allCommands(),
+    { ...ctx, progress: ctx.progress ?? silentProgress },
+    {
+      input: term.input,
+      output: term.output,
+      historyFile: history,
+    },
+  );
   try {
     await term.waitFor(/snapshell> $/);
     await drive(term);
@@ -388,4 +393,45 @@ Deno.test("runScript() with echo prints each command line before its output", as
   ok(lines[1].startsWith("0x80000000 -> "), lines[1]);
   strictEqual(lines[2], "> info status");
   strictEqual(lines[3], "VM status: paused");
+});
+
+Deno.test("the interactive shell: Ctrl-C stops fuzz with a partial report and the shell goes on", async () => {
+  const src = await demoContext();
+  src.session.machine.run(200_000);
+  const file = await Deno.makeTempFile();
+  const out = await Deno.makeTempDir();
+  const w = new StreamWriter();
+  await src.session.machine.save(w);
+  await Deno.writeFile(file, w.take());
+  // Progress is how the shell shows a campaign under way: the first update means cases ran.
+  let shown = 0;
+  let started: () => void = () => {};
+  const running = new Promise<void>((r) => started = r);
+  const progress = () => ({
+    update(done: number) {
+      shown = done;
+      if (done > 0) started();
+    },
+    done() {},
+  });
+  const ctx = { ...captureContext(), progress };
+  try {
+    await onFakeTerminal(ctx, async (term) => {
+      term.keys(`fuzz ${file} --iterations 100000000 --workers 0 --seed 3 --out ${out}\r`);
+      await running;
+      term.keys("\x03");
+      await term.waitFor(/fuzz: cancelled \(Ctrl-C\) after (\d+) of 100000000 cases/);
+      const n = Number(/after (\d+) of/.exec(term.text())![1]);
+      ok(n >= shown && n > 0 && n < 100_000_000, `${n} cases, ${shown} shown`);
+      ok(/\^C\n/.test(term.text()), "the ^C is echoed on its own line");
+      ok(!/type quit or press Ctrl-D/.test(term.text()), "Ctrl-C went to fuzz, not the prompt");
+      ok(/^rejected\s+\d+/m.test(term.text()), "the partial table is printed");
+      term.keys("info status\r");
+      await term.waitFor(/VM status: /);
+    });
+    await rejects(Deno.stat(`${out}/campaign.json`), Deno.errors.NotFound);
+  } finally {
+    await Deno.remove(file);
+    await Deno.remove(out, { recursive: true });
+  }
 });
