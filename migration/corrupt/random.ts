@@ -109,7 +109,9 @@ export class Targets {
     const by = new Map<string, LayoutField[]>();
     for (const f of layout.fields) {
       if (f.value.kind === "bytes" && f.size > 8) continue;
-      by.set(f.section, [...(by.get(f.section) ?? []), f]);
+      const list = by.get(f.section); // push, not copy: a section can have 100,000 fields
+      if (list) list.push(f);
+      else by.set(f.section, [f]);
     }
     this.fieldsBySection = [...by.values()];
     this.subsections = layout.subsections.map((s) => s.path);

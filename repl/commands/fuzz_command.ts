@@ -12,6 +12,8 @@ import { CASE_CLASSES, CLASS_MEANING, isBug } from "../../harness/fuzz/classes.t
 import { FUZZ_VIAS, type FuzzVia } from "../../harness/fuzz/via.ts";
 import { opWord } from "../../migration/corrupt/ops.ts";
 import type { ShellContext } from "../session.ts";
+import { differentialOracle } from "../../harness/fuzz/qemu/differential.ts";
+import { qemuArgv, runFuzzQemu, runMsOption, targetOption } from "./qemu_target.ts";
 import { renderTable } from "../style.ts";
 import { readStreamArg } from "../snapshot_io.ts";
 import { EXIT_INTERRUPTED } from "../machine_text.ts";
@@ -86,7 +88,8 @@ export const fuzzCommand: CommandDef<ShellContext> = {
       name: "more",
       optional: true,
       variadic: true,
-      description: "after `merge`: the shards' --out directories",
+      description: "after `merge`: the shards' --out directories; with --target qemu: " +
+        "the QEMU command line, after --",
     },
   ],
   options: [
@@ -130,6 +133,13 @@ export const fuzzCommand: CommandDef<ShellContext> = {
       default: "memory",
       type: enumType("via", [...FUZZ_VIAS]),
     },
+    targetOption,
+    runMsOption,
+    {
+      flags: "--differential",
+      description: "with --target qemu: also load each case with snapshell's models of the " +
+        "sections both loaders have; a disagreement is a finding",
+    },
     {
       flags: "--shard <k/n>",
       description: "run only slice K of N of the campaign (join the --out dirs with fuzz merge)",
@@ -147,6 +157,7 @@ export const fuzzCommand: CommandDef<ShellContext> = {
     "snapshot /tmp/s.snap --ram 16M",
     "fuzz /tmp/s.snap --iterations 100000 --seed 1 --workers 2",
     "fuzz /tmp/s.snap --iterations 100000 --seed 1 --shard 2/8 --out shard-2",
+    "fuzz virt.qemu --target qemu --iterations 1000 -- qemu-system-riscv32 -M virt -bios none -m 16M",
     "fuzz merge shard-1 shard-2 shard-3 shard-4 shard-5 shard-6 shard-7 shard-8 --out all",
   ],
   async run(ctx, args, opts): Promise<number> {
@@ -158,9 +169,14 @@ export const fuzzCommand: CommandDef<ShellContext> = {
         outGiven: opts.out !== "fuzz-bugs",
       });
     }
-    if (words.length > 1) {
+    const qemu = opts.target === "qemu";
+    if (!qemu && words.length > 1) {
       throw new UsageError(`fuzz takes one FILE (got ${words.length}: ${words.join(" ")})`);
     }
+    if (!qemu && opts.differential) {
+      throw new UsageError("--differential compares with QEMU: give --target qemu -- QEMU ARGS");
+    }
+    const argv = qemu ? qemuArgv(words.slice(1), "fuzz") : [];
     const iterations = opts.iterations as number;
     const workers = (opts.workers as number | undefined) ?? (navigator.hardwareConcurrency || 1);
     const maxOps = opts.maxOps as number;
@@ -170,6 +186,20 @@ export const fuzzCommand: CommandDef<ShellContext> = {
     const base = await readStreamArg(ctx, args[0] as string);
     const via = opts.via as FuzzVia;
     const shard = opts.shard as Shard | undefined;
+    if (qemu) {
+      return await runFuzzQemu(ctx, base, argv, {
+        iterations,
+        seed,
+        lanes: (opts.workers as number | undefined) || (navigator.hardwareConcurrency || 1),
+        maxOps,
+        runMs: opts.runMs as number,
+        hangMs,
+        outDir: String(opts.out),
+        json: Boolean(opts.json),
+        ...(shard ? { shard } : {}),
+        ...(opts.differential ? { oracle: differentialOracle } : {}),
+      });
+    }
     const slice = shard
       ? Math.floor((shard.k * iterations) / shard.n) -
         Math.floor(((shard.k - 1) * iterations) / shard.n)

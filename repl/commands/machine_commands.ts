@@ -10,6 +10,7 @@ import { VirtMachine } from "../../emu/virt.ts";
 import { runInstructions } from "../../harness/run/guest_runner.ts";
 import { bootImage, FIRMWARE_OPTIONS, guestImageFor } from "../guest_boot.ts";
 import { countType, fileType, sizeType } from "./arg_types.ts";
+import { qemuArgv, runMsOption, runOneQemu, targetOption } from "./qemu_target.ts";
 import { type ArgType, type CommandContext, type CommandDef, UsageError } from "./types.ts";
 
 /** Fill RAM with a reproducible pseudo-random pattern (xorshift32 from `seed`). */
@@ -103,17 +104,30 @@ export const snapshotCommand: CommandDef = {
   },
 };
 
-/** `check FILE`: load into a fresh machine; 0 when accepted, 1 with the typed error. */
+/**
+ * `check FILE`: load into a fresh machine; 0 when accepted, 1 with the typed error. With
+ * `--target qemu -- QEMU ARGS`: into a fresh QEMU instead (3 when QEMU crashed or hung).
+ */
 export const checkCommand: CommandDef = {
   name: "check",
   summary: "Load a snapshot into a fresh machine: exit 0 if it loads, 1 with the typed error",
-  args: [{ name: "file", description: "snapshot or migration stream", type: fileType }],
+  args: [
+    { name: "file", description: "snapshot or migration stream", type: fileType },
+    {
+      name: "qemu",
+      optional: true,
+      variadic: true,
+      description: "with --target qemu: the QEMU command line, after --",
+    },
+  ],
   options: [
     {
       flags: "--ram <size>",
       description: "guest RAM size (default: as announced by the stream)",
       type: sizeType,
     },
+    targetOption,
+    runMsOption,
     { flags: "--json", description: "print the outcome as one JSON object on stdout" },
     {
       flags: "--stats",
@@ -122,6 +136,13 @@ export const checkCommand: CommandDef = {
   ],
   async run(ctx: CommandContext, args, opts): Promise<number> {
     const file = args[0] as string;
+    if (opts.target === "qemu") {
+      const argv = qemuArgv(args.slice(1), "check");
+      return await runOneQemu(ctx, `check: ${file}`, await Deno.readFile(file), argv, opts);
+    }
+    if (args.length > 1) {
+      throw new UsageError("check takes one FILE (QEMU arguments need --target qemu)");
+    }
     try {
       const ramSize = (opts.ram as number | undefined) ?? (await snapshotRamSize(file)) ??
         undefined;

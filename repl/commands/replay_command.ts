@@ -18,7 +18,9 @@ import { progressOf } from "../progress.ts";
 import { readStreamArg } from "../snapshot_io.ts";
 import { replayToOptions, runReplayTo } from "../wire_replay.ts";
 import { countType, positiveCountType } from "./arg_types.ts";
-import type { CommandDef } from "./types.ts";
+import { type CommandDef, UsageError } from "./types.ts";
+import { qemuArgv, runMsOption, runOneQemu, targetOption } from "./qemu_target.ts";
+import { corruptBytes, readRecipe } from "../../migration/corrupt/mod.ts";
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
@@ -34,11 +36,39 @@ async function isSnapshotOfCurrent(ctx: ShellContext, bytes: Uint8Array): Promis
   return equalBytes(w.take(), bytes);
 }
 
+/** `replay FILE --target qemu [--recipe R] -- QEMU ARGS`: FILE into a fresh QEMU, its verdict. */
+async function replayIntoQemu(
+  ctx: ShellContext,
+  file: string,
+  words: readonly unknown[],
+  opts: Record<string, unknown>,
+): Promise<number> {
+  const argv = qemuArgv(words, "replay");
+  if (opts.to !== undefined) {
+    throw new UsageError("replay --target qemu starts its own QEMU: leave out --to");
+  }
+  const snap = await readStreamArg(ctx, file);
+  let bytes = snap.bytes;
+  if (opts.recipe !== undefined) {
+    const recipe = await readRecipe(String(opts.recipe));
+    bytes = await corruptBytes(bytes, recipe.ops);
+  }
+  return await runOneQemu(ctx, `replay: ${snap.name}`, bytes, argv, opts);
+}
+
 /** The replay command definition. */
 export const replayCommand: CommandDef<ShellContext> = {
   name: "replay",
   summary: "Load a snapshot into a fresh machine, run it and compare with its source or another",
-  args: [{ name: "file", description: "snapshot file (or stored snapshot name)" }],
+  args: [
+    { name: "file", description: "snapshot file (or stored snapshot name)" },
+    {
+      name: "qemu",
+      optional: true,
+      variadic: true,
+      description: "with --target qemu: the QEMU command line, after --",
+    },
+  ],
   options: [
     {
       flags: "--insns <n>",
@@ -60,6 +90,12 @@ export const replayCommand: CommandDef<ShellContext> = {
     },
     { flags: "--json", description: "print the report as one JSON object" },
     ...replayToOptions,
+    {
+      ...targetOption,
+      description: "snapshell (default) or qemu: stream FILE (corrupted by --recipe first, if " +
+        "given) into a fresh QEMU started with the arguments after --, and report its verdict",
+    },
+    runMsOption,
   ],
   examples: [
     "snapshot /tmp/a.snap --insns 500000",
@@ -68,6 +104,10 @@ export const replayCommand: CommandDef<ShellContext> = {
   ],
   async run(ctx, args, opts): Promise<number> {
     const file = args[0] as string;
+    if (opts.target === "qemu") return await replayIntoQemu(ctx, file, args.slice(1), opts);
+    if (args.length > 1) {
+      throw new UsageError("replay takes one FILE (QEMU arguments need --target qemu)");
+    }
     if (opts.to !== undefined) {
       return await runReplayTo(ctx, await readStreamArg(ctx, file), opts);
     }

@@ -114,3 +114,12 @@ Deno.test("fuzz --shard refuses a slice that is not K/N with 1 <= K <= N", async
     ok(/Invalid --shard/.test(ctx.errText()), ctx.errText());
   }
 });
+
+Deno.test("fuzz --target qemu needs the QEMU command line after --; --differential needs qemu", async () => {
+  const ctx = await demoContext();
+  strictEqual(await run(ctx, "fuzz", "x.qemu", "--target", "qemu"), 2);
+  ok(/needs the QEMU command line after --/.test(ctx.errText()), ctx.errText());
+  ctx.clear();
+  strictEqual(await run(ctx, "fuzz", "x.qemu", "--differential"), 2);
+  ok(/--differential compares with QEMU/.test(ctx.errText()), ctx.errText());
+});

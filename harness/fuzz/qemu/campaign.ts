@@ -1,0 +1,276 @@
+/**
+ * A fuzz campaign against QEMU: case `i` of seed `s` is the same structure-aware recipe as in
+ * snapshell's own campaigns (harness/fuzz/cases.ts), built exactly (no pre-parsed RAM) and loaded
+ * into a fresh warm QEMU on each lane of a pool. Crashes, hangs and (with a differential oracle)
+ * disagreements are grouped by signature, confirmed on a new QEMU, shrunk to the smallest recipe
+ * that keeps the class and the signature, and saved as stream + recipe + the command that
+ * reproduces it against a stock QEMU. Shards and `campaign.json` work as in snapshell's campaigns.
+ * @module
+ */
+import { type Recipe, RECIPE_FORMAT, sha256Hex } from "../../../migration/corrupt/recipe.ts";
+import type { CorruptOp } from "../../../migration/corrupt/ops.ts";
+import { CaseMaker } from "../cases.ts";
+import { type Shard, shardRange } from "../campaign.ts";
+import { shrinkRecipe } from "../shrink.ts";
+import { writeShardFile } from "../shard_file.ts";
+import {
+  emptyQemuCounts,
+  isQemuFinding,
+  normalise,
+  type QemuCounts,
+  type QemuOutcome,
+  qemuSignature,
+} from "./outcome.ts";
+import { QemuPool } from "./pool.ts";
+import type { CaseBounds } from "./run_case.ts";
+
+/** A second opinion on a case (`--differential`): a disagreement outcome, or undefined. */
+export type Oracle = (bytes: Uint8Array, qemu: QemuOutcome) => Promise<QemuOutcome | undefined>;
+
+/** Settings of a campaign against QEMU. */
+export interface QemuCampaignOptions extends CaseBounds {
+  /** QEMU program and machine arguments. */
+  argv: readonly string[];
+  iterations: number;
+  seed: number;
+  /** Cases run at once (each on its own warm QEMU; default 2). */
+  lanes?: number;
+  /** Most operations per case (default 3). */
+  maxOps?: number;
+  shard?: Shard;
+  outDir?: string;
+  baseName?: string;
+  /** Distinct findings to confirm, shrink and save (default 20). */
+  maxReports?: number;
+  /** QEMU runs allowed for shrinking one finding (default 60). */
+  shrinkBudget?: number;
+  /** Compares each case with another loader; its disagreements are findings. */
+  oracle?: Oracle;
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/** One distinct finding against QEMU. */
+export interface QemuFinding {
+  class: string;
+  signature: string;
+  phase?: string;
+  detail?: string;
+  exit?: string;
+  ours?: string;
+  index: number;
+  occurrences: number;
+  ops: CorruptOp[];
+  originalOps: CorruptOp[];
+  confirmed: boolean;
+  file?: string;
+  recipeFile?: string;
+  /** The shell command that reproduces it against a stock QEMU. */
+  reproduce?: string;
+}
+
+/** What a campaign against QEMU found. */
+export interface QemuCampaignResult {
+  seed: number;
+  iterations: number;
+  shard?: Shard;
+  casesRun: number;
+  cancelled: boolean;
+  lanes: number;
+  counts: QemuCounts;
+  /** Cases that were findings. */
+  bugs: number;
+  reports: QemuFinding[];
+  /** QEMU's distinct rejection texts (normalised) and how many cases each. */
+  rejections: Record<string, number>;
+  seconds: number;
+  /** QEMU loads per wall-clock second. */
+  runsPerSecond: number;
+  /** Mean milliseconds from spawn to waiting on a port. */
+  startMs: number;
+  savedTo?: string;
+}
+
+/** The base stream QEMU refused or could not take: nothing to measure mutations against. */
+export class QemuBaseError extends Error {
+  /** The seed or the QEMU arguments do not fit together. */
+  readonly kind = "incompatible";
+  constructor(readonly outcome: QemuOutcome) {
+    super(
+      `QEMU does not accept the unmodified stream (${outcome.class}` +
+        `${outcome.detail ? `: ${outcome.detail}` : ""}); check the QEMU arguments match the ` +
+        "machine that made it",
+    );
+    this.name = "QemuBaseError";
+  }
+}
+
+/** Quote one word for a POSIX shell. */
+export function shellWord(w: string): string {
+  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
+}
+
+/** The command that loads `file` into a stock QEMU the way the campaign did. */
+export function reproduceCommand(argv: readonly string[], file: string): string {
+  const display = argv.includes("-nographic") || argv.includes("-display")
+    ? []
+    : ["-display", "none"];
+  return [...argv, ...display, "-S", "-incoming", `exec:cat ${file}`].map(shellWord).join(" ");
+}
+
+const MAX_REJECTION_TEXTS = 500;
+
+/** Run a campaign against QEMU over `base` (a stream QEMU accepts with `argv`). */
+export async function runQemuCampaign(
+  base: Uint8Array,
+  opts: QemuCampaignOptions,
+): Promise<QemuCampaignResult> {
+  const seed = opts.seed >>> 0;
+  const lanes = Math.max(1, opts.lanes ?? 2);
+  const maker = await CaseMaker.create(base, opts.maxOps ?? 3);
+  const pool = await QemuPool.create({ ...opts, warm: lanes });
+  try {
+    const check = await pool.run(base);
+    if (check.class !== "accepted" && check.class !== "stopped") throw new QemuBaseError(check);
+    const judge = async (bytes: Uint8Array) => {
+      const o = await pool.run(bytes);
+      return (await opts.oracle?.(bytes, o)) ?? o;
+    };
+    const { from, to } = shardRange(opts.iterations, opts.shard);
+    const counts = emptyQemuCounts();
+    const rejections: Record<string, number> = {};
+    const candidates: { index: number; ops: CorruptOp[]; outcome: QemuOutcome }[] = [];
+    let next = from;
+    let done = 0;
+    const t0 = performance.now();
+    const lane = async () => {
+      while (next < to && !opts.signal?.aborted) {
+        const i = next++;
+        const c = await maker.make(seed, i, true);
+        const outcome = await judge(c.input as Uint8Array);
+        counts[outcome.class]++;
+        if (outcome.class === "rejected") {
+          const key = normalise(outcome.detail ?? "");
+          if (key in rejections || Object.keys(rejections).length < MAX_REJECTION_TEXTS) {
+            rejections[key] = (rejections[key] ?? 0) + 1;
+          }
+        }
+        if (isQemuFinding(outcome.class)) candidates.push({ index: i, ops: c.ops, outcome });
+        done++;
+        opts.onProgress?.(done, to - from);
+      }
+    };
+    await Promise.all(Array.from({ length: lanes }, lane));
+    const seconds = (performance.now() - t0) / 1000;
+    const cancelled = opts.signal?.aborted ?? false;
+    const reports = await findings(candidates, opts, cancelled, maker, base, judge);
+    const result: QemuCampaignResult = {
+      seed,
+      iterations: opts.iterations,
+      ...(opts.shard ? { shard: opts.shard } : {}),
+      casesRun: done,
+      cancelled,
+      lanes,
+      counts,
+      bugs: candidates.length,
+      reports,
+      rejections,
+      seconds,
+      runsPerSecond: seconds > 0 ? done / seconds : 0,
+      startMs: pool.starts ? pool.startMs / pool.starts : 0,
+      ...(opts.outDir ? { savedTo: opts.outDir } : {}),
+    };
+    if (opts.outDir && !cancelled) await writeShardFile(opts.outDir, result, base, "qemu");
+    return result;
+  } finally {
+    await pool.close();
+  }
+}
+
+async function findings(
+  candidates: { index: number; ops: CorruptOp[]; outcome: QemuOutcome }[],
+  opts: QemuCampaignOptions,
+  cancelled: boolean,
+  maker: CaseMaker,
+  base: Uint8Array,
+  judge: (bytes: Uint8Array) => Promise<QemuOutcome>,
+): Promise<QemuFinding[]> {
+  const groups = new Map<string, { first: (typeof candidates)[number]; count: number }>();
+  for (const c of candidates.sort((a, b) => a.index - b.index)) {
+    const sig = qemuSignature(c.outcome);
+    const g = groups.get(sig);
+    if (g) g.count++;
+    else groups.set(sig, { first: c, count: 1 });
+  }
+  const reports: QemuFinding[] = [];
+  for (const [signature, { first, count }] of groups) {
+    const o = first.outcome;
+    const r: QemuFinding = {
+      class: o.class,
+      signature,
+      ...(o.phase ? { phase: o.phase } : {}),
+      ...(o.detail ? { detail: o.detail } : {}),
+      ...(o.exit ? { exit: o.exit } : {}),
+      ...(o.ours ? { ours: o.ours } : {}),
+      index: first.index,
+      occurrences: count,
+      ops: first.ops,
+      originalOps: first.ops,
+      confirmed: false,
+    };
+    reports.push(r);
+    // After Ctrl-C nothing more runs; past the report limit findings are counted, not shrunk.
+    if (cancelled || reports.length > (opts.maxReports ?? 20)) continue;
+    const same = async (ops: CorruptOp[]) => {
+      try {
+        return qemuSignature(await judge(await maker.build(ops))) === signature;
+      } catch {
+        return false; // a recipe that no longer applies
+      }
+    };
+    r.confirmed = await same(first.ops);
+    if (r.confirmed) {
+      r.ops = (await shrinkRecipe(first.ops, same, base.length, opts.shrinkBudget ?? 60)).ops;
+    }
+    if (opts.outDir) await save(r, reports.length, opts, maker, base);
+  }
+  return reports;
+}
+
+async function save(
+  r: QemuFinding,
+  n: number,
+  opts: QemuCampaignOptions,
+  maker: CaseMaker,
+  base: Uint8Array,
+): Promise<void> {
+  const dir = opts.outDir!;
+  await Deno.mkdir(dir, { recursive: true });
+  const bytes = await maker.build(r.ops);
+  const stem = `${dir}/qemu-${String(n).padStart(3, "0")}-${r.class}`;
+  r.file = `${stem}.bin`;
+  r.recipeFile = `${stem}.recipe.json`;
+  r.reproduce = reproduceCommand(opts.argv, r.file);
+  const recipe: Recipe = {
+    format: RECIPE_FORMAT,
+    version: 1,
+    input: { name: opts.baseName ?? "base", bytes: base.length, sha256: sha256Hex(base) },
+    ops: r.ops,
+    output: { bytes: bytes.length, sha256: sha256Hex(bytes) },
+    note: {
+      target: "qemu",
+      class: r.class,
+      signature: r.signature,
+      detail: r.detail,
+      exit: r.exit,
+      confirmed: r.confirmed,
+      seed: opts.seed >>> 0,
+      caseIndex: r.index,
+      occurrences: r.occurrences,
+      originalOps: r.originalOps,
+      reproduce: r.reproduce,
+    },
+  };
+  await Deno.writeFile(r.file, bytes);
+  await Deno.writeTextFile(r.recipeFile, JSON.stringify(recipe, null, 2) + "\n");
+}

@@ -1,0 +1,102 @@
+/**
+ * What can happen when QEMU loads one stream, and the signatures that group findings: QEMU
+ * rejected it cleanly (its error text kept), accepted it and the guest kept running, accepted it
+ * but the guest stopped, crashed (a signal, with the abort or assertion text), hung (no verdict in
+ * the bound), never started; and, for `--differential`, the two loaders disagreed.
+ * @module
+ */
+
+/** The class of one case against QEMU. */
+export type QemuClass =
+  | "rejected"
+  | "accepted"
+  | "stopped"
+  | "crashed"
+  | "hung"
+  | "no-start"
+  | "disagree";
+
+/** Every class, in report order. */
+export const QEMU_CLASSES: readonly QemuClass[] = [
+  "rejected",
+  "accepted",
+  "stopped",
+  "crashed",
+  "hung",
+  "no-start",
+  "disagree",
+];
+
+/** What each class means, for the summary table. */
+export const QEMU_CLASS_MEANING: Readonly<Record<QemuClass, string>> = {
+  rejected: "QEMU refused the stream cleanly (load failed, exit 1, its error text kept)",
+  accepted: "QEMU loaded it; after cont the guest kept running",
+  stopped: "QEMU loaded it; after cont the guest did not keep running (status, or QEMU exited)",
+  crashed: "BUG: QEMU died on a signal (abort, assertion, segfault)",
+  hung: "BUG: no verdict within the bound (load or cont never finished)",
+  "no-start": "QEMU never got ready (its stderr kept): the set-up, not the stream",
+  disagree: "FINDING: snapshell's loader and QEMU's disagree on this stream",
+};
+
+/** True for the classes that are findings to confirm, shrink and save. */
+export function isQemuFinding(c: QemuClass): boolean {
+  return c === "crashed" || c === "hung" || c === "disagree";
+}
+
+/** The outcome of one case. */
+export interface QemuOutcome {
+  class: QemuClass;
+  /** QEMU's error text (rejected), the abort/assertion line or signal (crashed), the status. */
+  detail?: string;
+  /** `load`, `cont`, `run`, `start`. */
+  phase?: string;
+  /** How QEMU ended, when it did (`exit code 1`, `signal SIGABRT`). */
+  exit?: string;
+  /** Guest serial bytes written after `cont`, for accepted cases. */
+  consoleBytes?: number;
+  /** For `disagree`: what snapshell's loader said. */
+  ours?: string;
+}
+
+/** Counts per class. */
+export type QemuCounts = Record<QemuClass, number>;
+
+/** All-zero counts. */
+export function emptyQemuCounts(): QemuCounts {
+  return {
+    rejected: 0,
+    accepted: 0,
+    stopped: 0,
+    crashed: 0,
+    hung: 0,
+    "no-start": 0,
+    disagree: 0,
+  };
+}
+
+/** A message with the numbers and addresses that vary between occurrences replaced by `#`. */
+export function normalise(text: string): string {
+  return text
+    .replace(/\/[^\s:'"]+\/(qemu-[^\s/:]+)/g, "$1") // paths of the binary
+    .replace(/0x[0-9a-f]+|\b\d+\b/gi, "#")
+    .trim();
+}
+
+/**
+ * The line of QEMU's stderr that says why it died or refused: an assertion or abort line when
+ * there is one, else the first line naming an error, else the last line.
+ */
+export function keyLine(stderr: string): string {
+  const lines = stderr.split("\n").map((l) => l.trim()).filter((l) =>
+    l && !/QEMU waiting for connection/.test(l)
+  );
+  const pick = lines.find((l) => /Assertion .* failed|assertion failed|\babort|\*\*/i.test(l)) ??
+    lines.find((l) => /error|fail|invalid|unknown|missing|mismatch/i.test(l)) ??
+    lines[lines.length - 1];
+  return (pick ?? "").slice(0, 400);
+}
+
+/** What groups findings: the class and the normalised key line (or the signal). */
+export function qemuSignature(o: QemuOutcome): string {
+  return [o.class, o.phase ?? "", normalise(o.detail ?? ""), o.exit ?? "", o.ours ?? ""].join("|");
+}

@@ -1,0 +1,94 @@
+/**
+ * A pool of warm QEMU processes: each lane runs one case at a time on a QEMU that was started and
+ * set waiting on `migrate-incoming` while the previous case ran, so a case costs the load and the
+ * verdict, not the start. A QEMU serves one case (a loaded machine is not fresh any more) and is
+ * then killed with its process group; {@link QemuPool.close} kills every process still there.
+ * @module
+ */
+import type { QemuOutcome } from "./outcome.ts";
+import { QemuProcess, QemuStartError } from "./process.ts";
+import { type CaseBounds, runQemuCase } from "./run_case.ts";
+
+/** Settings of a pool. */
+export interface QemuPoolOptions extends CaseBounds {
+  /** Program and machine arguments (`qemu-system-riscv32 -M virt -bios none -m 16M`). */
+  argv: readonly string[];
+  /** QEMUs kept warm ahead of the cases (default: one per lane). */
+  warm: number;
+  /** Bound for one start (default 20,000 ms). */
+  startMs?: number;
+}
+
+/** Warm QEMUs and the cases run on them. */
+export class QemuPool {
+  private readonly ready: Promise<QemuProcess>[] = [];
+  private readonly live = new Set<QemuProcess>();
+  private closed = false;
+  /** Starts made, and the milliseconds from spawn to waiting on a port (summed). */
+  starts = 0;
+  startMs = 0;
+
+  private constructor(private readonly opts: QemuPoolOptions, private readonly dir: string) {}
+
+  /** A pool whose QEMUs keep their sockets and serial files in a fresh temporary directory. */
+  static async create(opts: QemuPoolOptions): Promise<QemuPool> {
+    const dir = await Deno.makeTempDir({ prefix: "snapshell-qemu-" });
+    const pool = new QemuPool(opts, dir);
+    for (let i = 0; i < opts.warm; i++) pool.ready.push(pool.startOne());
+    return pool;
+  }
+
+  private startOne(): Promise<QemuProcess> {
+    const t0 = performance.now();
+    const p = QemuProcess.start(this.opts.argv, { dir: this.dir, timeoutMs: this.opts.startMs })
+      .then((q) => {
+        this.starts++;
+        this.startMs += performance.now() - t0;
+        if (this.closed) {
+          q.dispose();
+          throw new QemuStartError("the pool was closed", "");
+        }
+        this.live.add(q);
+        return q;
+      });
+    p.catch(() => {}); // seen by whoever takes it
+    return p;
+  }
+
+  /** A warm QEMU (the next one starts at once, in the background). */
+  private take(): Promise<QemuProcess> {
+    const next = this.ready.shift() ?? this.startOne();
+    if (!this.closed) this.ready.push(this.startOne());
+    return next;
+  }
+
+  /** Load `bytes` into the next warm QEMU and classify; a QEMU that never got ready is `no-start`. */
+  async run(bytes: Uint8Array): Promise<QemuOutcome> {
+    let q: QemuProcess;
+    try {
+      q = await this.take();
+    } catch (e) {
+      if (!(e instanceof QemuStartError)) throw e;
+      return { class: "no-start", phase: "start", detail: e.message };
+    }
+    try {
+      return await runQemuCase(q, bytes, this.opts);
+    } finally {
+      this.live.delete(q);
+      await q.dispose();
+    }
+  }
+
+  /** Kill every QEMU of the pool (warm or busy) and remove its directory. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const waiting = this.ready.splice(0);
+    const procs = [...this.live];
+    this.live.clear();
+    await Promise.all([
+      ...procs.map((q) => q.dispose()),
+      ...waiting.map((p) => p.then((q) => q.dispose(), () => {})),
+    ]);
+    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+}

@@ -1,0 +1,60 @@
+import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
+import {
+  QemuBaseError,
+  reproduceCommand,
+  runQemuCampaign,
+} from "../../../../harness/fuzz/qemu/campaign.ts";
+import { mergeShards } from "../../../../harness/fuzz/shard_file.ts";
+import { skip, snapshellQemus, tickerSeed } from "./_seed.ts";
+
+const ignored = skip ? ` (ignored: ${skip})` : "";
+
+Deno.test({
+  name:
+    `a small seeded campaign against QEMU: every case classified, shards merge to the whole${ignored}`,
+  ignore: skip !== null,
+  async fn() {
+    const { argv, bytes } = await tickerSeed();
+    const root = await Deno.makeTempDir();
+    try {
+      const opts = { argv, iterations: 12, seed: 7, lanes: 2, runMs: 200 };
+      const whole = await runQemuCampaign(bytes, { ...opts, outDir: `${root}/whole` });
+      strictEqual(whole.casesRun, 12);
+      strictEqual(Object.values(whole.counts).reduce((a, b) => a + b, 0), 12);
+      strictEqual(whole.counts["no-start"], 0);
+      ok(whole.counts.rejected > 0, JSON.stringify(whole.counts));
+      ok(whole.runsPerSecond > 0);
+      const dirs = [`${root}/a`, `${root}/b`];
+      for (const [i, outDir] of dirs.entries()) {
+        await runQemuCampaign(bytes, { ...opts, shard: { k: i + 1, n: 2 }, outDir });
+      }
+      const merged = await mergeShards(dirs);
+      strictEqual(merged.target, "qemu");
+      // QEMU's verdicts on the same bytes are the same: the slices add up to the whole.
+      deepStrictEqual(merged.counts, whole.counts);
+    } finally {
+      await Deno.remove(root, { recursive: true });
+    }
+    deepStrictEqual(await snapshellQemus(), [], "every QEMU is gone");
+  },
+});
+
+Deno.test({
+  name: `a base stream QEMU refuses stops the campaign before any case${ignored}`,
+  ignore: skip !== null,
+  async fn() {
+    const { argv, bytes } = await tickerSeed();
+    await rejects(
+      runQemuCampaign(bytes.subarray(0, 100), { argv, iterations: 5, seed: 1, lanes: 1 }),
+      QemuBaseError,
+    );
+    deepStrictEqual(await snapshellQemus(), []);
+  },
+});
+
+Deno.test("the reproducing command loads the saved stream into a stock QEMU as the campaign did", () => {
+  strictEqual(
+    reproduceCommand(["qemu-system-riscv32", "-M", "virt", "-m", "16M"], "out/qemu 1.bin"),
+    "qemu-system-riscv32 -M virt -m 16M -display none -S -incoming 'exec:cat out/qemu 1.bin'",
+  );
+});

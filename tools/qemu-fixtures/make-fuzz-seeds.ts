@@ -1,0 +1,28 @@
+/**
+ * Make the seeds of `fuzz --target qemu` with the installed QEMU 7.2 into a git-ignored cache
+ * (`~/.cache/snapshell/qemu-seeds/`, or the directory given): the riscv32 virt ticker and the
+ * x86_64 `pc` and `q35` machines with devices. Each NAME.qemu comes with NAME.args, the QEMU
+ * command line that made it and loads it:
+ *
+ *   deno run -A tools/qemu-fixtures/make-fuzz-seeds.ts [DIR]
+ *   deno task cli fuzz DIR/x86_64-pc-devices.qemu --target qemu -- $(cat DIR/x86_64-pc-devices.args)
+ * @module
+ */
+import {
+  makeSeed,
+  riscvTickerSeed,
+  type SeedSpec,
+  x86Seeds,
+} from "../../harness/fuzz/qemu/seeds.ts";
+import { shellWord } from "../../harness/fuzz/qemu/campaign.ts";
+
+const home = Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`;
+const dir = Deno.args[0] ?? `${home}/snapshell/qemu-seeds`;
+await Deno.mkdir(dir, { recursive: true });
+const seeds: SeedSpec[] = [riscvTickerSeed(dir), ...x86Seeds()];
+for (const s of seeds) {
+  const out = `${dir}/${s.name}.qemu`;
+  await makeSeed(s, dir, out);
+  await Deno.writeTextFile(`${dir}/${s.name}.args`, s.argv.map(shellWord).join(" ") + "\n");
+  console.log(`${out}: ${(await Deno.stat(out)).size} bytes`);
+}
