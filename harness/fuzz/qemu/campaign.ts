@@ -110,12 +110,20 @@ export function shellWord(w: string): string {
   return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The command that loads `file` into a stock QEMU the way the campaign did. */
+/**
+ * The command that loads `file` into a stock QEMU the way the campaign did: paused (`-S`), the
+ * stream through `exec:cat`, then `cont` over QMP on stdio once it is in (QEMU's autostart path,
+ * without `-S`, is not the same path: a crash after `cont` may not show there). It prints QEMU's
+ * exit status (134 abort, 139 segfault).
+ */
 export function reproduceCommand(argv: readonly string[], file: string): string {
   const display = argv.includes("-nographic") || argv.includes("-display")
     ? []
     : ["-display", "none"];
-  return [...argv, ...display, "-S", "-incoming", `exec:cat ${file}`].map(shellWord).join(" ");
+  const qemu = [...argv, ...display, "-S", "-incoming", `exec:cat ${file}`, "-qmp", "stdio"]
+    .map(shellWord).join(" ");
+  return `(echo '{"execute":"qmp_capabilities"}'; sleep 3; echo '{"execute":"cont"}'; sleep 2) | ` +
+    `${qemu} >/dev/null; echo "exit $?"`;
 }
 
 const MAX_REJECTION_TEXTS = 500;
@@ -221,20 +229,35 @@ async function findings(
     reports.push(r);
     // After Ctrl-C nothing more runs; past the report limit findings are counted, not shrunk.
     if (cancelled || reports.length > (opts.maxReports ?? 20)) continue;
-    const same = async (ops: CorruptOp[]) => {
-      try {
-        return qemuSignature(await judge(await maker.build(ops))) === signature;
-      } catch {
-        return false; // a recipe that no longer applies
-      }
-    };
-    r.confirmed = await same(first.ops);
-    if (r.confirmed) {
-      r.ops = (await shrinkRecipe(first.ops, same, base.length, opts.shrinkBudget ?? 60)).ops;
-    }
+    const shrunk = await shrinkFinding(first.ops, signature, judge, maker, opts.shrinkBudget);
+    r.confirmed = shrunk !== undefined;
+    if (shrunk) r.ops = shrunk;
     if (opts.outDir) await save(r, reports.length, opts, maker, base);
   }
   return reports;
+}
+
+/**
+ * Confirm a finding on a fresh QEMU and shrink its recipe to the smallest one whose outcome has
+ * the same signature (class and normalised crash text or signal); undefined when it does not
+ * reproduce.
+ */
+export async function shrinkFinding(
+  ops: CorruptOp[],
+  signature: string,
+  judge: (bytes: Uint8Array) => Promise<QemuOutcome>,
+  maker: CaseMaker,
+  budget = 60,
+): Promise<CorruptOp[] | undefined> {
+  const same = async (candidate: CorruptOp[]) => {
+    try {
+      return qemuSignature(await judge(await maker.build(candidate))) === signature;
+    } catch {
+      return false; // a recipe that no longer applies
+    }
+  };
+  if (!(await same(ops))) return undefined;
+  return (await shrinkRecipe(ops, same, maker.base.length, budget)).ops;
 }
 
 async function save(
