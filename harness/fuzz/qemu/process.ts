@@ -59,6 +59,28 @@ export function incomingArgs(
 
 let serial = 0;
 
+/** Every QEMU started and not yet ended: killed if this process is told to end. */
+const running = new Set<QemuProcess>();
+const ENDING_SIGNALS = [["SIGTERM", 143], ["SIGHUP", 129]] as const;
+const onEnding = ENDING_SIGNALS.map(([sig, code]) =>
+  [sig, () => {
+    // QEMUs run in their own process groups (so a terminal's Ctrl-C does not reach them): a
+    // batch system's SIGTERM to snapshell must end them too, or they wait for a stream forever.
+    for (const q of running) q.kill();
+    Deno.exit(code);
+  }] as const
+);
+
+function track(q: QemuProcess): void {
+  if (!running.size) { for (const [sig, f] of onEnding) Deno.addSignalListener(sig, f); }
+  running.add(q);
+}
+
+function untrack(q: QemuProcess): void {
+  if (!running.delete(q) || running.size) return;
+  for (const [sig, f] of onEnding) Deno.removeSignalListener(sig, f);
+}
+
 /** A started QEMU waiting on a TCP port for its incoming migration. */
 export class QemuProcess {
   private stderrText = "";
@@ -77,12 +99,15 @@ export class QemuProcess {
     child.stderr?.on("data", (b: Uint8Array) => {
       if (this.stderrText.length < 65536) this.stderrText += new TextDecoder().decode(b);
     });
+    track(this);
     this.exited = new Promise((resolve) => {
       child.on("exit", (code, signal) => {
         this.exitInfo = { code, signal };
+        untrack(this);
         resolve(this.exitInfo);
       });
       child.on("error", (e) => {
+        untrack(this);
         this.stderrText += `${e.message}\n`; // ENOENT: the program is not there
         this.exitInfo ??= { code: 127, signal: null };
         resolve(this.exitInfo);

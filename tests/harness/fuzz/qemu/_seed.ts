@@ -22,10 +22,13 @@ export async function tickerSeed(): Promise<{ argv: string[]; bytes: Uint8Array 
   return made;
 }
 
-/** QEMU processes whose command line names a snapshell directory (the pools' and the seeds'). */
-export async function snapshellQemus(): Promise<string[]> {
+/**
+ * QEMU processes this test process started that are still alive: their serial files are named
+ * after our pid (harness/fuzz/qemu/process.ts), which keeps other runs' QEMUs out of the count.
+ */
+export async function snapshellQemus(pid = Deno.pid): Promise<string[]> {
   const out = await new Deno.Command("ps", { args: ["-eo", "pid=,stat=,args="] }).output();
   return new TextDecoder().decode(out.stdout).split("\n").filter((l) =>
-    /qemu-system/.test(l) && /snapshell-qemu-/.test(l) && !/^\s*\d+\s+Z/.test(l)
+    /qemu-system/.test(l) && l.includes(`/serial-${pid}-`) && !/^\s*\d+\s+Z/.test(l)
   );
 }
