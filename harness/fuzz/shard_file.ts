@@ -132,13 +132,20 @@ export interface MergedCampaign {
   /** One per signature: first case index, summed occurrences, the smallest recipe. */
   findings: ShardFinding[];
   dirs: string[];
+  /** Shards of the split not given (only with `partial`); empty for a whole campaign. */
+  missing: number[];
+  /** Cases the given shards cover. */
+  cases: number;
 }
 
 const smaller = (a: CorruptOp[], b: CorruptOp[]) =>
   a.length !== b.length ? a.length < b.length : JSON.stringify(a) < JSON.stringify(b);
 
-/** Join shard directories into one campaign; throws FuzzMergeError when they are not one. */
-export async function mergeShards(dirs: string[]): Promise<MergedCampaign> {
+/**
+ * Join shard directories into one campaign; throws FuzzMergeError when they are not one. With
+ * `partial`, missing shards are allowed (a batch whose jobs did not all finish) and listed.
+ */
+export async function mergeShards(dirs: string[], partial = false): Promise<MergedCampaign> {
   if (!dirs.length) throw new FuzzMergeError("fuzz merge needs at least one directory");
   const files = await Promise.all(dirs.map(readShardFile));
   const first = files[0];
@@ -175,7 +182,7 @@ export async function mergeShards(dirs: string[]): Promise<MergedCampaign> {
   const missing = Array.from({ length: first.shard.n }, (_, i) => i + 1).filter((k) =>
     !seen.has(k)
   );
-  if (missing.length) {
+  if (missing.length && !partial) {
     throw new FuzzMergeError(
       `shard${missing.length > 1 ? "s" : ""} ${
         missing.map((k) => `${k}/${first.shard.n}`).join(", ")
@@ -184,9 +191,13 @@ export async function mergeShards(dirs: string[]): Promise<MergedCampaign> {
   }
   const counts: Record<string, number> = {};
   let bugs = 0;
+  let cases = 0;
   const bySig = new Map<string, ShardFinding>();
   for (const f of files) {
-    for (const [c, n] of Object.entries(f.counts)) counts[c] = (counts[c] ?? 0) + n;
+    for (const [c, n] of Object.entries(f.counts)) {
+      counts[c] = (counts[c] ?? 0) + n;
+      cases += n;
+    }
     bugs += f.bugs;
     for (const x of f.findings) {
       const g = bySig.get(x.signature);
@@ -217,6 +228,8 @@ export async function mergeShards(dirs: string[]): Promise<MergedCampaign> {
     bugs,
     findings: [...bySig.values()].sort((a, b) => a.index - b.index),
     dirs,
+    missing,
+    cases,
   };
 }
 

@@ -42,13 +42,17 @@ async function runMerge(
 ): Promise<number> {
   let m;
   try {
-    m = await mergeShards(dirs);
+    m = await mergeShards(dirs, Boolean(opts.partial));
   } catch (e) {
     if (!(e instanceof FuzzMergeError)) throw e;
     ctx.io.err(`fuzz merge: ${e.message}`);
     return 2;
   }
   const out = opts.outGiven ? String(opts.out) : undefined;
+  if (out && m.missing.length) {
+    ctx.io.err("fuzz merge: --out writes a whole campaign: it needs every shard (not --partial)");
+    return 2;
+  }
   if (out) await writeMergedCampaign(out, m);
   if (opts.json) {
     ctx.io.out(JSON.stringify({ ...m, savedTo: out ?? null }));
@@ -56,14 +60,20 @@ async function runMerge(
     const rows = Object.entries(m.counts).map(([c, n]) => [
       c,
       n,
-      `${((100 * n) / m.iterations).toFixed(1)}%`,
+      `${((100 * n) / Math.max(1, m.cases)).toFixed(1)}%`,
       CLASS_MEANING[c as keyof typeof CLASS_MEANING] ?? "",
     ]);
     for (const line of renderTable(["class", "cases", "share", "meaning"], rows).split("\n")) {
       ctx.io.out(line);
     }
+    if (m.missing.length) {
+      ctx.io.out(
+        `fuzz merge: partial: ${m.cases} of ${m.iterations} cases; ${m.missing.length} shards ` +
+          `missing (${m.missing.slice(0, 10).join(", ")}${m.missing.length > 10 ? ", ..." : ""})`,
+      );
+    }
     ctx.io.out(
-      `fuzz merge: ${dirs.length} shard${dirs.length === 1 ? "" : "s"}, ${m.iterations} cases ` +
+      `fuzz merge: ${dirs.length} shard${dirs.length === 1 ? "" : "s"}, ${m.cases} cases ` +
         `(seed ${m.seed}, target ${m.target}), ${m.bugs} bug cases, ${m.findings.length} distinct` +
         (out ? `; written to ${out}` : ""),
     );
@@ -144,6 +154,10 @@ export const fuzzCommand: CommandDef<ShellContext> = {
       flags: "--shard <k/n>",
       description: "run only slice K of N of the campaign (join the --out dirs with fuzz merge)",
       type: shardType,
+    },
+    {
+      flags: "--partial",
+      description: "merge: allow missing shards (a batch whose jobs did not all finish)",
     },
     {
       flags: "--out <dir>",

@@ -101,6 +101,11 @@ Deno.test("fuzz --shard K/N over N machines, joined by fuzz merge, equals the si
     ctx.clear();
     strictEqual(await run(ctx, "fuzz", "merge", ...dirs.slice(0, 2)), 2);
     ok(/shard 3\/3 missing/.test(ctx.errText()), ctx.errText());
+    ctx.clear();
+    strictEqual(await run(ctx, "fuzz", "merge", ...dirs.slice(0, 2), "--partial", "--json"), 0);
+    const part = JSON.parse(ctx.outText());
+    strictEqual(part.cases, 160);
+    deepStrictEqual(part.missing, [3]);
   } finally {
     await Deno.remove(root, { recursive: true });
   }
