@@ -140,8 +140,10 @@ export async function runQemuCampaign(
   try {
     const check = await pool.run(base);
     if (check.class !== "accepted" && check.class !== "stopped") throw new QemuBaseError(check);
+    // A guest whose unmodified stream writes to its console after cont must keep writing.
+    const baseline = check.class === "accepted" ? check.consoleBytes ?? 0 : 0;
     const judge = async (bytes: Uint8Array) => {
-      const o = await pool.run(bytes);
+      const o = silent(await pool.run(bytes), baseline, opts.runMs ?? 300);
       return (await opts.oracle?.(bytes, o)) ?? o;
     };
     const { from, to } = shardRange(opts.iterations, opts.shard);
@@ -193,6 +195,17 @@ export async function runQemuCampaign(
   } finally {
     await pool.close();
   }
+}
+
+/** An accepted case whose guest wrote nothing, where the unmodified stream's did: stopped. */
+export function silent(o: QemuOutcome, baseline: number, runMs: number): QemuOutcome {
+  if (o.class !== "accepted" || baseline === 0 || (o.consoleBytes ?? 0) > 0) return o;
+  return {
+    ...o,
+    class: "stopped",
+    detail: `status running, but the guest wrote nothing in ${runMs} ms after cont ` +
+      `(the unmodified stream: ${baseline} bytes)`,
+  };
 }
 
 async function findings(

@@ -4,6 +4,7 @@ import {
   reproduceCommand,
   runQemuCampaign,
   shrinkFinding,
+  silent,
 } from "../../../../harness/fuzz/qemu/campaign.ts";
 import { qemuSignature } from "../../../../harness/fuzz/qemu/outcome.ts";
 import { QemuPool } from "../../../../harness/fuzz/qemu/pool.ts";
@@ -95,4 +96,12 @@ Deno.test({
       await pool.close();
     }
   },
+});
+
+Deno.test("a guest that stops writing to its console after the load did not keep running", () => {
+  const quiet = { class: "accepted" as const, phase: "run", consoleBytes: 0 };
+  strictEqual(silent(quiet, 2000, 100).class, "stopped");
+  ok(/wrote nothing in 100 ms/.test(silent(quiet, 2000, 100).detail!));
+  strictEqual(silent(quiet, 0, 100).class, "accepted", "a seed whose guest is silent anyway");
+  strictEqual(silent({ ...quiet, consoleBytes: 5 }, 2000, 100).class, "accepted");
 });
