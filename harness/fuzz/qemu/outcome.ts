@@ -98,5 +98,6 @@ export function keyLine(stderr: string): string {
 
 /** What groups findings: the class and the normalised key line (or the signal). */
 export function qemuSignature(o: QemuOutcome): string {
-  return [o.class, o.phase ?? "", normalise(o.detail ?? ""), o.exit ?? "", o.ours ?? ""].join("|");
+  return [o.class, o.phase ?? "", normalise(o.detail ?? ""), o.exit ?? "", normalise(o.ours ?? "")]
+    .join("|");
 }

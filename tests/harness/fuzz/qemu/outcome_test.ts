@@ -31,6 +31,10 @@ Deno.test("signatures ignore the numbers that vary between occurrences", () => {
   const b = qemuSignature({ class: "crashed", detail: "read 99 bytes", exit: "signal SIGABRT" });
   strictEqual(a, b);
   ok(a !== qemuSignature({ class: "crashed", detail: "read 12 bytes", exit: "signal SIGSEGV" }));
+  strictEqual(
+    qemuSignature({ class: "disagree", ours: "globalstate: size 0 does not match (7)" }),
+    qemuSignature({ class: "disagree", ours: "globalstate: size 32 does not match (7)" }),
+  );
   ok(isQemuFinding("crashed") && isQemuFinding("hung") && isQemuFinding("disagree"));
   ok(!isQemuFinding("rejected") && !isQemuFinding("accepted") && !isQemuFinding("no-start"));
 });
