@@ -34,6 +34,11 @@ import { type ByteSink, StreamWriter } from "../../migration/stream/writer.ts";
 import { VmStateSaver } from "../../migration/vmstate/save.ts";
 import { Checkpoint, MigrationCancelledError, raceCancel, throwIfCancelled } from "./cancel.ts";
 import { checkParameters, insnsForBytes, type MigrationParameters, VIRTUAL_HZ } from "./params.ts";
+import {
+  capabilitiesOn,
+  type MigrationCapabilities,
+  NO_MIGRATION_CAPABILITIES,
+} from "./capabilities.ts";
 import type { Outgoing } from "./transport.ts";
 
 /** Where a migration is, with QEMU's status names (gave up or interrupted = "cancelled"). */
@@ -47,6 +52,8 @@ export interface RoundReport {
   normalPages: number;
   /** Pages sent as ZERO records. */
   zeroPages: number;
+  /** Pages sent as XBZRLE deltas (xbzrle on). */
+  xbzrlePages: number;
   /** Stream bytes of this round. */
   bytes: number;
   /** Guest instructions run while those bytes were on the wire. */
@@ -71,6 +78,10 @@ export interface MigrationStatus {
   uri: string;
   /** Parameters in force. */
   parameters: MigrationParameters;
+  /** QEMU migration capabilities that are on (`xbzrle`, `auto-converge`...). */
+  capabilities: string[];
+  /** XBZRLE figures (QEMU's `info migrate` xbzrle cache lines), null with xbzrle off. */
+  xbzrle: XbzrleStatus | null;
   /** Rounds done (the first full pass included). */
   rounds: RoundReport[];
   /** Pages sent with their bytes, over all rounds and the stop-and-copy. */
@@ -111,6 +122,22 @@ export interface MigrationStatus {
   error?: MigrationError;
 }
 
+/** QEMU's xbzrle counters of a migration. */
+export interface XbzrleStatus {
+  /** Cache size in bytes. */
+  cacheSize: number;
+  /** Pages sent as deltas. */
+  pages: number;
+  /** Delta bytes with their record headers (QEMU's "xbzrle transferred" less page headers). */
+  bytes: number;
+  /** Resent pages not found in the cache (sent whole). */
+  cacheMisses: number;
+  /** Deltas that would not fit a page (sent whole). */
+  overflows: number;
+  /** Dirty pages equal to their cached copy (not sent). */
+  skipped: number;
+}
+
 /** Where a migration is within its round, for progress bars. */
 export interface PrecopyProgress {
   /** Round under way (0 = the first full pass); in the stop-and-copy, the round after the last. */
@@ -144,6 +171,8 @@ export interface PrecopyOptions {
   currentParameters?: () => MigrationParameters;
   /** Called once with the live status object (migrate-status during a detached migration). */
   onStart?(status: MigrationStatus): void;
+  /** QEMU migration capabilities (default: all off); fixed for the whole migration. */
+  capabilities?: MigrationCapabilities;
 }
 
 /** Section framing around a device's payload: type, id, idstr length, instance, version, footer. */
@@ -220,11 +249,17 @@ async function runSliced(
 }
 
 /** A fresh status for a migration to `uri`. */
-export function initialStatus(uri: string, parameters: MigrationParameters): MigrationStatus {
+export function initialStatus(
+  uri: string,
+  parameters: MigrationParameters,
+  capabilities: MigrationCapabilities = NO_MIGRATION_CAPABILITIES,
+): MigrationStatus {
   return {
     state: "setup",
     uri,
     parameters: { ...parameters },
+    capabilities: capabilitiesOn(capabilities),
+    xbzrle: null,
     rounds: [],
     normalPages: 0,
     zeroPages: 0,
@@ -258,7 +293,8 @@ export async function precopy(
   options: PrecopyOptions = {},
 ): Promise<MigrationStatus> {
   let params = checkParameters({ ...parameters });
-  const status = initialStatus(uri, params);
+  const caps = options.capabilities ?? NO_MIGRATION_CAPABILITIES;
+  const status = initialStatus(uri, params, caps);
   options.onStart?.(status);
   const t0 = performance.now();
   const ram = machine.ramSection;
@@ -295,10 +331,26 @@ export async function precopy(
     status.bytes = w.offset;
     status.normalPages = ram.stats.normalPages;
     status.zeroPages = ram.stats.zeroPages;
+    noteXbzrle();
     status.virtualSeconds = w.offset / bw;
     status.wallSeconds = (performance.now() - t0) / 1000;
     return status;
   };
+  const xbzrleCache = caps.xbzrle ? params.xbzrleCacheSize : null;
+  const noteXbzrle = () => {
+    if (xbzrleCache === null) return;
+    const st = ram.stats;
+    status.xbzrle = {
+      cacheSize: xbzrleCache,
+      pages: st.xbzrlePages,
+      bytes: st.xbzrleBytes,
+      cacheMisses: st.xbzrleCacheMisses,
+      overflows: st.xbzrleOverflows,
+      skipped: st.xbzrleSkipped,
+    };
+  };
+  // The cache size is fixed at the START chunk (QEMU resizes a live cache; ours keeps its size).
+  ram.xbzrleCacheSize = xbzrleCache;
   try {
     throwIfCancelled(signal);
     writeHeader(w, opts);
@@ -311,7 +363,12 @@ export async function precopy(
         status.parameters = { ...params };
         bw = params.maxBandwidth;
       }
-      const before = { offset: w.offset, normal: ram.stats.normalPages, zero: ram.stats.zeroPages };
+      const before = {
+        offset: w.offset,
+        normal: ram.stats.normalPages,
+        zero: ram.stats.zeroPages,
+        xbzrle: ram.stats.xbzrlePages,
+      };
       roundStart = pagesSoFar();
       Object.assign(progress, { round, phase: "sending", pagesSent: 0 });
       progress.pagesTotal = ram.pendingPages;
@@ -333,6 +390,7 @@ export async function precopy(
         round,
         normalPages: ram.stats.normalPages - before.normal,
         zeroPages: ram.stats.zeroPages - before.zero,
+        xbzrlePages: ram.stats.xbzrlePages - before.xbzrle,
         bytes,
         guestInsns: ran,
         dirtiedPages: sync.dirtied,
@@ -348,6 +406,7 @@ export async function precopy(
       status.bytes = w.offset;
       status.normalPages = ram.stats.normalPages;
       status.zeroPages = ram.stats.zeroPages;
+      noteXbzrle();
       options.onRound?.(report, status);
       throwIfCancelled(signal); // a cancel during the round wins over its decision
       if (report.expectedDowntimeMs <= params.downtimeLimitMs) {
@@ -411,5 +470,7 @@ export async function precopy(
     status.error = e;
     status.reason = e.message;
     return finish("failed");
+  } finally {
+    ram.xbzrleCacheSize = null; // later saves of this machine send plain pages
   }
 }

@@ -56,7 +56,14 @@ export async function decodeRamChunk(
   state: SectionState,
   ctx: RamContext,
 ): Promise<RamChunkInfo> {
-  const info: RamChunkInfo = { zeroPages: 0, dataPages: 0, otherPages: 0, flushes: 0, eos: false };
+  const info: RamChunkInfo = {
+    zeroPages: 0,
+    dataPages: 0,
+    xbzrlePages: 0,
+    otherPages: 0,
+    flushes: 0,
+    eos: false,
+  };
   state.blocks ??= [];
   if (ctx.dumpMemory) state.memory ??= new Map();
   const byName = new Map(state.blocks.map((b) => [b.name, b]));
@@ -77,7 +84,13 @@ export async function decodeRamChunk(
         const known = byName.get(b.name);
         if (known) known.length = b.length;
         else {
-          const blk: RamBlockInfo = { ...b, zeroPages: 0, dataPages: 0, otherPages: 0 };
+          const blk: RamBlockInfo = {
+            ...b,
+            zeroPages: 0,
+            dataPages: 0,
+            xbzrlePages: 0,
+            otherPages: 0,
+          };
           state.blocks.push(blk);
           byName.set(b.name, blk);
         }
@@ -123,6 +136,9 @@ export async function decodeRamChunk(
         state.memory?.set(key, hexBytes(rec.data));
         if (ctx.sink && valid) await ctx.sink.page(rec.block, rec.addr, rec.data);
       }
+    } else if (rec.flags & RamFlag.XBZRLE) {
+      info.xbzrlePages++;
+      if (blk) blk.xbzrlePages++;
     } else {
       info.otherPages++;
       if (blk) blk.otherPages++;

@@ -14,6 +14,10 @@ import {
   type NoConvergencePolicy,
 } from "../../harness/migration/params.ts";
 import { MigrationCancelledError } from "../../harness/migration/cancel.ts";
+import {
+  type MigrationCapabilities,
+  NO_MIGRATION_CAPABILITIES,
+} from "../../harness/migration/capabilities.ts";
 import { initialStatus, type MigrationStatus, precopy } from "../../harness/migration/precopy.ts";
 import { realClock, ThrottledSink } from "../../harness/migration/sinks.ts";
 import { openOutgoing } from "../../harness/migration/transport.ts";
@@ -34,6 +38,8 @@ import { type CommandDef, type OptionDef, type OptionValues, UsageError } from "
 /** Migration state kept per session: parameters, the last migration's status, a detached one. */
 interface SessionMigration {
   parameters: MigrationParameters;
+  /** QEMU migration capabilities (`set capability xbzrle on`, `migrate_set_capability`). */
+  capabilities: MigrationCapabilities;
   last?: MigrationStatus;
   /** The parameters of the migration in progress (migrate-set-parameters changes them too). */
   current?: MigrationParameters;
@@ -47,7 +53,7 @@ const perSession = new WeakMap<Session, SessionMigration>();
 export function migrationOf(session: Session): SessionMigration {
   let s = perSession.get(session);
   if (!s) {
-    s = { parameters: { ...DEFAULT_PARAMETERS } };
+    s = { parameters: { ...DEFAULT_PARAMETERS }, capabilities: { ...NO_MIGRATION_CAPABILITIES } };
     perSession.set(session, s);
   }
   return s;
@@ -70,6 +76,26 @@ const parameterOptions: OptionDef<ShellContext>[] = [
     description: "dirty rounds after the first pass before giving up or forcing (default 30)",
     type: countType,
   },
+  {
+    flags: "--xbzrle-cache-size <bytes>",
+    description: "XBZRLE page cache, a power of two, K/M/G suffixes (default 64M; xbzrle on)",
+    type: sizeType,
+  },
+  {
+    flags: "--cpu-throttle-initial <percent>",
+    description: "auto-converge: the first throttle (default 20)",
+    type: countType,
+  },
+  {
+    flags: "--cpu-throttle-increment <percent>",
+    description: "auto-converge: added while dirtying still outpaces the link (default 10)",
+    type: countType,
+  },
+  {
+    flags: "--max-cpu-throttle <percent>",
+    description: "auto-converge: the highest throttle (default 99)",
+    type: countType,
+  },
 ];
 
 /** Parameters with the options' overrides applied and checked. */
@@ -78,6 +104,14 @@ function withOverrides(base: MigrationParameters, opts: OptionValues): Migration
   if (opts.maxBandwidth !== undefined) p.maxBandwidth = opts.maxBandwidth as number;
   if (opts.downtimeLimit !== undefined) p.downtimeLimitMs = opts.downtimeLimit as number;
   if (opts.maxRounds !== undefined) p.maxRounds = opts.maxRounds as number;
+  if (opts.xbzrleCacheSize !== undefined) p.xbzrleCacheSize = opts.xbzrleCacheSize as number;
+  if (opts.cpuThrottleInitial !== undefined) {
+    p.cpuThrottleInitial = opts.cpuThrottleInitial as number;
+  }
+  if (opts.cpuThrottleIncrement !== undefined) {
+    p.cpuThrottleIncrement = opts.cpuThrottleIncrement as number;
+  }
+  if (opts.maxCpuThrottle !== undefined) p.maxCpuThrottle = opts.maxCpuThrottle as number;
   if (opts.onNoConvergence !== undefined) {
     p.onNoConvergence = opts.onNoConvergence as NoConvergencePolicy;
   }
@@ -93,9 +127,13 @@ function withOverrides(base: MigrationParameters, opts: OptionValues): Migration
 }
 
 /** The status of a migration cancelled while its transport was still opening. */
-function cancelledBeforeStart(uri: string, params: MigrationParameters): MigrationStatus {
+function cancelledBeforeStart(
+  uri: string,
+  params: MigrationParameters,
+  caps: MigrationCapabilities,
+): MigrationStatus {
   return {
-    ...initialStatus(uri, params),
+    ...initialStatus(uri, params, caps),
     state: "cancelled",
     interrupted: true,
     reason: "cancelled before the transport was open",
@@ -151,12 +189,13 @@ async function migrateOnce(
       throw e;
     });
     if (!out) {
-      status = cancelledBeforeStart(text, params);
+      status = cancelledBeforeStart(text, params, mig.capabilities);
     } else {
       // Paced here rather than by the transport, so migrate-set-parameters can change the rate.
       const paced = new ThrottledSink(out.sink, params.maxBandwidth, realClock, signal);
       status = await precopy(machine, { ...out, sink: paced }, text, params, {
         signal,
+        capabilities: mig.capabilities,
         currentParameters: () => {
           const now = mig.current ?? params;
           paced.setRate(now.maxBandwidth);
@@ -279,7 +318,8 @@ export const migrateStatusCommand: CommandDef<ShellContext> = {
 /** `migrate-set-parameters`: change the session's migration parameters (or show them). */
 export const migrateSetParametersCommand: CommandDef<ShellContext> = {
   name: "migrate-set-parameters",
-  summary: "Set max-bandwidth, downtime-limit, max-rounds, on-no-convergence (no option: show); " +
+  summary: "Set max-bandwidth, downtime-limit, max-rounds, on-no-convergence, xbzrle-cache-size, " +
+    "cpu-throttle-* (no option: show); " +
     "a migration in progress takes them at its next round",
   options: [
     ...parameterOptions,
@@ -302,6 +342,10 @@ export const migrateSetParametersCommand: CommandDef<ShellContext> = {
       ctx.io.out(`downtime-limit: ${p.downtimeLimitMs} ms`);
       ctx.io.out(`max-rounds: ${p.maxRounds}`);
       ctx.io.out(`on-no-convergence: ${p.onNoConvergence}`);
+      ctx.io.out(`xbzrle-cache-size: ${p.xbzrleCacheSize} bytes`);
+      ctx.io.out(`cpu-throttle-initial: ${p.cpuThrottleInitial}`);
+      ctx.io.out(`cpu-throttle-increment: ${p.cpuThrottleIncrement}`);
+      ctx.io.out(`max-cpu-throttle: ${p.maxCpuThrottle}`);
       if (mig.detached) ctx.io.out("(the migration in progress takes them at its next round)");
     }
     return Promise.resolve(0);

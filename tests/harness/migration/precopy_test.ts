@@ -455,3 +455,64 @@ Deno.test("parameters read at every round apply to a migration in flight", async
   strictEqual(status.rounds.length, 3, "converged at the round after the change");
   strictEqual(status.parameters.downtimeLimitMs, 1000);
 });
+
+Deno.test("precopy with xbzrle resends dirty pages as deltas: fewer bytes, the same destination", async () => {
+  // A small region rewritten over and over: the pages come back round after round.
+  const HOT: MemwriterConfig = { regionPages: 32, pagesPerRound: 16, delay: 2000, reportEvery: 64 };
+  // A limit nothing meets: five dirty rounds, then the switch-over is forced.
+  const limit = (_: VirtMachine) => 0;
+  const plainSrc = started(HOT);
+  const plain = memoryOutgoing();
+  const p = await precopy(
+    plainSrc,
+    plain,
+    "mem:",
+    params({
+      maxBandwidth: 256 << 20,
+      downtimeLimitMs: limit(plainSrc),
+      maxRounds: 5,
+      onNoConvergence: "force",
+    }),
+  );
+  const src = started(HOT);
+  const out = memoryOutgoing();
+  const status = await precopy(
+    src,
+    out,
+    "mem:",
+    params({
+      maxBandwidth: 256 << 20,
+      downtimeLimitMs: limit(src),
+      maxRounds: 5,
+      onNoConvergence: "force",
+    }),
+    {
+      capabilities: {
+        xbzrle: true,
+        autoConverge: false,
+        pauseBeforeSwitchover: false,
+        postcopyRam: false,
+      },
+    },
+  );
+  strictEqual(status.state, "completed");
+  deepStrictEqual(status.capabilities, ["xbzrle"]);
+  strictEqual(status.rounds.length, 6);
+  strictEqual(status.rounds[0].xbzrlePages, 0, "the first pass sends whole pages");
+  strictEqual(status.rounds[1].xbzrlePages, 0, "round 1 only fills the cache (misses)");
+  ok(status.xbzrle!.pages > 0 && status.xbzrle!.cacheMisses > 0, JSON.stringify(status.xbzrle));
+  strictEqual(status.xbzrle!.cacheSize, 64 << 20);
+  ok(status.rounds.slice(2).every((r) => r.xbzrlePages > 0));
+  // memwriter rewrites 12 bytes of a page: a delta is a few dozen bytes instead of 4 KiB.
+  ok(status.xbzrle!.bytes / status.xbzrle!.pages < 64, JSON.stringify(status.xbzrle));
+  const laterPlain = p.rounds.slice(2).reduce((s, r) => s + r.bytes, 0);
+  const laterXb = status.rounds.slice(2).reduce((s, r) => s + r.bytes, 0);
+  ok(laterXb * 4 < laterPlain, `${laterXb} vs ${laterPlain}`);
+  strictEqual(src.ramSection.xbzrleCacheSize, null, "later saves send plain pages");
+
+  const dst = await loaded(out.bytes());
+  deepStrictEqual(withoutConsole(dst), withoutConsole(src));
+  strictEqual(dst.ramSection.stats.xbzrlePages, status.xbzrle!.pages);
+  dst.run(5_000_000);
+  ok(!dst.consoleText.includes("CORRUPTION"), dst.consoleText);
+});

@@ -37,6 +37,7 @@ Deno.test("ram: block list, zero/data pages per block, EOS", async () => {
     totalSize: 0x3000n,
     zeroPages: 0,
     dataPages: 0,
+    xbzrlePages: 0,
     otherPages: 0,
     flushes: 0,
     eos: true,
@@ -102,6 +103,7 @@ Deno.test("ram: XBZRLE and compressed pages are skipped and counted; bad records
     offset: 0,
     zeroPages: 0,
     dataPages: 0,
+    xbzrlePages: 0,
     otherPages: 0,
   }];
   const w = new Bytes().be64(0x40n).str8("a").u8(1).be16(3).u8(1, 2, 3).be64(0x1120n).be32(2).u8(
@@ -109,7 +111,8 @@ Deno.test("ram: XBZRLE and compressed pages are skipped and counted; bad records
     0,
   ).be64(0x10n);
   const info = await decodeRamChunk(reader(w), st, ctx());
-  assertEquals([info.otherPages, st.blocks[0].otherPages], [2, 2]);
+  assertEquals([info.xbzrlePages, st.blocks![0].xbzrlePages], [1, 1]);
+  assertEquals([info.otherPages, st.blocks![0].otherPages], [1, 1]);
   await rejects(decodeRamChunk(reader(new Bytes().be64(0x28n)), state(), ctx()), StreamFormatError);
   await rejects(decodeRamChunk(reader(new Bytes().be64(0x80n)), st, ctx()), StreamFormatError);
   await rejects(

@@ -185,12 +185,20 @@ Deno.test("migrate-set-parameters shows, changes and checks the session's parame
     downtimeLimitMs: 50,
     maxRounds: 4,
     onNoConvergence: "force",
+    xbzrleCacheSize: 64 << 20,
+    cpuThrottleInitial: 20,
+    cpuThrottleIncrement: 10,
+    maxCpuThrottle: 99,
   });
   for (
     const bad of [
       ["--max-bandwidth", "fast"],
       ["--downtime-limit", "-3"],
       ["--on-no-convergence", "maybe"],
+      ["--xbzrle-cache-size", "100"],
+      ["--cpu-throttle-initial", "0"],
+      ["--cpu-throttle-increment", "100"],
+      ["--max-cpu-throttle", "10"],
     ]
   ) {
     ctx.clear();
@@ -599,6 +607,67 @@ Deno.test("a forced switch-over past the downtime limit warns, in the text and i
     ok(/downtime [\d.]+ ms exceeded the limit of 1 ms \(switch-over forced\)/.test(warnings[0]));
     ok(src.errText().includes(`migrate: warning: ${warnings[0]}`), src.errText());
     strictEqual(await run(src, "run", "10"), 2, "the source is in postmigrate");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("xbzrle from the shell: capability and parameter, status figures, a loadable stream", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const src = memwriterContext({
+      regionPages: 32,
+      pagesPerRound: 16,
+      delay: 2000,
+      reportEvery: 64,
+    });
+    strictEqual(await run(src, "set", "capability", "xbzrle", "on"), 0, src.errText());
+    ok(/capability xbzrle: on/.test(src.outText()), src.outText());
+    strictEqual(
+      await run(src, "migrate-set-parameters", "--xbzrle-cache-size", "1M"),
+      0,
+      src.errText(),
+    );
+    strictEqual(await run(src, "migrate-set-parameters", "--xbzrle-cache-size", "3M"), 2);
+    ok(/xbzrle-cache-size: 3145728 is not a power of two/.test(src.errText()), src.errText());
+    strictEqual(await run(src, "set", "capability", "postcopy-ram", "on"), 2);
+    ok(/postcopy is not implemented/.test(src.errText()), src.errText());
+    src.clear();
+    strictEqual(await run(src, "capabilities", "--json"), 0);
+    const caps = JSON.parse(src.outText()) as { name: string; on: boolean }[];
+    deepStrictEqual(caps.filter((c) => c.on).map((c) => c.name), ["xbzrle"]);
+    src.clear();
+    const file = `${dir}/vm.qemu`;
+    const code = await run(
+      src,
+      ...[
+        "migrate",
+        `file:${file}`,
+        "--downtime-limit",
+        "0",
+        "--max-rounds",
+        "4",
+        "--force",
+        "--json",
+      ],
+    );
+    strictEqual(code, 0, src.errText());
+    const status = lastJson(src.outText());
+    deepStrictEqual(status.capabilities, ["xbzrle"]);
+    const x = status.xbzrle as { cacheSize: number; pages: number };
+    strictEqual(x.cacheSize, 1 << 20);
+    ok(x.pages > 0, JSON.stringify(x));
+    src.clear();
+    strictEqual(await run(src, "migrate-status"), 0);
+    ok(/capabilities: xbzrle/.test(src.outText()), src.outText());
+    ok(/xbzrle: cache 1048576 bytes, \d+ pages in \d+ bytes/.test(src.outText()), src.outText());
+
+    const dst = captureContext();
+    strictEqual(await run(dst, "incoming", `file:${file}`, "--run", "3M"), 0, dst.errText());
+    deepStrictEqual(withoutConsole(dst.session.machine as VirtMachine).ram.length, 16 << 20);
+    ok(!dst.rawText().includes("CORRUPTION"), dst.rawText());
+    strictEqual(await run(dst, "inspect", file), 0, dst.errText());
+    ok(/xbzrle/.test(dst.outText()), dst.outText());
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
