@@ -128,6 +128,8 @@ export interface SectionState {
   memory?: Map<string, string>;
   /** RAM block the last page record named (what CONTINUE refers to). */
   currentBlock?: string;
+  /** An XBZRLE record was seen (warned about once). */
+  sawXbzrle?: boolean;
 }
 
 /** Everything the inspector learnt from one stream. */

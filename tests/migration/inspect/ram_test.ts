@@ -138,3 +138,34 @@ Deno.test("ram: block list shorter than its total is warned about", async () => 
   );
   assertEquals(c.warnings, ["ram-block-list"]);
 });
+
+Deno.test("ram: XBZRLE deltas are warned about once and applied to the earlier page in -m", async () => {
+  const st = state();
+  st.blocks = [{
+    name: "a",
+    length: 0x2000n,
+    offset: 0,
+    zeroPages: 0,
+    dataPages: 0,
+    xbzrlePages: 0,
+    otherPages: 0,
+  }];
+  const c = ctx({ dumpMemory: true });
+  // page 0 sent whole, then two deltas: byte 4 := 0xaa, then bytes 0..1 := 0x11 0x22
+  const w = new Bytes().be64(0x08n).str8("a").raw(page(0)).be64(0x60n).u8(1).be16(3).u8(4, 1, 0xaa)
+    .be64(0x60n).u8(1).be16(4).u8(0, 2, 0x11, 0x22)
+    .be64(0x1040n).str8("a").u8(1).be16(3).u8(0, 1, 0x33).be64(0x10n);
+  await decodeRamChunk(reader(w), st, c);
+  assertEquals(c.warnings, ["xbzrle"]);
+  const want = page(0).slice();
+  want[4] = 0xaa;
+  want[0] = 0x11;
+  want[1] = 0x22;
+  const hex = [...want].map((v) => v.toString(16).padStart(2, "0")).join(" ");
+  assertEquals(st.memory!.get("a (0x0000000000000000)"), hex);
+  assertEquals(
+    st.memory!.get("a (0x0000000000001000)"),
+    "XBZRLE delta of 3 bytes for a page not sent before",
+  );
+  assertEquals(st.blocks[0].xbzrlePages, 3);
+});
