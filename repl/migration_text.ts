@@ -24,9 +24,9 @@ export function formatRound(r: RoundReport): string {
     r.normalPages + r.zeroPages + r.xbzrlePages
   } pages (${r.normalPages} normal, ${r.zeroPages} zero${
     r.xbzrlePages ? `, ${r.xbzrlePages} xbzrle` : ""
-  }), ${
-    kib(r.bytes)
-  }; guest ran ${r.guestInsns} cycles meanwhile, dirtied ${r.dirtiedPages} pages (${
+  }), ${kib(r.bytes)}; guest ran ${r.guestInsns} cycles meanwhile${
+    r.throttlePercent ? ` (throttled ${r.throttlePercent}%)` : ""
+  }, dirtied ${r.dirtiedPages} pages (${
     Math.round(r.dirtyRatePagesPerSecond)
   } pages/s); ${r.pendingPages} pages + ${
     kib(r.deviceBytes)
@@ -53,6 +53,12 @@ export function formatStatus(s: MigrationStatus): string[] {
       last ? `: ${last.pendingPages} pages + ${kib(last.deviceBytes)} device state` : ""
     } at ${p.maxBandwidth} bytes/s`,
   ];
+  if (s.capabilities.includes("auto-converge")) {
+    lines.push(`cpu throttle: ${s.throttlePercent}% (auto-converge)`);
+  }
+  if (s.state === "pre-switchover") {
+    lines.push("paused before the switch-over: migrate-continue pre-switchover completes it");
+  }
   if (s.xbzrle) {
     const x = s.xbzrle;
     lines.push(

@@ -45,6 +45,8 @@ interface SessionMigration {
   current?: MigrationParameters;
   /** The detached migration in progress (`migrate -d`): cancel it, wait for it. */
   detached?: { controller: AbortController; done: Promise<number> };
+  /** Set while a migration waits in pre-switchover: migrate-continue calls it. */
+  resume?: () => void;
 }
 
 const perSession = new WeakMap<Session, SessionMigration>();
@@ -196,6 +198,13 @@ async function migrateOnce(
       status = await precopy(machine, { ...out, sink: paced }, text, params, {
         signal,
         capabilities: mig.capabilities,
+        preSwitchover: () => {
+          ctx.io.out(
+            "migrate: converged; paused in pre-switchover with the guest stopped: " +
+              "migrate-continue pre-switchover completes it, migrate-cancel cancels it",
+          );
+          return new Promise<void>((resolve) => mig.resume = resolve);
+        },
         currentParameters: () => {
           const now = mig.current ?? params;
           paced.setRate(now.maxBandwidth);
@@ -210,6 +219,7 @@ async function migrateOnce(
     }
     mig.last = status;
     mig.current = undefined;
+    mig.resume = undefined;
     if (status.state === "completed") session.postmigrate = { machine, uri: text };
     return status;
   } finally {
@@ -265,8 +275,13 @@ export const migrateCommand: CommandDef<ShellContext> = {
       throw new UsageError("The guest is running in the foreground: wait for it or press Ctrl-C");
     }
     const params = withOverrides(mig.parameters, opts);
-    mig.current = params; // what migrate-set-parameters changes while it runs
     const json = !!opts.json;
+    if (!opts.detach && mig.capabilities.pauseBeforeSwitchover) {
+      throw new UsageError(
+        "pause-before-switchover is on: use migrate -d, then migrate-continue pre-switchover",
+      );
+    }
+    mig.current = params; // what migrate-set-parameters changes while it runs
     if (!opts.detach) {
       const status = await session.cancellable((signal) =>
         migrateOnce(ctx, uri, params, signal, { json, bar: true })
@@ -368,10 +383,38 @@ export const migrateCancelCommand: CommandDef<ShellContext> = {
   },
 };
 
+/** `migrate-continue STATE`: leave pre-switchover (pause-before-switchover), as QEMU's. */
+export const migrateContinueCommand: CommandDef<ShellContext> = {
+  name: "migrate-continue",
+  summary: "Continue a migration paused in pre-switchover (pause-before-switchover): the " +
+    "stop-and-copy starts",
+  args: [{
+    name: "state",
+    optional: true,
+    description: "the state it is paused in (pre-switchover, the default)",
+    type: enumType("state", ["pre-switchover"]),
+  }],
+  run(ctx): Promise<number> {
+    const mig = migrationOf(ctx.session);
+    const state = mig.last?.state ?? "none";
+    if (!mig.resume || state !== "pre-switchover") {
+      throw new UsageError(
+        `Migration not in expected state: ${state} (migrate-continue applies in pre-switchover)`,
+      );
+    }
+    const resume = mig.resume;
+    mig.resume = undefined;
+    resume();
+    ctx.io.out("migrate-continue: the stop-and-copy starts");
+    return Promise.resolve(0);
+  },
+};
+
 /** Every migration command but incoming (incoming_command.ts), for repl/commands/mod.ts. */
 export const migrateCommands: CommandDef<ShellContext>[] = [
   migrateCommand,
   migrateStatusCommand,
   migrateSetParametersCommand,
   migrateCancelCommand,
+  migrateContinueCommand,
 ];

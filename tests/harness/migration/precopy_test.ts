@@ -516,3 +516,191 @@ Deno.test("precopy with xbzrle resends dirty pages as deltas: fewer bytes, the s
   dst.run(5_000_000);
   ok(!dst.consoleText.includes("CORRUPTION"), dst.consoleText);
 });
+
+/**
+ * A guest dirtying about 1.5 times what 64 MiB/s carries over a 1024-page region: plain precopy
+ * never gets under a 40 ms limit; throttled to 40-60% it does.
+ */
+const HEAVY: MemwriterConfig = {
+  regionPages: 1024,
+  pagesPerRound: 16,
+  delay: 12000,
+  reportEvery: 64,
+};
+const HEAVY_LINK = { maxBandwidth: 64 << 20, downtimeLimitMs: 40, maxRounds: 14 };
+
+/** HEAVY with its whole region written once. */
+function heavy(): VirtMachine {
+  const m = memwriter(HEAVY);
+  m.run(10_000_000);
+  return m;
+}
+
+const CAPS_OFF = {
+  xbzrle: false,
+  autoConverge: false,
+  pauseBeforeSwitchover: false,
+  postcopyRam: false,
+};
+
+Deno.test("auto-converge throttles a guest that outpaces the link until precopy converges", async () => {
+  const p = params(HEAVY_LINK);
+  const plain = await precopy(heavy(), memoryOutgoing(), "mem:", p);
+  strictEqual(plain.state, "cancelled", "plain precopy does not converge at this rate");
+  const src = heavy();
+  const out = memoryOutgoing();
+  const status = await precopy(src, out, "mem:", p, {
+    capabilities: { ...CAPS_OFF, autoConverge: true },
+  });
+  strictEqual(status.state, "completed", String(status.reason));
+  strictEqual(status.converged, true);
+  deepStrictEqual(status.capabilities, ["auto-converge"]);
+  const throttles = status.rounds.map((r) => r.throttlePercent);
+  strictEqual(throttles[0], 0, "no throttle in the first pass");
+  // QEMU's steps: 20% first, then +10% each time the rate is high twice more.
+  const seen = [...new Set(throttles.filter((t) => t > 0))];
+  strictEqual(seen[0], 20, JSON.stringify(throttles));
+  ok(seen.every((t, i) => t === 20 + 10 * i), JSON.stringify(throttles));
+  ok(status.throttlePercent >= 20);
+  // A throttled round retires that share fewer instructions than the time it took.
+  for (const r of status.rounds.filter((x) => x.throttlePercent > 0)) {
+    const full = Math.ceil(r.bytes / (64 << 20) * 1e8);
+    ok(r.guestInsns <= Math.floor(full * (100 - r.throttlePercent) / 100), `round ${r.round}`);
+  }
+  const dst = await loaded(out.bytes());
+  deepStrictEqual(withoutConsole(dst), withoutConsole(src));
+  dst.run(3_000_000);
+  ok(!dst.consoleText.includes("CORRUPTION"));
+});
+
+Deno.test("auto-converge respects cpu-throttle-initial/increment and max-cpu-throttle", async () => {
+  const p = params({
+    ...HEAVY_LINK,
+    downtimeLimitMs: 0,
+    maxRounds: 9,
+    cpuThrottleInitial: 30,
+    cpuThrottleIncrement: 25,
+    maxCpuThrottle: 60,
+  });
+  const status = await precopy(heavy(), memoryOutgoing(), "mem:", p, {
+    capabilities: { ...CAPS_OFF, autoConverge: true },
+  });
+  strictEqual(status.state, "cancelled", "a limit of 0 ms is never met");
+  const seen = [...new Set(status.rounds.map((r) => r.throttlePercent).filter((t) => t > 0))];
+  deepStrictEqual(seen, [30, 55, 60]);
+});
+
+Deno.test("pause-before-switchover waits in pre-switchover with nothing sent, then completes", async () => {
+  const src = started(SLOW);
+  const out = memoryOutgoing();
+  let pausedAt = -1;
+  let instretThen = -1;
+  let state = "";
+  const status = await precopy(
+    src,
+    out,
+    "mem:",
+    params({ maxBandwidth: 256 << 20, downtimeLimitMs: 0.5 + deviceMs(src, 256 << 20) }),
+    {
+      capabilities: { ...CAPS_OFF, pauseBeforeSwitchover: true },
+      preSwitchover: async (s) => {
+        state = s.state;
+        pausedAt = out.bytes().length;
+        instretThen = src.cpu.instret;
+        await new Promise((r) => setTimeout(r, 20)); // the user takes a moment
+        strictEqual(out.bytes().length, pausedAt, "nothing is sent while paused");
+      },
+    },
+  );
+  strictEqual(state, "pre-switchover");
+  strictEqual(status.state, "completed");
+  strictEqual(src.cpu.instret, instretThen, "the guest stays stopped while paused");
+  strictEqual(status.switchoverInstret, instretThen);
+  ok(out.bytes().length > pausedAt);
+  const dst = await loaded(out.bytes());
+  deepStrictEqual(withoutConsole(dst), withoutConsole(src));
+});
+
+Deno.test("pause-before-switchover: a cancel in pre-switchover drops the transport, the source runs on", async () => {
+  const src = started(SLOW);
+  const out = memoryOutgoing();
+  const controller = new AbortController();
+  const status = await precopy(
+    src,
+    out,
+    "mem:",
+    params({ maxBandwidth: 256 << 20, downtimeLimitMs: 0.5 + deviceMs(src, 256 << 20) }),
+    {
+      signal: controller.signal,
+      capabilities: { ...CAPS_OFF, pauseBeforeSwitchover: true },
+      preSwitchover: () => {
+        controller.abort();
+        return new Promise<void>(() => {}); // migrate-continue never comes
+      },
+    },
+  );
+  strictEqual(status.state, "cancelled");
+  strictEqual(status.interrupted, true);
+  ok(/cancelled in pre-switchover/.test(status.reason!), String(status.reason));
+  strictEqual(out.ended, "aborted");
+  strictEqual(src.ramSection.saving, false);
+  ok(src.ram.dirty.some((w) => w !== 0), "unsent pages are dirty again");
+  const ref = reference(SLOW, status.rounds);
+  deepStrictEqual(fingerprint(src), fingerprint(ref));
+});
+
+Deno.test("a link cut in each phase (throttled rounds, pre-switchover, stop-and-copy) fails cleanly", async () => {
+  for (const phase of ["rounds", "pre-switchover", "stop-and-copy"] as const) {
+    const src = phase === "rounds" ? heavy() : started(SLOW);
+    let written = 0;
+    let paused = false;
+    let cutAfter = Infinity;
+    const broken: Outgoing & { ended: string } = {
+      ended: "open",
+      sink: {
+        write(chunk) {
+          written += chunk.length;
+          if (written > cutAfter) return Promise.reject(new Error("Broken pipe"));
+          return Promise.resolve();
+        },
+      },
+      finish: () => Promise.resolve(),
+      abort() {
+        broken.ended = "aborted";
+        return Promise.resolve();
+      },
+    };
+    if (phase === "rounds") cutAfter = 14_000_000; // round 3 (of about 4.2 MB), throttled
+    const status = await precopy(
+      src,
+      broken,
+      "mem:",
+      phase === "rounds"
+        ? params({ ...HEAVY_LINK, downtimeLimitMs: 0 })
+        : params({ maxBandwidth: 256 << 20, downtimeLimitMs: 0.5 + deviceMs(src, 256 << 20) }),
+      {
+        capabilities: {
+          ...CAPS_OFF,
+          autoConverge: phase === "rounds",
+          pauseBeforeSwitchover: phase !== "rounds",
+        },
+        preSwitchover: () => {
+          paused = true;
+          // The destination goes away while the source waits: the next write finds out.
+          cutAfter = phase === "pre-switchover" ? written : written + 100_000;
+          return Promise.resolve();
+        },
+      },
+    );
+    strictEqual(status.state, "failed", phase);
+    ok(status.error instanceof TransportError, `${phase}: ${status.error}`);
+    strictEqual(broken.ended, "aborted", phase);
+    strictEqual(src.ramSection.saving, false, phase);
+    strictEqual(status.switchoverInstret, null, phase);
+    if (phase === "rounds") ok(status.rounds.some((r) => r.throttlePercent > 0), phase);
+    else ok(paused, phase);
+    // The source is intact and runs on.
+    src.run(2_000_000);
+    ok(!src.consoleText.includes("CORRUPTION"), phase);
+  }
+});

@@ -12,6 +12,7 @@ import { DEFAULT_PARAMETERS } from "../../../harness/migration/params.ts";
 import { precopy } from "../../../harness/migration/precopy.ts";
 import { runCommandLine } from "../../../repl/cli.ts";
 import { allCommands } from "../../../repl/commands/mod.ts";
+import { migrationOf } from "../../../repl/commands/migrate_commands.ts";
 import { type ProgressFactory, terminalProgress } from "../../../repl/progress.ts";
 import type { ShellContext } from "../../../repl/session.ts";
 import { fingerprint, memoryOutgoing, memwriter } from "../../harness/migration/_guest.ts";
@@ -668,6 +669,80 @@ Deno.test("xbzrle from the shell: capability and parameter, status figures, a lo
     ok(!dst.rawText().includes("CORRUPTION"), dst.rawText());
     strictEqual(await run(dst, "inspect", file), 0, dst.errText());
     ok(/xbzrle/.test(dst.outText()), dst.outText());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Wait (bounded) until `cond` holds, giving the detached migration turns meanwhile. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 6000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  ok(cond(), `timed out waiting for ${what}`);
+}
+
+Deno.test("pause-before-switchover: migrate -d stops in pre-switchover until migrate-continue", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const src = { ...memwriterContext(), interactive: true };
+    strictEqual(await run(src, "set", "capability", "pause-before-switchover", "on"), 0);
+    strictEqual(await run(src, "migrate", `file:${dir}/vm.qemu`), 2);
+    ok(/use migrate -d, then migrate-continue pre-switchover/.test(src.errText()), src.errText());
+    strictEqual(await run(src, "migrate-continue"), 2, "nothing to continue yet");
+    ok(/Migration not in expected state: none/.test(src.errText()), src.errText());
+    strictEqual(
+      await run(src, "migrate", "-d", `file:${dir}/vm.qemu`, "--downtime-limit", "50"),
+      0,
+      src.errText(),
+    );
+    const mig = migrationOf(src.session);
+    await until(() => mig.last?.state === "pre-switchover", "pre-switchover");
+    ok(/paused in pre-switchover with the guest stopped/.test(src.outText()), src.outText());
+    const instret = src.session.machine.cpu.instret;
+    src.clear();
+    strictEqual(await run(src, "migrate-status"), 0);
+    ok(/Migration status: pre-switchover/.test(src.outText()), src.outText());
+    ok(/migrate-continue pre-switchover completes it/.test(src.outText()));
+    strictEqual(src.session.machine.cpu.instret, instret, "the guest is stopped meanwhile");
+    strictEqual(await run(src, "migrate-continue", "pre-switchover"), 0, src.errText());
+    strictEqual(await mig.detached?.done ?? 0, 0);
+    strictEqual(mig.last?.state, "completed");
+    const dst = captureContext();
+    strictEqual(await run(dst, "incoming", `file:${dir}/vm.qemu`, "--run", "2M"), 0, dst.errText());
+    ok(!dst.rawText().includes("CORRUPTION"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("two processes over tcp with auto-converge: throttled rounds converge where plain precopy gives up", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const m = memwriter({ regionPages: 1024, pagesPerRound: 16, delay: 12000, reportEvery: 64 });
+    m.run(10_000_000);
+    const snap = `${dir}/heavy.qemu`;
+    await saveMachineFile(m, snap);
+    const link = "--max-bandwidth 64M --downtime-limit 40 --max-rounds 14 --json";
+    const plain = snapshell(dir, `incoming file:${snap}\nmigrate file:${dir}/plain.qemu ${link}\n`);
+    const p = await plain.done();
+    strictEqual(p.code, 1, "plain precopy gives up");
+    strictEqual(lastJson(p.out).state, "cancelled");
+
+    const dst = snapshell(dir, "incoming tcp:127.0.0.1:0 --timeout 60 --run 3M --json\n");
+    const port = (await dst.waitFor(/incoming: listening on tcp:127\.0\.0\.1:(\d+)/))[1];
+    const src = snapshell(
+      dir,
+      `incoming file:${snap}\nset capability auto-converge on\nmigrate tcp:127.0.0.1:${port} ${link}\n`,
+    );
+    const [s, d] = await Promise.all([src.done(), dst.done()]);
+    strictEqual(s.code, 0, s.err);
+    strictEqual(d.code, 0, d.err);
+    const sent = lastJson(s.out);
+    strictEqual(sent.state, "completed");
+    deepStrictEqual(sent.capabilities, ["auto-converge"]);
+    ok((sent.throttlePercent as number) >= 20, String(sent.throttlePercent));
+    const got = lastJson(d.out);
+    strictEqual(got.bytes, sent.bytes);
+    ok(!String(got.console).includes("CORRUPTION"));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
