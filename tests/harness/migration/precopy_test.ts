@@ -649,9 +649,10 @@ Deno.test("pause-before-switchover: a cancel in pre-switchover drops the transpo
   deepStrictEqual(fingerprint(src), fingerprint(ref));
 });
 
-Deno.test("a link cut in each phase (throttled rounds, pre-switchover, stop-and-copy) fails cleanly", async () => {
-  for (const phase of ["rounds", "pre-switchover", "stop-and-copy"] as const) {
-    const src = phase === "rounds" ? heavy() : started(SLOW);
+Deno.test("a link cut in each phase (throttled or xbzrle rounds, pre-switchover, stop-and-copy) fails cleanly", async () => {
+  for (const phase of ["rounds", "xbzrle-rounds", "pre-switchover", "stop-and-copy"] as const) {
+    const rounds = phase === "rounds" || phase === "xbzrle-rounds";
+    const src = rounds ? heavy() : started(SLOW);
     let written = 0;
     let paused = false;
     let cutAfter = Infinity;
@@ -671,18 +672,20 @@ Deno.test("a link cut in each phase (throttled rounds, pre-switchover, stop-and-
       },
     };
     if (phase === "rounds") cutAfter = 14_000_000; // round 3 (of about 4.2 MB), throttled
+    if (phase === "xbzrle-rounds") cutAfter = 6_000_000; // round 1: cache misses, sent whole
     const status = await precopy(
       src,
       broken,
       "mem:",
-      phase === "rounds"
+      rounds
         ? params({ ...HEAVY_LINK, downtimeLimitMs: 0 })
         : params({ maxBandwidth: 256 << 20, downtimeLimitMs: 0.5 + deviceMs(src, 256 << 20) }),
       {
         capabilities: {
           ...CAPS_OFF,
           autoConverge: phase === "rounds",
-          pauseBeforeSwitchover: phase !== "rounds",
+          xbzrle: phase === "xbzrle-rounds",
+          pauseBeforeSwitchover: !rounds,
         },
         preSwitchover: () => {
           paused = true;
@@ -698,7 +701,10 @@ Deno.test("a link cut in each phase (throttled rounds, pre-switchover, stop-and-
     strictEqual(src.ramSection.saving, false, phase);
     strictEqual(status.switchoverInstret, null, phase);
     if (phase === "rounds") ok(status.rounds.some((r) => r.throttlePercent > 0), phase);
+    else if (phase === "xbzrle-rounds") ok(status.xbzrle!.cacheMisses > 0, phase);
     else ok(paused, phase);
+    // A later save of the same machine sends plain pages again (the cache went with the save).
+    strictEqual(src.ramSection.xbzrleCacheSize, null, phase);
     // The source is intact and runs on.
     src.run(2_000_000);
     ok(!src.consoleText.includes("CORRUPTION"), phase);

@@ -747,3 +747,32 @@ Deno.test("two processes over tcp with auto-converge: throttled rounds converge 
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("two processes over tcp with xbzrle: the destination takes the deltas and carries on", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const m = memwriter({ regionPages: 1024, pagesPerRound: 16, delay: 12000, reportEvery: 64 });
+    m.run(10_000_000);
+    const snap = `${dir}/heavy.qemu`;
+    await saveMachineFile(m, snap);
+    const dst = snapshell(dir, "incoming tcp:127.0.0.1:0 --timeout 60 --run 3M --json\n");
+    const port = (await dst.waitFor(/incoming: listening on tcp:127\.0\.0\.1:(\d+)/))[1];
+    const src = snapshell(
+      dir,
+      `incoming file:${snap}\nset capability xbzrle on\n` +
+        `migrate tcp:127.0.0.1:${port} --max-bandwidth 64M --downtime-limit 40 --json\n`,
+    );
+    const [s, d] = await Promise.all([src.done(), dst.done()]);
+    strictEqual(s.code, 0, s.err);
+    strictEqual(d.code, 0, d.err);
+    const sent = lastJson(s.out);
+    strictEqual(sent.state, "completed");
+    ok((sent.xbzrle as { pages: number }).pages > 500, JSON.stringify(sent.xbzrle));
+    const got = lastJson(d.out);
+    strictEqual(got.bytes, sent.bytes);
+    ok(/memwriter: round \d+/.test(String(got.console)), String(got.console));
+    ok(!String(got.console).includes("CORRUPTION"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
