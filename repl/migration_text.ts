@@ -21,10 +21,12 @@ export function kib(bytes: number): string {
 /** One line per precopy round. */
 export function formatRound(r: RoundReport): string {
   return `round ${r.round}${r.round === 0 ? " (full pass)" : ""}: ${
-    r.normalPages + r.zeroPages
-  } pages (${r.normalPages} normal, ${r.zeroPages} zero), ${
-    kib(r.bytes)
-  }; guest ran ${r.guestInsns} cycles meanwhile, dirtied ${r.dirtiedPages} pages (${
+    r.normalPages + r.zeroPages + r.xbzrlePages
+  } pages (${r.normalPages} normal, ${r.zeroPages} zero${
+    r.xbzrlePages ? `, ${r.xbzrlePages} xbzrle` : ""
+  }), ${kib(r.bytes)}; guest ran ${r.guestInsns} cycles meanwhile${
+    r.throttlePercent ? ` (throttled ${r.throttlePercent}%)` : ""
+  }, dirtied ${r.dirtiedPages} pages (${
     Math.round(r.dirtyRatePagesPerSecond)
   } pages/s); ${r.pendingPages} pages + ${
     kib(r.deviceBytes)
@@ -45,11 +47,25 @@ export function formatStatus(s: MigrationStatus): string[] {
     }${s.forced ? " (switch-over forced)" : ""}`,
     `transferred: ${s.bytes} bytes, normal: ${s.normalPages} pages, zero: ${s.zeroPages} pages`,
     `total ram: ${s.ramBytes} bytes`,
+    `capabilities: ${s.capabilities.length ? s.capabilities.join(", ") : "none"}`,
     `dirty rate: ${Math.round(s.dirtyRatePagesPerSecond)} pages/s (virtual time)`,
     `expected downtime: ${s.expectedDowntimeMs.toFixed(1)} ms (limit ${p.downtimeLimitMs} ms)${
       last ? `: ${last.pendingPages} pages + ${kib(last.deviceBytes)} device state` : ""
     } at ${p.maxBandwidth} bytes/s`,
   ];
+  if (s.capabilities.includes("auto-converge")) {
+    lines.push(`cpu throttle: ${s.throttlePercent}% (auto-converge)`);
+  }
+  if (s.state === "pre-switchover") {
+    lines.push("paused before the switch-over: migrate-continue pre-switchover completes it");
+  }
+  if (s.xbzrle) {
+    const x = s.xbzrle;
+    lines.push(
+      `xbzrle: cache ${x.cacheSize} bytes, ${x.pages} pages in ${x.bytes} bytes, ` +
+        `${x.cacheMisses} cache misses, ${x.overflows} overflows, ${x.skipped} unchanged (not sent)`,
+    );
+  }
   if (s.downtimeMs !== null) {
     lines.push(
       `downtime: ${s.downtimeMs.toFixed(1)} ms at ${p.maxBandwidth} bytes/s (wall ${

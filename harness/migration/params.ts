@@ -1,9 +1,11 @@
 /**
  * Live-migration parameters, QEMU's names and defaults (migrate-set-parameters): max-bandwidth,
- * downtime-limit, plus a round limit and what to do when precopy does not converge.
+ * downtime-limit, xbzrle-cache-size, cpu-throttle-initial/increment, max-cpu-throttle, plus a
+ * round limit and what to do when precopy does not converge.
  * @module
  */
 import { NS_PER_INSN } from "../../emu/machine.ts";
+import { pageCacheSizeProblem } from "../../migration/ram/page_cache.ts";
 
 /** A parameter value outside what migration accepts (the shell turns it into a usage error). */
 export class MigrationParameterError extends Error {
@@ -29,6 +31,14 @@ export interface MigrationParameters {
   maxRounds: number;
   /** Give up (the source keeps running) or force the switch-over anyway. */
   onNoConvergence: NoConvergencePolicy;
+  /** XBZRLE page cache in bytes, a power of two (QEMU's xbzrle-cache-size). */
+  xbzrleCacheSize: number;
+  /** auto-converge: the first throttle, percent of the guest's time taken away. */
+  cpuThrottleInitial: number;
+  /** auto-converge: added to the throttle each time dirtying still outpaces the link. */
+  cpuThrottleIncrement: number;
+  /** auto-converge: the throttle never goes above this percentage. */
+  maxCpuThrottle: number;
 }
 
 /** QEMU 7.2's defaults: MAX_THROTTLE (128 MiB/s) and DEFAULT_MIGRATE_SET_DOWNTIME (300 ms). */
@@ -37,7 +47,14 @@ export const DEFAULT_PARAMETERS: Readonly<MigrationParameters> = Object.freeze({
   downtimeLimitMs: 300,
   maxRounds: 30,
   onNoConvergence: "give-up",
+  xbzrleCacheSize: 64 * 1024 * 1024,
+  cpuThrottleInitial: 20,
+  cpuThrottleIncrement: 10,
+  maxCpuThrottle: 99,
 });
+
+/** The target page size the XBZRLE cache is counted in. */
+const TARGET_PAGE_SIZE = 4096;
 
 /** QEMU's MAX_MIGRATE_DOWNTIME: 2000 seconds. */
 export const MAX_DOWNTIME_LIMIT_MS = 2000 * 1000;
@@ -68,7 +85,19 @@ export function checkParameters(p: MigrationParameters): MigrationParameters {
       `"${p.onNoConvergence}" is neither give-up nor force`,
     );
   }
+  const cache = pageCacheSizeProblem(p.xbzrleCacheSize, TARGET_PAGE_SIZE);
+  if (cache) throw new MigrationParameterError("xbzrle-cache-size", cache);
+  percent(p.cpuThrottleInitial, "cpu-throttle-initial", 1, 99);
+  percent(p.cpuThrottleIncrement, "cpu-throttle-increment", 1, 99);
+  percent(p.maxCpuThrottle, "max-cpu-throttle", p.cpuThrottleInitial, 99);
   return p;
+}
+
+/** QEMU's ranges for the throttle percentages (migrate_params_check). */
+function percent(v: number, name: string, min: number, max: number): void {
+  if (!Number.isSafeInteger(v) || v < min || v > max) {
+    throw new MigrationParameterError(name, `${v} is not an integer in ${min}..${max}`);
+  }
 }
 
 /** Guest instructions that fit in the time `bytes` take on the wire at `bandwidth` bytes/s. */

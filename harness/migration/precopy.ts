@@ -34,98 +34,25 @@ import { type ByteSink, StreamWriter } from "../../migration/stream/writer.ts";
 import { VmStateSaver } from "../../migration/vmstate/save.ts";
 import { Checkpoint, MigrationCancelledError, raceCancel, throwIfCancelled } from "./cancel.ts";
 import { checkParameters, insnsForBytes, type MigrationParameters, VIRTUAL_HZ } from "./params.ts";
+import { type MigrationCapabilities, NO_MIGRATION_CAPABILITIES } from "./capabilities.ts";
+import {
+  initialStatus,
+  type MigrationState,
+  type MigrationStatus,
+  type PrecopyProgress,
+  type RoundReport,
+} from "./status.ts";
+
+export {
+  initialStatus,
+  type MigrationState,
+  type MigrationStatus,
+  type PrecopyProgress,
+  type RoundReport,
+  type XbzrleStatus,
+} from "./status.ts";
 import type { Outgoing } from "./transport.ts";
-
-/** Where a migration is, with QEMU's status names (gave up or interrupted = "cancelled"). */
-export type MigrationState = "setup" | "active" | "completed" | "failed" | "cancelled";
-
-/** One precopy round: round 0 is the first full pass, later rounds resend dirtied pages. */
-export interface RoundReport {
-  /** Round number (0 = first full pass). */
-  round: number;
-  /** Pages sent with their bytes. */
-  normalPages: number;
-  /** Pages sent as ZERO records. */
-  zeroPages: number;
-  /** Stream bytes of this round. */
-  bytes: number;
-  /** Guest instructions run while those bytes were on the wire. */
-  guestInsns: number;
-  /** Pages the guest dirtied meanwhile. */
-  dirtiedPages: number;
-  /** Dirtied pages per second of virtual time. */
-  dirtyRatePagesPerSecond: number;
-  /** Pages left to send after this round. */
-  pendingPages: number;
-  /** Bytes of device state the stop-and-copy sends (measured after this round). */
-  deviceBytes: number;
-  /** Stop-and-copy time of the pending pages plus the device state at the bandwidth limit, ms. */
-  expectedDowntimeMs: number;
-}
-
-/** Everything `migrate-status` shows. */
-export interface MigrationStatus {
-  /** Current state. */
-  state: MigrationState;
-  /** Where the stream goes, as given. */
-  uri: string;
-  /** Parameters in force. */
-  parameters: MigrationParameters;
-  /** Rounds done (the first full pass included). */
-  rounds: RoundReport[];
-  /** Pages sent with their bytes, over all rounds and the stop-and-copy. */
-  normalPages: number;
-  /** Pages sent as ZERO records. */
-  zeroPages: number;
-  /** Stream bytes written. */
-  bytes: number;
-  /** Guest RAM in bytes. */
-  ramBytes: number;
-  /** Dirty rate of the last round, pages per virtual second. */
-  dirtyRatePagesPerSecond: number;
-  /** Expected downtime at the last decision, ms. */
-  expectedDowntimeMs: number;
-  /** Modelled downtime of the stop-and-copy (its bytes at the bandwidth limit), ms. */
-  downtimeMs: number | null;
-  /** Wall-clock time of the stop-and-copy including the transport's completion, ms. */
-  downtimeWallMs: number | null;
-  /** True when the rest fitted the downtime limit; false when forced or given up. */
-  converged: boolean;
-  /** True when the switch-over happened although precopy did not converge. */
-  forced: boolean;
-  /** True when the caller cancelled it (Ctrl-C) rather than precopy giving up. */
-  interrupted: boolean;
-  /** Guest instructions run during the migration. */
-  guestInsns: number;
-  /** The guest's retired-instruction count at the switch-over (where the destination resumes). */
-  switchoverInstret: number | null;
-  /** Modelled duration: stream bytes at the bandwidth limit, seconds. */
-  virtualSeconds: number;
-  /** Wall-clock duration, seconds. */
-  wallSeconds: number;
-  /** Things the user should know although it completed (a downtime past the limit). */
-  warnings: string[];
-  /** Why it failed or gave up. */
-  reason?: string;
-  /** The typed error of a failed migration. */
-  error?: MigrationError;
-}
-
-/** Where a migration is within its round, for progress bars. */
-export interface PrecopyProgress {
-  /** Round under way (0 = the first full pass); in the stop-and-copy, the round after the last. */
-  round: number;
-  /** Sending the round's pages, running the guest meanwhile, or the stop-and-copy. */
-  phase: "sending" | "running" | "completing";
-  /** Pages of this round (or of the stop-and-copy) sent so far. */
-  pagesSent: number;
-  /** Pages this round (or the stop-and-copy) sends. */
-  pagesTotal: number;
-  /** Stream bytes written so far. */
-  bytes: number;
-  /** Dirty rate of the last round, pages per virtual second (0 before the first). */
-  dirtyRatePagesPerSecond: number;
-}
+import { AutoConverge } from "./auto_converge.ts";
 
 /** Progress callbacks and cancellation. */
 export interface PrecopyOptions {
@@ -144,6 +71,14 @@ export interface PrecopyOptions {
   currentParameters?: () => MigrationParameters;
   /** Called once with the live status object (migrate-status during a detached migration). */
   onStart?(status: MigrationStatus): void;
+  /** QEMU migration capabilities (default: all off); fixed for the whole migration. */
+  capabilities?: MigrationCapabilities;
+  /**
+   * pause-before-switchover: called in `pre-switchover` (converged, guest stopped, nothing
+   * sent); the stop-and-copy starts when it resolves (QEMU's migrate-continue). Required with
+   * that capability. A cancel meanwhile cancels the migration; the source runs on.
+   */
+  preSwitchover?(status: MigrationStatus): Promise<void>;
 }
 
 /** Section framing around a device's payload: type, id, idstr length, instance, version, footer. */
@@ -219,32 +154,6 @@ async function runSliced(
   return ran;
 }
 
-/** A fresh status for a migration to `uri`. */
-export function initialStatus(uri: string, parameters: MigrationParameters): MigrationStatus {
-  return {
-    state: "setup",
-    uri,
-    parameters: { ...parameters },
-    rounds: [],
-    normalPages: 0,
-    zeroPages: 0,
-    bytes: 0,
-    ramBytes: 0,
-    dirtyRatePagesPerSecond: 0,
-    expectedDowntimeMs: 0,
-    downtimeMs: null,
-    downtimeWallMs: null,
-    converged: false,
-    forced: false,
-    interrupted: false,
-    warnings: [],
-    guestInsns: 0,
-    switchoverInstret: null,
-    virtualSeconds: 0,
-    wallSeconds: 0,
-  };
-}
-
 /**
  * Migrate `machine` into `out` by precopy. Resolves to the final status: completed, cancelled
  * (gave up, or `options.signal` aborted: the source keeps running, nothing sent counts) or failed
@@ -258,7 +167,12 @@ export async function precopy(
   options: PrecopyOptions = {},
 ): Promise<MigrationStatus> {
   let params = checkParameters({ ...parameters });
-  const status = initialStatus(uri, params);
+  const caps = options.capabilities ?? NO_MIGRATION_CAPABILITIES;
+  if (caps.pauseBeforeSwitchover && !options.preSwitchover) {
+    throw new TypeError("pause-before-switchover needs a preSwitchover callback");
+  }
+  const status = initialStatus(uri, params, caps);
+  const throttle = caps.autoConverge ? new AutoConverge() : null;
   options.onStart?.(status);
   const t0 = performance.now();
   const ram = machine.ramSection;
@@ -295,10 +209,26 @@ export async function precopy(
     status.bytes = w.offset;
     status.normalPages = ram.stats.normalPages;
     status.zeroPages = ram.stats.zeroPages;
+    noteXbzrle();
     status.virtualSeconds = w.offset / bw;
     status.wallSeconds = (performance.now() - t0) / 1000;
     return status;
   };
+  const xbzrleCache = caps.xbzrle ? params.xbzrleCacheSize : null;
+  const noteXbzrle = () => {
+    if (xbzrleCache === null) return;
+    const st = ram.stats;
+    status.xbzrle = {
+      cacheSize: xbzrleCache,
+      pages: st.xbzrlePages,
+      bytes: st.xbzrleBytes,
+      cacheMisses: st.xbzrleCacheMisses,
+      overflows: st.xbzrleOverflows,
+      skipped: st.xbzrleSkipped,
+    };
+  };
+  // The cache size is fixed at the START chunk (QEMU resizes a live cache; ours keeps its size).
+  ram.xbzrleCacheSize = xbzrleCache;
   try {
     throwIfCancelled(signal);
     writeHeader(w, opts);
@@ -311,7 +241,12 @@ export async function precopy(
         status.parameters = { ...params };
         bw = params.maxBandwidth;
       }
-      const before = { offset: w.offset, normal: ram.stats.normalPages, zero: ram.stats.zeroPages };
+      const before = {
+        offset: w.offset,
+        normal: ram.stats.normalPages,
+        zero: ram.stats.zeroPages,
+        xbzrle: ram.stats.xbzrlePages,
+      };
       roundStart = pagesSoFar();
       Object.assign(progress, { round, phase: "sending", pagesSent: 0 });
       progress.pagesTotal = ram.pendingPages;
@@ -319,7 +254,10 @@ export async function precopy(
       await writeIteration(w, reg, opts);
       await w.flush(); // the round goes on the wire while the guest runs
       const bytes = w.offset - before.offset;
-      const guestInsns = insnsForBytes(bytes, bw);
+      const roundThrottle = throttle?.percent ?? 0;
+      const guestInsns = throttle
+        ? throttle.scale(insnsForBytes(bytes, bw))
+        : insnsForBytes(bytes, bw);
       progress.pagesSent = pagesSoFar() - roundStart;
       progress.phase = "running";
       tell();
@@ -333,21 +271,28 @@ export async function precopy(
         round,
         normalPages: ram.stats.normalPages - before.normal,
         zeroPages: ram.stats.zeroPages - before.zero,
+        xbzrlePages: ram.stats.xbzrlePages - before.xbzrle,
         bytes,
         guestInsns: ran,
         dirtiedPages: sync.dirtied,
+        throttlePercent: roundThrottle,
         dirtyRatePagesPerSecond: ran > 0 ? sync.dirtied / (ran / VIRTUAL_HZ) : 0,
         pendingPages: sync.pending,
         deviceBytes,
         expectedDowntimeMs: (sync.pending * ram.pageSize + deviceBytes) / bw * 1000,
       };
       status.rounds.push(report);
+      if (throttle) {
+        throttle.afterSync(sync.dirtied * ram.pageSize, bytes, params);
+        status.throttlePercent = throttle.percent;
+      }
       status.dirtyRatePagesPerSecond = report.dirtyRatePagesPerSecond;
       progress.dirtyRatePagesPerSecond = report.dirtyRatePagesPerSecond;
       status.expectedDowntimeMs = report.expectedDowntimeMs;
       status.bytes = w.offset;
       status.normalPages = ram.stats.normalPages;
       status.zeroPages = ram.stats.zeroPages;
+      noteXbzrle();
       options.onRound?.(report, status);
       throwIfCancelled(signal); // a cancel during the round wins over its decision
       if (report.expectedDowntimeMs <= params.downtimeLimitMs) {
@@ -370,6 +315,12 @@ export async function precopy(
       }
     }
     // Stop-and-copy: the guest does not run from here on.
+    if (caps.pauseBeforeSwitchover) {
+      status.state = "pre-switchover";
+      await raceCancel(options.preSwitchover!(status), signal);
+      throwIfCancelled(signal);
+      status.state = "active";
+    }
     const stopAt = w.offset;
     const tStop = performance.now();
     status.switchoverInstret = machine.cpu.instret;
@@ -402,7 +353,9 @@ export async function precopy(
     status.switchoverInstret = null;
     if (!complete && (e instanceof MigrationCancelledError || signal?.aborted)) {
       status.interrupted = true;
-      status.reason = progress.phase === "completing"
+      status.reason = status.state === "pre-switchover"
+        ? "cancelled in pre-switchover, before the stop-and-copy"
+        : progress.phase === "completing"
         ? "cancelled in the stop-and-copy, before the stream was complete"
         : `cancelled in round ${progress.round}`;
       return finish("cancelled");
@@ -411,5 +364,7 @@ export async function precopy(
     status.error = e;
     status.reason = e.message;
     return finish("failed");
+  } finally {
+    ram.xbzrleCacheSize = null; // later saves of this machine send plain pages
   }
 }

@@ -32,6 +32,7 @@ import {
 } from "./files.ts";
 import { validateSnapshotName } from "./names.ts";
 import { probeMachineName } from "./probe.ts";
+import { probeStreamClock, type StreamClock } from "./clock_probe.ts";
 
 /** Default store directory, relative to the working directory. */
 export const DEFAULT_STORE_DIR = "snapshots";
@@ -474,14 +475,18 @@ export class SnapshotStore {
     try {
       ramSize = await probeFileRam(tmp);
     } catch { /* a damaged stream is still importable; loading it reports why */ }
+    let clock: StreamClock | null = null;
+    try {
+      clock = await probeStreamClock(tmp);
+    } catch { /* unknown, as for a stream that does not carry the counters */ }
     return await this.commit(tmp, {
       format: META_FORMAT,
       name,
       bytes: copy.bytes,
       sha256: copy.sha256,
       created: new Date().toISOString(),
-      insns: null,
-      virtualNs: null,
+      insns: clock?.insns ?? null,
+      virtualNs: clock?.virtualNs.toString() ?? null,
       machine: header,
       ramSize,
       guest: null,

@@ -8,6 +8,7 @@
 import type { ByteAccess } from "../inspect/byte_access.ts";
 import type { LayoutChunk, LayoutField, StreamLayout } from "../inspect/layout.ts";
 import { CorruptOpError } from "./errors.ts";
+import { setXbzrleField } from "./ram_fields.ts";
 import { type CorruptOp, hexToBytes } from "./ops.ts";
 import { type Piece, PieceTable } from "./pieces.ts";
 import { resolveChunks, resolveField, resolveHeaderChunk, resolveSubsection } from "./selectors.ts";
@@ -140,6 +141,8 @@ export async function applyOp(table: PieceTable, ctx: ApplyContext, op: CorruptO
       const f = resolveField(layout, op.path);
       return table.replace(f.offset, f.offset + f.size, [bytes(encodeFieldValue(f, op.value))]);
     }
+    case "set-xbzrle":
+      return setXbzrleField(table, layout, op.record, op.field, op.value);
   }
 }
 

@@ -6,6 +6,7 @@
  * @module
  */
 import { CorruptOpError } from "./errors.ts";
+import { checkXbzrleField } from "./ram_fields.ts";
 
 /** How to damage a footer. */
 export type FooterDamage = "drop" | "id" | "marker";
@@ -41,7 +42,9 @@ export type CorruptOp =
   | { op: "break-footer"; section: string; how: FooterDamage }
   | { op: "damage-vmdesc"; how: VmdescDamage }
   // meaning level
-  | { op: "set-field"; path: string; value: string };
+  | { op: "set-field"; path: string; value: string }
+  /** The `record`-th XBZRLE record's `offset`, `encoding`, `length` or `data[I]` (ram_fields.ts). */
+  | { op: "set-xbzrle"; record: number; field: string; value: number };
 
 /** Operation names, in the order help lists them. */
 export const OP_NAMES = [
@@ -62,6 +65,7 @@ export const OP_NAMES = [
   "break-footer",
   "damage-vmdesc",
   "set-field",
+  "set-xbzrle",
 ] as const;
 
 /** Command-line spellings, one line each, for help text. */
@@ -83,6 +87,7 @@ export const OP_SYNTAX = [
   "footer:SECTION[:drop|id|marker]  break a section's footer (default id)",
   "vmdesc:drop|length|truncate|json|marker  damage the vmdesc trailer",
   "field:PATH=VALUE           rewrite a field in place (= --set PATH=VALUE)",
+  "xbzrle:N:FIELD=VALUE       rewrite XBZRLE record N's offset, encoding, length or data[I]",
 ];
 
 /** Parse an integer written in decimal, hex (0x), octal (0o) or binary (0b). */
@@ -197,6 +202,21 @@ export function parseOpWord(word: string): CorruptOp {
       }
       return { op: "damage-vmdesc", how };
     }
+    case "xbzrle": {
+      need(2);
+      const eqAt = a[1].indexOf("=");
+      if (eqAt <= 0) {
+        throw new CorruptOpError("syntax", `"${word}" is not xbzrle:N:FIELD=VALUE`);
+      }
+      const field = a[1].slice(0, eqAt);
+      checkXbzrleField(field);
+      return {
+        op: "set-xbzrle",
+        record: nonNegative(a[0], "record"),
+        field,
+        value: nonNegative(a[1].slice(eqAt + 1), "value"),
+      };
+    }
     default:
       throw new CorruptOpError(
         "syntax",
@@ -256,6 +276,7 @@ export function checkOp(value: unknown, index: number): CorruptOp {
     "set-version": ["version"],
     "set-subsection-version": ["version"],
     "set-instance": ["instance"],
+    "set-xbzrle": ["record", "value"],
   };
   const strs: Record<string, string[]> = {
     "insert": ["hex"],
@@ -271,6 +292,7 @@ export function checkOp(value: unknown, index: number): CorruptOp {
     "break-footer": ["section", "how"],
     "damage-vmdesc": ["how"],
     "set-field": ["path", "value"],
+    "set-xbzrle": ["field"],
   };
   for (const k of ints[o.op] ?? []) {
     if (!Number.isSafeInteger(o[k]) || (o[k] as number) < 0) {
@@ -322,6 +344,8 @@ export function opWord(op: CorruptOp): string {
       return `vmdesc:${op.how}`;
     case "set-field":
       return `field:${op.path}=${op.value}`;
+    case "set-xbzrle":
+      return `xbzrle:${op.record}:${op.field}=${op.field === "offset" ? hex(op.value) : op.value}`;
   }
 }
 

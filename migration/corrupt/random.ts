@@ -12,6 +12,8 @@ import { type ApplyContext, applyOp } from "./apply.ts";
 import { CorruptOpError } from "./errors.ts";
 import type { CorruptOp } from "./ops.ts";
 import { PieceTable } from "./pieces.ts";
+import { xbzrleRecords } from "./ram_fields.ts";
+import type { RamRecord } from "../inspect/ram_records.ts";
 
 /** A deterministic 32-bit PRNG (splitmix32); identical sequences on every platform. */
 export class Rng {
@@ -64,6 +66,7 @@ export const STRATEGY_WEIGHTS: Readonly<Record<CorruptOp["op"], number>> = {
   "break-footer": 3,
   "damage-vmdesc": 2,
   "set-field": 25,
+  "set-xbzrle": 6,
 };
 
 /** A byte range worth aiming at, and how it is weighted. */
@@ -82,6 +85,8 @@ export class Targets {
   /** Leaf fields whose values can be rewritten as numbers, grouped by section. */
   readonly fieldsBySection: LayoutField[][];
   readonly subsections: string[];
+  /** XBZRLE records (only streams of the xbzrle capability have them). */
+  readonly xbzrle: RamRecord[];
   private readonly strategies: [CorruptOp["op"], number][];
   private readonly totalWeight: number;
 
@@ -115,6 +120,7 @@ export class Targets {
     }
     this.fieldsBySection = [...by.values()];
     this.subsections = layout.subsections.map((s) => s.path);
+    this.xbzrle = xbzrleRecords(layout);
     this.strategies = (Object.entries(weights) as [CorruptOp["op"], number][])
       .filter(([op, w]) => w > 0 && this.possible(op));
     this.totalWeight = this.strategies.reduce((s, [, w]) => s + w, 0);
@@ -140,6 +146,8 @@ export class Targets {
         return this.layout.vmdesc !== undefined;
       case "set-field":
         return this.fieldsBySection.length > 0;
+      case "set-xbzrle":
+        return this.xbzrle.length > 0;
       default:
         return this.layout.size > 0;
     }
@@ -290,6 +298,41 @@ export function randomOp(rng: Rng, t: Targets, op = t.strategy(rng)): CorruptOp 
       const f = rng.pick(rng.pick(t.fieldsBySection));
       return { op, path: f.path, value: interestingValue(rng, f) };
     }
+    case "set-xbzrle":
+      return randomXbzrleOp(rng, t);
+  }
+}
+
+/** An XBZRLE field with a value aimed at one of the loader's checks. */
+function randomXbzrleOp(rng: Rng, t: Targets): CorruptOp {
+  const record = rng.int(t.xbzrle.length);
+  const r = t.xbzrle[record];
+  const page = t.layout.pageSize;
+  const deltaLen = r.offset + r.size - r.deltaAt! - 3;
+  switch (rng.int(4)) {
+    case 0:
+      return {
+        op: "set-xbzrle",
+        record,
+        field: "offset",
+        value: page * rng.pick([0, 1, 0x1000, 0xfffff, rng.int(0x100000)]),
+      };
+    case 1:
+      return { op: "set-xbzrle", record, field: "encoding", value: rng.pick([0, 2, 0x41, 0xff]) };
+    case 2:
+      return {
+        op: "set-xbzrle",
+        record,
+        field: "length",
+        value: rng.pick([0, 1, Math.max(0, deltaLen - 1), deltaLen + 1, page, page + 1, 0xffff]),
+      };
+    default:
+      return {
+        op: "set-xbzrle",
+        record,
+        field: `data[${rng.int(Math.max(1, deltaLen))}]`,
+        value: rng.pick([0, 0x7f, 0x80, 0xff, rng.int(256)]),
+      };
   }
 }
 

@@ -310,6 +310,10 @@ function ramLabel(r: RamRecord): string {
       return `"${r.block}" page ${hex(r.addr!)} ZERO fill ${hex(r.fill!)}`;
     case "page":
       return `"${r.block}" page ${hex(r.addr!)} PAGE`;
+    case "xbzrle":
+      return `"${r.block}" page ${hex(r.addr!)} XBZRLE delta of ${
+        r.size - (r.deltaAt! - r.offset) - 3
+      } bytes`;
     default:
       return r.kind.toUpperCase();
   }

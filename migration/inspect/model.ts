@@ -62,7 +62,9 @@ export interface RamBlockInfo {
   zeroPages: number;
   /** Pages sent with their contents (PAGE records). */
   dataPages: number;
-  /** Pages sent in other encodings (XBZRLE, compressed). */
+  /** Pages sent as XBZRLE deltas (the xbzrle capability). */
+  xbzrlePages: number;
+  /** Pages sent in other encodings (compressed). */
   otherPages: number;
 }
 
@@ -71,6 +73,8 @@ export interface RamChunkInfo {
   totalSize?: bigint;
   zeroPages: number;
   dataPages: number;
+  /** XBZRLE delta records. */
+  xbzrlePages: number;
   otherPages: number;
   flushes: number;
   eos: boolean;
@@ -124,6 +128,8 @@ export interface SectionState {
   memory?: Map<string, string>;
   /** RAM block the last page record named (what CONTINUE refers to). */
   currentBlock?: string;
+  /** An XBZRLE record was seen (warned about once). */
+  sawXbzrle?: boolean;
 }
 
 /** Everything the inspector learnt from one stream. */

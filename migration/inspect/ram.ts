@@ -9,6 +9,7 @@ import { RamFlag } from "../sections/constants.ts";
 import type { StreamReader } from "../stream/reader.ts";
 import type { RamBlockInfo, RamChunkInfo, SectionState } from "./model.ts";
 import { hexBytes } from "../format.ts";
+import { xbzrleDecode } from "../ram/xbzrle.ts";
 import type { WarnFn } from "./vmsd.ts";
 
 /** Receives RAM contents as they stream past (used by extract). */
@@ -46,6 +47,8 @@ interface RamRecord {
   block?: string;
   fill?: number;
   data?: Uint8Array;
+  /** An XBZRLE record's encoded delta (kept like page data). */
+  delta?: Uint8Array;
   /** Bytes of the announced total that the block list did not cover. */
   unaccounted?: bigint;
 }
@@ -56,7 +59,14 @@ export async function decodeRamChunk(
   state: SectionState,
   ctx: RamContext,
 ): Promise<RamChunkInfo> {
-  const info: RamChunkInfo = { zeroPages: 0, dataPages: 0, otherPages: 0, flushes: 0, eos: false };
+  const info: RamChunkInfo = {
+    zeroPages: 0,
+    dataPages: 0,
+    xbzrlePages: 0,
+    otherPages: 0,
+    flushes: 0,
+    eos: false,
+  };
   state.blocks ??= [];
   if (ctx.dumpMemory) state.memory ??= new Map();
   const byName = new Map(state.blocks.map((b) => [b.name, b]));
@@ -77,7 +87,13 @@ export async function decodeRamChunk(
         const known = byName.get(b.name);
         if (known) known.length = b.length;
         else {
-          const blk: RamBlockInfo = { ...b, zeroPages: 0, dataPages: 0, otherPages: 0 };
+          const blk: RamBlockInfo = {
+            ...b,
+            zeroPages: 0,
+            dataPages: 0,
+            xbzrlePages: 0,
+            otherPages: 0,
+          };
           state.blocks.push(blk);
           byName.set(b.name, blk);
         }
@@ -123,6 +139,22 @@ export async function decodeRamChunk(
         state.memory?.set(key, hexBytes(rec.data));
         if (ctx.sink && valid) await ctx.sink.page(rec.block, rec.addr, rec.data);
       }
+    } else if (rec.flags & RamFlag.XBZRLE) {
+      info.xbzrlePages++;
+      if (blk) blk.xbzrlePages++;
+      if (!state.sawXbzrle) {
+        state.sawXbzrle = true;
+        ctx.warn(
+          "xbzrle",
+          rec.at,
+          "XBZRLE records (the xbzrle capability): snapshell decodes them; QEMU 7.2's " +
+            'analyze-migration.py stops at the first one ("XBZRLE RAM compression is not ' +
+            'supported yet")',
+        );
+      }
+      if (state.memory && rec.delta) {
+        state.memory.set(key, xbzrleMemory(state.memory.get(key), rec.delta, ctx.pageSize));
+      }
     } else {
       info.otherPages++;
       if (blk) blk.otherPages++;
@@ -131,6 +163,26 @@ export async function decodeRamChunk(
     if (rec.flags & RamFlag.EOS) info.eos = true;
   }
   return info;
+}
+
+/**
+ * The `-m` text of a page after an XBZRLE delta: the earlier page (hex or a fill) with the delta
+ * applied, in hex; said in words when there is no earlier page or the delta does not decode.
+ */
+function xbzrleMemory(before: string | undefined, delta: Uint8Array, pageSize: number): string {
+  if (before === undefined) {
+    return `XBZRLE delta of ${delta.length} bytes for a page not sent before`;
+  }
+  const page = new Uint8Array(pageSize);
+  const fill = /^Filled with 0x([0-9a-f]{2})$/.exec(before);
+  if (fill) page.fill(parseInt(fill[1], 16));
+  else if (!before.startsWith("XBZRLE")) {
+    for (let i = 0; i < pageSize; i++) page[i] = parseInt(before.slice(i * 3, i * 3 + 2), 16);
+  } else return `XBZRLE delta of ${delta.length} bytes on an undecodable page`;
+  const fault = xbzrleDecode(delta, page);
+  return fault
+    ? `XBZRLE delta of ${delta.length} bytes that does not decode: ${fault.reason}`
+    : hexBytes(page);
 }
 
 /** Read one record synchronously (restartable: no side effects outside the result). */
@@ -172,7 +224,9 @@ function readRecord(
     } else if (flags & RamFlag.XBZRLE) {
       const enc = r.u8();
       if (enc !== 1) throw new StreamFormatError(`Unknown XBZRLE encoding ${enc}`, { offset: at });
-      r.skip(r.be16());
+      const len = r.be16();
+      if (keepData) rec.delta = r.borrow(len);
+      else r.skip(len);
     } else {
       const len = r.be32();
       r.checkAvailable(len, "compressed page");

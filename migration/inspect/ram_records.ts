@@ -1,5 +1,5 @@
 /**
- * Every record of a RAM chunk with its byte range: the block list entries, ZERO and PAGE
+ * Every record of a RAM chunk with its byte range: the block list entries, ZERO, PAGE and XBZRLE
  * records, flushes and EOS. The inspector only counts pages; the hex dump, the HTML page strip
  * and corrupt need to know where each record sits, so they walk the payload again here.
  * @module
@@ -8,7 +8,15 @@ import type { ByteAccess } from "./byte_access.ts";
 import { RamFlag } from "../sections/constants.ts";
 
 /** What a RAM record is. */
-export type RamRecordKind = "mem-size" | "block" | "zero" | "page" | "flush" | "eos" | "other";
+export type RamRecordKind =
+  | "mem-size"
+  | "block"
+  | "zero"
+  | "page"
+  | "xbzrle"
+  | "flush"
+  | "eos"
+  | "other";
 
 /** One record of a RAM chunk. */
 export interface RamRecord {
@@ -25,6 +33,8 @@ export interface RamRecord {
   fill?: number;
   /** Whether the page record named its block (no CONTINUE flag). */
   named?: boolean;
+  /** XBZRLE record: where its encoding byte is (then be16 length, then the delta). */
+  deltaAt?: number;
 }
 
 /** Result of walking one chunk payload. */
@@ -122,7 +132,7 @@ export async function walkRamRecords(
       continue;
     }
     const kind = flags & ~RamFlag.CONTINUE;
-    if (kind !== RamFlag.ZERO && kind !== RamFlag.PAGE) {
+    if (kind !== RamFlag.ZERO && kind !== RamFlag.PAGE && kind !== RamFlag.XBZRLE) {
       return { records, current, stoppedAt: at };
     }
     const named = (flags & RamFlag.CONTINUE) === 0;
@@ -132,6 +142,24 @@ export async function walkRamRecords(
       if (!(await c.need(n))) return { records, current, stoppedAt: at };
       current = c.str(n);
     } else if (current === undefined) return { records, current, stoppedAt: at };
+    if (kind === RamFlag.XBZRLE) {
+      const deltaAt = c.at;
+      if (!(await c.need(3))) return { records, current, stoppedAt: at };
+      c.u8();
+      const len = (c.u8() << 8) | c.u8();
+      if (c.at + len > end) return { records, current, stoppedAt: at };
+      c.at += len;
+      records.push({
+        kind: "xbzrle",
+        offset: at,
+        size: c.at - at,
+        block: current,
+        addr,
+        named,
+        deltaAt,
+      });
+      continue;
+    }
     const body = kind === RamFlag.ZERO ? 1 : pageSize;
     if (c.at + body > end) return { records, current, stoppedAt: at };
     let fill: number | undefined;

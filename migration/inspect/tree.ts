@@ -98,6 +98,7 @@ function renderChunk(ch: SectionChunk, line: (d: number, s: string) => void, opt
     line(
       2,
       `pages: ${r.zeroPages} zero, ${r.dataPages} non-zero` +
+        (r.xbzrlePages ? `, ${r.xbzrlePages} xbzrle` : "") +
         (r.otherPages ? `, ${r.otherPages} other` : "") +
         (r.flushes ? `, ${r.flushes} flushes` : "") +
         (r.eos ? "" : ", no EOS"),
@@ -140,5 +141,6 @@ function ramLine(b: RamBlockInfo, pageSize: number): string {
   return `${b.name}: ${
     hex(b.length)
   } bytes (${pages} pages): ${b.zeroPages} zero, ${b.dataPages} non-zero` +
+    (b.xbzrlePages ? `, ${b.xbzrlePages} xbzrle` : "") +
     (b.otherPages ? `, ${b.otherPages} other` : "");
 }

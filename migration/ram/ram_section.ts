@@ -3,8 +3,10 @@
  * START chunk, ZERO and PAGE records with CONTINUE in PART chunks, the pages still dirty in the
  * END chunk, each chunk closed by EOS. Saving keeps QEMU's migration bitmap (pages still to send)
  * and folds the emulator's dirty bitmap into it between rounds; pages never written since reset
- * are sent as ZERO records without being scanned. Loading checks every record before touching
- * guest memory and keeps an undo journal, so a stream rejected later leaves RAM exactly as it was.
+ * are sent as ZERO records without being scanned. With XBZRLE on (QEMU's `xbzrle` capability),
+ * pages resent after the first round go as deltas against a page cache (XBZRLE records). Loading
+ * checks every record before touching guest memory and keeps an undo journal, so a stream rejected
+ * later leaves RAM exactly as it was.
  * @module
  */
 import {
@@ -17,8 +19,10 @@ import type { StreamReader } from "../stream/reader.ts";
 import type { StreamWriter } from "../stream/writer.ts";
 import { RamFlag } from "../sections/constants.ts";
 import type { IterativeHandlers } from "../sections/registry.ts";
-import { countPages, foldInto, newBitmap, setAllPages, setPage } from "./page_bitmap.ts";
+import { countPages, foldInto, newBitmap, setAllPages, setPage, testPage } from "./page_bitmap.ts";
+import { PageCache } from "./page_cache.ts";
 import { RamUndoJournal } from "./ram_journal.ts";
+import { ENCODING_FLAG_XBZRLE, xbzrleDecode, xbzrleEncode } from "./xbzrle.ts";
 
 /** One migratable RAM region as the section sees it. */
 export interface RamBlock {
@@ -44,8 +48,32 @@ export interface RamStats {
   zeroPages: number;
   /** Pages sent or received as PAGE records. */
   normalPages: number;
-  /** Bytes of page payload moved. */
+  /** Bytes of page payload moved (XBZRLE deltas count their encoded bytes). */
   bytes: number;
+  /** Pages sent or received as XBZRLE deltas. */
+  xbzrlePages: number;
+  /** Encoded bytes of those deltas, with their 3-byte headers (QEMU's xbzrle bytes, less 8). */
+  xbzrleBytes: number;
+  /** Resent pages that were not in the XBZRLE cache (sent whole). */
+  xbzrleCacheMisses: number;
+  /** Cache hits whose delta would not fit a page (sent whole). */
+  xbzrleOverflows: number;
+  /** Dirty pages equal to their cached copy: not sent at all. */
+  xbzrleSkipped: number;
+}
+
+/** Counters all zero (a new save or load starts from these). */
+export function emptyStats(): RamStats {
+  return {
+    zeroPages: 0,
+    normalPages: 0,
+    bytes: 0,
+    xbzrlePages: 0,
+    xbzrleBytes: 0,
+    xbzrleCacheMisses: 0,
+    xbzrleOverflows: 0,
+    xbzrleSkipped: 0,
+  };
 }
 
 /** What one dirty-bitmap sync found (QEMU's migration_bitmap_sync). */
@@ -85,7 +113,12 @@ function blockPages(b: RamBlock, ps: number): number {
 /** Save/load handlers for the `ram` section over a fixed list of blocks. */
 export class RamSection implements IterativeHandlers {
   /** Counters of the most recent operation. */
-  stats: RamStats = { zeroPages: 0, normalPages: 0, bytes: 0 };
+  stats: RamStats = emptyStats();
+  /**
+   * XBZRLE cache size in bytes for saves started from now on (QEMU's xbzrle-cache-size with the
+   * xbzrle capability on), or null for plain pages.
+   */
+  xbzrleCacheSize: number | null = null;
   /** Pages still to send per block while a save is under way (QEMU's migration bitmap). */
   private pending: Map<RamBlock, Uint32Array> | null = null;
   private sendOrder: readonly RamBlock[] = [];
@@ -95,6 +128,20 @@ export class RamSection implements IterativeHandlers {
   private readonly journal: RamUndoJournal;
   private loadBlocks: readonly RamBlock[] = [];
   private readonly hdr = new Uint32Array(2);
+  /** The save's XBZRLE state: the cache, from its START chunk to its END chunk. */
+  private cache: PageCache | null = null;
+  /** XBZRLE is used once the first full round is out (QEMU: after the first complete round). */
+  private xbzrleActive = false;
+  /** The cache's notion of time: dirty-bitmap syncs so far (QEMU's dirty_sync_count). */
+  private syncAge = 0;
+  /** In the stop-and-copy the cache is no longer updated (QEMU's last_stage). */
+  private lastStage = false;
+  /** First cache page number of each block (blocks share one cache, as in QEMU's ram_addr). */
+  private blockBase = new Map<RamBlock, number>();
+  private encoded = new Uint8Array(0);
+  /** Load side: pages this stream has sent so far, per block (the base an XBZRLE delta needs). */
+  private received = new Map<RamBlock, Uint32Array>();
+  private scratch = new Uint8Array(0);
 
   /**
    * @param blocks the machine's RAM blocks, in stream order
@@ -135,12 +182,36 @@ export class RamSection implements IterativeHandlers {
       }
     }
     this.saveCurrent = undefined;
-    this.stats = { zeroPages: 0, normalPages: 0, bytes: 0 };
+    this.stats = emptyStats();
+    this.startXbzrle(blocks);
+  }
+
+  /** A fresh cache for this save when XBZRLE is on (sized and checked as QEMU's cache_init). */
+  private startXbzrle(blocks: readonly RamBlock[]): void {
+    this.cache = null;
+    this.xbzrleActive = false;
+    this.lastStage = false;
+    this.syncAge = 1; // QEMU's setup sync
+    if (this.xbzrleCacheSize === null) return;
+    const ps = this.pageSize;
+    let base = 0;
+    this.blockBase = new Map();
+    for (const b of blocks) {
+      this.blockBase.set(b, base);
+      base += blockPages(b, ps);
+    }
+    try {
+      this.cache = new PageCache(this.xbzrleCacheSize, ps, base);
+    } catch (e) {
+      throw new SaveError(`ram: ${(e as Error).message}`, { section: "ram" });
+    }
+    if (this.encoded.length !== ps) this.encoded = new Uint8Array(ps);
   }
 
   /** Fold pages written since the last sync into the pending set (QEMU's bitmap sync). */
   syncDirty(): RamSyncResult {
     const pending = this.requirePending("sync the dirty bitmap");
+    this.syncAge++;
     let dirtied = 0;
     for (const b of this.sendOrder) {
       if (!b.dirty) continue;
@@ -163,15 +234,18 @@ export class RamSection implements IterativeHandlers {
   async saveIterate(w: StreamWriter): Promise<boolean> {
     await this.sendPending(w);
     w.be64Parts(0, RamFlag.EOS);
+    if (this.cache) this.xbzrleActive = true; // every page has gone out once
     return true;
   }
 
   /** END payload, written with the guest stopped: a last sync, the pages still pending, EOS. */
   async saveComplete(w: StreamWriter): Promise<void> {
     this.syncDirty();
+    this.lastStage = true;
     await this.sendPending(w);
     w.be64Parts(0, RamFlag.EOS);
     this.pending = null;
+    this.cache = null;
   }
 
   /**
@@ -183,6 +257,7 @@ export class RamSection implements IterativeHandlers {
     for (const b of this.sendOrder) if (b.dirty) foldInto(b.dirty, this.pending.get(b)!);
     this.pending = null;
     this.saveCurrent = undefined;
+    this.cache = null;
   }
 
   private requirePending(what: string): Map<RamBlock, Uint32Array> {
@@ -206,6 +281,8 @@ export class RamSection implements IterativeHandlers {
     const written = block.written;
     const dirty = block.dirty;
     const stats = this.stats;
+    const cache = this.xbzrleActive ? this.cache : null;
+    const base = cache ? this.blockBase.get(block)! : 0;
     for (let wi = 0; wi < todo.length; wi++) {
       let bits = todo[wi];
       if (bits === 0) continue;
@@ -217,14 +294,24 @@ export class RamSection implements IterativeHandlers {
         const p = (wi << 5) + 31 - Math.clz32(low);
         const off = p * ps;
         const zero = (maybe & low) === 0 || isZeroPage(words, p * wpp, wpp);
-        const kind = zero ? RamFlag.ZERO : RamFlag.PAGE;
-        if (this.saveCurrent === block) {
-          w.be64Parts(off / 0x1_0000_0000 >>> 0, (off >>> 0) | kind | RamFlag.CONTINUE);
-        } else {
-          w.be64Parts(off / 0x1_0000_0000 >>> 0, (off >>> 0) | kind);
-          w.str8(block.idstr);
-          this.saveCurrent = block;
+        if (cache) {
+          if (zero) cache.insertZero(base + p, this.syncAge);
+          else {
+            const n = this.xbzrleDelta(cache, bytes.subarray(off, off + ps), base + p);
+            if (n === 0) continue; // equal to what the destination has: nothing to send
+            if (n > 0) {
+              this.pageHeader(w, block, off, RamFlag.XBZRLE);
+              w.u8(ENCODING_FLAG_XBZRLE);
+              w.be16(n);
+              w.bytes(this.encoded.subarray(0, n));
+              stats.xbzrlePages++;
+              stats.xbzrleBytes += n + 3;
+              stats.bytes += n;
+              continue;
+            }
+          }
         }
+        this.pageHeader(w, block, off, zero ? RamFlag.ZERO : RamFlag.PAGE);
         if (zero) {
           w.u8(0);
           stats.zeroPages++;
@@ -238,6 +325,37 @@ export class RamSection implements IterativeHandlers {
     }
   }
 
+  /** A page record's header: offset and flags, CONTINUE or the block's idstr. */
+  private pageHeader(w: StreamWriter, block: RamBlock, off: number, kind: number): void {
+    if (this.saveCurrent === block) {
+      w.be64Parts(off / 0x1_0000_0000 >>> 0, (off >>> 0) | kind | RamFlag.CONTINUE);
+    } else {
+      w.be64Parts(off / 0x1_0000_0000 >>> 0, (off >>> 0) | kind);
+      w.str8(block.idstr);
+      this.saveCurrent = block;
+    }
+  }
+
+  /**
+   * QEMU's save_xbzrle_page for a non-zero page: the delta's length in `encoded`, 0 when the page
+   * equals its cached copy (nothing is sent), -1 when it goes as a normal page (a cache miss,
+   * inserted unless in the stop-and-copy, or a delta that overflows a page).
+   */
+  private xbzrleDelta(cache: PageCache, cur: Uint8Array, page: number): number {
+    const stats = this.stats;
+    if (!cache.isCached(page, this.syncAge)) {
+      stats.xbzrleCacheMisses++;
+      if (!this.lastStage) cache.insert(page, cur, this.syncAge);
+      return -1;
+    }
+    const prev = cache.get(page);
+    const n = xbzrleEncode(prev, cur, this.encoded);
+    if (!this.lastStage && n !== 0) prev.set(cur);
+    if (n === 0) stats.xbzrleSkipped++;
+    else if (n < 0) stats.xbzrleOverflows++;
+    return n;
+  }
+
   /** Load one chunk: the block list (START) and page records up to EOS. */
   async load(r: StreamReader, version: number, phase: "start" | "part" | "end"): Promise<void> {
     if (version !== RAM_SECTION_VERSION) {
@@ -249,7 +367,10 @@ export class RamSection implements IterativeHandlers {
       this.loadCurrent = undefined;
       this.sawMemSize = false;
       this.loadBlocks = this.blocks();
-      this.stats = { zeroPages: 0, normalPages: 0, bytes: 0 };
+      this.stats = emptyStats();
+      this.received = new Map(
+        this.loadBlocks.map((b) => [b, newBitmap(blockPages(b, this.pageSize))]),
+      );
     }
     const ps = this.pageSize;
     const hdr = this.hdr;
@@ -274,7 +395,7 @@ export class RamSection implements IterativeHandlers {
       if (flags === RamFlag.EOS) return;
       if (flags === RamFlag.MULTIFD_FLUSH) continue;
       const kind = flags & ~RamFlag.CONTINUE;
-      if (kind !== RamFlag.ZERO && kind !== RamFlag.PAGE) {
+      if (kind !== RamFlag.ZERO && kind !== RamFlag.PAGE && kind !== RamFlag.XBZRLE) {
         throw new StreamFormatError(
           `Unknown combination of migration flags: 0x${flags.toString(16)}`,
           { offset: at },
@@ -302,10 +423,16 @@ export class RamSection implements IterativeHandlers {
         );
       }
       const page = addr / ps;
+      const received = this.received.get(block);
+      if (kind === RamFlag.XBZRLE) {
+        await this.loadXbzrlePage(r, block, page, at);
+        continue;
+      }
+      if (received) setPage(received, page);
       if (kind === RamFlag.ZERO) {
         if (r.buffered < 1) await r.ensure(1);
         this.loadZeroPage(block, page, r.u8());
-        this.skipZeroRun(r, block);
+        this.skipZeroRun(r, block, received);
       } else {
         if (r.buffered < ps) await r.ensure(ps);
         const src = r.borrow(ps);
@@ -336,7 +463,7 @@ export class RamSection implements IterativeHandlers {
    * the same counts as record-by-record loading. A fresh 1 GiB guest is 262,144 such records.
    * Stops at the first record that needs the general path (which then checks it).
    */
-  private skipZeroRun(r: StreamReader, block: RamBlock): void {
+  private skipZeroRun(r: StreamReader, block: RamBlock, received?: Uint32Array): void {
     // Most records after a ZERO record in a mixed stream are not another one: look at the next
     // header's flag byte before making views over the window.
     const want = RamFlag.ZERO | RamFlag.CONTINUE;
@@ -351,10 +478,70 @@ export class RamSection implements IterativeHandlers {
       if ((lo & (ps - 1)) !== want || win[at + 8] !== 0) break;
       const addr = view.getUint32(at) * 2 ** 32 + (lo - want);
       if (addr + ps > len || !this.knownZero(block, addr / ps)) break;
+      if (received) setPage(received, addr / ps);
     }
     if (at === 0) return;
     r.skip(at);
     this.stats.zeroPages += at / 9;
+  }
+
+  /**
+   * An XBZRLE record (QEMU's load_xbzrle): encoding byte, be16 length, the delta. The delta is
+   * applied to a copy of the page the stream sent before, and only a delta that decodes whole
+   * reaches guest memory.
+   */
+  private async loadXbzrlePage(
+    r: StreamReader,
+    block: RamBlock,
+    page: number,
+    at: number,
+  ): Promise<void> {
+    const ps = this.pageSize;
+    if (r.buffered < 3) await r.ensure(3);
+    const encAt = r.offset;
+    const enc = r.u8();
+    if (enc !== ENCODING_FLAG_XBZRLE) {
+      throw new StreamFormatError(
+        `Failed to load XBZRLE page - wrong compression! (encoding 0x${enc.toString(16)})`,
+        { offset: encAt, section: "ram", path: "xbzrle.encoding" },
+      );
+    }
+    const len = r.be16();
+    if (len > ps) {
+      throw new StreamFormatError(
+        `Failed to load XBZRLE page - len overflow! (${len} bytes, a page is ${ps})`,
+        { offset: encAt + 1, section: "ram", path: "xbzrle.length" },
+      );
+    }
+    const addr = page * ps;
+    const received = this.received.get(block);
+    if (received && !testPage(received, page)) {
+      throw new StreamFormatError(
+        `XBZRLE delta for page 0x${addr.toString(16)} of ${block.idstr}, which this stream never ` +
+          `sent: there is no cached copy to apply it to`,
+        { offset: at, section: "ram", path: "xbzrle.page" },
+      );
+    }
+    if (r.buffered < len) await r.ensure(len);
+    const dataAt = r.offset;
+    const src = r.borrow(len);
+    if (this.scratch.length !== ps) this.scratch = new Uint8Array(ps);
+    const copy = this.scratch;
+    copy.set(block.bytes.subarray(addr, addr + ps));
+    const fault = xbzrleDecode(src, copy);
+    if (fault) {
+      throw new StreamFormatError(
+        `Failed to load XBZRLE page at 0x${addr.toString(16)} of ${block.idstr} - decode ` +
+          `error: ${fault.reason}`,
+        { offset: dataAt + fault.at, section: "ram", path: "xbzrle.data" },
+      );
+    }
+    this.journal.before(block.bytes, page, this.knownZero(block, page));
+    block.bytes.set(copy, addr);
+    if (block.written) setPage(block.written, page);
+    this.stats.xbzrlePages++;
+    this.stats.xbzrleBytes += len + 3;
+    this.stats.bytes += len;
   }
 
   /** A ZERO record: QEMU 7.2 fills the page with the byte that follows (0 in practice). */

@@ -5,6 +5,11 @@
  * @module
  */
 import { CAPABILITIES, capabilityInfo } from "../../migration/extensions/capabilities.ts";
+import {
+  MIGRATION_CAPABILITIES,
+  migrationCapabilityInfo,
+} from "../../harness/migration/capabilities.ts";
+import { migrationOf } from "./migrate_commands.ts";
 import type { Session, ShellContext } from "../session.ts";
 import { renderTable } from "../style.ts";
 import { enumType, startingWith } from "./arg_types.ts";
@@ -12,11 +17,24 @@ import { type ArgType, type CommandDef, UsageError } from "./types.ts";
 
 /** Names of every capability, for help and completion. */
 export function capabilityNames(): string[] {
-  return CAPABILITIES.map((c) => c.name);
+  return [...MIGRATION_CAPABILITIES.map((c) => c.name), ...CAPABILITIES.map((c) => c.name)];
 }
 
 /** Switch one capability of a session; returns the line to print. */
 export function setCapability(session: Session, name: string, state: string): string {
+  const mig = migrationCapabilityInfo(name);
+  if (mig) {
+    if (state !== "on" && state !== "off") {
+      throw new UsageError(`Invalid state "${state}" for ${name}: use on or off`);
+    }
+    if (state === "on" && mig.unavailable) throw new UsageError(`${name}: ${mig.unavailable}`);
+    const m = migrationOf(session);
+    if (m.detached) {
+      throw new UsageError(`${name} cannot change while a migration is in progress (QEMU's rule)`);
+    }
+    m.capabilities = { ...m.capabilities, [mig.key]: state === "on" };
+    return `capability ${name}: ${state} (a migration setting of this side; never in the stream)`;
+  }
   const info = capabilityInfo(name);
   if (!info) {
     throw new UsageError(
@@ -42,22 +60,36 @@ export const capabilitiesCommand: CommandDef<ShellContext> = {
   examples: ["capabilities", "set capability x-vmsd-markers on", "capabilities --json"],
   run(ctx, _args, opts) {
     const on = ctx.session.capabilities;
+    const migCaps = migrationOf(ctx.session).capabilities;
+    const migRows = MIGRATION_CAPABILITIES.map((c) => ({
+      name: c.name,
+      on: migCaps[c.key],
+      recorded: false,
+      summary: c.summary,
+      thread: "QEMU 7.2 migration capability",
+    }));
     if (opts.json) {
-      ctx.io.out(JSON.stringify(CAPABILITIES.map((c) => ({
-        name: c.name,
-        on: on.has(c.name),
-        recorded: c.recorded,
-        summary: c.summary,
-        thread: c.thread,
-      }))));
+      ctx.io.out(JSON.stringify([
+        ...migRows,
+        ...CAPABILITIES.map((c) => ({
+          name: c.name,
+          on: on.has(c.name),
+          recorded: c.recorded,
+          summary: c.summary,
+          thread: c.thread,
+        })),
+      ]));
       return Promise.resolve(0);
     }
-    const rows = CAPABILITIES.map((c) => [
-      c.name,
-      on.has(c.name) ? "on" : "off",
-      c.recorded ? "stream" : "local",
-      c.summary,
-    ]);
+    const rows = [
+      ...migRows.map((c) => [c.name, c.on ? "on" : "off", "migration", c.summary]),
+      ...CAPABILITIES.map((c) => [
+        c.name,
+        on.has(c.name) ? "on" : "off",
+        c.recorded ? "stream" : "local",
+        c.summary,
+      ]),
+    ];
     ctx.io.out(renderTable(["capability", "state", "scope", "what it does"], rows));
     ctx.io.out(
       "With every stream capability off, a saved stream is byte-identical to QEMU 7.2's.",

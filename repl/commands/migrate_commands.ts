@@ -14,6 +14,10 @@ import {
   type NoConvergencePolicy,
 } from "../../harness/migration/params.ts";
 import { MigrationCancelledError } from "../../harness/migration/cancel.ts";
+import {
+  type MigrationCapabilities,
+  NO_MIGRATION_CAPABILITIES,
+} from "../../harness/migration/capabilities.ts";
 import { initialStatus, type MigrationStatus, precopy } from "../../harness/migration/precopy.ts";
 import { realClock, ThrottledSink } from "../../harness/migration/sinks.ts";
 import { openOutgoing } from "../../harness/migration/transport.ts";
@@ -34,11 +38,15 @@ import { type CommandDef, type OptionDef, type OptionValues, UsageError } from "
 /** Migration state kept per session: parameters, the last migration's status, a detached one. */
 interface SessionMigration {
   parameters: MigrationParameters;
+  /** QEMU migration capabilities (`set capability xbzrle on`, `migrate_set_capability`). */
+  capabilities: MigrationCapabilities;
   last?: MigrationStatus;
   /** The parameters of the migration in progress (migrate-set-parameters changes them too). */
   current?: MigrationParameters;
   /** The detached migration in progress (`migrate -d`): cancel it, wait for it. */
   detached?: { controller: AbortController; done: Promise<number> };
+  /** Set while a migration waits in pre-switchover: migrate-continue calls it. */
+  resume?: () => void;
 }
 
 const perSession = new WeakMap<Session, SessionMigration>();
@@ -47,7 +55,7 @@ const perSession = new WeakMap<Session, SessionMigration>();
 export function migrationOf(session: Session): SessionMigration {
   let s = perSession.get(session);
   if (!s) {
-    s = { parameters: { ...DEFAULT_PARAMETERS } };
+    s = { parameters: { ...DEFAULT_PARAMETERS }, capabilities: { ...NO_MIGRATION_CAPABILITIES } };
     perSession.set(session, s);
   }
   return s;
@@ -70,6 +78,26 @@ const parameterOptions: OptionDef<ShellContext>[] = [
     description: "dirty rounds after the first pass before giving up or forcing (default 30)",
     type: countType,
   },
+  {
+    flags: "--xbzrle-cache-size <bytes>",
+    description: "XBZRLE page cache, a power of two, K/M/G suffixes (default 64M; xbzrle on)",
+    type: sizeType,
+  },
+  {
+    flags: "--cpu-throttle-initial <percent>",
+    description: "auto-converge: the first throttle (default 20)",
+    type: countType,
+  },
+  {
+    flags: "--cpu-throttle-increment <percent>",
+    description: "auto-converge: added while dirtying still outpaces the link (default 10)",
+    type: countType,
+  },
+  {
+    flags: "--max-cpu-throttle <percent>",
+    description: "auto-converge: the highest throttle (default 99)",
+    type: countType,
+  },
 ];
 
 /** Parameters with the options' overrides applied and checked. */
@@ -78,6 +106,14 @@ function withOverrides(base: MigrationParameters, opts: OptionValues): Migration
   if (opts.maxBandwidth !== undefined) p.maxBandwidth = opts.maxBandwidth as number;
   if (opts.downtimeLimit !== undefined) p.downtimeLimitMs = opts.downtimeLimit as number;
   if (opts.maxRounds !== undefined) p.maxRounds = opts.maxRounds as number;
+  if (opts.xbzrleCacheSize !== undefined) p.xbzrleCacheSize = opts.xbzrleCacheSize as number;
+  if (opts.cpuThrottleInitial !== undefined) {
+    p.cpuThrottleInitial = opts.cpuThrottleInitial as number;
+  }
+  if (opts.cpuThrottleIncrement !== undefined) {
+    p.cpuThrottleIncrement = opts.cpuThrottleIncrement as number;
+  }
+  if (opts.maxCpuThrottle !== undefined) p.maxCpuThrottle = opts.maxCpuThrottle as number;
   if (opts.onNoConvergence !== undefined) {
     p.onNoConvergence = opts.onNoConvergence as NoConvergencePolicy;
   }
@@ -93,9 +129,13 @@ function withOverrides(base: MigrationParameters, opts: OptionValues): Migration
 }
 
 /** The status of a migration cancelled while its transport was still opening. */
-function cancelledBeforeStart(uri: string, params: MigrationParameters): MigrationStatus {
+function cancelledBeforeStart(
+  uri: string,
+  params: MigrationParameters,
+  caps: MigrationCapabilities,
+): MigrationStatus {
   return {
-    ...initialStatus(uri, params),
+    ...initialStatus(uri, params, caps),
     state: "cancelled",
     interrupted: true,
     reason: "cancelled before the transport was open",
@@ -151,12 +191,20 @@ async function migrateOnce(
       throw e;
     });
     if (!out) {
-      status = cancelledBeforeStart(text, params);
+      status = cancelledBeforeStart(text, params, mig.capabilities);
     } else {
       // Paced here rather than by the transport, so migrate-set-parameters can change the rate.
       const paced = new ThrottledSink(out.sink, params.maxBandwidth, realClock, signal);
       status = await precopy(machine, { ...out, sink: paced }, text, params, {
         signal,
+        capabilities: mig.capabilities,
+        preSwitchover: () => {
+          ctx.io.out(
+            "migrate: converged; paused in pre-switchover with the guest stopped: " +
+              "migrate-continue pre-switchover completes it, migrate-cancel cancels it",
+          );
+          return new Promise<void>((resolve) => mig.resume = resolve);
+        },
         currentParameters: () => {
           const now = mig.current ?? params;
           paced.setRate(now.maxBandwidth);
@@ -171,6 +219,7 @@ async function migrateOnce(
     }
     mig.last = status;
     mig.current = undefined;
+    mig.resume = undefined;
     if (status.state === "completed") session.postmigrate = { machine, uri: text };
     return status;
   } finally {
@@ -226,8 +275,13 @@ export const migrateCommand: CommandDef<ShellContext> = {
       throw new UsageError("The guest is running in the foreground: wait for it or press Ctrl-C");
     }
     const params = withOverrides(mig.parameters, opts);
-    mig.current = params; // what migrate-set-parameters changes while it runs
     const json = !!opts.json;
+    if (!opts.detach && mig.capabilities.pauseBeforeSwitchover) {
+      throw new UsageError(
+        "pause-before-switchover is on: use migrate -d, then migrate-continue pre-switchover",
+      );
+    }
+    mig.current = params; // what migrate-set-parameters changes while it runs
     if (!opts.detach) {
       const status = await session.cancellable((signal) =>
         migrateOnce(ctx, uri, params, signal, { json, bar: true })
@@ -279,7 +333,8 @@ export const migrateStatusCommand: CommandDef<ShellContext> = {
 /** `migrate-set-parameters`: change the session's migration parameters (or show them). */
 export const migrateSetParametersCommand: CommandDef<ShellContext> = {
   name: "migrate-set-parameters",
-  summary: "Set max-bandwidth, downtime-limit, max-rounds, on-no-convergence (no option: show); " +
+  summary: "Set max-bandwidth, downtime-limit, max-rounds, on-no-convergence, xbzrle-cache-size, " +
+    "cpu-throttle-* (no option: show); " +
     "a migration in progress takes them at its next round",
   options: [
     ...parameterOptions,
@@ -302,6 +357,10 @@ export const migrateSetParametersCommand: CommandDef<ShellContext> = {
       ctx.io.out(`downtime-limit: ${p.downtimeLimitMs} ms`);
       ctx.io.out(`max-rounds: ${p.maxRounds}`);
       ctx.io.out(`on-no-convergence: ${p.onNoConvergence}`);
+      ctx.io.out(`xbzrle-cache-size: ${p.xbzrleCacheSize} bytes`);
+      ctx.io.out(`cpu-throttle-initial: ${p.cpuThrottleInitial}`);
+      ctx.io.out(`cpu-throttle-increment: ${p.cpuThrottleIncrement}`);
+      ctx.io.out(`max-cpu-throttle: ${p.maxCpuThrottle}`);
       if (mig.detached) ctx.io.out("(the migration in progress takes them at its next round)");
     }
     return Promise.resolve(0);
@@ -324,10 +383,38 @@ export const migrateCancelCommand: CommandDef<ShellContext> = {
   },
 };
 
+/** `migrate-continue STATE`: leave pre-switchover (pause-before-switchover), as QEMU's. */
+export const migrateContinueCommand: CommandDef<ShellContext> = {
+  name: "migrate-continue",
+  summary: "Continue a migration paused in pre-switchover (pause-before-switchover): the " +
+    "stop-and-copy starts",
+  args: [{
+    name: "state",
+    optional: true,
+    description: "the state it is paused in (pre-switchover, the default)",
+    type: enumType("state", ["pre-switchover"]),
+  }],
+  run(ctx): Promise<number> {
+    const mig = migrationOf(ctx.session);
+    const state = mig.last?.state ?? "none";
+    if (!mig.resume || state !== "pre-switchover") {
+      throw new UsageError(
+        `Migration not in expected state: ${state} (migrate-continue applies in pre-switchover)`,
+      );
+    }
+    const resume = mig.resume;
+    mig.resume = undefined;
+    resume();
+    ctx.io.out("migrate-continue: the stop-and-copy starts");
+    return Promise.resolve(0);
+  },
+};
+
 /** Every migration command but incoming (incoming_command.ts), for repl/commands/mod.ts. */
 export const migrateCommands: CommandDef<ShellContext>[] = [
   migrateCommand,
   migrateStatusCommand,
   migrateSetParametersCommand,
   migrateCancelCommand,
+  migrateContinueCommand,
 ];

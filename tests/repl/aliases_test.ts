@@ -15,6 +15,10 @@ Deno.test("expandAlias() turns QEMU's monitor words into ours", () => {
   deepStrictEqual(expandAlias(["loadvm", "a"]).words, ["load", "a"]);
   deepStrictEqual(expandAlias(["delvm", "a"]).words, ["delete", "a"]);
   deepStrictEqual(expandAlias(["migrate_cancel"]).words, ["migrate-cancel"]);
+  deepStrictEqual(expandAlias(["migrate_continue", "pre-switchover"]).words, [
+    "migrate-continue",
+    "pre-switchover",
+  ]);
   deepStrictEqual(
     expandAlias(["migrate_set_parameter", "downtime_limit", "50"]).words,
     ["migrate-set-parameters", "--downtime-limit", "50"],

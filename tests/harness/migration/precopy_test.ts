@@ -455,3 +455,258 @@ Deno.test("parameters read at every round apply to a migration in flight", async
   strictEqual(status.rounds.length, 3, "converged at the round after the change");
   strictEqual(status.parameters.downtimeLimitMs, 1000);
 });
+
+Deno.test("precopy with xbzrle resends dirty pages as deltas: fewer bytes, the same destination", async () => {
+  // A small region rewritten over and over: the pages come back round after round.
+  const HOT: MemwriterConfig = { regionPages: 32, pagesPerRound: 16, delay: 2000, reportEvery: 64 };
+  // A limit nothing meets: five dirty rounds, then the switch-over is forced.
+  const limit = (_: VirtMachine) => 0;
+  const plainSrc = started(HOT);
+  const plain = memoryOutgoing();
+  const p = await precopy(
+    plainSrc,
+    plain,
+    "mem:",
+    params({
+      maxBandwidth: 256 << 20,
+      downtimeLimitMs: limit(plainSrc),
+      maxRounds: 5,
+      onNoConvergence: "force",
+    }),
+  );
+  const src = started(HOT);
+  const out = memoryOutgoing();
+  const status = await precopy(
+    src,
+    out,
+    "mem:",
+    params({
+      maxBandwidth: 256 << 20,
+      downtimeLimitMs: limit(src),
+      maxRounds: 5,
+      onNoConvergence: "force",
+    }),
+    {
+      capabilities: {
+        xbzrle: true,
+        autoConverge: false,
+        pauseBeforeSwitchover: false,
+        postcopyRam: false,
+      },
+    },
+  );
+  strictEqual(status.state, "completed");
+  deepStrictEqual(status.capabilities, ["xbzrle"]);
+  strictEqual(status.rounds.length, 6);
+  strictEqual(status.rounds[0].xbzrlePages, 0, "the first pass sends whole pages");
+  strictEqual(status.rounds[1].xbzrlePages, 0, "round 1 only fills the cache (misses)");
+  ok(status.xbzrle!.pages > 0 && status.xbzrle!.cacheMisses > 0, JSON.stringify(status.xbzrle));
+  strictEqual(status.xbzrle!.cacheSize, 64 << 20);
+  ok(status.rounds.slice(2).every((r) => r.xbzrlePages > 0));
+  // memwriter rewrites 12 bytes of a page: a delta is a few dozen bytes instead of 4 KiB.
+  ok(status.xbzrle!.bytes / status.xbzrle!.pages < 64, JSON.stringify(status.xbzrle));
+  const laterPlain = p.rounds.slice(2).reduce((s, r) => s + r.bytes, 0);
+  const laterXb = status.rounds.slice(2).reduce((s, r) => s + r.bytes, 0);
+  ok(laterXb * 4 < laterPlain, `${laterXb} vs ${laterPlain}`);
+  strictEqual(src.ramSection.xbzrleCacheSize, null, "later saves send plain pages");
+
+  const dst = await loaded(out.bytes());
+  deepStrictEqual(withoutConsole(dst), withoutConsole(src));
+  strictEqual(dst.ramSection.stats.xbzrlePages, status.xbzrle!.pages);
+  dst.run(5_000_000);
+  ok(!dst.consoleText.includes("CORRUPTION"), dst.consoleText);
+});
+
+/**
+ * A guest dirtying about 1.5 times what 64 MiB/s carries over a 1024-page region: plain precopy
+ * never gets under a 40 ms limit; throttled to 40-60% it does.
+ */
+const HEAVY: MemwriterConfig = {
+  regionPages: 1024,
+  pagesPerRound: 16,
+  delay: 12000,
+  reportEvery: 64,
+};
+const HEAVY_LINK = { maxBandwidth: 64 << 20, downtimeLimitMs: 40, maxRounds: 14 };
+
+/** HEAVY with its whole region written once. */
+function heavy(): VirtMachine {
+  const m = memwriter(HEAVY);
+  m.run(10_000_000);
+  return m;
+}
+
+const CAPS_OFF = {
+  xbzrle: false,
+  autoConverge: false,
+  pauseBeforeSwitchover: false,
+  postcopyRam: false,
+};
+
+Deno.test("auto-converge throttles a guest that outpaces the link until precopy converges", async () => {
+  const p = params(HEAVY_LINK);
+  const plain = await precopy(heavy(), memoryOutgoing(), "mem:", p);
+  strictEqual(plain.state, "cancelled", "plain precopy does not converge at this rate");
+  const src = heavy();
+  const out = memoryOutgoing();
+  const status = await precopy(src, out, "mem:", p, {
+    capabilities: { ...CAPS_OFF, autoConverge: true },
+  });
+  strictEqual(status.state, "completed", String(status.reason));
+  strictEqual(status.converged, true);
+  deepStrictEqual(status.capabilities, ["auto-converge"]);
+  const throttles = status.rounds.map((r) => r.throttlePercent);
+  strictEqual(throttles[0], 0, "no throttle in the first pass");
+  // QEMU's steps: 20% first, then +10% each time the rate is high twice more.
+  const seen = [...new Set(throttles.filter((t) => t > 0))];
+  strictEqual(seen[0], 20, JSON.stringify(throttles));
+  ok(seen.every((t, i) => t === 20 + 10 * i), JSON.stringify(throttles));
+  ok(status.throttlePercent >= 20);
+  // A throttled round retires that share fewer instructions than the time it took.
+  for (const r of status.rounds.filter((x) => x.throttlePercent > 0)) {
+    const full = Math.ceil(r.bytes / (64 << 20) * 1e8);
+    ok(r.guestInsns <= Math.floor(full * (100 - r.throttlePercent) / 100), `round ${r.round}`);
+  }
+  const dst = await loaded(out.bytes());
+  deepStrictEqual(withoutConsole(dst), withoutConsole(src));
+  dst.run(3_000_000);
+  ok(!dst.consoleText.includes("CORRUPTION"));
+});
+
+Deno.test("auto-converge respects cpu-throttle-initial/increment and max-cpu-throttle", async () => {
+  const p = params({
+    ...HEAVY_LINK,
+    downtimeLimitMs: 0,
+    maxRounds: 9,
+    cpuThrottleInitial: 30,
+    cpuThrottleIncrement: 25,
+    maxCpuThrottle: 60,
+  });
+  const status = await precopy(heavy(), memoryOutgoing(), "mem:", p, {
+    capabilities: { ...CAPS_OFF, autoConverge: true },
+  });
+  strictEqual(status.state, "cancelled", "a limit of 0 ms is never met");
+  const seen = [...new Set(status.rounds.map((r) => r.throttlePercent).filter((t) => t > 0))];
+  deepStrictEqual(seen, [30, 55, 60]);
+});
+
+Deno.test("pause-before-switchover waits in pre-switchover with nothing sent, then completes", async () => {
+  const src = started(SLOW);
+  const out = memoryOutgoing();
+  let pausedAt = -1;
+  let instretThen = -1;
+  let state = "";
+  const status = await precopy(
+    src,
+    out,
+    "mem:",
+    params({ maxBandwidth: 256 << 20, downtimeLimitMs: 0.5 + deviceMs(src, 256 << 20) }),
+    {
+      capabilities: { ...CAPS_OFF, pauseBeforeSwitchover: true },
+      preSwitchover: async (s) => {
+        state = s.state;
+        pausedAt = out.bytes().length;
+        instretThen = src.cpu.instret;
+        await new Promise((r) => setTimeout(r, 20)); // the user takes a moment
+        strictEqual(out.bytes().length, pausedAt, "nothing is sent while paused");
+      },
+    },
+  );
+  strictEqual(state, "pre-switchover");
+  strictEqual(status.state, "completed");
+  strictEqual(src.cpu.instret, instretThen, "the guest stays stopped while paused");
+  strictEqual(status.switchoverInstret, instretThen);
+  ok(out.bytes().length > pausedAt);
+  const dst = await loaded(out.bytes());
+  deepStrictEqual(withoutConsole(dst), withoutConsole(src));
+});
+
+Deno.test("pause-before-switchover: a cancel in pre-switchover drops the transport, the source runs on", async () => {
+  const src = started(SLOW);
+  const out = memoryOutgoing();
+  const controller = new AbortController();
+  const status = await precopy(
+    src,
+    out,
+    "mem:",
+    params({ maxBandwidth: 256 << 20, downtimeLimitMs: 0.5 + deviceMs(src, 256 << 20) }),
+    {
+      signal: controller.signal,
+      capabilities: { ...CAPS_OFF, pauseBeforeSwitchover: true },
+      preSwitchover: () => {
+        controller.abort();
+        return new Promise<void>(() => {}); // migrate-continue never comes
+      },
+    },
+  );
+  strictEqual(status.state, "cancelled");
+  strictEqual(status.interrupted, true);
+  ok(/cancelled in pre-switchover/.test(status.reason!), String(status.reason));
+  strictEqual(out.ended, "aborted");
+  strictEqual(src.ramSection.saving, false);
+  ok(src.ram.dirty.some((w) => w !== 0), "unsent pages are dirty again");
+  const ref = reference(SLOW, status.rounds);
+  deepStrictEqual(fingerprint(src), fingerprint(ref));
+});
+
+Deno.test("a link cut in each phase (throttled or xbzrle rounds, pre-switchover, stop-and-copy) fails cleanly", async () => {
+  for (const phase of ["rounds", "xbzrle-rounds", "pre-switchover", "stop-and-copy"] as const) {
+    const rounds = phase === "rounds" || phase === "xbzrle-rounds";
+    const src = rounds ? heavy() : started(SLOW);
+    let written = 0;
+    let paused = false;
+    let cutAfter = Infinity;
+    const broken: Outgoing & { ended: string } = {
+      ended: "open",
+      sink: {
+        write(chunk) {
+          written += chunk.length;
+          if (written > cutAfter) return Promise.reject(new Error("Broken pipe"));
+          return Promise.resolve();
+        },
+      },
+      finish: () => Promise.resolve(),
+      abort() {
+        broken.ended = "aborted";
+        return Promise.resolve();
+      },
+    };
+    if (phase === "rounds") cutAfter = 14_000_000; // round 3 (of about 4.2 MB), throttled
+    if (phase === "xbzrle-rounds") cutAfter = 6_000_000; // round 1: cache misses, sent whole
+    const status = await precopy(
+      src,
+      broken,
+      "mem:",
+      rounds
+        ? params({ ...HEAVY_LINK, downtimeLimitMs: 0 })
+        : params({ maxBandwidth: 256 << 20, downtimeLimitMs: 0.5 + deviceMs(src, 256 << 20) }),
+      {
+        capabilities: {
+          ...CAPS_OFF,
+          autoConverge: phase === "rounds",
+          xbzrle: phase === "xbzrle-rounds",
+          pauseBeforeSwitchover: !rounds,
+        },
+        preSwitchover: () => {
+          paused = true;
+          // The destination goes away while the source waits: the next write finds out.
+          cutAfter = phase === "pre-switchover" ? written : written + 100_000;
+          return Promise.resolve();
+        },
+      },
+    );
+    strictEqual(status.state, "failed", phase);
+    ok(status.error instanceof TransportError, `${phase}: ${status.error}`);
+    strictEqual(broken.ended, "aborted", phase);
+    strictEqual(src.ramSection.saving, false, phase);
+    strictEqual(status.switchoverInstret, null, phase);
+    if (phase === "rounds") ok(status.rounds.some((r) => r.throttlePercent > 0), phase);
+    else if (phase === "xbzrle-rounds") ok(status.xbzrle!.cacheMisses > 0, phase);
+    else ok(paused, phase);
+    // A later save of the same machine sends plain pages again (the cache went with the save).
+    strictEqual(src.ramSection.xbzrleCacheSize, null, phase);
+    // The source is intact and runs on.
+    src.run(2_000_000);
+    ok(!src.consoleText.includes("CORRUPTION"), phase);
+  }
+});

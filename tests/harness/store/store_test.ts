@@ -138,15 +138,19 @@ Deno.test("export() refuses a stream that changed on disk", async () => {
   await rejects(Deno.stat(out), Deno.errors.NotFound);
 });
 
-Deno.test("import() records the checksum, machine and RAM size of a stream file", async () => {
+Deno.test("import() records the checksum, machine, RAM size, instructions and virtual time of a stream", async () => {
   const store = await newStore();
-  const meta = await store.save("a", demoMachine(1000));
+  const m = demoMachine(300_000);
+  const meta = await store.save("a", m);
   const imported = await store.import(store.streamPath(meta), "b");
   strictEqual(imported.sha256, meta.sha256);
   strictEqual(imported.ramSize, 16 << 20);
   strictEqual(imported.machine, "virt");
   strictEqual(imported.origin, "import");
-  strictEqual(imported.insns, null);
+  // The stream's cpu/snapshell-counters subsection carries minstret and mcycle.
+  strictEqual(imported.insns, m.cpu.instret);
+  strictEqual(imported.virtualNs, m.nowNs().toString());
+  ok(imported.insns > 0 && meta.insns === imported.insns && meta.virtualNs === imported.virtualNs);
   await rejects(store.import(store.streamPath(meta), "b"), isStoreError("exists"));
 });
 
@@ -158,7 +162,10 @@ Deno.test("import() refuses a file that is not a migration stream, and takes a d
   const meta = await store.save("a", demoMachine(1000));
   const cut = (await Deno.readFile(store.streamPath(meta))).subarray(0, 3000);
   await Deno.writeFile(`${dir}/cut`, cut);
-  await store.import(`${dir}/cut`, "cut");
+  const cutMeta = await store.import(`${dir}/cut`, "cut");
+  // The cut stream never reaches the cpu section: its counters are unknown, not guessed.
+  strictEqual(cutMeta.insns, null);
+  strictEqual(cutMeta.virtualNs, null);
   await rejects(
     store.load("cut", (ram) => freshMachine(ram)),
     (e: unknown) => e instanceof MigrationError && e.kind === "corrupt" && e.offset === 3000,
@@ -232,4 +239,13 @@ Deno.test("temp files of a killed writer are removed when the store next opens; 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("import() of a QEMU 7.2 stream (no snapshell counters) leaves instructions and time unknown", async () => {
+  const store = await newStore();
+  const fixture = new URL("../../fixtures/qemu72/virt-icount.qemu", import.meta.url).pathname;
+  const meta = await store.import(fixture, "q");
+  strictEqual(meta.machine.startsWith("virt"), true);
+  strictEqual(meta.insns, null);
+  strictEqual(meta.virtualNs, null);
 });

@@ -37,6 +37,7 @@ Deno.test("ram: block list, zero/data pages per block, EOS", async () => {
     totalSize: 0x3000n,
     zeroPages: 0,
     dataPages: 0,
+    xbzrlePages: 0,
     otherPages: 0,
     flushes: 0,
     eos: true,
@@ -102,6 +103,7 @@ Deno.test("ram: XBZRLE and compressed pages are skipped and counted; bad records
     offset: 0,
     zeroPages: 0,
     dataPages: 0,
+    xbzrlePages: 0,
     otherPages: 0,
   }];
   const w = new Bytes().be64(0x40n).str8("a").u8(1).be16(3).u8(1, 2, 3).be64(0x1120n).be32(2).u8(
@@ -109,7 +111,8 @@ Deno.test("ram: XBZRLE and compressed pages are skipped and counted; bad records
     0,
   ).be64(0x10n);
   const info = await decodeRamChunk(reader(w), st, ctx());
-  assertEquals([info.otherPages, st.blocks[0].otherPages], [2, 2]);
+  assertEquals([info.xbzrlePages, st.blocks![0].xbzrlePages], [1, 1]);
+  assertEquals([info.otherPages, st.blocks![0].otherPages], [1, 1]);
   await rejects(decodeRamChunk(reader(new Bytes().be64(0x28n)), state(), ctx()), StreamFormatError);
   await rejects(decodeRamChunk(reader(new Bytes().be64(0x80n)), st, ctx()), StreamFormatError);
   await rejects(
@@ -134,4 +137,35 @@ Deno.test("ram: block list shorter than its total is warned about", async () => 
     c,
   );
   assertEquals(c.warnings, ["ram-block-list"]);
+});
+
+Deno.test("ram: XBZRLE deltas are warned about once and applied to the earlier page in -m", async () => {
+  const st = state();
+  st.blocks = [{
+    name: "a",
+    length: 0x2000n,
+    offset: 0,
+    zeroPages: 0,
+    dataPages: 0,
+    xbzrlePages: 0,
+    otherPages: 0,
+  }];
+  const c = ctx({ dumpMemory: true });
+  // page 0 sent whole, then two deltas: byte 4 := 0xaa, then bytes 0..1 := 0x11 0x22
+  const w = new Bytes().be64(0x08n).str8("a").raw(page(0)).be64(0x60n).u8(1).be16(3).u8(4, 1, 0xaa)
+    .be64(0x60n).u8(1).be16(4).u8(0, 2, 0x11, 0x22)
+    .be64(0x1040n).str8("a").u8(1).be16(3).u8(0, 1, 0x33).be64(0x10n);
+  await decodeRamChunk(reader(w), st, c);
+  assertEquals(c.warnings, ["xbzrle"]);
+  const want = page(0).slice();
+  want[4] = 0xaa;
+  want[0] = 0x11;
+  want[1] = 0x22;
+  const hex = [...want].map((v) => v.toString(16).padStart(2, "0")).join(" ");
+  assertEquals(st.memory!.get("a (0x0000000000000000)"), hex);
+  assertEquals(
+    st.memory!.get("a (0x0000000000001000)"),
+    "XBZRLE delta of 3 bytes for a page not sent before",
+  );
+  assertEquals(st.blocks[0].xbzrlePages, 3);
 });

@@ -15,6 +15,7 @@ import {
 } from "../../../migration/errors.ts";
 import { newBitmap, setPage } from "../../../migration/ram/page_bitmap.ts";
 import {
+  emptyStats,
   RAM_SECTION_VERSION,
   type RamBlock,
   RamSection,
@@ -91,7 +92,16 @@ Deno.test("saveSetup/saveIterate/saveComplete write QEMU's START, PART and END p
   const end = new StreamWriter();
   await section.saveComplete(end);
   strictEqual(hex(end.take()), hex(b(be64(RamFlag.EOS))), "END: nothing left, only EOS");
-  deepStrictEqual(section.stats, { zeroPages: 2, normalPages: 1, bytes: PS });
+  deepStrictEqual(section.stats, {
+    zeroPages: 2,
+    normalPages: 1,
+    bytes: PS,
+    xbzrlePages: 0,
+    xbzrleBytes: 0,
+    xbzrleCacheMisses: 0,
+    xbzrleOverflows: 0,
+    xbzrleSkipped: 0,
+  });
   strictEqual(section.saving, false);
 });
 
@@ -155,7 +165,7 @@ Deno.test("the loader accepts what the saver wrote, and reports which pages chan
   await loadChunks(dst.section, chunks);
   dst.section.commit();
   deepStrictEqual(dst.block.bytes, src.block.bytes);
-  deepStrictEqual(dst.section.stats, { zeroPages: 2, normalPages: 1, bytes: PS });
+  deepStrictEqual(dst.section.stats, { ...emptyStats(), zeroPages: 2, normalPages: 1, bytes: PS });
   strictEqual(dst.loaded.length, 1);
   deepStrictEqual([...dst.loaded[0]], [0b101], "pages 0 (zeroed) and 2 (filled) changed");
 });
@@ -191,10 +201,10 @@ const rejectedRecords: [string, Uint8Array, new (...a: never[]) => MigrationErro
     /Unknown combination of migration flags: 0x408/,
   ],
   [
-    "XBZRLE page (not negotiated)",
+    "an XBZRLE delta for a page the stream never sent",
     part(be64(RamFlag.XBZRLE), str8("blk"), 1, 0, 0),
     StreamFormatError,
-    /flags: 0x40/,
+    /never sent: there is no cached copy/,
   ],
   [
     "a second block list",
@@ -340,7 +350,7 @@ Deno.test("runs of ZERO records: known-zero pages are skipped, a page with data 
   const start8 = b(be64(8 * PS + RamFlag.MEM_SIZE), str8("blk"), be64(8 * PS), be64(RamFlag.EOS));
   const stream = b(be64(RamFlag.ZERO), str8("blk"), 0, zeros(1, 8), be64(RamFlag.EOS));
   await loadChunks(dst.section, [[start8, "start"], [stream, "part"]]);
-  deepStrictEqual(dst.section.stats, { zeroPages: 8, normalPages: 0, bytes: 0 });
+  deepStrictEqual(dst.section.stats, { ...emptyStats(), zeroPages: 8, normalPages: 0, bytes: 0 });
   deepStrictEqual(dst.block.bytes, new Uint8Array(8 * PS), "page 5 was zeroed");
   dst.section.abort();
   deepStrictEqual(dst.block.bytes.subarray(5 * PS, 6 * PS), pageOf(0x44), "abort restores it");
@@ -387,7 +397,7 @@ Deno.test("never-written pages are sent as ZERO without being read (writers must
   section.saveSetup(w);
   w.take();
   await section.saveComplete(w);
-  deepStrictEqual(section.stats, { zeroPages: 1, normalPages: 1, bytes: PS });
+  deepStrictEqual(section.stats, { ...emptyStats(), zeroPages: 1, normalPages: 1, bytes: PS });
   strictEqual(block.dirty[0], 0, "the dirty bits were folded in");
   strictEqual(block.written[0], 1, "into written");
 });
@@ -407,9 +417,9 @@ Deno.test("live rounds: sync folds dirty pages into the pending set, cancel give
   setPage(block.dirty, 3);
   deepStrictEqual(section.syncDirty(), { dirtied: 1, pending: 2 });
   const round = new StreamWriter();
-  section.stats = { zeroPages: 0, normalPages: 0, bytes: 0 };
+  section.stats = emptyStats();
   await section.saveIterate(round);
-  deepStrictEqual(section.stats, { zeroPages: 2, normalPages: 0, bytes: 0 });
+  deepStrictEqual(section.stats, { ...emptyStats(), zeroPages: 2 });
   strictEqual(
     hex(round.take()),
     hex(b(
@@ -427,4 +437,94 @@ Deno.test("live rounds: sync folds dirty pages into the pending set, cancel give
   strictEqual(section.saving, false);
   strictEqual(section.pendingPages, 0);
   strictEqual(block.dirty[0], 1 << 7, "the unsent page is dirty again");
+});
+
+/** A PART that resends page 1 of "blk" as `record` (an XBZRLE record body after the header). */
+function xbzrlePart(page: number, body: number[]): Uint8Array {
+  return b(be64(page * PS + RamFlag.XBZRLE), str8("blk"), body, be64(RamFlag.EOS));
+}
+
+Deno.test("xbzrle: a miss fills the cache, a hit sends QEMU's XBZRLE record, an equal page nothing", async () => {
+  const { block, section } = tiny();
+  section.xbzrleCacheSize = 4 * PS;
+  block.bytes.set(pageOf(0x11), PS);
+  section.saveSetup(new StreamWriter());
+  await section.saveIterate(new StreamWriter()); // the full pass: whole pages, no cache yet
+  block.bytes[PS + 8] = 0x99;
+  setPage(block.dirty, 1);
+  section.syncDirty();
+  const miss = new StreamWriter();
+  await section.saveIterate(miss);
+  strictEqual(
+    hex(miss.take()),
+    hex(
+      b(
+        be64(PS + RamFlag.PAGE + RamFlag.CONTINUE),
+        block.bytes.slice(PS, 2 * PS),
+        be64(RamFlag.EOS),
+      ),
+    ),
+    "a cache miss goes whole (and fills the cache)",
+  );
+  block.bytes[PS + 9] = 0x77;
+  setPage(block.dirty, 1);
+  section.syncDirty();
+  const hit = new StreamWriter();
+  await section.saveIterate(hit);
+  // zero run 9, data run 1 [77]: encoding 1, be16 length 3
+  strictEqual(
+    hex(hit.take()),
+    hex(b(be64(PS + RamFlag.XBZRLE + RamFlag.CONTINUE), 1, 0, 3, 9, 1, 0x77, be64(RamFlag.EOS))),
+  );
+  setPage(block.dirty, 1); // dirty but unchanged: QEMU skips it
+  const end = new StreamWriter();
+  await section.saveComplete(end);
+  strictEqual(hex(end.take()), hex(b(be64(RamFlag.EOS))));
+  strictEqual(section.stats.xbzrlePages, 1);
+  strictEqual(section.stats.xbzrleSkipped, 1);
+  strictEqual(section.stats.xbzrleCacheMisses, 1);
+});
+
+Deno.test("xbzrle: the loader applies a delta to the page the stream sent before", async () => {
+  const { block, section } = tiny();
+  const full = b(be64(PS + RamFlag.PAGE), str8("blk"), pageOf(0x11), be64(RamFlag.EOS));
+  await loadChunks(section, [[START, "start"], [full, "part"], [
+    xbzrlePart(1, [1, 0, 3, 9, 1, 0x77]),
+    "part",
+  ]]);
+  const want = pageOf(0x11);
+  want[9] = 0x77;
+  deepStrictEqual(block.bytes.subarray(PS, 2 * PS), want);
+  strictEqual(section.stats.xbzrlePages, 1);
+});
+
+Deno.test("xbzrle: a bad encoding, length, delta or a page never sent is a typed error; RAM is unchanged", async () => {
+  const full = b(be64(PS + RamFlag.PAGE), str8("blk"), pageOf(0x11), be64(RamFlag.EOS));
+  const cases: [string, Uint8Array, RegExp, string][] = [
+    ["encoding", xbzrlePart(1, [2, 0, 3, 9, 1, 0x77]), /wrong compression/, "xbzrle.encoding"],
+    ["length", xbzrlePart(1, [1, 0x10, 0x01]), /len overflow/, "xbzrle.length"],
+    [
+      "delta",
+      xbzrlePart(1, [1, 0, 3, 0x81, 0x20, 1]),
+      /decode error: a zero run of 4097/,
+      "xbzrle.data",
+    ],
+    ["never sent", xbzrlePart(2, [1, 0, 3, 9, 1, 0x77]), /never sent/, "xbzrle.page"],
+  ];
+  for (const [what, part, msg, path] of cases) {
+    const { block, section } = tiny();
+    block.bytes.fill(0x42);
+    const before = block.bytes.slice();
+    const err = await loadChunks(section, [[START, "start"], [full, "part"], [part, "part"]]).then(
+      () => undefined,
+      (e) => e,
+    );
+    ok(err instanceof StreamFormatError, `${what}: ${err}`);
+    strictEqual(err.kind, "corrupt");
+    ok(msg.test(err.message), `${what}: ${err.message}`);
+    strictEqual(err.path, path, what);
+    strictEqual(err.section, "ram");
+    section.abort();
+    deepStrictEqual(block.bytes, before, `${what}: the page sent earlier is rolled back too`);
+  }
 });

@@ -19,7 +19,15 @@ Deno.test("capabilities lists every extension, off by default", async () => {
   ctx.clear();
   strictEqual(await run(ctx, "capabilities", "--json"), 0);
   const list = JSON.parse(ctx.outText()) as { name: string; on: boolean; recorded: boolean }[];
-  strictEqual(list.length, 6);
+  // QEMU's four migration capabilities, then snapshell's six protocol extensions.
+  deepStrictEqual(
+    list.slice(0, 4).map((c) => [c.name, c.recorded]),
+    [["xbzrle", false], ["auto-converge", false], ["pause-before-switchover", false], [
+      "postcopy-ram",
+      false,
+    ]],
+  );
+  strictEqual(list.length, 10);
   ok(list.every((c) => !c.on));
 });
 

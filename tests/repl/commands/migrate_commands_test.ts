@@ -12,6 +12,7 @@ import { DEFAULT_PARAMETERS } from "../../../harness/migration/params.ts";
 import { precopy } from "../../../harness/migration/precopy.ts";
 import { runCommandLine } from "../../../repl/cli.ts";
 import { allCommands } from "../../../repl/commands/mod.ts";
+import { migrationOf } from "../../../repl/commands/migrate_commands.ts";
 import { type ProgressFactory, terminalProgress } from "../../../repl/progress.ts";
 import type { ShellContext } from "../../../repl/session.ts";
 import { fingerprint, memoryOutgoing, memwriter } from "../../harness/migration/_guest.ts";
@@ -185,12 +186,20 @@ Deno.test("migrate-set-parameters shows, changes and checks the session's parame
     downtimeLimitMs: 50,
     maxRounds: 4,
     onNoConvergence: "force",
+    xbzrleCacheSize: 64 << 20,
+    cpuThrottleInitial: 20,
+    cpuThrottleIncrement: 10,
+    maxCpuThrottle: 99,
   });
   for (
     const bad of [
       ["--max-bandwidth", "fast"],
       ["--downtime-limit", "-3"],
       ["--on-no-convergence", "maybe"],
+      ["--xbzrle-cache-size", "100"],
+      ["--cpu-throttle-initial", "0"],
+      ["--cpu-throttle-increment", "100"],
+      ["--max-cpu-throttle", "10"],
     ]
   ) {
     ctx.clear();
@@ -599,6 +608,170 @@ Deno.test("a forced switch-over past the downtime limit warns, in the text and i
     ok(/downtime [\d.]+ ms exceeded the limit of 1 ms \(switch-over forced\)/.test(warnings[0]));
     ok(src.errText().includes(`migrate: warning: ${warnings[0]}`), src.errText());
     strictEqual(await run(src, "run", "10"), 2, "the source is in postmigrate");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("xbzrle from the shell: capability and parameter, status figures, a loadable stream", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const src = memwriterContext({
+      regionPages: 32,
+      pagesPerRound: 16,
+      delay: 2000,
+      reportEvery: 64,
+    });
+    strictEqual(await run(src, "set", "capability", "xbzrle", "on"), 0, src.errText());
+    ok(/capability xbzrle: on/.test(src.outText()), src.outText());
+    strictEqual(
+      await run(src, "migrate-set-parameters", "--xbzrle-cache-size", "1M"),
+      0,
+      src.errText(),
+    );
+    strictEqual(await run(src, "migrate-set-parameters", "--xbzrle-cache-size", "3M"), 2);
+    ok(/xbzrle-cache-size: 3145728 is not a power of two/.test(src.errText()), src.errText());
+    strictEqual(await run(src, "set", "capability", "postcopy-ram", "on"), 2);
+    ok(/postcopy is not implemented/.test(src.errText()), src.errText());
+    src.clear();
+    strictEqual(await run(src, "capabilities", "--json"), 0);
+    const caps = JSON.parse(src.outText()) as { name: string; on: boolean }[];
+    deepStrictEqual(caps.filter((c) => c.on).map((c) => c.name), ["xbzrle"]);
+    src.clear();
+    const file = `${dir}/vm.qemu`;
+    const code = await run(
+      src,
+      ...[
+        "migrate",
+        `file:${file}`,
+        "--downtime-limit",
+        "0",
+        "--max-rounds",
+        "4",
+        "--force",
+        "--json",
+      ],
+    );
+    strictEqual(code, 0, src.errText());
+    const status = lastJson(src.outText());
+    deepStrictEqual(status.capabilities, ["xbzrle"]);
+    const x = status.xbzrle as { cacheSize: number; pages: number };
+    strictEqual(x.cacheSize, 1 << 20);
+    ok(x.pages > 0, JSON.stringify(x));
+    src.clear();
+    strictEqual(await run(src, "migrate-status"), 0);
+    ok(/capabilities: xbzrle/.test(src.outText()), src.outText());
+    ok(/xbzrle: cache 1048576 bytes, \d+ pages in \d+ bytes/.test(src.outText()), src.outText());
+
+    const dst = captureContext();
+    strictEqual(await run(dst, "incoming", `file:${file}`, "--run", "3M"), 0, dst.errText());
+    deepStrictEqual(withoutConsole(dst.session.machine as VirtMachine).ram.length, 16 << 20);
+    ok(!dst.rawText().includes("CORRUPTION"), dst.rawText());
+    strictEqual(await run(dst, "inspect", file), 0, dst.errText());
+    ok(/xbzrle/.test(dst.outText()), dst.outText());
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** Wait (bounded) until `cond` holds, giving the detached migration turns meanwhile. */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  for (let i = 0; i < 6000 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
+  ok(cond(), `timed out waiting for ${what}`);
+}
+
+Deno.test("pause-before-switchover: migrate -d stops in pre-switchover until migrate-continue", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const src = { ...memwriterContext(), interactive: true };
+    strictEqual(await run(src, "set", "capability", "pause-before-switchover", "on"), 0);
+    strictEqual(await run(src, "migrate", `file:${dir}/vm.qemu`), 2);
+    ok(/use migrate -d, then migrate-continue pre-switchover/.test(src.errText()), src.errText());
+    strictEqual(await run(src, "migrate-continue"), 2, "nothing to continue yet");
+    ok(/Migration not in expected state: none/.test(src.errText()), src.errText());
+    strictEqual(
+      await run(src, "migrate", "-d", `file:${dir}/vm.qemu`, "--downtime-limit", "50"),
+      0,
+      src.errText(),
+    );
+    const mig = migrationOf(src.session);
+    await until(() => mig.last?.state === "pre-switchover", "pre-switchover");
+    ok(/paused in pre-switchover with the guest stopped/.test(src.outText()), src.outText());
+    const instret = src.session.machine.cpu.instret;
+    src.clear();
+    strictEqual(await run(src, "migrate-status"), 0);
+    ok(/Migration status: pre-switchover/.test(src.outText()), src.outText());
+    ok(/migrate-continue pre-switchover completes it/.test(src.outText()));
+    strictEqual(src.session.machine.cpu.instret, instret, "the guest is stopped meanwhile");
+    strictEqual(await run(src, "migrate-continue", "pre-switchover"), 0, src.errText());
+    strictEqual(await mig.detached?.done ?? 0, 0);
+    strictEqual(mig.last?.state, "completed");
+    const dst = captureContext();
+    strictEqual(await run(dst, "incoming", `file:${dir}/vm.qemu`, "--run", "2M"), 0, dst.errText());
+    ok(!dst.rawText().includes("CORRUPTION"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("two processes over tcp with auto-converge: throttled rounds converge where plain precopy gives up", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const m = memwriter({ regionPages: 1024, pagesPerRound: 16, delay: 12000, reportEvery: 64 });
+    m.run(10_000_000);
+    const snap = `${dir}/heavy.qemu`;
+    await saveMachineFile(m, snap);
+    const link = "--max-bandwidth 64M --downtime-limit 40 --max-rounds 14 --json";
+    const plain = snapshell(dir, `incoming file:${snap}\nmigrate file:${dir}/plain.qemu ${link}\n`);
+    const p = await plain.done();
+    strictEqual(p.code, 1, "plain precopy gives up");
+    strictEqual(lastJson(p.out).state, "cancelled");
+
+    const dst = snapshell(dir, "incoming tcp:127.0.0.1:0 --timeout 60 --run 3M --json\n");
+    const port = (await dst.waitFor(/incoming: listening on tcp:127\.0\.0\.1:(\d+)/))[1];
+    const src = snapshell(
+      dir,
+      `incoming file:${snap}\nset capability auto-converge on\nmigrate tcp:127.0.0.1:${port} ${link}\n`,
+    );
+    const [s, d] = await Promise.all([src.done(), dst.done()]);
+    strictEqual(s.code, 0, s.err);
+    strictEqual(d.code, 0, d.err);
+    const sent = lastJson(s.out);
+    strictEqual(sent.state, "completed");
+    deepStrictEqual(sent.capabilities, ["auto-converge"]);
+    ok((sent.throttlePercent as number) >= 20, String(sent.throttlePercent));
+    const got = lastJson(d.out);
+    strictEqual(got.bytes, sent.bytes);
+    ok(!String(got.console).includes("CORRUPTION"));
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("two processes over tcp with xbzrle: the destination takes the deltas and carries on", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const m = memwriter({ regionPages: 1024, pagesPerRound: 16, delay: 12000, reportEvery: 64 });
+    m.run(10_000_000);
+    const snap = `${dir}/heavy.qemu`;
+    await saveMachineFile(m, snap);
+    const dst = snapshell(dir, "incoming tcp:127.0.0.1:0 --timeout 60 --run 3M --json\n");
+    const port = (await dst.waitFor(/incoming: listening on tcp:127\.0\.0\.1:(\d+)/))[1];
+    const src = snapshell(
+      dir,
+      `incoming file:${snap}\nset capability xbzrle on\n` +
+        `migrate tcp:127.0.0.1:${port} --max-bandwidth 64M --downtime-limit 40 --json\n`,
+    );
+    const [s, d] = await Promise.all([src.done(), dst.done()]);
+    strictEqual(s.code, 0, s.err);
+    strictEqual(d.code, 0, d.err);
+    const sent = lastJson(s.out);
+    strictEqual(sent.state, "completed");
+    ok((sent.xbzrle as { pages: number }).pages > 500, JSON.stringify(sent.xbzrle));
+    const got = lastJson(d.out);
+    strictEqual(got.bytes, sent.bytes);
+    ok(/memwriter: round \d+/.test(String(got.console)), String(got.console));
+    ok(!String(got.console).includes("CORRUPTION"));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
