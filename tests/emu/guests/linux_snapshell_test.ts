@@ -40,7 +40,9 @@ const skipQemu = skip ?? (await qemuMissingReason());
  * - `pmu-num=0`: QEMU's hart has 16 mhpmcounters, snapshell's none ("Boot HART MHPM Count");
  * - `-dtb` snapshell's tree: QEMU's own describes virtio/PCI/flash/fw_cfg too, and the bigger
  *   blob is reserved ("Memory: ... 3600K reserved" against 3592K);
- * - `-rtc base=2024-01-01`: QEMU's RTC follows the host clock, snapshell's starts at 2024-01-01.
+ * - `-rtc base=2024-01-01`: QEMU's RTC follows the host clock, snapshell's starts at 2024-01-01;
+ * - `-icount shift=0,sleep=off`: without it QEMU's virtual clock follows the host's, so on a loaded
+ *   machine the RTC line read a second later ("00:00:01"); with it time counts instructions.
  */
 function qemuSameBootArgs(dtb: string): string[] {
   return [
@@ -49,6 +51,8 @@ function qemuSameBootArgs(dtb: string): string[] {
     dtb,
     "-rtc",
     "base=2024-01-01T00:00:00,clock=vm",
+    "-icount",
+    "shift=0,sleep=off",
   ];
 }
 
