@@ -26,6 +26,7 @@ import { diffValues, type StateDifference } from "../replay/state_diff.ts";
 import { sectionLabel } from "../../migration/sections/label.ts";
 import type { CaseOutcome } from "./classes.ts";
 import { ReusableMachine } from "./fresh.ts";
+import { sameValue } from "./same.ts";
 import { type FuzzVia, ViaTransport } from "./via.ts";
 
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
@@ -201,12 +202,15 @@ export class FuzzTarget {
     if (reusable && this.rejections++ % 8 !== 0) return undefined;
     const records = reusable?.resetRecords() ?? this.freshRecords(m);
     for (const { entry, record } of records) {
+      const live = entry.state!();
+      if (sameValue(record, live)) continue;
       const d: StateDifference[] = [];
-      diffValues(sectionLabel(entry), "", record, entry.state!(), d, 1);
+      diffValues(sectionLabel(entry), "", record, live, d, 1);
       if (d.length) return `${d[0].device} ${d[0].path} (${d[0].reference} -> ${d[0].replay})`;
     }
     const cpu: StateDifference[] = [];
     const resetCpu = reusable?.resetCpu ?? this.make({ ramSize: PAGE_SIZE }).cpu.state;
+    if (sameValue(resetCpu, m.cpu.state)) return undefined;
     diffValues("hart", "", resetCpu, m.cpu.state, cpu, 1);
     return cpu.length ? `hart ${cpu[0].path}` : undefined;
   }
@@ -225,8 +229,10 @@ export class FuzzTarget {
     for (const { entry, record } of this.refRecords) {
       const mine = m.registry.find(entry.idstr, entry.instanceId);
       if (!mine?.state) continue;
+      const live = mine.state();
+      if (sameValue(record, live)) continue;
       const d: StateDifference[] = [];
-      diffValues("", "", record, mine.state(), d, 1);
+      diffValues("", "", record, live, d, 1);
       if (d.length) out.push(mine);
     }
     return out;
