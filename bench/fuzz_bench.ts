@@ -6,7 +6,9 @@
  * one-line loads-per-second figure per core, on the demo snapshot or on a snapshot file (a
  * QEMU stream, e.g. `export`ed from the shell):
  *
- *   deno run --allow-read bench/fuzz_bench.ts [cases] [snapshot.qevm]
+ *   deno run --allow-read bench/fuzz_bench.ts [cases] [snapshot.qevm | demo] [no-preload]
+ *
+ * (`no-preload` turns pre-loaded RAM off, for a side-by-side figure of what it saves.)
  *
  * @module
  */
@@ -21,6 +23,7 @@ import { plainMachine } from "../harness/replay/fork.ts";
 import { probeRamLayout } from "../migration/ram/probe.ts";
 import { StreamReader } from "../migration/stream/reader.ts";
 import { StreamWriter } from "../migration/stream/writer.ts";
+import { STRATEGY_WEIGHTS } from "../migration/corrupt/mod.ts";
 
 const RAM = 16 << 20;
 
@@ -33,12 +36,13 @@ async function baseSnapshot(): Promise<Uint8Array> {
   return w.take();
 }
 
-const file = import.meta.main ? Deno.args[1] : undefined;
+const file = import.meta.main && Deno.args[1] !== "demo" ? Deno.args[1] : undefined;
+const preload = !(import.meta.main && Deno.args[2] === "no-preload");
 const base = file ? await Deno.readFile(file) : await baseSnapshot();
 const ramSize = file
   ? (await probeRamLayout(StreamReader.fromBytes(base), RAM_MAX_SIZE))?.total ?? RAM
   : RAM;
-const maker = await CaseMaker.create(base);
+const maker = await CaseMaker.create(base, 3, STRATEGY_WEIGHTS, preload);
 const target = await FuzzTarget.create(base);
 const reusable = new ReusableMachine(plainMachine, { ramSize });
 let next = 0;
@@ -78,7 +82,7 @@ if (import.meta.main) {
     ramMiB: ramSize / 2 ** 20,
     streamBytes: base.length,
     cases: n,
-    preloaded,
+    preloaded: preload ? preloaded : "off",
     counts,
     loadsPerSecond: Math.round(n / wall),
     loadsPerCpuSecond: Math.round(n / cpuSeconds),
