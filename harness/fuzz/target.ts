@@ -63,7 +63,7 @@ export class FuzzTarget {
   private readonly exact: boolean;
   private readonly ramSize: number;
   private reusable?: ReusableMachine;
-  /** The reused machine of pre-loaded cases (created at the first one). */
+  /** The reused machine of pre-loaded cases. */
   private withImage?: ReusableMachine;
   private rejections = 0;
   /** The original snapshot loaded into a fresh machine: what "equal" means. */
@@ -102,7 +102,11 @@ export class FuzzTarget {
     await t.reference.load(StreamReader.fromBytes(base));
     t.refRecords = t.reference.registry.entries.filter((e) => e.state)
       .map((entry) => ({ entry, record: structuredClone(entry.state!()) }));
-    if (!t.exact) t.reusable = new ReusableMachine(t.make, { ramSize: t.ramSize });
+    if (!t.exact) {
+      t.reusable = new ReusableMachine(t.make, { ramSize: t.ramSize });
+      // Built now, not in a worker's first pre-loaded case (which the watchdog times).
+      t.withImage = new ReusableMachine(t.make, { ramSize: t.ramSize });
+    }
     if (opts.via && opts.via !== "memory") t.transport = await ViaTransport.open(opts.via);
     return t;
   }
@@ -113,8 +117,7 @@ export class FuzzTarget {
    */
   private imageMachine(image: RamPreload): ReusableMachine | undefined {
     if (this.exact) return undefined;
-    if (!this.withImage) this.withImage = new ReusableMachine(this.make, { ramSize: this.ramSize });
-    this.withImage.useImage(image);
+    this.withImage!.useImage(image);
     return this.withImage;
   }
 
