@@ -75,6 +75,11 @@ export class Machine {
   readonly devices = new Map<string, SnapshotDevice & Partial<TimedDevice>>();
   /** Guest exit status once the guest asked to stop (finisher or HTIF). */
   exitCode: number | undefined;
+  /**
+   * Pages the last accepted load changed (a bitmap), until someone takes them: the fuzzer's
+   * reset puts back only those (and the guest's dirty ones) instead of all of RAM.
+   */
+  loadedPages: Uint32Array | undefined;
   private timed: (SnapshotDevice & TimedDevice)[] = [];
   private tohost: number | undefined;
   private stopRequested = false;
@@ -92,7 +97,10 @@ export class Machine {
       bytes: this.ram.u8,
       dirty: this.ram.dirty,
       written: this.ram.written,
-      onLoaded: (changed: Uint32Array) => this.dropDecoded(changed),
+      onLoaded: (changed: Uint32Array) => {
+        this.loadedPages = changed;
+        this.dropDecoded(changed);
+      },
     };
     this.ramSection = new RamSection(() => [ramBlock]);
     this.registry.registerIterative("ram", RAM_SECTION_VERSION, this.ramSection);

@@ -154,7 +154,7 @@ async function runInThread(
       if (opts.signal?.aborted) break;
       const c = await maker.make(settings.seed, i);
       if (c.preParsed) totals.preParsed++;
-      const outcome = await target.run(c.input);
+      const outcome = await target.run(c.input, c.ramPreloaded ? maker.preload : undefined);
       totals.counts[outcome.class]++;
       if (isBug(outcome.class)) totals.bugs.push({ index: i, ops: c.ops, outcome });
       if ((i + 1 - from) % 256 === 0 || i + 1 === to) opts.onProgress?.(i + 1 - from, to - from);

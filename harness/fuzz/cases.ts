@@ -15,6 +15,7 @@ import type { LayoutChunk, StreamLayout } from "../../migration/inspect/layout.t
 import { RamFlag } from "../../migration/sections/constants.ts";
 import type { ByteSource } from "../../migration/stream/reader.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
+import { planPreload, type RamPreload, type Replacement } from "./preload.ts";
 import {
   type ApplyContext,
   applyOps,
@@ -36,10 +37,31 @@ export function caseSeed(seed: number, index: number): number {
 }
 
 /** A RAM chunk payload and the bytes that load the same on a fresh machine. */
-interface Compaction {
-  start: number;
-  end: number;
-  payload: Uint8Array;
+type Compaction = Replacement;
+
+/** The base with some RAM chunk payloads replaced, which cases that only overwrite bytes patch. */
+interface Variant {
+  compactions: Compaction[];
+  work: Uint8Array;
+  /** Ranges of `work` patched by the last case: [work offset, base offset, length]. */
+  patched: [number, number, number][];
+}
+
+function variantOf(base: Uint8Array, compactions: Compaction[]): Variant {
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  for (const c of compactions) {
+    parts.push(base.subarray(at, c.start), c.payload);
+    at = c.end;
+  }
+  parts.push(base.subarray(at));
+  const work = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    work.set(p, o);
+    o += p.length;
+  }
+  return { compactions, work, patched: [] };
 }
 
 /** The pre-parsed form of a RAM chunk's payload: records that write something, then EOS. */
@@ -82,43 +104,38 @@ function untouched(table: PieceTable, start: number, end: number): boolean {
 /** Builds the mutated streams of one base snapshot. */
 export class CaseMaker {
   private readonly ctx: ApplyContext;
-  private readonly compactions: Compaction[] = [];
   /** Where cases that change lengths are assembled (reused, so no allocation per case). */
   private scratch = new Uint8Array(0);
-  /** The base with every RAM chunk pre-parsed; cases that only overwrite bytes patch it. */
-  private work!: Uint8Array;
-  /** Ranges of `work` patched by the last case: [work offset, base offset, length]. */
-  private patched: [number, number, number][] = [];
+  /** The base with every RAM chunk pre-parsed. */
+  private readonly parsed: Variant;
+  /** The base with every RAM chunk pre-loaded (preload.ts), when the stream allows it. */
+  private readonly loaded?: Variant;
+  /** The RAM image pre-loaded cases expect in the machine, when the stream allows them. */
+  readonly preload?: RamPreload;
 
   private constructor(
     readonly base: Uint8Array,
     readonly layout: StreamLayout,
     private readonly targets: Targets,
     private readonly maxOps: number,
+    preload: boolean,
   ) {
     this.ctx = { layout, input: bytesAccess(base) };
+    const compactions: Compaction[] = [];
     for (const c of layout.chunks) {
       const payload = compactRamPayload(c, layout.pageSize, base);
       if (payload && payload.length < c.payloadSize) {
-        this.compactions.push({
+        compactions.push({
           start: c.payloadOffset,
           end: c.payloadOffset + c.payloadSize,
           payload,
         });
       }
     }
-    const parts: Uint8Array[] = [];
-    let at = 0;
-    for (const c of this.compactions) {
-      parts.push(base.subarray(at, c.start), c.payload);
-      at = c.end;
-    }
-    parts.push(base.subarray(at));
-    this.work = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) {
-      this.work.set(p, o);
-      o += p.length;
+    this.parsed = variantOf(base, compactions);
+    if (preload) {
+      this.preload = planPreload(layout, base, compactions);
+      if (this.preload) this.loaded = variantOf(base, this.preload.replacements);
     }
   }
 
@@ -126,8 +143,9 @@ export class CaseMaker {
    * Patch `work` in place when the case's pieces are the pre-parsed base with some bytes
    * overwritten (no length change outside the RAM chunks); returns the view, or undefined.
    */
-  private patch(table: PieceTable): Uint8Array | undefined {
-    this.unpatch();
+  private patch(table: PieceTable, v: Variant): Uint8Array | undefined {
+    this.unpatch(this.parsed);
+    if (this.loaded) this.unpatch(this.loaded);
     const list = table.list;
     const size = this.base.length;
     let pos = 0; // input offset reached
@@ -137,12 +155,12 @@ export class CaseMaker {
     while (i < list.length) {
       const p = list[i];
       if (p.src === "input") {
-        if (p.start !== pos) return this.abandon();
+        if (p.start !== pos) return this.abandon(v);
         pos = p.end;
         i++;
         continue;
       }
-      const c = this.compactions[ci];
+      const c = v.compactions[ci];
       if (c && p.bytes === c.payload && pos === c.start) {
         shift += c.end - c.start - c.payload.length;
         pos = c.end;
@@ -160,29 +178,29 @@ export class CaseMaker {
       }
       const after = list[j];
       const next = after?.src === "input" ? after.start : size;
-      if (next - pos !== len || (c && pos + len > c.start)) return this.abandon();
+      if (next - pos !== len || (c && pos + len > c.start)) return this.abandon(v);
       for (let k = i; k < j; k++) {
         const q = list[k];
         if (q.src !== "bytes") break;
-        this.patched.push([pos - shift, pos, q.bytes.length]);
-        this.work.set(q.bytes, pos - shift);
+        v.patched.push([pos - shift, pos, q.bytes.length]);
+        v.work.set(q.bytes, pos - shift);
         pos += q.bytes.length;
       }
       i = j;
     }
-    if (pos !== size || ci !== this.compactions.length) return this.abandon();
-    return this.work;
+    if (pos !== size || ci !== v.compactions.length) return this.abandon(v);
+    return v.work;
   }
 
-  private abandon(): undefined {
-    this.unpatch();
+  private abandon(v: Variant): undefined {
+    this.unpatch(v);
     return undefined;
   }
 
   /** Put back the bytes the last in-place case overwrote. */
-  private unpatch(): void {
-    for (const [w, b, n] of this.patched) this.work.set(this.base.subarray(b, b + n), w);
-    this.patched.length = 0;
+  private unpatch(v: Variant): void {
+    for (const [w, b, n] of v.patched) v.work.set(this.base.subarray(b, b + n), w);
+    v.patched.length = 0;
   }
 
   /** Inspect `base` once and get ready to mutate it. */
@@ -190,37 +208,62 @@ export class CaseMaker {
     base: Uint8Array,
     maxOps = 3,
     weights = STRATEGY_WEIGHTS,
+    preload = true,
   ): Promise<CaseMaker> {
     const layout = await layoutOfBytes(base);
-    return new CaseMaker(base, layout, new Targets(layout, weights), maxOps);
+    return new CaseMaker(base, layout, new Targets(layout, weights), maxOps, preload);
   }
 
   /**
    * Case `index`: its operations and the bytes to load: the pre-parsed base patched in place, or
    * the pieces assembled into a reused buffer (both valid until the next call), or a fresh array
-   * when `exact`. Untouched RAM chunks are pre-parsed unless `exact`.
+   * when `exact`. Untouched RAM chunks are pre-parsed unless `exact`; with `ramPreloaded` they
+   * are pre-loaded instead, and the bytes must load into a machine holding `preload`'s image.
    */
   async make(
     seed: number,
     index: number,
     exact = false,
-  ): Promise<{ ops: CorruptOp[]; input: Uint8Array | ByteSource; preParsed: boolean }> {
+  ): Promise<
+    {
+      ops: CorruptOp[];
+      input: Uint8Array | ByteSource;
+      preParsed: boolean;
+      ramPreloaded: boolean;
+    }
+  > {
     const rng = new Rng(caseSeed(seed, index));
     const count = 1 + rng.int(this.maxOps);
     const { ops, table } = await randomOps(this.ctx, this.targets, rng, count);
-    if (exact) return { ops, input: table.assemble(this.base), preParsed: false };
+    if (exact) {
+      return { ops, input: table.assemble(this.base), preParsed: false, ramPreloaded: false };
+    }
+    const first = table.list[0];
+    const ramPreloaded = this.loaded !== undefined && first?.src === "input" &&
+      first.start === 0 && first.end >= this.preload!.prefixEnd;
+    const v = ramPreloaded ? this.loaded! : this.parsed;
     let preParsed = false;
-    for (const c of this.compactions) {
+    for (const c of v.compactions) {
       if (!untouched(table, c.start, c.end)) continue;
       table.replace(c.start, c.end, [{ src: "bytes", bytes: c.payload }]);
       preParsed = true;
     }
-    const inPlace = this.patch(table);
-    if (inPlace) return { ops, input: inPlace, preParsed };
+    const inPlace = this.patch(table, v);
+    if (inPlace) return { ops, input: inPlace, preParsed, ramPreloaded };
     // Assembling into a reused buffer costs one copy; reading the pieces through a source costs
     // more (the reader's buffer grows by copying, and items restart as it does).
     if (table.length > this.scratch.length) this.scratch = new Uint8Array(table.length + 65536);
-    return { ops, input: table.assemble(this.base, this.scratch), preParsed };
+    return { ops, input: table.assemble(this.base, this.scratch), preParsed, ramPreloaded };
+  }
+
+  /**
+   * The unmodified base as cases load it: pre-loaded when the stream allows it (then it must load
+   * into a machine holding `preload`'s image), else pre-parsed; a fresh array.
+   */
+  unmodified(): { input: Uint8Array; ramPreloaded: boolean } {
+    const v = this.loaded ?? this.parsed;
+    this.unpatch(v);
+    return { input: v.work.slice(), ramPreloaded: v === this.loaded };
   }
 
   /** The bytes of an explicit recipe (shrinking, confirmation); a fresh array. */

@@ -6,6 +6,10 @@
  * its own `commit`, and the hart its reset state. Large buffers of the reset records are shared
  * instead of copied when the section's commit copies them rather than keeping them (checked on
  * first use, falling back to a full copy otherwise).
+ *
+ * With a pre-load plan (preload.ts) the machine can instead hold the base's RAM image between
+ * cases (`useImage`): then only pages a case changed are put back (from the image, or zeroed),
+ * and the image itself is written or wiped only when the kind of case changes.
  * @module
  */
 import type { VirtMachine, VirtOptions } from "../../emu/virt.ts";
@@ -14,6 +18,7 @@ import { PAGE_SIZE } from "../../emu/ram.ts";
 import type { SectionCommit, SectionEntry } from "../../migration/sections/registry.ts";
 import type { StateRecord } from "../../migration/vmstate/description.ts";
 import { copyCpuState, type MachineFactory } from "../replay/fork.ts";
+import { imageIndex, imageWord, putImagePage, type RamPreload } from "./preload.ts";
 
 /** Typed arrays at least this big are shared with the reset template when safe. */
 const SHARE_BYTES = 64 * 1024;
@@ -72,6 +77,8 @@ export class ReusableMachine {
   readonly machine: VirtMachine;
   private readonly templates: Template[] = [];
   private readonly cpuReset: CpuState;
+  /** The RAM image the machine holds between cases, if any (see {@link useImage}). */
+  private image: RamPreload | undefined;
 
   constructor(make: MachineFactory, opts: VirtOptions) {
     this.machine = make(opts);
@@ -105,8 +112,61 @@ export class ReusableMachine {
     }
   }
 
-  /** Zero every RAM page that may hold data (written by a load, or by the guest) and forget it. */
+  /** The image RAM holds between cases (undefined: all zero, as in a new machine). */
+  get heldImage(): RamPreload | undefined {
+    return this.image;
+  }
+
+  /**
+   * Make RAM hold `plan`'s image between cases (pre-loaded cases), or nothing (undefined). Call
+   * between cases only: RAM must be reset. Costs the image's pages when the choice changes.
+   */
+  useImage(plan: RamPreload | undefined): void {
+    if (plan === this.image) return;
+    const ram = this.machine.ram;
+    const perPage = PAGE_SIZE >>> 2;
+    if (this.image) {
+      const old = this.image;
+      for (let i = 0; i < old.pages.length; i++) {
+        const p = old.pages[i];
+        ram.u8.fill(0, p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
+        ram.decoded.fill(0, p * perPage, (p + 1) * perPage);
+      }
+      for (let w = 0; w < old.bitmap.length; w++) ram.written[w] &= ~old.bitmap[w];
+    }
+    this.image = plan;
+    if (plan) {
+      if (plan.pageSize !== PAGE_SIZE || plan.bitmap.length > ram.written.length) {
+        throw new RangeError("RAM image does not fit this machine");
+      }
+      for (let i = 0; i < plan.pages.length; i++) {
+        putImagePage(plan, ram.u8, i);
+        const p = plan.pages[i];
+        ram.decoded.fill(0, p * perPage, (p + 1) * perPage);
+      }
+      for (let w = 0; w < plan.bitmap.length; w++) ram.written[w] |= plan.bitmap[w];
+    }
+  }
+
+  /**
+   * Pages that may differ from what RAM holds between cases, as bit word `w`: the ones the guest
+   * dirtied, the last accepted load changed, or a load filled outside the image.
+   */
+  changedWord(w: number, loaded: Uint32Array | undefined): number {
+    const ram = this.machine.ram;
+    const img = this.image ? imageWord(this.image, w) : 0;
+    return ((ram.written[w] & ~img) | ram.dirty[w] |
+      (loaded && w < loaded.length ? loaded[w] : 0)) >>>
+      0;
+  }
+
+  /**
+   * Put every RAM page a case may have changed back to what it holds between cases (zero, or the
+   * image's bytes) and forget the marks; returns the number of pages put back.
+   */
   restoreRam(): number {
+    if (this.image) return this.restoreImage(this.image);
+    this.machine.loadedPages = undefined;
     const ram = this.machine.ram;
     const { written, dirty, decoded, u8 } = ram;
     const perPage = PAGE_SIZE >>> 2;
@@ -121,6 +181,32 @@ export class ReusableMachine {
         bits ^= low;
         const p = (w << 5) + 31 - Math.clz32(low);
         u8.fill(0, p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
+        decoded.fill(0, p * perPage, (p + 1) * perPage);
+        pages++;
+      }
+    }
+    return pages;
+  }
+
+  private restoreImage(plan: RamPreload): number {
+    const ram = this.machine.ram;
+    const { written, dirty, decoded, u8 } = ram;
+    const loaded = this.machine.loadedPages;
+    this.machine.loadedPages = undefined;
+    const perPage = PAGE_SIZE >>> 2;
+    let pages = 0;
+    for (let w = 0; w < written.length; w++) {
+      let bits = this.changedWord(w, loaded);
+      if (bits === 0) continue;
+      written[w] = imageWord(plan, w);
+      dirty[w] = 0;
+      while (bits !== 0) {
+        const low = bits & -bits;
+        bits ^= low;
+        const p = (w << 5) + 31 - Math.clz32(low);
+        const i = imageIndex(plan, p);
+        if (i < 0) u8.fill(0, p * PAGE_SIZE, (p + 1) * PAGE_SIZE);
+        else putImagePage(plan, u8, i);
         decoded.fill(0, p * perPage, (p + 1) * perPage);
         pages++;
       }

@@ -26,6 +26,8 @@ import { diffValues, type StateDifference } from "../replay/state_diff.ts";
 import { sectionLabel } from "../../migration/sections/label.ts";
 import type { CaseOutcome } from "./classes.ts";
 import { ReusableMachine } from "./fresh.ts";
+import { sameValue } from "./same.ts";
+import { imageIndex, imageWord, installImage, type RamPreload } from "./preload.ts";
 import { type FuzzVia, ViaTransport } from "./via.ts";
 
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
@@ -61,6 +63,8 @@ export class FuzzTarget {
   private readonly exact: boolean;
   private readonly ramSize: number;
   private reusable?: ReusableMachine;
+  /** The reused machine of pre-loaded cases. */
+  private withImage?: ReusableMachine;
   private rejections = 0;
   /** The original snapshot loaded into a fresh machine: what "equal" means. */
   private reference!: VirtMachine;
@@ -69,6 +73,8 @@ export class FuzzTarget {
   private readonly scratch = new WeakMap<ArrayBufferView, ArrayBufferView>();
   private readonly sink: { chunk: Uint8Array<ArrayBufferLike> };
   private readonly writer: StreamWriter;
+  /** Per RAM image: pages where the original snapshot's RAM differs from it. */
+  private readonly extras = new WeakMap<RamPreload, Uint32Array>();
   /** The socket or pipe cases go through, when not from memory. */
   private transport?: ViaTransport;
 
@@ -96,9 +102,23 @@ export class FuzzTarget {
     await t.reference.load(StreamReader.fromBytes(base));
     t.refRecords = t.reference.registry.entries.filter((e) => e.state)
       .map((entry) => ({ entry, record: structuredClone(entry.state!()) }));
-    if (!t.exact) t.reusable = new ReusableMachine(t.make, { ramSize: t.ramSize });
+    if (!t.exact) {
+      t.reusable = new ReusableMachine(t.make, { ramSize: t.ramSize });
+      // Built now, not in a worker's first pre-loaded case (which the watchdog times).
+      t.withImage = new ReusableMachine(t.make, { ramSize: t.ramSize });
+    }
     if (opts.via && opts.via !== "memory") t.transport = await ViaTransport.open(opts.via);
     return t;
+  }
+
+  /**
+   * The reused machine that holds `image` between cases (a second machine, so that cases of
+   * both kinds can alternate without writing and wiping the image each time).
+   */
+  private imageMachine(image: RamPreload): ReusableMachine | undefined {
+    if (this.exact) return undefined;
+    this.withImage!.useImage(image);
+    return this.withImage;
   }
 
   /** Release the transport (listener or FIFO), if any. */
@@ -124,10 +144,14 @@ export class FuzzTarget {
     }
   }
 
-  /** Load a stream (bytes, or a source read as needed) into a fresh machine and classify. */
-  async run(input: Uint8Array | ByteSource): Promise<CaseOutcome> {
-    const reusable = this.reusable;
+  /**
+   * Load a stream (bytes, or a source read as needed) into a fresh machine and classify. A
+   * pre-loaded case (preload.ts) names the RAM image the fresh machine holds before the load.
+   */
+  async run(input: Uint8Array | ByteSource, image?: RamPreload): Promise<CaseOutcome> {
+    const reusable = image ? this.imageMachine(image) : this.reusable;
     const m = reusable ? reusable.machine : this.make({ ramSize: this.ramSize });
+    if (!reusable && image) installImage(image, m.ram);
     let loaded = false;
     try {
       try {
@@ -137,7 +161,7 @@ export class FuzzTarget {
         if (!(e instanceof MigrationError)) {
           return { class: "exception", phase: "load", error: errorName(e), detail: oneLine(e) };
         }
-        const changed = this.changedSinceReset(m, reusable);
+        const changed = this.changedSinceReset(m, reusable, image);
         if (changed) {
           return {
             class: "invalid",
@@ -149,7 +173,9 @@ export class FuzzTarget {
         return { class: "rejected", error: e.name, detail: oneLine(e) };
       }
       const differing = this.differingSections(m);
-      const ramDiffers = this.ramDiffers(m);
+      const ramDiffers = image && reusable
+        ? this.imageRamDiffers(reusable, image)
+        : this.ramDiffers(m);
       for (const entry of differing) {
         const why = await this.recheck(entry);
         if (why) {
@@ -181,34 +207,108 @@ export class FuzzTarget {
 
   /**
    * What a rejected load changed in a machine that was fresh, or undefined. RAM is checked
-   * every time; section records and the hart on every 8th rejection in fast mode (a load only
-   * changes them by committing, which a rejected load never reaches) and always in exact mode.
+   * every time (pages a pre-loaded case's machine held as its image: every 64th); section
+   * records and the hart on every 8th rejection in fast mode (a load only changes them by
+   * committing, which a rejected load never reaches); everything always in exact mode.
    */
-  private changedSinceReset(m: VirtMachine, reusable?: ReusableMachine): string | undefined {
+  private changedSinceReset(
+    m: VirtMachine,
+    reusable?: ReusableMachine,
+    image?: RamPreload,
+  ): string | undefined {
     const ram = m.ram;
     const u8 = Buffer.from(ram.u8.buffer, ram.u8.byteOffset, ram.size);
     for (let w = 0; w < ram.written.length; w++) {
-      let bits = ram.written[w] | ram.dirty[w];
+      let bits = reusable && image
+        ? reusable.changedWord(w, m.loadedPages)
+        : (ram.written[w] & ~(image ? imageWord(image, w) : 0)) | ram.dirty[w];
       while (bits !== 0) {
         const low = bits & -bits;
         bits ^= low;
-        const off = ((w << 5) + 31 - Math.clz32(low)) * PAGE_SIZE;
-        if (Buffer.compare(u8.subarray(off, off + PAGE_SIZE), ZERO_PAGE) !== 0) {
-          return `RAM page 0x${(ram.base + off).toString(16)}`;
+        const p = (w << 5) + 31 - Math.clz32(low);
+        if (!this.pageAsBefore(u8, p, image)) {
+          return `RAM page 0x${(ram.base + p * PAGE_SIZE).toString(16)}`;
         }
       }
     }
-    if (reusable && this.rejections++ % 8 !== 0) return undefined;
+    const nth = this.rejections++;
+    if (reusable && nth % 8 !== 0) return undefined;
+    // The image's pages carry no mark of their own: compare them all now and then (a rejected
+    // load's journal put them back; megabytes of them, so on every 64th rejection).
+    const wholeImage = image && (!reusable || nth % 64 === 0);
+    for (let i = 0; wholeImage && i < image.pages.length; i++) {
+      if (!this.pageAsBefore(u8, image.pages[i], image)) {
+        return `RAM page 0x${(ram.base + image.pages[i] * PAGE_SIZE).toString(16)}`;
+      }
+    }
     const records = reusable?.resetRecords() ?? this.freshRecords(m);
     for (const { entry, record } of records) {
+      const live = entry.state!();
+      if (sameValue(record, live)) continue;
       const d: StateDifference[] = [];
-      diffValues(sectionLabel(entry), "", record, entry.state!(), d, 1);
+      diffValues(sectionLabel(entry), "", record, live, d, 1);
       if (d.length) return `${d[0].device} ${d[0].path} (${d[0].reference} -> ${d[0].replay})`;
     }
     const cpu: StateDifference[] = [];
     const resetCpu = reusable?.resetCpu ?? this.make({ ramSize: PAGE_SIZE }).cpu.state;
+    if (sameValue(resetCpu, m.cpu.state)) return undefined;
     diffValues("hart", "", resetCpu, m.cpu.state, cpu, 1);
     return cpu.length ? `hart ${cpu[0].path}` : undefined;
+  }
+
+  /** Whether RAM page `p` holds what it held before the case: the image's bytes, or zeros. */
+  private pageAsBefore(u8: Buffer, p: number, image?: RamPreload): boolean {
+    const off = p * PAGE_SIZE;
+    const page = u8.subarray(off, off + PAGE_SIZE);
+    const i = image ? imageIndex(image, p) : -1;
+    if (i < 0) return Buffer.compare(page, ZERO_PAGE) === 0;
+    const src = image!.sources[i];
+    if (src >= 0) return Buffer.compare(page, image!.base.subarray(src, src + PAGE_SIZE)) === 0;
+    return page.every((b) => b === -1 - src);
+  }
+
+  /**
+   * Whether RAM differs from the original snapshot's when the machine held `image` before the
+   * load: only pages the case changed (and those where the original differs from the image) can.
+   */
+  private imageRamDiffers(reusable: ReusableMachine, image: RamPreload): boolean {
+    const a = reusable.machine.ram, b = this.reference.ram;
+    const extra = this.referenceExtra(image);
+    const ua = Buffer.from(a.u8.buffer, a.u8.byteOffset, a.size);
+    const ub = Buffer.from(b.u8.buffer, b.u8.byteOffset, b.size);
+    const loaded = reusable.machine.loadedPages;
+    for (let w = 0; w < a.written.length; w++) {
+      let bits = reusable.changedWord(w, loaded) | extra[w] | b.dirty[w];
+      while (bits !== 0) {
+        const low = bits & -bits;
+        bits ^= low;
+        const off = ((w << 5) + 31 - Math.clz32(low)) * PAGE_SIZE;
+        if (Buffer.compare(ua.subarray(off, off + PAGE_SIZE), ub.subarray(off, off + PAGE_SIZE))) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Pages where the original snapshot's RAM is not the image (none for streams made by save). */
+  private referenceExtra(image: RamPreload): Uint32Array {
+    let extra = this.extras.get(image);
+    if (extra) return extra;
+    const ram = this.reference.ram;
+    const u8 = Buffer.from(ram.u8.buffer, ram.u8.byteOffset, ram.size);
+    extra = new Uint32Array(ram.written.length);
+    for (let w = 0; w < extra.length; w++) {
+      let bits = ram.written[w] | ram.dirty[w] | imageWord(image, w);
+      while (bits !== 0) {
+        const low = bits & -bits;
+        bits ^= low;
+        const p = (w << 5) + 31 - Math.clz32(low);
+        if (!this.pageAsBefore(u8, p, image)) extra[w] |= low;
+      }
+    }
+    this.extras.set(image, extra);
+    return extra;
   }
 
   private freshRecords(m: VirtMachine): { entry: SectionEntry; record: StateRecord }[] {
@@ -225,8 +325,10 @@ export class FuzzTarget {
     for (const { entry, record } of this.refRecords) {
       const mine = m.registry.find(entry.idstr, entry.instanceId);
       if (!mine?.state) continue;
+      const live = mine.state();
+      if (sameValue(record, live)) continue;
       const d: StateDifference[] = [];
-      diffValues("", "", record, mine.state(), d, 1);
+      diffValues("", "", record, live, d, 1);
       if (d.length) out.push(mine);
     }
     return out;

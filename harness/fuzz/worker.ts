@@ -36,7 +36,7 @@ async function runRange(from: number, to: number): Promise<void> {
        }
       const c = await maker!.make(settings!.seed, i);
       if (c.preParsed) preParsed++;
-      const outcome = await fast!.run(c.input);
+      const outcome = await fast!.run(c.input, c.ramPreloaded ? maker!.preload : undefined);
       counts[outcome.class]++;
       if (isBug(outcome.class)) bugs.push({ index: i, ops: c.ops, outcome });
       Atomics.add(heartbeat!, 1, 1);

@@ -47,6 +47,7 @@ import {
 } from "./constants.ts";
 import type { SectionEntry, SectionRegistry } from "./registry.ts";
 import { sectionLabel } from "./label.ts";
+import { cloneRecord } from "../vmstate/clone.ts";
 
 /** Loader policy. */
 export interface LoadStreamOptions extends ExtensionLoadOptions {
@@ -334,7 +335,7 @@ function loadDevice(
 /** A private copy of a device's live record to load into; the live one stays untouched. */
 function stageState(entry: SectionEntry, label: string): StateRecord {
   try {
-    return entry.stage ? entry.stage() : structuredClone(entry.state!());
+    return entry.stage ? entry.stage() : cloneRecord(entry.state!());
   } catch (e) {
     throw new MigrationError(
       "environment",

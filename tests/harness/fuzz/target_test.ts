@@ -37,7 +37,7 @@ Deno.test("fast and exact modes classify the same cases the same way", async () 
   const exact = await FuzzTarget.create(base, { exact: true });
   for (let i = 0; i < 120; i++) {
     const c = await maker.make(21, i);
-    const a = await fast.run(c.input);
+    const a = await fast.run(c.input, c.ramPreloaded ? maker.preload : undefined);
     const b = await exact.run(await maker.build(c.ops));
     deepStrictEqual([a.class, a.error], [b.class, b.error], `case ${i}: ${JSON.stringify(c.ops)}`);
   }
