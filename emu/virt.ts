@@ -5,7 +5,17 @@
  * registration order, so section ids are stable.
  * @module
  */
-import { type BoardDevice, VIRT_BOARD } from "./board.ts";
+import { type BoardDevice, QEMU_VIRT_BOARD, VIRT_BOARD } from "./board.ts";
+import { RomDevice } from "./boot/reset_rom.ts";
+import { QEMU_MISA_EXT } from "./cpu/vmstate.ts";
+import {
+  CpuTimers,
+  FwCfg,
+  GlobalState,
+  GpexHost,
+  PflashCfi01,
+  SlirpNetdev,
+} from "./devices/qemu/mod.ts";
 import { Irq } from "./cpu/trap.ts";
 import { Aclint } from "./devices/aclint.ts";
 import { GoldfishRtc } from "./devices/goldfish_rtc.ts";
@@ -15,12 +25,68 @@ import { SifiveTest } from "./devices/sifive_test.ts";
 import { Uart16550 } from "./devices/uart16550.ts";
 import { Machine, type MachineOptions } from "./machine.ts";
 
+/** The machine profiles: snapshell's `virt`, or `qemu-virt`, QEMU 7.2's riscv32 virt exactly. */
+export const MACHINE_PROFILES = ["virt", "qemu-virt"] as const;
+
+/** One of {@link MACHINE_PROFILES}. */
+export type MachineProfile = typeof MACHINE_PROFILES[number];
+
 /** Options of the virt machine. */
-export interface VirtOptions extends MachineOptions {
+export interface VirtOptions extends Omit<MachineOptions, "qemu"> {
   /** Receives every byte the guest writes to the UART. */
   console?: (byte: number) => void;
-  /** Disk image of the NVMe-style device (default 1 MiB of zeros). */
+  /** Disk image of the NVMe-style device (default 1 MiB of zeros; `virt` only). */
   disk?: Uint8Array;
+  /** Which machine (default `virt`). */
+  profile?: MachineProfile;
+  /** `qemu-virt`: QEMU has a user-mode netdev, so a `slirp` section (default true, as QEMU's default NIC). */
+  slirp?: boolean;
+}
+
+/** The parts of the `qemu-virt` profile that QEMU registers before the CPU. */
+interface QemuEarly {
+  timers: CpuTimers;
+  slirp?: SlirpNetdev;
+  flash0: PflashCfi01;
+  flash1: PflashCfi01;
+  mrom: RomDevice;
+}
+
+/** Builds the `qemu-virt` parts that exist before the machine (timer, netdev, flash, mrom). */
+function qemuEarly(opts: VirtOptions): { early: QemuEarly; machine: MachineOptions } {
+  const early: QemuEarly = {
+    timers: new CpuTimers(),
+    slirp: opts.slirp === false ? undefined : new SlirpNetdev(),
+    flash0: new PflashCfi01({ instanceId: 0 }),
+    flash1: new PflashCfi01({ instanceId: 1 }),
+    mrom: new RomDevice(QEMU_VIRT_BOARD.mrom.size),
+  };
+  const block = (idstr: string, bytes: Uint8Array) => ({ idstr, bytes });
+  return {
+    early,
+    machine: {
+      ...opts,
+      qemu: {
+        beforeRam: [early.timers],
+        blocksBefore: [
+          block("virt.flash0", early.flash0.storage),
+          block("virt.flash1", early.flash1.storage),
+        ],
+        blocksAfter: [block("riscv_virt_board.mrom", early.mrom.bytes)],
+        beforeCpu: early.slirp ? [early.slirp] : [],
+      },
+    },
+  };
+}
+
+/** The `qemu-virt` profile's devices and machinery sections. */
+export interface QemuDevices extends QemuEarly {
+  /** PCIe host bridge with its empty bus. */
+  gpex: GpexHost;
+  /** fw_cfg. */
+  fwCfg: FwCfg;
+  /** QEMU's run state (`globalstate`). */
+  globalState: GlobalState;
 }
 
 /** The virt machine with its devices reachable by name. */
@@ -35,13 +101,23 @@ export class VirtMachine extends Machine {
   readonly rtc: GoldfishRtc;
   /** sifive_test finisher (`VIRT_BOARD.finisher`). */
   readonly finisher: SifiveTest;
-  /** NVMe-style queue device (`VIRT_BOARD.nvme`). */
+  /**
+   * NVMe-style queue device (`VIRT_BOARD.nvme`). `qemu-virt` has none (QEMU has no such device):
+   * there this object is detached, on neither the bus nor the section registry.
+   */
   readonly nvme: NvmeQueueDevice;
+  /** Which profile this machine is. */
+  readonly profile: MachineProfile;
+  /** `qemu-virt`: QEMU's devices and machinery sections; undefined for `virt`. */
+  readonly qemuDevices: QemuDevices | undefined;
   /** Everything the guest printed, for `console` and tests. */
   consoleText = "";
 
   constructor(opts: VirtOptions = {}) {
-    super(opts);
+    const profile = opts.profile ?? "virt";
+    const q = profile === "qemu-virt" ? qemuEarly(opts) : undefined;
+    super(q ? q.machine : opts);
+    this.profile = profile;
     const clock = () => this.nowNs();
     this.finisher = new SifiveTest({
       onFinish: (e) => {
@@ -49,19 +125,15 @@ export class VirtMachine extends Machine {
         else this.finish(0);
       },
     });
-    this.place(VIRT_BOARD.finisher, this.finisher);
     this.plic = new SifivePlic({
       contexts: [(l) => this.cpu.setIrq(Irq.MEI, l), (l) => this.cpu.setIrq(Irq.SEI, l)],
     });
     this.rtc = new GoldfishRtc({ clock, irq: this.plic.irqLine(VIRT_BOARD.rtc.irq) });
-    this.place(VIRT_BOARD.rtc, this.rtc);
     this.aclint = new Aclint({
       clock,
       timerIrq: (_h, l) => this.cpu.setIrq(Irq.MTI, l),
       softIrq: (_h, l) => this.cpu.setIrq(Irq.MSI, l),
     });
-    this.place(VIRT_BOARD.aclint, this.aclint);
-    this.place(VIRT_BOARD.plic, this.plic);
     // The time CSR reads the mtimer, time_delta included, as QEMU 7.2's rdtime_fn does.
     this.cpu.timeSource = () => Number(this.aclint.mtimeAt(this.nowNs()));
     const decoder = new TextDecoder();
@@ -73,7 +145,6 @@ export class VirtMachine extends Machine {
         opts.console?.(b);
       },
     });
-    this.place(VIRT_BOARD.uart0, this.uart);
     const ram = this.ram;
     this.nvme = new NvmeQueueDevice({
       dma: { read: (a, n) => ram.read(a, n), write: (a, b) => ram.write(a, b) },
@@ -82,10 +153,61 @@ export class VirtMachine extends Machine {
       disk: opts.disk,
       irq: this.plic.irqLine(VIRT_BOARD.nvme.irq),
     });
-    this.place(VIRT_BOARD.nvme, this.nvme);
+    if (q) {
+      this.qemuDevices = this.attachQemu(q.early);
+    } else {
+      this.qemuDevices = undefined;
+      this.place(VIRT_BOARD.finisher, this.finisher);
+      this.place(VIRT_BOARD.rtc, this.rtc);
+      this.place(VIRT_BOARD.aclint, this.aclint);
+      this.place(VIRT_BOARD.plic, this.plic);
+      this.place(VIRT_BOARD.uart0, this.uart);
+      this.place(VIRT_BOARD.nvme, this.nvme);
+    }
     // Every commit (load, `set`, fork, fuzz reset) ends with the PLIC re-reading the lines the
     // devices committed with it re-drove.
     this.registry.afterCommit(() => this.plic.settleLines());
+  }
+
+  /**
+   * Wires the `qemu-virt` devices in QEMU 7.2's registration order (section ids 7..17 after the
+   * CPU): mtimer, PLIC, PCIe host, serial, RTC, both flash banks, fw_cfg, globalstate. The ACLINT
+   * sends no `riscv_aclint_swi`: QEMU keeps msip in env.mip, so a load re-derives it from there.
+   */
+  private attachQemu(early: QemuEarly): QemuDevices {
+    const B = QEMU_VIRT_BOARD;
+    this.cpu.state.misa = (this.cpu.state.misa & ~0x3ffffff) | QEMU_MISA_EXT;
+    this.place(B.mrom, early.mrom);
+    this.place(B.finisher, this.finisher);
+    this.attach(
+      B.aclint.name,
+      B.aclint.base,
+      B.aclint.size,
+      this.aclint,
+      this.aclint.sections().filter((sec) => sec.vmsd.name === "riscv_mtimer"),
+    );
+    this.place(B.plic, this.plic);
+    const gpex = new GpexHost();
+    this.place(B.pcie, gpex);
+    this.place(B.uart0, this.uart);
+    this.place(B.rtc, this.rtc);
+    this.place(B.flash0, early.flash0);
+    this.place(B.flash1, early.flash1);
+    const ram = this.ram;
+    const fwCfg = new FwCfg({
+      dma: {
+        read: (a, n) => ram.contains(a, n) ? ram.read(a, n) : null,
+        write: (a, b) => ram.contains(a, b.length) ? (ram.write(a, b), true) : false,
+      },
+    });
+    this.place(B.fwCfg, fwCfg);
+    const globalState = new GlobalState("paused");
+    this.addDevice("globalstate", globalState);
+    this.registry.afterCommit(() => {
+      // msip lives in mip on QEMU's side: the mswi follows the loaded hart.
+      this.aclint.swi.msip[0] = (this.cpu.state.mip >>> Irq.MSI) & 1;
+    });
+    return { ...early, gpex, fwCfg, globalState };
   }
 
   /** Attach a device where the board table puts it. */

@@ -101,6 +101,7 @@ const warpTimer = vmsd<TimersState>({
   minimumVersionId: 1,
   needed: (s) => s.hasWarpTimer,
   postLoad(s) {
+    s.hasWarpTimer = true;
     deadline("icount_warp_timer", s.icountWarpTimer);
     if (s.vmClockWarpStart < -1n) {
       throw new StateValidationError(`vm_clock_warp_start is ${s.vmClockWarpStart}`);
@@ -118,6 +119,7 @@ const adjustTimers = vmsd<TimersState>({
   minimumVersionId: 1,
   needed: (s) => s.hasAdjustTimers,
   postLoad(s) {
+    s.hasAdjustTimers = true;
     deadline("icount_rt_timer", s.icountRtTimer);
     deadline("icount_vm_timer", s.icountVmTimer);
   },
@@ -133,6 +135,7 @@ const shiftState = vmsd<TimersState>({
   minimumVersionId: 2,
   needed: (s) => s.mode === 2,
   postLoad(s) {
+    s.mode = 2;
     if (s.icountTimeShift < 0 || s.icountTimeShift > MAX_ICOUNT_SHIFT) {
       throw new StateValidationError(
         `icount_time_shift ${s.icountTimeShift} is outside 0..${MAX_ICOUNT_SHIFT}`,
@@ -151,6 +154,7 @@ const icount = vmsd<TimersState>({
   minimumVersionId: 1,
   needed: (s) => s.mode !== 0,
   postLoad(s) {
+    if (s.mode === 0) s.mode = 1;
     if (s.qemuIcount < 0n) throw new StateValidationError(`qemu_icount is ${s.qemuIcount}`);
   },
   fields: [
@@ -165,6 +169,13 @@ export const vmstateTimers = vmsd<TimersState>({
   name: "timer",
   versionId: 2,
   minimumVersionId: 1,
+  // The configuration follows the stream: the subsections present say which icount mode and
+  // timers the sender had (each one's postLoad sets its flag), so a save sends the same set.
+  preLoad(s) {
+    s.mode = 0;
+    s.hasWarpTimer = false;
+    s.hasAdjustTimers = false;
+  },
   fields: [
     int64("cpu_ticks_offset", { key: "cpuTicksOffset" }),
     unused(8),
