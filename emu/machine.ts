@@ -62,6 +62,8 @@ export interface MachineOptions {
   ramSize?: number;
   /** Machine type name in streams. */
   machineType?: string;
+  /** Virtual ns per instruction (default {@link NS_PER_INSN}; `-icount shift=N` is 2^N). */
+  nsPerInsn?: bigint;
   /** Lay the sections out exactly as QEMU 7.2 does (the `qemu-virt` profile); default snapshell's. */
   qemu?: QemuLayout;
 }
@@ -106,8 +108,12 @@ export class Machine {
   /** The CPU may have cached decoded instructions (set by run; a fresh machine has none). */
   private decodeCacheUsed = false;
 
+  /** Virtual ns each instruction (or idle cycle) takes. */
+  readonly nsPerInsn: bigint;
+
   constructor(opts: MachineOptions = {}) {
     this.machineType = opts.machineType ?? "virt";
+    this.nsPerInsn = opts.nsPerInsn ?? NS_PER_INSN;
     this.ram = new Ram(opts.ramSize);
     this.bus = new Bus(this.ram);
     this.cpu = new Cpu(this.bus, { time: () => Number(this.nowNs() / 100n) });
@@ -172,9 +178,25 @@ export class Machine {
     for (const s of sections) this.registry.registerDevice(s);
   }
 
-  /** Virtual time in ns: mcycle (instructions plus idle cycles skipped in WFI) at 100 MHz. */
+  /** Virtual time in ns: mcycle (instructions plus idle cycles skipped in WFI) × nsPerInsn. */
   nowNs(): bigint {
-    return BigInt(this.cpu.cycle) * NS_PER_INSN;
+    return BigInt(this.cpu.cycle) * this.nsPerInsn;
+  }
+
+  /**
+   * Sets the virtual clock to `ns` (rounded down to whole cycles) and, when given, minstret to
+   * `icount`: how a QEMU stream's `timer` section brings QEMU's virtual time across.
+   */
+  setTime(ns: bigint, icount?: bigint): void {
+    const s = this.cpu.state;
+    const cycles = BigInt.asUintN(64, ns / this.nsPerInsn);
+    s.cycleLo = Number(cycles & 0xffffffffn);
+    s.cycleHi = Number(cycles >> 32n);
+    if (icount !== undefined) {
+      const n = BigInt.asUintN(64, icount);
+      s.instretLo = Number(n & 0xffffffffn);
+      s.instretHi = Number(n >> 32n);
+    }
   }
 
   /** Let `n` cycles pass with no instruction retired (the hart sleeps in WFI). */
@@ -267,7 +289,8 @@ export class Machine {
       let slice = maxInsns - done;
       const deadline = this.nextDeadlineNs();
       if (deadline !== null) {
-        const until = Number((deadline - this.nowNs() + NS_PER_INSN - 1n) / NS_PER_INSN);
+        const per = this.nsPerInsn;
+        const until = Number((deadline - this.nowNs() + per - 1n) / per);
         slice = Math.max(1, Math.min(slice, until));
       }
       // HTIF is polled at absolute instruction-count boundaries so that where a run stops never
@@ -290,7 +313,8 @@ export class Machine {
           if (this.cpu.halted) return { insns: done, stop: "idle" };
           continue;
         }
-        const skip = Number((d - this.nowNs() + NS_PER_INSN - 1n) / NS_PER_INSN);
+        const per = this.nsPerInsn;
+        const skip = Number((d - this.nowNs() + per - 1n) / per);
         const step = Math.max(1, Math.min(skip, maxInsns - done));
         this.idle(step);
         done += step;

@@ -13,6 +13,7 @@ import {
   FwCfg,
   GlobalState,
   GpexHost,
+  MAX_ICOUNT_SHIFT,
   PflashCfi01,
   SlirpNetdev,
 } from "./devices/qemu/mod.ts";
@@ -39,6 +40,11 @@ export interface VirtOptions extends Omit<MachineOptions, "qemu"> {
   disk?: Uint8Array;
   /** Which machine (default `virt`). */
   profile?: MachineProfile;
+  /**
+   * `qemu-virt`: QEMU's `-icount shift=N` this machine follows: 2^N virtual ns per instruction
+   * (default 0: 1 ns, as `-icount shift=0`).
+   */
+  icountShift?: number;
   /** `qemu-virt`: QEMU has a user-mode netdev, so a `slirp` section (default true, as QEMU's default NIC). */
   slirp?: boolean;
 }
@@ -54,8 +60,12 @@ interface QemuEarly {
 
 /** Builds the `qemu-virt` parts that exist before the machine (timer, netdev, flash, mrom). */
 function qemuEarly(opts: VirtOptions): { early: QemuEarly; machine: MachineOptions } {
+  const shift = opts.icountShift ?? 0;
+  if (!Number.isInteger(shift) || shift < 0 || shift > MAX_ICOUNT_SHIFT) {
+    throw new RangeError(`icount shift ${shift} is outside 0..${MAX_ICOUNT_SHIFT}`);
+  }
   const early: QemuEarly = {
-    timers: new CpuTimers(),
+    timers: new CpuTimers(1, shift),
     slirp: opts.slirp === false ? undefined : new SlirpNetdev(),
     flash0: new PflashCfi01({ instanceId: 0 }),
     flash1: new PflashCfi01({ instanceId: 1 }),
@@ -66,6 +76,7 @@ function qemuEarly(opts: VirtOptions): { early: QemuEarly; machine: MachineOptio
     early,
     machine: {
       ...opts,
+      nsPerInsn: 1n << BigInt(shift),
       qemu: {
         beforeRam: [early.timers],
         blocksBefore: [
@@ -177,6 +188,11 @@ export class VirtMachine extends Machine {
   private attachQemu(early: QemuEarly): QemuDevices {
     const B = QEMU_VIRT_BOARD;
     this.cpu.state.misa = (this.cpu.state.misa & ~0x3ffffff) | QEMU_MISA_EXT;
+    // QEMU's virtual clock and icount are ours: saves read them, loads set them.
+    early.timers.useClock({
+      read: () => ({ icount: BigInt(this.cpu.instret), ns: this.nowNs() }),
+      set: (ns, icount) => this.setTime(ns, icount),
+    });
     this.place(B.mrom, early.mrom);
     this.place(B.finisher, this.finisher);
     this.attach(

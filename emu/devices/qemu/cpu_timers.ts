@@ -70,6 +70,25 @@ export function createTimersState(mode: IcountMode = 0, shift = 0): TimersState 
   };
 }
 
+/** The machine's clock as the `timer` section sees it. */
+export interface TimerClock {
+  /** Instructions executed so far and the virtual time in ns. */
+  read(): { icount: bigint; ns: bigint };
+  /** Sets the virtual time (and the instruction count, when the stream has one) after a load. */
+  set(ns: bigint, icount: bigint | undefined): void;
+}
+
+/**
+ * QEMU's virtual clock of a stopped machine: with icount, `qemu_icount_bias + (qemu_icount <<
+ * shift)` (icount_get_locked); without, `cpu_clock_offset` (cpu_disable_ticks stores the clock
+ * there when the VM stops).
+ */
+export function vmClockNs(s: TimersState): bigint {
+  return s.mode !== 0
+    ? s.qemuIcountBias + (s.qemuIcount << BigInt(s.icountTimeShift))
+    : s.cpuClockOffset;
+}
+
 /** The `timer` section's owner (QEMU registers it with no device behind it). */
 export class CpuTimers implements SnapshotDevice {
   /** Live state. */
@@ -79,13 +98,34 @@ export class CpuTimers implements SnapshotDevice {
     this.state = createTimersState(mode, shift);
   }
 
+  private clock: TimerClock | undefined;
+
+  /** Ties the record to a machine's clock: saves read it, loads set it. */
+  useClock(clock: TimerClock): void {
+    this.clock = clock;
+  }
+
+  /** The record with the machine's current time in it (what a save sends). */
+  current(): TimersState {
+    const c = this.clock;
+    if (!c) return this.state;
+    const { icount, ns } = c.read();
+    const s = this.state;
+    if (s.mode !== 0) {
+      s.qemuIcount = icount;
+      s.qemuIcountBias = ns - (icount << BigInt(s.icountTimeShift));
+    } else s.cpuClockOffset = ns; // a stopped QEMU keeps its virtual clock there
+    return s;
+  }
+
   /** Section `timer`. */
   sections(): DeviceSection[] {
     return [{
       vmsd: vmstateTimers,
-      state: () => this.state,
+      state: () => this.current(),
       commit: (staged: TimersState) => {
         this.state = staged;
+        this.clock?.set(vmClockNs(staged), staged.mode !== 0 ? staged.qemuIcount : undefined);
       },
     }];
   }
