@@ -58,6 +58,16 @@ interface QemuEarly {
   mrom: RomDevice;
 }
 
+/**
+ * QEMU's `timer` state for `-icount shift=N,sleep=off`: QEMU 7.2 creates the icount warp timer
+ * only with sleep=on (icount_configure), so none is sent (a QEMU without one cannot load it).
+ */
+function qemuTimers(shift: number): CpuTimers {
+  const t = new CpuTimers(1, shift);
+  t.state.hasWarpTimer = false;
+  return t;
+}
+
 /** Builds the `qemu-virt` parts that exist before the machine (timer, netdev, flash, mrom). */
 function qemuEarly(opts: VirtOptions): { early: QemuEarly; machine: MachineOptions } {
   const shift = opts.icountShift ?? 0;
@@ -65,7 +75,7 @@ function qemuEarly(opts: VirtOptions): { early: QemuEarly; machine: MachineOptio
     throw new RangeError(`icount shift ${shift} is outside 0..${MAX_ICOUNT_SHIFT}`);
   }
   const early: QemuEarly = {
-    timers: new CpuTimers(1, shift),
+    timers: qemuTimers(shift),
     slirp: opts.slirp === false ? undefined : new SlirpNetdev(),
     flash0: new PflashCfi01({ instanceId: 0 }),
     flash1: new PflashCfi01({ instanceId: 1 }),

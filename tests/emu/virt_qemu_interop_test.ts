@@ -9,6 +9,7 @@ import { QEMU_RV32, qemuMissingReason } from "../../emu/guests/linux/qemu.ts";
 import { parseElf } from "../../emu/elf.ts";
 import { VirtMachine } from "../../emu/virt.ts";
 import { StreamReader } from "../../migration/stream/reader.ts";
+import { StreamWriter } from "../../migration/stream/writer.ts";
 import { freePort, Qmp } from "../../bench/qmp.ts";
 
 const skip = await qemuMissingReason(); // apt-get install qemu-system-misc
@@ -118,6 +119,53 @@ Deno.test({
       strictEqual(r.stop, "exit");
       strictEqual(r.exitCode, 0);
       strictEqual(m.consoleText, qemuAfter);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name: `snapshell -> QEMU 7.2: QEMU resumes a qemu-virt stream and prints what snapshell prints${
+    skip ? ` (ignored: ${skip})` : ""
+  }`,
+  ignore: skip !== null,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "snapshell-qvirt-" });
+    try {
+      const m = new VirtMachine({ profile: "qemu-virt", ramSize: 16 << 20 });
+      m.boot(computeGuest(2048));
+      while (!m.consoleText.includes("compute: 1024/")) m.run(100_000);
+      const w = new StreamWriter();
+      await m.save(w);
+      await Deno.writeFile(`${dir}/stream.snapshell`, w.take());
+      const printed = m.consoleText.length;
+      const r = m.run(2_000_000_000);
+      strictEqual(r.exitCode, 0);
+      const ours = m.consoleText.slice(printed);
+      ok(ours.includes("compute: result"), ours);
+
+      const dst = await qemu([
+        ...["-icount", "shift=0,sleep=off", "-serial", `file:${dir}/after.txt`],
+        ...["-incoming", `exec:cat ${dir}/stream.snapshell`],
+      ]);
+      await waitFor("the incoming migration", async () => {
+        const s = (await dst.qmp.execute("query-status")) as { status: string };
+        return s.status === "paused";
+      });
+      await dst.qmp.execute("cont");
+      const status = await Promise.race([
+        dst.child.status,
+        new Promise<never>((_, no) =>
+          setTimeout(() => no(new Error("QEMU did not finish")), WAIT_MS)
+        ),
+      ]).catch((e) => {
+        dst.child.kill();
+        throw e;
+      });
+      dst.qmp.close();
+      strictEqual(status.code, 0);
+      strictEqual(await Deno.readTextFile(`${dir}/after.txt`), ours);
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
