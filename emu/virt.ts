@@ -25,6 +25,8 @@ import { SifivePlic } from "./devices/sifive_plic.ts";
 import { SifiveTest } from "./devices/sifive_test.ts";
 import { Uart16550 } from "./devices/uart16550.ts";
 import { Machine, type MachineOptions } from "./machine.ts";
+import { MigrationError } from "../migration/errors.ts";
+import { StreamReader } from "../migration/stream/reader.ts";
 
 /** The machine profiles: snapshell's `virt`, or `qemu-virt`, QEMU 7.2's riscv32 virt exactly. */
 export const MACHINE_PROFILES = ["virt", "qemu-virt"] as const;
@@ -249,3 +251,66 @@ export class VirtMachine extends Machine {
 
 /** The embedded default guest: the demo that uses every device. */
 export const DEFAULT_GUEST = new URL("./guests/build/demo.elf", import.meta.url);
+
+/** QEMU 7.2 virt's first flash block: a stream listing it was written by QEMU's riscv virt. */
+const QEMU_VIRT_MARKER_BLOCK = "virt.flash0";
+
+/** A `ram` START block list as the stream declares it. */
+export interface StreamBlock {
+  /** Block idstr. */
+  idstr: string;
+  /** used_length in bytes. */
+  length: number;
+}
+
+/**
+ * The RAM block list of a stream's `ram` START section (QEMU's MEM_SIZE record: the total, then
+ * each block's idstr and length until they add up), or undefined when there is none. Only the
+ * stream's head is read; capabilities that add per-block fields (postcopy, ignore-shared) are
+ * not assumed.
+ */
+export function streamBlocks(bytes: Uint8Array): StreamBlock[] | undefined {
+  const head = bytes.subarray(0, Math.min(bytes.length, 64 * 1024));
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  for (let at = 8; at + 22 <= head.length; at++) {
+    // SECTION_START, id, str8 "ram", instance, version
+    if (head[at] !== 0x01 || head[at + 5] !== 3) continue;
+    if (head[at + 6] !== 0x72 || head[at + 7] !== 0x61 || head[at + 8] !== 0x6d) continue;
+    let p = at + 17;
+    const total = view.getBigUint64(p) & ~0xfffn;
+    p += 8;
+    const blocks: StreamBlock[] = [];
+    let sum = 0n;
+    const dec = new TextDecoder();
+    while (sum < total && p < head.length) {
+      const n = head[p];
+      if (p + 1 + n + 8 > head.length) return undefined;
+      const idstr = dec.decode(head.subarray(p + 1, p + 1 + n));
+      const length = view.getBigUint64(p + 1 + n);
+      blocks.push({ idstr, length: Number(length) });
+      sum += length;
+      p += 1 + n + 8;
+    }
+    return sum === total ? blocks : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The machine a stream needs, when its block list is QEMU 7.2 riscv virt's: the `qemu-virt`
+ * profile, RAM sized from `riscv_virt_board.ram`, and a `slirp` section when the stream has one
+ * (found by a dry-run load). Undefined for any other stream (the default `virt` takes it).
+ */
+export async function qemuVirtOptionsFor(bytes: Uint8Array): Promise<VirtOptions | undefined> {
+  const blocks = streamBlocks(bytes);
+  if (!blocks?.some((b) => b.idstr === QEMU_VIRT_MARKER_BLOCK)) return undefined;
+  const ram = blocks.find((b) => b.idstr === "riscv_virt_board.ram");
+  if (!ram) return undefined;
+  const opts: VirtOptions = { profile: "qemu-virt", ramSize: ram.length, slirp: true };
+  const probe = new VirtMachine(opts);
+  const missingSlirp = await probe.load(StreamReader.fromBytes(bytes), { dryRun: true }).then(
+    () => false,
+    (e) => e instanceof MigrationError && /'slirp.*missing/.test(e.message),
+  );
+  return missingSlirp ? { ...opts, slirp: false } : opts;
+}

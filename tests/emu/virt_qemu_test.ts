@@ -9,7 +9,7 @@ import { SectionType } from "../../migration/sections/constants.ts";
 import { StreamReader } from "../../migration/stream/reader.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
 import { MigrationError } from "../../migration/errors.ts";
-import { VirtMachine } from "../../emu/virt.ts";
+import { qemuVirtOptionsFor, streamBlocks, VirtMachine } from "../../emu/virt.ts";
 import { QEMU_VIRT_BOARD } from "../../emu/board.ts";
 
 const FIXTURES = new URL("../fixtures/qemu72/", import.meta.url);
@@ -120,4 +120,31 @@ Deno.test("qemu-virt saves no snapshell-only section, and the default virt still
   const plain = new VirtMachine({ ramSize: 16 << 20 });
   const err = await plain.load(StreamReader.fromBytes(qemuBytes("virt-running"))).catch((e) => e);
   ok(err instanceof MigrationError, String(err));
+});
+
+Deno.test("a QEMU block list picks qemu-virt, sized from riscv_virt_board.ram, slirp as the stream has it", async () => {
+  for (const name of STREAMS) {
+    deepStrictEqual(await qemuVirtOptionsFor(qemuBytes(name)), {
+      profile: "qemu-virt",
+      ramSize: 16 << 20,
+      slirp: true,
+    });
+  }
+  deepStrictEqual(streamBlocks(qemuBytes("virt-reset"))?.map((b) => b.idstr), [
+    "virt.flash0",
+    "virt.flash1",
+    "riscv_virt_board.ram",
+    "riscv_virt_board.mrom",
+  ]);
+  const noNet = new VirtMachine({ profile: "qemu-virt", ramSize: 8 << 20, slirp: false });
+  const w = new StreamWriter();
+  await noNet.save(w);
+  deepStrictEqual(await qemuVirtOptionsFor(w.take()), {
+    profile: "qemu-virt",
+    ramSize: 8 << 20,
+    slirp: false,
+  });
+  const ours = new StreamWriter();
+  await new VirtMachine({ ramSize: 8 << 20 }).save(ours);
+  strictEqual(await qemuVirtOptionsFor(ours.take()), undefined, "the default virt's own stream");
 });
