@@ -314,3 +314,26 @@ export async function qemuVirtOptionsFor(bytes: Uint8Array): Promise<VirtOptions
   );
   return missingSlirp ? { ...opts, slirp: false } : opts;
 }
+
+/**
+ * {@link qemuVirtOptionsFor} for a file: only its head is read unless that head lists QEMU's
+ * blocks (then the whole stream, for the dry-run that finds `slirp`).
+ */
+export async function qemuVirtOptionsForFile(path: string): Promise<VirtOptions | undefined> {
+  const f = await Deno.open(path, { read: true });
+  try {
+    const head = new Uint8Array(64 * 1024);
+    let n = 0;
+    for (;;) {
+      const got = await f.read(head.subarray(n));
+      if (got === null) break;
+      n += got;
+      if (n === head.length) break;
+    }
+    const blocks = streamBlocks(head.subarray(0, n));
+    if (!blocks?.some((b) => b.idstr === QEMU_VIRT_MARKER_BLOCK)) return undefined;
+  } finally {
+    f.close();
+  }
+  return qemuVirtOptionsFor(await Deno.readFile(path));
+}
