@@ -316,10 +316,12 @@ export async function qemuVirtOptionsFor(bytes: Uint8Array): Promise<VirtOptions
 }
 
 /**
- * {@link qemuVirtOptionsFor} for a file: only its head is read unless that head lists QEMU's
- * blocks (then the whole stream, for the dry-run that finds `slirp`).
+ * {@link qemuVirtOptionsFor} for a regular file: only its head is read unless that head lists
+ * QEMU's blocks (then the whole stream, for the dry-run that finds `slirp`).
  */
 export async function qemuVirtOptionsForFile(path: string): Promise<VirtOptions | undefined> {
+  // Pipes and devices (`/dev/stdin`) are read once by the load itself: never probed here.
+  if (!(await Deno.stat(path).then((st) => st.isFile, () => false))) return undefined;
   const f = await Deno.open(path, { read: true });
   try {
     const head = new Uint8Array(64 * 1024);
