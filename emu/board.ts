@@ -7,6 +7,16 @@
  * @module
  */
 import { ACLINT_SIZE } from "./devices/aclint.ts";
+import {
+  VIRT_FLASH0_BASE,
+  VIRT_FLASH1_BASE,
+  VIRT_FLASH_SIZE,
+  VIRT_FW_CFG_BASE,
+  VIRT_FW_CFG_SIZE,
+  VIRT_PCIE_ECAM_BASE,
+  VIRT_PCIE_ECAM_SIZE,
+} from "./devices/qemu/mod.ts";
+import { MROM_BASE, MROM_SIZE } from "./boot/reset_rom.ts";
 import { NVME_SIZE } from "./devices/nvme.ts";
 import { RAM_BASE } from "./ram.ts";
 
@@ -49,6 +59,39 @@ export const VIRT_BOARD = {
     base: 0x1010_0000,
     size: NVME_SIZE,
     irq: 12,
+  },
+} as const satisfies Record<string, BoardDevice>;
+
+/**
+ * The `qemu-virt` profile's board: QEMU 7.2's riscv32 virt, device for device. The shared
+ * devices sit where `virt` has them; fw_cfg replaces our NVMe-style device at 0x10100000, and
+ * the mrom, both flash banks and the PCIe ECAM window are QEMU's.
+ */
+export const QEMU_VIRT_BOARD = {
+  /** The reset ROM (`riscv_virt_board.mrom`): QEMU's reset stub and fw_dynamic info. */
+  mrom: { name: "mrom", kind: "qemu,mrom", base: MROM_BASE, size: MROM_SIZE },
+  finisher: VIRT_BOARD.finisher,
+  rtc: VIRT_BOARD.rtc,
+  aclint: VIRT_BOARD.aclint,
+  plic: VIRT_BOARD.plic,
+  uart0: VIRT_BOARD.uart0,
+  /** fw_cfg (QEMU virt's `fw-cfg@10100000`). */
+  fwCfg: {
+    name: "fw_cfg",
+    kind: "qemu,fw-cfg-mmio",
+    base: VIRT_FW_CFG_BASE,
+    size: VIRT_FW_CFG_SIZE,
+  },
+  /** CFI flash bank 0 (`virt.flash0`). */
+  flash0: { name: "flash0", kind: "cfi-flash", base: VIRT_FLASH0_BASE, size: VIRT_FLASH_SIZE },
+  /** CFI flash bank 1 (`virt.flash1`). */
+  flash1: { name: "flash1", kind: "cfi-flash", base: VIRT_FLASH1_BASE, size: VIRT_FLASH_SIZE },
+  /** The PCIe host's ECAM window (gpex). */
+  pcie: {
+    name: "pcie",
+    kind: "pci-host-ecam-generic",
+    base: VIRT_PCIE_ECAM_BASE,
+    size: VIRT_PCIE_ECAM_SIZE,
   },
 } as const satisfies Record<string, BoardDevice>;
 

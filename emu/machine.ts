@@ -12,7 +12,8 @@ import {
 import { SectionRegistry } from "../migration/sections/registry.ts";
 import { type SaveOptions, saveStream } from "../migration/sections/savevm.ts";
 import { forEachPage } from "../migration/ram/page_bitmap.ts";
-import { RAM_SECTION_VERSION, RamSection } from "../migration/ram/ram_section.ts";
+import { RAM_SECTION_VERSION, type RamBlock, RamSection } from "../migration/ram/ram_section.ts";
+import type { StateRecord } from "../migration/vmstate/description.ts";
 import type { StreamReader } from "../migration/stream/reader.ts";
 import type { StreamWriter } from "../migration/stream/writer.ts";
 import { Bus, type MmioDevice } from "./bus.ts";
@@ -23,7 +24,13 @@ import {
   cpuCommonRecord,
   cpuFromRecord,
   cpuToRecord,
+  QEMU_RESETVEC,
+  qemuCpuCommonRecord,
+  qemuCpuDefaults,
+  qemuCpuFromRecord,
+  qemuCpuToRecord,
   vmstateCpuCommon,
+  vmstateQemuRiscvCpu,
   vmstateRiscvCpu,
 } from "./cpu/vmstate.ts";
 import type { SnapshotDevice, TimedDevice } from "./devices/device.ts";
@@ -55,6 +62,26 @@ export interface MachineOptions {
   ramSize?: number;
   /** Machine type name in streams. */
   machineType?: string;
+  /** Virtual ns per instruction (default {@link NS_PER_INSN}; `-icount shift=N` is 2^N). */
+  nsPerInsn?: bigint;
+  /** Lay the sections out exactly as QEMU 7.2 does (the `qemu-virt` profile); default snapshell's. */
+  qemu?: QemuLayout;
+}
+
+/**
+ * What a machine that mirrors QEMU 7.2 registers around its own RAM and CPU, in QEMU's order, so
+ * the section ids and the `ram` block list are QEMU's: `timer` (id 0), an unused id, `ram` (2),
+ * an unused id, then `slirp` when there is a user netdev, then `cpu_common` and `cpu`.
+ */
+export interface QemuLayout {
+  /** Sections QEMU registers before `ram` (its `timer`). */
+  readonly beforeRam: readonly SnapshotDevice[];
+  /** RAM blocks QEMU lists before the machine's RAM (`virt.flash0`, `virt.flash1`). */
+  readonly blocksBefore: readonly RamBlock[];
+  /** RAM blocks QEMU lists after it (`riscv_virt_board.mrom`). */
+  readonly blocksAfter: readonly RamBlock[];
+  /** Sections QEMU registers between `ram` and the CPU (`slirp`). */
+  readonly beforeCpu: readonly SnapshotDevice[];
 }
 
 /** One hart + RAM + devices, with snapshot save/load through the migration engine. */
@@ -86,8 +113,12 @@ export class Machine {
   /** The CPU may have cached decoded instructions (set by run; a fresh machine has none). */
   private decodeCacheUsed = false;
 
+  /** Virtual ns each instruction (or idle cycle) takes. */
+  readonly nsPerInsn: bigint;
+
   constructor(opts: MachineOptions = {}) {
     this.machineType = opts.machineType ?? "virt";
+    this.nsPerInsn = opts.nsPerInsn ?? NS_PER_INSN;
     this.ram = new Ram(opts.ramSize);
     this.bus = new Bus(this.ram);
     this.cpu = new Cpu(this.bus, { time: () => Number(this.nowNs() / 100n) });
@@ -102,15 +133,34 @@ export class Machine {
         this.dropDecoded(changed);
       },
     };
-    this.ramSection = new RamSection(() => [ramBlock]);
+    const q = opts.qemu;
+    for (const dev of q?.beforeRam ?? []) this.addSections(dev.sections());
+    if (q) this.registry.skipIds(1); // QEMU's `block` handler, never sent here
+    const blocks = [...q?.blocksBefore ?? [], ramBlock, ...q?.blocksAfter ?? []];
+    this.ramSection = new RamSection(() => blocks);
     this.registry.registerIterative("ram", RAM_SECTION_VERSION, this.ramSection);
+    if (q) this.registry.skipIds(1); // QEMU's `dirty-bitmap` handler
+    for (const dev of q?.beforeCpu ?? []) this.addSections(dev.sections());
     this.registry.registerDevice({
       vmsd: vmstateCpuCommon,
-      state: () => cpuCommonRecord(this.cpu.state),
+      state: () => q ? qemuCpuCommonRecord(this.cpu.state) : cpuCommonRecord(this.cpu.state),
       commit: (s) => {
         this.cpu.state.waiting = s.halted ? 1 : 0;
       },
     });
+    if (q) {
+      this.qemuCpu = qemuCpuDefaults(this.cpu.state);
+      this.registry.registerDevice({
+        vmsd: vmstateQemuRiscvCpu,
+        state: () => qemuCpuToRecord(this.cpu.state, this.qemuCpu!, QEMU_RESETVEC),
+        commit: (s) => {
+          qemuCpuFromRecord(this.cpu.state, s);
+          this.qemuCpu = s; // QEMU's fields this hart does not model travel on unchanged
+          this.cpu.invalidateCaches();
+        },
+      });
+      return;
+    }
     this.registry.registerDevice({
       vmsd: vmstateRiscvCpu,
       state: () => cpuToRecord(this.cpu.state, RAM_BASE),
@@ -126,9 +176,35 @@ export class Machine {
     );
   }
 
-  /** Virtual time in ns: mcycle (instructions plus idle cycles skipped in WFI) at 100 MHz. */
+  /**
+   * The `qemu-virt` profile's QEMU `cpu` record for the fields this hart does not model (the
+   * last loaded, or QEMU 7.2's reset values); undefined for snapshell's own layout.
+   */
+  qemuCpu: StateRecord | undefined;
+
+  private addSections(sections: Iterable<Parameters<SectionRegistry["registerDevice"]>[0]>): void {
+    for (const s of sections) this.registry.registerDevice(s);
+  }
+
+  /** Virtual time in ns: mcycle (instructions plus idle cycles skipped in WFI) × nsPerInsn. */
   nowNs(): bigint {
-    return BigInt(this.cpu.cycle) * NS_PER_INSN;
+    return BigInt(this.cpu.cycle) * this.nsPerInsn;
+  }
+
+  /**
+   * Sets the virtual clock to `ns` (rounded down to whole cycles) and, when given, minstret to
+   * `icount`: how a QEMU stream's `timer` section brings QEMU's virtual time across.
+   */
+  setTime(ns: bigint, icount?: bigint): void {
+    const s = this.cpu.state;
+    const cycles = BigInt.asUintN(64, ns / this.nsPerInsn);
+    s.cycleLo = Number(cycles & 0xffffffffn);
+    s.cycleHi = Number(cycles >> 32n);
+    if (icount !== undefined) {
+      const n = BigInt.asUintN(64, icount);
+      s.instretLo = Number(n & 0xffffffffn);
+      s.instretHi = Number(n >> 32n);
+    }
   }
 
   /** Let `n` cycles pass with no instruction retired (the hart sleeps in WFI). */
@@ -145,10 +221,11 @@ export class Machine {
     base: number,
     size: number,
     dev: MmioDevice & SnapshotDevice & Partial<TimedDevice>,
+    sections = dev.sections(),
   ): void {
     this.bus.map(base, size, dev, name);
     this.devices.set(name, dev);
-    for (const s of dev.sections()) this.registry.registerDevice(s);
+    this.addSections(sections);
     if (dev.nextDeadline && dev.tick) this.timed.push(dev as SnapshotDevice & TimedDevice);
   }
 
@@ -220,7 +297,8 @@ export class Machine {
       let slice = maxInsns - done;
       const deadline = this.nextDeadlineNs();
       if (deadline !== null) {
-        const until = Number((deadline - this.nowNs() + NS_PER_INSN - 1n) / NS_PER_INSN);
+        const per = this.nsPerInsn;
+        const until = Number((deadline - this.nowNs() + per - 1n) / per);
         slice = Math.max(1, Math.min(slice, until));
       }
       // HTIF is polled at absolute instruction-count boundaries so that where a run stops never
@@ -243,7 +321,8 @@ export class Machine {
           if (this.cpu.halted) return { insns: done, stop: "idle" };
           continue;
         }
-        const skip = Number((d - this.nowNs() + NS_PER_INSN - 1n) / NS_PER_INSN);
+        const per = this.nsPerInsn;
+        const skip = Number((d - this.nowNs() + per - 1n) / per);
         const step = Math.max(1, Math.min(skip, maxInsns - done));
         this.idle(step);
         done += step;

@@ -5,7 +5,18 @@
  * registration order, so section ids are stable.
  * @module
  */
-import { type BoardDevice, VIRT_BOARD } from "./board.ts";
+import { type BoardDevice, QEMU_VIRT_BOARD, VIRT_BOARD } from "./board.ts";
+import { RomDevice } from "./boot/reset_rom.ts";
+import { QEMU_MISA_EXT } from "./cpu/vmstate.ts";
+import {
+  CpuTimers,
+  FwCfg,
+  GlobalState,
+  GpexHost,
+  MAX_ICOUNT_SHIFT,
+  PflashCfi01,
+  SlirpNetdev,
+} from "./devices/qemu/mod.ts";
 import { Irq } from "./cpu/trap.ts";
 import { Aclint } from "./devices/aclint.ts";
 import { GoldfishRtc } from "./devices/goldfish_rtc.ts";
@@ -14,13 +25,91 @@ import { SifivePlic } from "./devices/sifive_plic.ts";
 import { SifiveTest } from "./devices/sifive_test.ts";
 import { Uart16550 } from "./devices/uart16550.ts";
 import { Machine, type MachineOptions } from "./machine.ts";
+import { MigrationError } from "../migration/errors.ts";
+import { StreamReader } from "../migration/stream/reader.ts";
+
+/** The machine profiles: snapshell's `virt`, or `qemu-virt`, QEMU 7.2's riscv32 virt exactly. */
+export const MACHINE_PROFILES = ["virt", "qemu-virt"] as const;
+
+/** One of {@link MACHINE_PROFILES}. */
+export type MachineProfile = typeof MACHINE_PROFILES[number];
 
 /** Options of the virt machine. */
-export interface VirtOptions extends MachineOptions {
+export interface VirtOptions extends Omit<MachineOptions, "qemu"> {
   /** Receives every byte the guest writes to the UART. */
   console?: (byte: number) => void;
-  /** Disk image of the NVMe-style device (default 1 MiB of zeros). */
+  /** Disk image of the NVMe-style device (default 1 MiB of zeros; `virt` only). */
   disk?: Uint8Array;
+  /** Which machine (default `virt`). */
+  profile?: MachineProfile;
+  /**
+   * `qemu-virt`: QEMU's `-icount shift=N` this machine follows: 2^N virtual ns per instruction
+   * (default 0: 1 ns, as `-icount shift=0`).
+   */
+  icountShift?: number;
+  /** `qemu-virt`: QEMU has a user-mode netdev, so a `slirp` section (default true, as QEMU's default NIC). */
+  slirp?: boolean;
+}
+
+/** The parts of the `qemu-virt` profile that QEMU registers before the CPU. */
+interface QemuEarly {
+  timers: CpuTimers;
+  slirp?: SlirpNetdev;
+  flash0: PflashCfi01;
+  flash1: PflashCfi01;
+  mrom: RomDevice;
+}
+
+/**
+ * QEMU's `timer` state for `-icount shift=N,sleep=off`: QEMU 7.2 creates the icount warp timer
+ * only with sleep=on (icount_configure), so none is sent (a QEMU without one cannot load it).
+ */
+function qemuTimers(shift: number): CpuTimers {
+  const t = new CpuTimers(1, shift);
+  t.state.hasWarpTimer = false;
+  return t;
+}
+
+/** Builds the `qemu-virt` parts that exist before the machine (timer, netdev, flash, mrom). */
+function qemuEarly(opts: VirtOptions): { early: QemuEarly; machine: MachineOptions } {
+  const shift = opts.icountShift ?? 0;
+  if (!Number.isInteger(shift) || shift < 0 || shift > MAX_ICOUNT_SHIFT) {
+    throw new RangeError(`icount shift ${shift} is outside 0..${MAX_ICOUNT_SHIFT}`);
+  }
+  const early: QemuEarly = {
+    timers: qemuTimers(shift),
+    slirp: opts.slirp === false ? undefined : new SlirpNetdev(),
+    flash0: new PflashCfi01({ instanceId: 0 }),
+    flash1: new PflashCfi01({ instanceId: 1 }),
+    mrom: new RomDevice(QEMU_VIRT_BOARD.mrom.size),
+  };
+  const block = (idstr: string, bytes: Uint8Array) => ({ idstr, bytes });
+  return {
+    early,
+    machine: {
+      ...opts,
+      nsPerInsn: 1n << BigInt(shift),
+      qemu: {
+        beforeRam: [early.timers],
+        blocksBefore: [
+          block("virt.flash0", early.flash0.storage),
+          block("virt.flash1", early.flash1.storage),
+        ],
+        blocksAfter: [block("riscv_virt_board.mrom", early.mrom.bytes)],
+        beforeCpu: early.slirp ? [early.slirp] : [],
+      },
+    },
+  };
+}
+
+/** The `qemu-virt` profile's devices and machinery sections. */
+export interface QemuDevices extends QemuEarly {
+  /** PCIe host bridge with its empty bus. */
+  gpex: GpexHost;
+  /** fw_cfg. */
+  fwCfg: FwCfg;
+  /** QEMU's run state (`globalstate`). */
+  globalState: GlobalState;
 }
 
 /** The virt machine with its devices reachable by name. */
@@ -35,13 +124,23 @@ export class VirtMachine extends Machine {
   readonly rtc: GoldfishRtc;
   /** sifive_test finisher (`VIRT_BOARD.finisher`). */
   readonly finisher: SifiveTest;
-  /** NVMe-style queue device (`VIRT_BOARD.nvme`). */
+  /**
+   * NVMe-style queue device (`VIRT_BOARD.nvme`). `qemu-virt` has none (QEMU has no such device):
+   * there this object is detached, on neither the bus nor the section registry.
+   */
   readonly nvme: NvmeQueueDevice;
+  /** Which profile this machine is. */
+  readonly profile: MachineProfile;
+  /** `qemu-virt`: QEMU's devices and machinery sections; undefined for `virt`. */
+  readonly qemuDevices: QemuDevices | undefined;
   /** Everything the guest printed, for `console` and tests. */
   consoleText = "";
 
   constructor(opts: VirtOptions = {}) {
-    super(opts);
+    const profile = opts.profile ?? "virt";
+    const q = profile === "qemu-virt" ? qemuEarly(opts) : undefined;
+    super(q ? q.machine : opts);
+    this.profile = profile;
     const clock = () => this.nowNs();
     this.finisher = new SifiveTest({
       onFinish: (e) => {
@@ -49,19 +148,15 @@ export class VirtMachine extends Machine {
         else this.finish(0);
       },
     });
-    this.place(VIRT_BOARD.finisher, this.finisher);
     this.plic = new SifivePlic({
       contexts: [(l) => this.cpu.setIrq(Irq.MEI, l), (l) => this.cpu.setIrq(Irq.SEI, l)],
     });
     this.rtc = new GoldfishRtc({ clock, irq: this.plic.irqLine(VIRT_BOARD.rtc.irq) });
-    this.place(VIRT_BOARD.rtc, this.rtc);
     this.aclint = new Aclint({
       clock,
       timerIrq: (_h, l) => this.cpu.setIrq(Irq.MTI, l),
       softIrq: (_h, l) => this.cpu.setIrq(Irq.MSI, l),
     });
-    this.place(VIRT_BOARD.aclint, this.aclint);
-    this.place(VIRT_BOARD.plic, this.plic);
     // The time CSR reads the mtimer, time_delta included, as QEMU 7.2's rdtime_fn does.
     this.cpu.timeSource = () => Number(this.aclint.mtimeAt(this.nowNs()));
     const decoder = new TextDecoder();
@@ -73,7 +168,6 @@ export class VirtMachine extends Machine {
         opts.console?.(b);
       },
     });
-    this.place(VIRT_BOARD.uart0, this.uart);
     const ram = this.ram;
     this.nvme = new NvmeQueueDevice({
       dma: { read: (a, n) => ram.read(a, n), write: (a, b) => ram.write(a, b) },
@@ -82,10 +176,66 @@ export class VirtMachine extends Machine {
       disk: opts.disk,
       irq: this.plic.irqLine(VIRT_BOARD.nvme.irq),
     });
-    this.place(VIRT_BOARD.nvme, this.nvme);
+    if (q) {
+      this.qemuDevices = this.attachQemu(q.early);
+    } else {
+      this.qemuDevices = undefined;
+      this.place(VIRT_BOARD.finisher, this.finisher);
+      this.place(VIRT_BOARD.rtc, this.rtc);
+      this.place(VIRT_BOARD.aclint, this.aclint);
+      this.place(VIRT_BOARD.plic, this.plic);
+      this.place(VIRT_BOARD.uart0, this.uart);
+      this.place(VIRT_BOARD.nvme, this.nvme);
+    }
     // Every commit (load, `set`, fork, fuzz reset) ends with the PLIC re-reading the lines the
     // devices committed with it re-drove.
     this.registry.afterCommit(() => this.plic.settleLines());
+  }
+
+  /**
+   * Wires the `qemu-virt` devices in QEMU 7.2's registration order (section ids 7..17 after the
+   * CPU): mtimer, PLIC, PCIe host, serial, RTC, both flash banks, fw_cfg, globalstate. The ACLINT
+   * sends no `riscv_aclint_swi`: QEMU keeps msip in env.mip, so a load re-derives it from there.
+   */
+  private attachQemu(early: QemuEarly): QemuDevices {
+    const B = QEMU_VIRT_BOARD;
+    this.cpu.state.misa = (this.cpu.state.misa & ~0x3ffffff) | QEMU_MISA_EXT;
+    // QEMU's virtual clock and icount are ours: saves read them, loads set them.
+    early.timers.useClock({
+      read: () => ({ icount: BigInt(this.cpu.instret), ns: this.nowNs() }),
+      set: (ns, icount) => this.setTime(ns, icount),
+    });
+    this.place(B.mrom, early.mrom);
+    this.place(B.finisher, this.finisher);
+    this.attach(
+      B.aclint.name,
+      B.aclint.base,
+      B.aclint.size,
+      this.aclint,
+      this.aclint.sections().filter((sec) => sec.vmsd.name === "riscv_mtimer"),
+    );
+    this.place(B.plic, this.plic);
+    const gpex = new GpexHost();
+    this.place(B.pcie, gpex);
+    this.place(B.uart0, this.uart);
+    this.place(B.rtc, this.rtc);
+    this.place(B.flash0, early.flash0);
+    this.place(B.flash1, early.flash1);
+    const ram = this.ram;
+    const fwCfg = new FwCfg({
+      dma: {
+        read: (a, n) => ram.contains(a, n) ? ram.read(a, n) : null,
+        write: (a, b) => ram.contains(a, b.length) ? (ram.write(a, b), true) : false,
+      },
+    });
+    this.place(B.fwCfg, fwCfg);
+    const globalState = new GlobalState("paused");
+    this.addDevice("globalstate", globalState);
+    this.registry.afterCommit(() => {
+      // msip lives in mip on QEMU's side: the mswi follows the loaded hart.
+      this.aclint.swi.msip[0] = (this.cpu.state.mip >>> Irq.MSI) & 1;
+    });
+    return { ...early, gpex, fwCfg, globalState };
   }
 
   /** Attach a device where the board table puts it. */
@@ -101,3 +251,91 @@ export class VirtMachine extends Machine {
 
 /** The embedded default guest: the demo that uses every device. */
 export const DEFAULT_GUEST = new URL("./guests/build/demo.elf", import.meta.url);
+
+/** QEMU 7.2 virt's first flash block: a stream listing it was written by QEMU's riscv virt. */
+const QEMU_VIRT_MARKER_BLOCK = "virt.flash0";
+
+/** A `ram` START block list as the stream declares it. */
+export interface StreamBlock {
+  /** Block idstr. */
+  idstr: string;
+  /** used_length in bytes. */
+  length: number;
+}
+
+/**
+ * The RAM block list of a stream's `ram` START section (QEMU's MEM_SIZE record: the total, then
+ * each block's idstr and length until they add up), or undefined when there is none. Only the
+ * stream's head is read; capabilities that add per-block fields (postcopy, ignore-shared) are
+ * not assumed.
+ */
+export function streamBlocks(bytes: Uint8Array): StreamBlock[] | undefined {
+  const head = bytes.subarray(0, Math.min(bytes.length, 64 * 1024));
+  const view = new DataView(head.buffer, head.byteOffset, head.byteLength);
+  for (let at = 8; at + 22 <= head.length; at++) {
+    // SECTION_START, id, str8 "ram", instance, version
+    if (head[at] !== 0x01 || head[at + 5] !== 3) continue;
+    if (head[at + 6] !== 0x72 || head[at + 7] !== 0x61 || head[at + 8] !== 0x6d) continue;
+    let p = at + 17;
+    const total = view.getBigUint64(p) & ~0xfffn;
+    p += 8;
+    const blocks: StreamBlock[] = [];
+    let sum = 0n;
+    const dec = new TextDecoder();
+    while (sum < total && p < head.length) {
+      const n = head[p];
+      if (p + 1 + n + 8 > head.length) return undefined;
+      const idstr = dec.decode(head.subarray(p + 1, p + 1 + n));
+      const length = view.getBigUint64(p + 1 + n);
+      blocks.push({ idstr, length: Number(length) });
+      sum += length;
+      p += 1 + n + 8;
+    }
+    return sum === total ? blocks : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * The machine a stream needs, when its block list is QEMU 7.2 riscv virt's: the `qemu-virt`
+ * profile, RAM sized from `riscv_virt_board.ram`, and a `slirp` section when the stream has one
+ * (found by a dry-run load). Undefined for any other stream (the default `virt` takes it).
+ */
+export async function qemuVirtOptionsFor(bytes: Uint8Array): Promise<VirtOptions | undefined> {
+  const blocks = streamBlocks(bytes);
+  if (!blocks?.some((b) => b.idstr === QEMU_VIRT_MARKER_BLOCK)) return undefined;
+  const ram = blocks.find((b) => b.idstr === "riscv_virt_board.ram");
+  if (!ram) return undefined;
+  const opts: VirtOptions = { profile: "qemu-virt", ramSize: ram.length, slirp: true };
+  const probe = new VirtMachine(opts);
+  const missingSlirp = await probe.load(StreamReader.fromBytes(bytes), { dryRun: true }).then(
+    () => false,
+    (e) => e instanceof MigrationError && /'slirp.*missing/.test(e.message),
+  );
+  return missingSlirp ? { ...opts, slirp: false } : opts;
+}
+
+/**
+ * {@link qemuVirtOptionsFor} for a regular file: only its head is read unless that head lists
+ * QEMU's blocks (then the whole stream, for the dry-run that finds `slirp`).
+ */
+export async function qemuVirtOptionsForFile(path: string): Promise<VirtOptions | undefined> {
+  // Pipes and devices (`/dev/stdin`) are read once by the load itself: never probed here.
+  if (!(await Deno.stat(path).then((st) => st.isFile, () => false))) return undefined;
+  const f = await Deno.open(path, { read: true });
+  try {
+    const head = new Uint8Array(64 * 1024);
+    let n = 0;
+    for (;;) {
+      const got = await f.read(head.subarray(n));
+      if (got === null) break;
+      n += got;
+      if (n === head.length) break;
+    }
+    const blocks = streamBlocks(head.subarray(0, n));
+    if (!blocks?.some((b) => b.idstr === QEMU_VIRT_MARKER_BLOCK)) return undefined;
+  } finally {
+    f.close();
+  }
+  return qemuVirtOptionsFor(await Deno.readFile(path));
+}

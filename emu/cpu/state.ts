@@ -137,12 +137,13 @@ export function createCpuState(resetPc = 0x8000_0000, hartId = 0): CpuState {
 
 /**
  * Resets `s` in place to {@link createCpuState}'s values (M mode, MIE=0, MPRV=0, mcause=0,
- * pc=`resetPc`, no reservation, not waiting), keeping `mhartid` and the device-driven `mip`.
+ * pc=`resetPc`, no reservation, not waiting), keeping `mhartid`, `misa` (the machine's
+ * configuration: a `qemu-virt` hart reports QEMU's extensions) and the device-driven `mip`.
  */
 export function resetCpuState(s: CpuState, resetPc = 0x8000_0000): void {
   const fresh = createCpuState(resetPc, s.mhartid);
   for (const k of Object.keys(fresh) as (keyof CpuState)[]) {
-    if (k === "mip") continue;
+    if (k === "mip" || k === "misa") continue; // device-driven / configuration
     const v = fresh[k];
     if (ArrayBuffer.isView(v)) (s[k] as Uint8Array).set(v as Uint8Array);
     else (s as unknown as Record<string, unknown>)[k] = v;

@@ -372,3 +372,204 @@ export function checkHaltedAgrees(common: StateRecord | undefined, cpu: StateRec
     );
   }
 }
+
+// ---- QEMU 7.2's own `cpu` (the `qemu-virt` profile) ----
+//
+// The profile sends exactly QEMU's section: the rows above for the state this hart models, and
+// QEMU's values, as last loaded or as QEMU 7.2 starts them, for everything else (priority
+// tables, resetvec, miclaim, the H/envcfg/debug subsections). Nothing snapshell-only travels.
+
+/** QEMU 7.2's misa extension bits for `-cpu rv32` (the virt default): IMAFDCSUH = 0x1411ad. */
+export const QEMU_MISA_EXT = 0x1411ad;
+
+const QEMU_FEATURE_PMP = 1 << 1;
+const QEMU_FEATURE_DEBUG = 1 << 4;
+const MISA_H = 1 << 7;
+
+const u32 = (name: string) => uint32(env(name));
+const u64 = (name: string) => uint64(env(name));
+
+/** QEMU's `cpu/hyper` v2 (sent when misa has H, as QEMU's default rv32 does). */
+export const vmstateQemuCpuHyper = vmsd({
+  name: "cpu/hyper",
+  versionId: 2,
+  minimumVersionId: 2,
+  needed: (rec: StateRecord) =>
+    ((compiledField(u32("misa_ext")).get(rec) as number) & MISA_H) !== 0,
+  fields: [
+    u32("hstatus"),
+    u32("hedeleg"),
+    u64("hideleg"),
+    u32("hcounteren"),
+    u32("htval"),
+    u32("htinst"),
+    u32("hgatp"),
+    u32("hgeie"),
+    u32("hgeip"),
+    u64("htimedelta"),
+    u64("vstimecmp"),
+    u32("hvictl"),
+    array(env("hviprio"), vmstateUint8, 64),
+    u64("vsstatus"),
+    u32("vstvec"),
+    u32("vsscratch"),
+    u32("vsepc"),
+    u32("vscause"),
+    u32("vstval"),
+    u32("vsatp"),
+    u32("vsiselect"),
+    u32("mtval2"),
+    u32("mtinst"),
+    u32("stvec_hs"),
+    u32("sscratch_hs"),
+    u32("sepc_hs"),
+    u32("scause_hs"),
+    u32("stval_hs"),
+    u32("satp_hs"),
+    u64("mstatus_hs"),
+  ],
+});
+
+/** QEMU's `cpu/envcfg` v1 (sent for privileged spec 1.12). */
+export const vmstateQemuCpuEnvcfg = vmsd({
+  name: "cpu/envcfg",
+  versionId: 1,
+  minimumVersionId: 1,
+  needed: (rec: StateRecord) => (compiledField(u32("priv_ver")).get(rec) as number) >= 2,
+  fields: [u64("menvcfg"), u32("senvcfg"), u64("henvcfg")],
+});
+
+/** QEMU's `cpu/debug` v2 (sent when the debug trigger feature is on). */
+export const vmstateQemuCpuDebug = vmsd({
+  name: "cpu/debug",
+  versionId: 2,
+  minimumVersionId: 2,
+  needed: (rec: StateRecord) =>
+    ((compiledField(u32("features")).get(rec) as number) & QEMU_FEATURE_DEBUG) !== 0,
+  fields: [
+    u32("trigger_cur"),
+    array(env("tdata1"), vmstateUint32, 2),
+    array(env("tdata2"), vmstateUint32, 2),
+    array(env("tdata3"), vmstateUint32, 2),
+  ],
+});
+
+/** QEMU's `cpu/pmp`, with QEMU's `needed` (the PMP feature bit). */
+export const vmstateQemuCpuPmp = vmsd({
+  name: "cpu/pmp",
+  versionId: 1,
+  needed: (rec: StateRecord) =>
+    ((compiledField(u32("features")).get(rec) as number) & QEMU_FEATURE_PMP) !== 0,
+  fields: PMP_ROWS.map((r) => r.field),
+});
+
+/** The rows the profile takes from this hart; every other QEMU field is carried. */
+const QEMU_MODELLED_ROWS: readonly CpuRow[] = [...CPU_ROWS, ...PMP_ROWS].filter((r) => r.load);
+
+/** Checks of a QEMU record: the hart's, except misa (QEMU's extensions are carried). */
+function validateQemuCpuRecord(rec: StateRecord): void {
+  for (const row of [...CPU_ROWS, ...PMP_ROWS]) {
+    if (!row.check || row.field.name === env("misa_ext")) continue;
+    const why = row.check(compiledField(row.field).get(rec));
+    if (why !== undefined) throw new StateValidationError(`cpu: ${row.field.name} ${why}`);
+  }
+  const misa = compiledField(u32("misa_ext")).get(rec) as number;
+  const need = MISA_RV32IMASU & 0x3ffffff;
+  if ((misa & need) !== need) {
+    throw new StateValidationError(
+      `cpu: env.misa_ext 0x${misa.toString(16)} lacks extensions of RV32IMASU this hart implements`,
+      { path: "cpu.env.misa_ext" },
+    );
+  }
+  if ((compiledField(u32("virt")).get(rec) as number) !== 0) {
+    throw new StateValidationError("cpu: env.virt is set: the hart runs a guest in VS/VU mode");
+  }
+}
+
+/** QEMU 7.2's `cpu` for the `qemu-virt` profile: QEMU's subsections with QEMU's `needed`. */
+export const vmstateQemuRiscvCpu = vmsd({
+  name: "cpu",
+  versionId: 5,
+  minimumVersionId: 5,
+  fields: CPU_ROWS.map((r) => r.field),
+  subsections: [vmstateQemuCpuPmp, vmstateQemuCpuHyper, vmstateQemuCpuEnvcfg, vmstateQemuCpuDebug],
+  postLoad: (s: StateRecord) => validateQemuCpuRecord(s),
+});
+
+/** QEMU's record for `s`: the carried QEMU fields with this hart's modelled rows on top. */
+export function qemuCpuToRecord(s: CpuState, carry: StateRecord, resetPc: number): StateRecord {
+  const rec = structuredClone(carry);
+  for (const row of QEMU_MODELLED_ROWS) compiledField(row.field).set(rec, row.save(s, resetPc));
+  return rec;
+}
+
+/** Install a loaded QEMU `cpu` record's modelled rows (the rest stays in the carried record). */
+export function qemuCpuFromRecord(s: CpuState, rec: StateRecord): void {
+  for (const row of QEMU_MODELLED_ROWS) row.load!(s, compiledField(row.field).get(rec));
+}
+
+/** A zero of `f`'s wire type (uint64 fields are bigints; arrays are `num` zeros). */
+function zeroOf(f: VmStateField): unknown {
+  const one = f.size === 8 ? 0n : 0;
+  return f.num !== undefined ? new Array(f.num).fill(one) : one;
+}
+
+/**
+ * QEMU 7.2's `cpu` record of a `-M virt -cpu rv32` hart at reset (resetvec 0x1000, QEMU's
+ * extensions, priority tables and trigger types), with this hart's reset state in the rows it
+ * models. Values read from tools/qemu-fixtures' `virt-reset` stream; a test compares them.
+ */
+export function qemuCpuDefaults(s: CpuState): StateRecord {
+  const rec: StateRecord = {};
+  for (const row of [...CPU_ROWS, ...PMP_ROWS]) {
+    compiledField(row.field).set(rec, row.save(s, QEMU_RESETVEC));
+  }
+  for (const sub of [vmstateQemuCpuHyper, vmstateQemuCpuEnvcfg, vmstateQemuCpuDebug]) {
+    for (const f of sub.fields) compiledField(f).set(rec, zeroOf(f));
+  }
+  const set = (name: string, v: unknown) => compiledField(u32(name)).set(rec, v);
+  set("misa_ext", QEMU_MISA_EXT);
+  set("misa_ext_mask", QEMU_MISA_EXT);
+  compiledField(array(env("miprio"), vmstateUint8, 64)).set(rec, prioTable(QEMU_MIPRIO_HEAD));
+  compiledField(array(env("siprio"), vmstateUint8, 64)).set(rec, prioTable(QEMU_SIPRIO_HEAD));
+  compiledField(array(env("hviprio"), vmstateUint8, 64)).set(rec, QEMU_HVIPRIO.slice());
+  compiledField(array(env("tdata1"), vmstateUint32, 2)).set(rec, [QEMU_TDATA1, QEMU_TDATA1]);
+  compiledField(u64("miclaim")).set(rec, QEMU_MICLAIM);
+  return rec;
+}
+
+/** QEMU's resetvec on virt: the mrom's reset stub. */
+export const QEMU_RESETVEC = 0x1000;
+/** QEMU 7.2's miclaim on virt at reset (MIP_SGEIP, claimed by the hart itself). */
+const QEMU_MICLAIM = 0x1000n;
+
+/**
+ * QEMU 7.2's default interrupt priorities (riscv_cpu_default_priority, as riscv_cpu_reset
+ * fills miprio/siprio): IRQs 0..15 differ between the two tables; 16..47 are the same; 0xff is
+ * "no priority".
+ */
+const QEMU_MIPRIO_HEAD = [255, 20, 24, 17, 255, 21, 25, 18, 255, 19, 23, 0, 22, 255, 255, 255];
+const QEMU_SIPRIO_HEAD = [255, 20, 24, 17, 255, 21, 25, 18, 255, 0, 23, 16, 22, 255, 255, 255];
+const QEMU_PRIO_TAIL = [
+  ...[36, 33, 30, 27, 14, 11, 8, 5],
+  ...new Array(8).fill(255),
+  ...[37, 35, 34, 32, 31, 29, 28, 26, 15, 13, 12, 10, 9, 7, 6, 4],
+  ...new Array(16).fill(255),
+];
+const prioTable = (head: number[]) => [...head, ...QEMU_PRIO_TAIL];
+/** QEMU 7.2's hviprio at reset (set by riscv_cpu_reset for the VS-level IRQs). */
+const QEMU_HVIPRIO = [
+  ...[0, 20, 0, 0, 0, 21, 0, 0, 0, 0, 0, 0, 0, 255, 255, 255],
+  ...[36, 33, 30, 27, 14, 11, 8, 5],
+  ...new Array(40).fill(0),
+];
+/** QEMU 7.2's tdata1 reset value: trigger type 2 (mcontrol) in bits 31:28 of rv32. */
+const QEMU_TDATA1 = 0x2000_0000;
+
+/** QEMU's CPU_INTERRUPT_HARD: riscv_cpu_update_mip raises it exactly while env.mip is not 0. */
+const CPU_INTERRUPT_HARD = 0x2;
+
+/** `cpu_common` as QEMU 7.2 writes it: `interrupt_request` is HARD while any mip bit is set. */
+export function qemuCpuCommonRecord(s: CpuState): StateRecord {
+  return { halted: s.waiting, interrupt_request: s.mip !== 0 ? CPU_INTERRUPT_HARD : 0 };
+}

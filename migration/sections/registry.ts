@@ -49,6 +49,12 @@ export interface SectionEntry {
   readonly stage?: () => StateRecord;
   /** For iterative sections. */
   readonly iterative?: IterativeHandlers;
+  /**
+   * A QEMU section without a vmsd (QEMU's register_savevm_live with save_state/load_state, e.g.
+   * `slirp`): the payload is still described field by field, but the vmdesc entry is QEMU's
+   * old-style one (`size` and one `data` buffer).
+   */
+  readonly legacy?: boolean;
 }
 
 /** What {@link SectionRegistry.registerDevice} takes. */
@@ -69,6 +75,8 @@ export interface DeviceRegistration<T extends StateRecord> {
    * it must share nothing the load writes with the live record.
    */
   stage?: () => T;
+  /** The section has no vmsd in QEMU: its vmdesc entry is the old-style buffer entry. */
+  legacy?: boolean;
 }
 
 /** One section to make live: a staged record for a description, nothing for an iterative one. */
@@ -126,6 +134,7 @@ export class SectionRegistry {
       stage: reg.stage as (() => StateRecord) | undefined,
       commit: (reg.commit as (s: StateRecord) => void) ??
         ((staged) => Object.assign(reg.state(), staged)),
+      legacy: reg.legacy,
     };
     this.list.push(entry);
     return entry;
@@ -150,6 +159,14 @@ export class SectionRegistry {
     };
     this.list.push(entry);
     return entry;
+  }
+
+  /**
+   * Leave `n` section ids unused, as QEMU does for handlers it registers but does not send
+   * (`block`, `dirty-bitmap`): a profile that mirrors QEMU's registration gets QEMU's ids.
+   */
+  skipIds(n: number): void {
+    this.nextId += n;
   }
 
   private ensureUnique(idstr: string, instanceId: number): void {

@@ -166,7 +166,8 @@ export async function writeCompletion(
     json?.int("instance_id", e.instanceId);
     writeSectionHeader(w, e, SectionType.FULL);
     try {
-      saveDevicePayload(w, e, state, json, ext, opts.manifest);
+      if (e.legacy) saveLegacyPayload(w, e, state, json);
+      else saveDevicePayload(w, e, state, json, ext, opts.manifest);
     } catch (err) {
       if (err instanceof MigrationError) throw err.locate({ section: sectionLabel(e) });
       throw new SaveError(`Saving "${e.idstr}" failed: ${(err as Error).message}`, {
@@ -207,6 +208,30 @@ export async function saveStream(
   let done = false;
   while (!done) done = await writeIteration(w, reg, opts);
   await writeCompletion(w, reg, opts);
+}
+
+/**
+ * A legacy section's payload (QEMU's vmstate_save_old_style): the bytes of its description, and
+ * in the vmdesc only their size and one `data` buffer, as QEMU writes for a handler without vmsd.
+ */
+function saveLegacyPayload(
+  w: StreamWriter,
+  e: SectionEntry,
+  state: StateRecord,
+  json: QemuJsonWriter | undefined,
+): void {
+  const payload = new StreamWriter(undefined, 256);
+  new VmStateSaver(payload).save(e.vmsd!, state);
+  const bytes = payload.take();
+  w.bytes(bytes);
+  json?.int("size", bytes.length);
+  json?.startArray("fields");
+  json?.startObject();
+  json?.str("name", "data");
+  json?.int("size", bytes.length);
+  json?.str("type", "buffer");
+  json?.endObject();
+  json?.endArray();
 }
 
 /**

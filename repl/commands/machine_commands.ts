@@ -6,7 +6,7 @@
  */
 import { MigrationError } from "../../migration/errors.ts";
 import { loadMachineFile, saveMachineFile, snapshotRamSize } from "../../emu/snapshot_file.ts";
-import { VirtMachine } from "../../emu/virt.ts";
+import { qemuVirtOptionsForFile, VirtMachine } from "../../emu/virt.ts";
 import { runInstructions } from "../../harness/run/guest_runner.ts";
 import { bootImage, FIRMWARE_OPTIONS, guestImageFor } from "../guest_boot.ts";
 import { countType, fileType, sizeType } from "./arg_types.ts";
@@ -146,7 +146,9 @@ export const checkCommand: CommandDef = {
     try {
       const ramSize = (opts.ram as number | undefined) ?? (await snapshotRamSize(file)) ??
         undefined;
-      const m = new VirtMachine({ ramSize });
+      // A stream from QEMU 7.2's riscv virt gets the `qemu-virt` profile it needs.
+      const qemu = await qemuVirtOptionsForFile(file);
+      const m = new VirtMachine(qemu ?? { ramSize });
       const bar = ctx.progress?.(`check ${file}`, m.ram.size);
       let loaded;
       try {

@@ -70,6 +70,25 @@ export function createTimersState(mode: IcountMode = 0, shift = 0): TimersState 
   };
 }
 
+/** The machine's clock as the `timer` section sees it. */
+export interface TimerClock {
+  /** Instructions executed so far and the virtual time in ns. */
+  read(): { icount: bigint; ns: bigint };
+  /** Sets the virtual time (and the instruction count, when the stream has one) after a load. */
+  set(ns: bigint, icount: bigint | undefined): void;
+}
+
+/**
+ * QEMU's virtual clock of a stopped machine: with icount, `qemu_icount_bias + (qemu_icount <<
+ * shift)` (icount_get_locked); without, `cpu_clock_offset` (cpu_disable_ticks stores the clock
+ * there when the VM stops).
+ */
+export function vmClockNs(s: TimersState): bigint {
+  return s.mode !== 0
+    ? s.qemuIcountBias + (s.qemuIcount << BigInt(s.icountTimeShift))
+    : s.cpuClockOffset;
+}
+
 /** The `timer` section's owner (QEMU registers it with no device behind it). */
 export class CpuTimers implements SnapshotDevice {
   /** Live state. */
@@ -79,13 +98,34 @@ export class CpuTimers implements SnapshotDevice {
     this.state = createTimersState(mode, shift);
   }
 
+  private clock: TimerClock | undefined;
+
+  /** Ties the record to a machine's clock: saves read it, loads set it. */
+  useClock(clock: TimerClock): void {
+    this.clock = clock;
+  }
+
+  /** The record with the machine's current time in it (what a save sends). */
+  current(): TimersState {
+    const c = this.clock;
+    if (!c) return this.state;
+    const { icount, ns } = c.read();
+    const s = this.state;
+    if (s.mode !== 0) {
+      s.qemuIcount = icount;
+      s.qemuIcountBias = ns - (icount << BigInt(s.icountTimeShift));
+    } else s.cpuClockOffset = ns; // a stopped QEMU keeps its virtual clock there
+    return s;
+  }
+
   /** Section `timer`. */
   sections(): DeviceSection[] {
     return [{
       vmsd: vmstateTimers,
-      state: () => this.state,
+      state: () => this.current(),
       commit: (staged: TimersState) => {
         this.state = staged;
+        this.clock?.set(vmClockNs(staged), staged.mode !== 0 ? staged.qemuIcount : undefined);
       },
     }];
   }
@@ -101,6 +141,7 @@ const warpTimer = vmsd<TimersState>({
   minimumVersionId: 1,
   needed: (s) => s.hasWarpTimer,
   postLoad(s) {
+    s.hasWarpTimer = true;
     deadline("icount_warp_timer", s.icountWarpTimer);
     if (s.vmClockWarpStart < -1n) {
       throw new StateValidationError(`vm_clock_warp_start is ${s.vmClockWarpStart}`);
@@ -118,6 +159,7 @@ const adjustTimers = vmsd<TimersState>({
   minimumVersionId: 1,
   needed: (s) => s.hasAdjustTimers,
   postLoad(s) {
+    s.hasAdjustTimers = true;
     deadline("icount_rt_timer", s.icountRtTimer);
     deadline("icount_vm_timer", s.icountVmTimer);
   },
@@ -133,6 +175,7 @@ const shiftState = vmsd<TimersState>({
   minimumVersionId: 2,
   needed: (s) => s.mode === 2,
   postLoad(s) {
+    s.mode = 2;
     if (s.icountTimeShift < 0 || s.icountTimeShift > MAX_ICOUNT_SHIFT) {
       throw new StateValidationError(
         `icount_time_shift ${s.icountTimeShift} is outside 0..${MAX_ICOUNT_SHIFT}`,
@@ -151,6 +194,7 @@ const icount = vmsd<TimersState>({
   minimumVersionId: 1,
   needed: (s) => s.mode !== 0,
   postLoad(s) {
+    if (s.mode === 0) s.mode = 1;
     if (s.qemuIcount < 0n) throw new StateValidationError(`qemu_icount is ${s.qemuIcount}`);
   },
   fields: [
@@ -165,6 +209,13 @@ export const vmstateTimers = vmsd<TimersState>({
   name: "timer",
   versionId: 2,
   minimumVersionId: 1,
+  // The configuration follows the stream: the subsections present say which icount mode and
+  // timers the sender had (each one's postLoad sets its flag), so a save sends the same set.
+  preLoad(s) {
+    s.mode = 0;
+    s.hasWarpTimer = false;
+    s.hasAdjustTimers = false;
+  },
   fields: [
     int64("cpu_ticks_offset", { key: "cpuTicksOffset" }),
     unused(8),

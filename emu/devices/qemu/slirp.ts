@@ -19,9 +19,11 @@ import { StateValidationError } from "../../../migration/errors.ts";
 import { QemuJsonWriter } from "../../../migration/json/qemu_json_writer.ts";
 import { StreamReader } from "../../../migration/stream/reader.ts";
 import { StreamWriter } from "../../../migration/stream/writer.ts";
-import { buffer, structArray, uint16, vmsd } from "../../../migration/vmstate/fields.ts";
+import { buffer, structArray, uint16, uint8, vmsd } from "../../../migration/vmstate/fields.ts";
 import { loadState } from "../../../migration/vmstate/load.ts";
 import { saveState } from "../../../migration/vmstate/save.ts";
+import type { VmStateField } from "../../../migration/vmstate/description.ts";
+import type { DeviceSection, SnapshotDevice } from "../device.ts";
 
 /** The section's idstr and the version QEMU 7.2 registers (slirp_state_version()). */
 export const SLIRP_SECTION = { idstr: "slirp", instanceId: 0, versionId: 4 } as const;
@@ -140,10 +142,50 @@ export function slirpVmdescEntry(size: number): string {
   return j.toString();
 }
 
+/** The whole section payload as one record: the socket-list end marker, then libslirp's state. */
+export interface SlirpSectionState extends SlirpState {
+  /** The byte before libslirp's state: 0 ends the (empty) guestfwd socket list. */
+  sockets: number;
+}
+
+/**
+ * The `slirp` section as the machine registers it (a legacy section: QEMU has no vmsd for it,
+ * so its vmdesc entry is the old-style buffer one): marker byte 0, then `slirp` v4.
+ */
+export const vmstateSlirpSection = vmsd<SlirpSectionState>({
+  name: SLIRP_SECTION.idstr,
+  versionId: SLIRP_SECTION.versionId,
+  minimumVersionId: 0,
+  fields: [
+    uint8("sockets"),
+    ...(vmstateSlirpState.fields as VmStateField<keyof SlirpSectionState>[]),
+  ],
+  postLoad(s, versionId) {
+    if (s.sockets !== 0) {
+      throw new StateValidationError(
+        s.sockets === SOCKET_MARKER
+          ? "A guestfwd socket record, but this netdev has no guestfwd rule (QEMU refuses it too)"
+          : `Socket list marker ${s.sockets} is neither 0 nor 42`,
+      );
+    }
+    vmstateSlirpState.postLoad?.(s, versionId);
+  },
+});
+
 /** The user-mode netdev's migrated state; load is staged and all-or-nothing. */
-export class SlirpNetdev {
+export class SlirpNetdev implements SnapshotDevice {
   /** Live state. */
-  state: SlirpState = createSlirpState();
+  state: SlirpSectionState = { sockets: 0, ...createSlirpState() };
+
+  /** The legacy `slirp` section. */
+  sections(): DeviceSection[] {
+    return [{
+      vmsd: vmstateSlirpSection,
+      legacy: true,
+      state: () => this.state,
+      commit: (staged: SlirpSectionState) => void (this.state = staged),
+    }];
+  }
 
   /** The section payload of the live state. */
   savePayload(): Uint8Array {
@@ -152,6 +194,6 @@ export class SlirpNetdev {
 
   /** Decodes and adopts a payload; on error the live state is unchanged. */
   loadPayload(payload: Uint8Array, version: number = SLIRP_SECTION.versionId): void {
-    this.state = decodeSlirpPayload(payload, version);
+    this.state = { sockets: 0, ...decodeSlirpPayload(payload, version) };
   }
 }
