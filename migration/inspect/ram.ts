@@ -123,7 +123,7 @@ export async function decodeRamChunk(
         `Illegal RAM offset 0x${rec.addr.toString(16)} in block "${rec.block}"`,
       );
     }
-    const key = `${rec.block} (0x${rec.addr.toString(16).padStart(16, "0")})`;
+    const key = state.memory ? memoryKey(rec.block, rec.addr) : "";
     const valid = blk !== undefined && BigInt(rec.addr) + BigInt(ctx.pageSize) <= blk.length;
     if (rec.fill !== undefined) {
       info.zeroPages++;
@@ -185,6 +185,14 @@ function xbzrleMemory(before: string | undefined, delta: Uint8Array, pageSize: n
     : hexBytes(page);
 }
 
+/** The analyze-migration.py key of a page in the `-m` memory dump. */
+function memoryKey(block: string, addr: number): string {
+  return `${block} (0x${addr.toString(16).padStart(16, "0")})`;
+}
+
+/** Scratch for a record header's two halves (readRecord is synchronous, so one suffices). */
+const headerParts = new Uint32Array(2);
+
 /** Read one record synchronously (restartable: no side effects outside the result). */
 function readRecord(
   r: StreamReader,
@@ -193,7 +201,7 @@ function readRecord(
   current: string | undefined,
 ): RamRecord {
   const at = r.offset;
-  const parts = new Uint32Array(2);
+  const parts = headerParts;
   r.be64Parts(parts);
   const mask = ctx.pageSize - 1;
   let flags = parts[1] & mask;
