@@ -32,6 +32,30 @@ import { type FuzzVia, ViaTransport } from "./via.ts";
 
 const ZERO_PAGE = new Uint8Array(PAGE_SIZE);
 
+/** RAM as {@link pagesDiffer} reads it: bytes plus the per-page bit words. */
+type PagedRam = VirtMachine["ram"];
+
+/**
+ * Whether two RAMs differ on any page named by `wordBits(w)` (bit i of word w = page 32w+i):
+ * the fuzzer compares only the pages a case can have changed.
+ */
+function pagesDiffer(a: PagedRam, b: PagedRam, wordBits: (w: number) => number): boolean {
+  const ua = Buffer.from(a.u8.buffer, a.u8.byteOffset, a.size);
+  const ub = Buffer.from(b.u8.buffer, b.u8.byteOffset, b.size);
+  for (let w = 0; w < a.written.length; w++) {
+    let bits = wordBits(w);
+    while (bits !== 0) {
+      const low = bits & -bits;
+      bits ^= low;
+      const off = ((w << 5) + 31 - Math.clz32(low)) * PAGE_SIZE;
+      if (Buffer.compare(ua.subarray(off, off + PAGE_SIZE), ub.subarray(off, off + PAGE_SIZE))) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 /** Knobs of a fuzz target. */
 export interface TargetOptions {
   /** Instructions each accepted case runs (default 10,000). */
@@ -274,21 +298,8 @@ export class FuzzTarget {
   private imageRamDiffers(reusable: ReusableMachine, image: RamPreload): boolean {
     const a = reusable.machine.ram, b = this.reference.ram;
     const extra = this.referenceExtra(image);
-    const ua = Buffer.from(a.u8.buffer, a.u8.byteOffset, a.size);
-    const ub = Buffer.from(b.u8.buffer, b.u8.byteOffset, b.size);
     const loaded = reusable.machine.loadedPages;
-    for (let w = 0; w < a.written.length; w++) {
-      let bits = reusable.changedWord(w, loaded) | extra[w] | b.dirty[w];
-      while (bits !== 0) {
-        const low = bits & -bits;
-        bits ^= low;
-        const off = ((w << 5) + 31 - Math.clz32(low)) * PAGE_SIZE;
-        if (Buffer.compare(ua.subarray(off, off + PAGE_SIZE), ub.subarray(off, off + PAGE_SIZE))) {
-          return true;
-        }
-      }
-    }
-    return false;
+    return pagesDiffer(a, b, (w) => reusable.changedWord(w, loaded) | extra[w] | b.dirty[w]);
   }
 
   /** Pages where the original snapshot's RAM is not the image (none for streams made by save). */
@@ -337,20 +348,7 @@ export class FuzzTarget {
   /** Whether RAM differs from the original snapshot's (only pages either load filled). */
   private ramDiffers(m: VirtMachine): boolean {
     const a = m.ram, b = this.reference.ram;
-    const ua = Buffer.from(a.u8.buffer, a.u8.byteOffset, a.size);
-    const ub = Buffer.from(b.u8.buffer, b.u8.byteOffset, b.size);
-    for (let w = 0; w < a.written.length; w++) {
-      let bits = a.written[w] | b.written[w] | a.dirty[w] | b.dirty[w];
-      while (bits !== 0) {
-        const low = bits & -bits;
-        bits ^= low;
-        const off = ((w << 5) + 31 - Math.clz32(low)) * PAGE_SIZE;
-        if (Buffer.compare(ua.subarray(off, off + PAGE_SIZE), ub.subarray(off, off + PAGE_SIZE))) {
-          return true;
-        }
-      }
-    }
-    return false;
+    return pagesDiffer(a, b, (w) => a.written[w] | b.written[w] | a.dirty[w] | b.dirty[w]);
   }
 
   /**
