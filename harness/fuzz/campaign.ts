@@ -5,7 +5,7 @@
  * saved as stream + recipe, so `corrupt BASE OUT --recipe FILE` rebuilds each one.
  * @module
  */
-import { type Recipe, RECIPE_FORMAT, sha256Hex } from "../../migration/corrupt/recipe.ts";
+import { writeFinding } from "./finding_file.ts";
 import type { CorruptOp } from "../../migration/corrupt/ops.ts";
 import type { MachineFactory } from "../replay/fork.ts";
 import { loadFresh } from "../replay/replay.ts";
@@ -330,16 +330,13 @@ async function save(
   maker: CaseMaker,
   base: Uint8Array,
 ): Promise<void> {
-  const dir = opts.outDir!;
-  await Deno.mkdir(dir, { recursive: true });
-  const bytes = await maker.build(r.ops);
-  const stem = `${dir}/bug-${String(n).padStart(3, "0")}-${r.class}`;
-  const recipe: Recipe = {
-    format: RECIPE_FORMAT,
-    version: 1,
-    input: { name: opts.baseName ?? "base", bytes: base.length, sha256: sha256Hex(base) },
+  const files = await writeFinding({
+    dir: opts.outDir!,
+    name: `bug-${String(n).padStart(3, "0")}-${r.class}`,
+    base,
+    baseName: opts.baseName,
     ops: r.ops,
-    output: { bytes: bytes.length, sha256: sha256Hex(bytes) },
+    bytes: await maker.build(r.ops),
     note: {
       class: r.class,
       phase: r.phase,
@@ -351,9 +348,7 @@ async function save(
       occurrences: r.occurrences,
       originalOps: r.originalOps,
     },
-  };
-  await Deno.writeFile(`${stem}.bin`, bytes);
-  await Deno.writeTextFile(`${stem}.recipe.json`, JSON.stringify(recipe, null, 2) + "\n");
-  r.file = `${stem}.bin`;
-  r.recipeFile = `${stem}.recipe.json`;
+  });
+  r.file = files.file;
+  r.recipeFile = files.recipeFile;
 }

@@ -7,6 +7,7 @@
  */
 import { sha256Hex } from "../../migration/corrupt/recipe.ts";
 import type { CorruptOp } from "../../migration/corrupt/ops.ts";
+import { writeFileDurable } from "../../migration/stream/durable_file.ts";
 import type { CaseClass } from "./classes.ts";
 import type { BugReport, Shard } from "./campaign.ts";
 
@@ -90,7 +91,10 @@ export async function writeShardFile(
     bugs: r.bugs,
     findings: r.reports.map((x) => ({ ...x, signature: x.signature ?? reportSignature(x) })),
   };
-  await Deno.writeTextFile(`${dir}/${SHARD_FILE}`, JSON.stringify(file, null, 2) + "\n");
+  await writeFileDurable(
+    `${dir}/${SHARD_FILE}`,
+    new TextEncoder().encode(JSON.stringify(file, null, 2) + "\n"),
+  );
 }
 
 async function readShardFile(dir: string): Promise<ShardFile> {
@@ -266,5 +270,8 @@ export async function writeMergedCampaign(dir: string, m: MergedCampaign): Promi
     bugs: m.bugs,
     findings,
   };
-  await Deno.writeTextFile(`${dir}/${SHARD_FILE}`, JSON.stringify(file, null, 2) + "\n");
+  await writeFileDurable(
+    `${dir}/${SHARD_FILE}`,
+    new TextEncoder().encode(JSON.stringify(file, null, 2) + "\n"),
+  );
 }

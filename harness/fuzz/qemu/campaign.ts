@@ -7,7 +7,7 @@
  * reproduces it against a stock QEMU. Shards and `campaign.json` work as in snapshell's campaigns.
  * @module
  */
-import { type Recipe, RECIPE_FORMAT, sha256Hex } from "../../../migration/corrupt/recipe.ts";
+import { writeFinding } from "../finding_file.ts";
 import type { CorruptOp } from "../../../migration/corrupt/ops.ts";
 import { CaseMaker } from "../cases.ts";
 import { type Shard, shardRange } from "../campaign.ts";
@@ -281,18 +281,16 @@ async function save(
   base: Uint8Array,
 ): Promise<void> {
   const dir = opts.outDir!;
-  await Deno.mkdir(dir, { recursive: true });
-  const bytes = await maker.build(r.ops);
-  const stem = `${dir}/qemu-${String(n).padStart(3, "0")}-${r.class}`;
-  r.file = `${stem}.bin`;
-  r.recipeFile = `${stem}.recipe.json`;
+  const name = `qemu-${String(n).padStart(3, "0")}-${r.class}`;
+  r.file = `${dir}/${name}.bin`;
   r.reproduce = reproduceCommand(opts.argv, r.file);
-  const recipe: Recipe = {
-    format: RECIPE_FORMAT,
-    version: 1,
-    input: { name: opts.baseName ?? "base", bytes: base.length, sha256: sha256Hex(base) },
+  const files = await writeFinding({
+    dir,
+    name,
+    base,
+    baseName: opts.baseName,
     ops: r.ops,
-    output: { bytes: bytes.length, sha256: sha256Hex(bytes) },
+    bytes: await maker.build(r.ops),
     note: {
       target: "qemu",
       class: r.class,
@@ -306,7 +304,6 @@ async function save(
       originalOps: r.originalOps,
       reproduce: r.reproduce,
     },
-  };
-  await Deno.writeFile(r.file, bytes);
-  await Deno.writeTextFile(r.recipeFile, JSON.stringify(recipe, null, 2) + "\n");
+  });
+  r.recipeFile = files.recipeFile;
 }
