@@ -5,7 +5,7 @@
  * saved as stream + recipe, so `corrupt BASE OUT --recipe FILE` rebuilds each one.
  * @module
  */
-import { writeFinding } from "./finding_file.ts";
+import { type FindingRecord, writeFinding } from "./finding_file.ts";
 import type { CorruptOp } from "../../migration/corrupt/ops.ts";
 import type { MachineFactory } from "../replay/fork.ts";
 import { loadFresh } from "../replay/replay.ts";
@@ -80,24 +80,11 @@ export function shardRange(iterations: number, shard?: Shard): { from: number; t
 }
 
 /** One distinct bug, confirmed and shrunk. */
-export interface BugReport {
+export interface BugReport extends FindingRecord {
   class: CaseClass;
   phase?: string;
   error?: string;
   detail?: string;
-  /** First case index that showed it. */
-  index: number;
-  /** Cases that showed the same signature. */
-  occurrences: number;
-  /** The minimal recipe. */
-  ops: CorruptOp[];
-  /** The recipe the case had before shrinking. */
-  originalOps: CorruptOp[];
-  /** Reproduced on a brand-new machine from the unmodified bytes. */
-  confirmed: boolean;
-  /** Saved stream and recipe, when an output directory was given. */
-  file?: string;
-  recipeFile?: string;
 }
 
 /** What a campaign found. */

@@ -5,6 +5,23 @@
 import { type Recipe, RECIPE_FORMAT, sha256Hex } from "../../migration/corrupt/recipe.ts";
 import { writeFileDurable } from "../../migration/stream/durable_file.ts";
 
+/** What both campaigns keep of one distinct finding, whatever its target. */
+export interface FindingRecord {
+  /** First case index that showed it. */
+  index: number;
+  /** Cases that showed the same signature. */
+  occurrences: number;
+  /** The minimal recipe. */
+  ops: Recipe["ops"];
+  /** The recipe the case had before shrinking. */
+  originalOps: Recipe["ops"];
+  /** Reproduced on a brand-new machine (or QEMU) from the unmodified bytes. */
+  confirmed: boolean;
+  /** Saved stream and recipe, when an output directory was given. */
+  file?: string;
+  recipeFile?: string;
+}
+
 /** Where a finding's two files went. */
 export interface FindingFiles {
   file: string;

@@ -7,7 +7,7 @@
  * reproduces it against a stock QEMU. Shards and `campaign.json` work as in snapshell's campaigns.
  * @module
  */
-import { writeFinding } from "../finding_file.ts";
+import { type FindingRecord, writeFinding } from "../finding_file.ts";
 import type { CorruptOp } from "../../../migration/corrupt/ops.ts";
 import { CaseMaker } from "../cases.ts";
 import { type Shard, shardRange } from "../campaign.ts";
@@ -51,20 +51,13 @@ export interface QemuCampaignOptions extends CaseBounds {
 }
 
 /** One distinct finding against QEMU. */
-export interface QemuFinding {
+export interface QemuFinding extends FindingRecord {
   class: string;
   signature: string;
   phase?: string;
   detail?: string;
   exit?: string;
   ours?: string;
-  index: number;
-  occurrences: number;
-  ops: CorruptOp[];
-  originalOps: CorruptOp[];
-  confirmed: boolean;
-  file?: string;
-  recipeFile?: string;
   /** The shell command that reproduces it against a stock QEMU. */
   reproduce?: string;
 }
