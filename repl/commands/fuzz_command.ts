@@ -13,7 +13,7 @@ import { FUZZ_VIAS, type FuzzVia } from "../../harness/fuzz/via.ts";
 import { opWord } from "../../migration/corrupt/ops.ts";
 import type { ShellContext } from "../session.ts";
 import { differentialOracle } from "../../harness/fuzz/qemu/differential.ts";
-import { qemuArgv, runFuzzQemu, runMsOption, targetOption } from "./qemu_target.ts";
+import { qemuArgv, qemuBounds, qemuRunOptions, runFuzzQemu, targetOption } from "./qemu_target.ts";
 import { renderTable } from "../style.ts";
 import { readStreamArg } from "../snapshot_io.ts";
 import { EXIT_INTERRUPTED } from "../machine_text.ts";
@@ -144,7 +144,7 @@ export const fuzzCommand: CommandDef<ShellContext> = {
       type: enumType("via", [...FUZZ_VIAS]),
     },
     targetOption,
-    runMsOption,
+    ...qemuRunOptions,
     {
       flags: "--differential",
       description: "with --target qemu: also load each case with snapshell's models of the " +
@@ -206,8 +206,7 @@ export const fuzzCommand: CommandDef<ShellContext> = {
         seed,
         lanes: (opts.workers as number | undefined) || (navigator.hardwareConcurrency || 1),
         maxOps,
-        runMs: opts.runMs as number,
-        hangMs,
+        bounds: qemuBounds(opts),
         outDir: String(opts.out),
         json: Boolean(opts.json),
         ...(shard ? { shard } : {}),

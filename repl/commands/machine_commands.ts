@@ -10,7 +10,7 @@ import { qemuVirtOptionsForFile, VirtMachine } from "../../emu/virt.ts";
 import { runInstructions } from "../../harness/run/guest_runner.ts";
 import { bootImage, FIRMWARE_OPTIONS, guestImageFor } from "../guest_boot.ts";
 import { countType, fileType, sizeType } from "./arg_types.ts";
-import { qemuArgv, runMsOption, runOneQemu, targetOption } from "./qemu_target.ts";
+import { qemuArgv, qemuRunOptions, runOneQemu, targetOption } from "./qemu_target.ts";
 import { type ArgType, type CommandContext, type CommandDef, UsageError } from "./types.ts";
 
 /** Fill RAM with a reproducible pseudo-random pattern (xorshift32 from `seed`). */
@@ -127,7 +127,7 @@ export const checkCommand: CommandDef = {
       type: sizeType,
     },
     targetOption,
-    runMsOption,
+    ...qemuRunOptions,
     { flags: "--json", description: "print the outcome as one JSON object on stdout" },
     {
       flags: "--stats",

@@ -13,6 +13,7 @@ import {
   type QemuOutcome,
 } from "../../harness/fuzz/qemu/outcome.ts";
 import { QemuPool } from "../../harness/fuzz/qemu/pool.ts";
+import { type CaseBounds, DEFAULT_RUN_INSNS } from "../../harness/fuzz/qemu/run_case.ts";
 import type { Shard } from "../../harness/fuzz/campaign.ts";
 import { opWord } from "../../migration/corrupt/ops.ts";
 import { EXIT_INTERRUPTED } from "../machine_text.ts";
@@ -29,13 +30,43 @@ export const targetOption: OptionDef = {
   type: enumType("loader", ["snapshell", "qemu"]),
 };
 
-/** How long an accepted guest runs after `cont` before its status is read. */
-export const runMsOption: OptionDef = {
-  flags: "--run-ms <ms>",
-  description: "with --target qemu: how long an accepted guest runs after cont (wall-clock ms)",
-  default: "300",
-  type: positiveCountType,
-};
+/**
+ * How long an accepted guest runs after `cont` and when QEMU counts as hung: in guest
+ * instructions when the QEMU arguments have `-icount` (a verdict independent of the host's
+ * speed), else in wall-clock time.
+ */
+export const qemuRunOptions: OptionDef[] = [
+  {
+    flags: "--run-ms <ms>",
+    description: "with --target qemu and no -icount in its arguments: how long an accepted " +
+      "guest runs after cont (wall-clock ms)",
+    default: "300",
+    type: positiveCountType,
+  },
+  {
+    flags: "--guest-insns <n>",
+    description: "with --target qemu and -icount: guest instructions an accepted guest runs " +
+      "after cont (or until it goes idle for good)",
+    default: String(DEFAULT_RUN_INSNS),
+    type: positiveCountType,
+  },
+  {
+    flags: "--qmp-ms <ms>",
+    description: "with --target qemu: QEMU answering no QMP command this long is hung " +
+      "(wall-clock; twice this is the safety net of a load or run)",
+    default: "60000",
+    type: positiveCountType,
+  },
+];
+
+/** The case bounds the options of {@link qemuRunOptions} ask for. */
+export function qemuBounds(opts: Record<string, unknown>): CaseBounds {
+  return {
+    runMs: opts.runMs as number,
+    runInsns: opts.guestInsns as number,
+    qmpMs: opts.qmpMs as number,
+  };
+}
 
 /** The QEMU command line after `--`; a usage error when missing. */
 export function qemuArgv(words: readonly unknown[], command: string): string[] {
@@ -57,6 +88,9 @@ export function describeQemuOutcome(o: QemuOutcome): string {
   let s = parts.join(" ");
   if (o.detail) s += `: ${o.detail}`;
   if (o.consoleBytes !== undefined) s += `; the guest wrote ${o.consoleBytes} console bytes`;
+  if (o.guestInsns !== undefined) s += ` in ${o.guestInsns} instructions`;
+  if (o.idle) s += " (then went idle for good)";
+  if (o.safetyNet) s += `; cut short by the wall-clock safety net: ${o.safetyNet}`;
   if (o.ours) s += `; snapshell: ${o.ours}`;
   return s;
 }
@@ -82,8 +116,7 @@ export async function runOneQemu(
   const pool = await QemuPool.create({
     argv,
     warm: 1,
-    runMs: opts.runMs as number,
-    loadMs: (opts.hangMs as number | undefined) ?? 10_000,
+    ...qemuBounds(opts),
   });
   let o: QemuOutcome;
   try {
@@ -106,8 +139,7 @@ export async function runFuzzQemu(
     seed: number;
     lanes: number;
     maxOps: number;
-    runMs: number;
-    hangMs: number;
+    bounds: CaseBounds;
     outDir: string;
     shard?: Shard;
     oracle?: Oracle;
@@ -129,8 +161,7 @@ export async function runFuzzQemu(
         seed: settings.seed,
         lanes: settings.lanes,
         maxOps: settings.maxOps,
-        runMs: settings.runMs,
-        loadMs: settings.hangMs,
+        ...settings.bounds,
         outDir: settings.outDir,
         baseName: base.name,
         signal,
@@ -175,6 +206,12 @@ export async function runFuzzQemu(
       `lane${r.lanes === 1 ? "" : "s"} (a QEMU start takes ${Math.round(r.startMs)} ms, ` +
       "overlapped with the previous case)",
   );
+  if (r.safetyNet) {
+    ctx.io.out(
+      `fuzz: ${r.safetyNet} cases were ended by the wall-clock safety net before the guest's ` +
+        "progress decided them (a starved host): their class is what was seen by then",
+    );
+  }
   const texts = Object.entries(r.rejections).sort((a, b) => b[1] - a[1]);
   if (texts.length) {
     ctx.io.out(`fuzz: ${texts.length} distinct rejection texts; the most frequent:`);

@@ -19,7 +19,7 @@ import { readStreamArg } from "../snapshot_io.ts";
 import { replayToOptions, runReplayTo } from "../wire_replay.ts";
 import { countType, positiveCountType } from "./arg_types.ts";
 import { type CommandDef, UsageError } from "./types.ts";
-import { qemuArgv, runMsOption, runOneQemu, targetOption } from "./qemu_target.ts";
+import { qemuArgv, qemuRunOptions, runOneQemu, targetOption } from "./qemu_target.ts";
 import { corruptBytes, readRecipe } from "../../migration/corrupt/mod.ts";
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -95,7 +95,7 @@ export const replayCommand: CommandDef<ShellContext> = {
       description: "snapshell (default) or qemu: stream FILE (corrupted by --recipe first, if " +
         "given) into a fresh QEMU started with the arguments after --, and report its verdict",
     },
-    runMsOption,
+    ...qemuRunOptions,
   ],
   examples: [
     "snapshot /tmp/a.snap --insns 500000",

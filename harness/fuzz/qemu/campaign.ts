@@ -22,7 +22,8 @@ import {
   qemuSignature,
 } from "./outcome.ts";
 import { QemuPool } from "./pool.ts";
-import type { CaseBounds } from "./run_case.ts";
+import { usesIcount } from "./progress.ts";
+import { type CaseBounds, DEFAULT_RUN_INSNS } from "./run_case.ts";
 
 /** A second opinion on a case (`--differential`): a disagreement outcome, or undefined. */
 export type Oracle = (bytes: Uint8Array, qemu: QemuOutcome) => Promise<QemuOutcome | undefined>;
@@ -73,6 +74,11 @@ export interface QemuCampaignResult {
   counts: QemuCounts;
   /** Cases that were findings. */
   bugs: number;
+  /**
+   * Cases the wall-clock safety net ended before the guest's progress decided them (their class
+   * is what was seen by then); 0 on a host that let QEMU run.
+   */
+  safetyNet: number;
   reports: QemuFinding[];
   /** QEMU's distinct rejection texts (normalised) and how many cases each. */
   rejections: Record<string, number>;
@@ -135,14 +141,18 @@ export async function runQemuCampaign(
     if (check.class !== "accepted" && check.class !== "stopped") throw new QemuBaseError(check);
     // A guest whose unmodified stream writes to its console after cont must keep writing.
     const baseline = check.class === "accepted" ? check.consoleBytes ?? 0 : 0;
+    const budget = usesIcount(opts.argv)
+      ? `${opts.runInsns ?? DEFAULT_RUN_INSNS} guest instructions`
+      : `${opts.runMs ?? 300} ms`;
     const judge = async (bytes: Uint8Array) => {
-      const o = silent(await pool.run(bytes), baseline, opts.runMs ?? 300);
+      const o = silent(await pool.run(bytes), baseline, budget);
       return (await opts.oracle?.(bytes, o)) ?? o;
     };
     const { from, to } = shardRange(opts.iterations, opts.shard);
     const counts = emptyQemuCounts();
     const rejections: Record<string, number> = {};
     const candidates: { index: number; ops: CorruptOp[]; outcome: QemuOutcome }[] = [];
+    let safetyNet = 0;
     let next = from;
     let done = 0;
     const t0 = performance.now();
@@ -152,6 +162,7 @@ export async function runQemuCampaign(
         const c = await maker.make(seed, i, true);
         const outcome = await judge(c.input as Uint8Array);
         counts[outcome.class]++;
+        if (outcome.safetyNet) safetyNet++;
         if (outcome.class === "rejected") {
           const key = normalise(outcome.detail ?? "");
           if (key in rejections || Object.keys(rejections).length < MAX_REJECTION_TEXTS) {
@@ -176,6 +187,7 @@ export async function runQemuCampaign(
       lanes,
       counts,
       bugs: candidates.length,
+      safetyNet,
       reports,
       rejections,
       seconds,
@@ -190,13 +202,19 @@ export async function runQemuCampaign(
   }
 }
 
-/** An accepted case whose guest wrote nothing, where the unmodified stream's did: stopped. */
-export function silent(o: QemuOutcome, baseline: number, runMs: number): QemuOutcome {
+/**
+ * An accepted case whose guest wrote nothing after `cont` in the whole run (`budget`, e.g. "5000000
+ * guest instructions"), where the unmodified stream's did: stopped. A run the safety net cut
+ * short is left as it is (too little ran to tell).
+ */
+export function silent(o: QemuOutcome, baseline: number, budget: string): QemuOutcome {
   if (o.class !== "accepted" || baseline === 0 || (o.consoleBytes ?? 0) > 0) return o;
+  if (o.safetyNet) return o;
+  const ran = o.idle ? `, then the guest went idle for good` : "";
   return {
     ...o,
     class: "stopped",
-    detail: `status running, but the guest wrote nothing in ${runMs} ms after cont ` +
+    detail: `status running, but the guest wrote nothing in ${budget} after cont${ran} ` +
       `(the unmodified stream: ${baseline} bytes)`,
   };
 }

@@ -33,7 +33,7 @@ export const QEMU_CLASS_MEANING: Readonly<Record<QemuClass, string>> = {
   accepted: "QEMU loaded it; after cont the guest kept running",
   stopped: "QEMU loaded it; after cont the guest did not keep running (status, or QEMU exited)",
   crashed: "BUG: QEMU died on a signal (abort, assertion, segfault)",
-  hung: "BUG: no verdict within the bound (load or cont never finished)",
+  hung: "BUG: QEMU answered no QMP command within the bound (stuck in the load or the run)",
   "no-start": "QEMU never got ready (its stderr kept): the set-up, not the stream",
   disagree: "FINDING: snapshell's loader and QEMU's disagree on this stream",
 };
@@ -54,6 +54,15 @@ export interface QemuOutcome {
   exit?: string;
   /** Guest serial bytes written after `cont`, for accepted cases. */
   consoleBytes?: number;
+  /** With `-icount`: guest instructions executed after `cont`. */
+  guestInsns?: number;
+  /** With `-icount`: the run ended because the guest went idle for good (nothing to wake it). */
+  idle?: boolean;
+  /**
+   * The wall-clock safety net ended the load or run before the guest's progress decided it (a
+   * starved host, or a QEMU slow but answering): what was seen. Reported apart from the class.
+   */
+  safetyNet?: string;
   /** For `disagree`: what snapshell's loader said. */
   ours?: string;
 }

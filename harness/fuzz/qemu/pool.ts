@@ -7,6 +7,7 @@
  */
 import type { QemuOutcome } from "./outcome.ts";
 import { QemuProcess, QemuStartError } from "./process.ts";
+import { usesIcount } from "./progress.ts";
 import { type CaseBounds, runQemuCase } from "./run_case.ts";
 
 /** Settings of a pool. */
@@ -72,7 +73,7 @@ export class QemuPool {
       return { class: "no-start", phase: "start", detail: e.message };
     }
     try {
-      return await runQemuCase(q, bytes, this.opts);
+      return await runQemuCase(q, bytes, { ...this.opts, icount: usesIcount(this.opts.argv) });
     } finally {
       this.live.delete(q);
       await q.dispose();

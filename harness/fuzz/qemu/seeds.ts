@@ -7,6 +7,7 @@
  * @module
  */
 import { QemuProcess } from "./process.ts";
+import { guestInsns, usesIcount } from "./progress.ts";
 
 /** ticker.S as little-endian RV32 machine words (loaded raw at the DRAM base by `-kernel`). */
 const TICKER_WORDS = [
@@ -41,13 +42,25 @@ export function tickerImage(): Uint8Array {
   return out;
 }
 
+/**
+ * QEMU's instruction counter for the seeds: virtual time advances by 2^5 ns per guest instruction,
+ * and with `sleep=off` an idle vCPU jumps to its next timer instead of waiting for the host clock;
+ * so the guest's progress is counted in instructions and the campaign's verdicts do not depend on
+ * how much CPU the host gives QEMU (harness/fuzz/qemu/run_case.ts).
+ */
+export const SEED_ICOUNT = ["-icount", "shift=5,sleep=off"];
+
 /** A seed: a name, the QEMU that makes it and loads it, and how long its guest runs first. */
 export interface SeedSpec {
   name: string;
   /** Program and machine arguments: the same for making and for loading. */
   argv: string[];
-  /** Guest run time before the snapshot (0: migrated straight from reset). */
+  /** Without `-icount`: wall-clock ms the guest runs before the snapshot (0: from reset). */
   runMs: number;
+  /** With `-icount`: run at least this many guest instructions before the snapshot. */
+  runInsns?: number;
+  /** A `--guest-insns` budget that suits the seed's guest after `cont`. */
+  guestInsns?: number;
   /** Files the arguments refer to, written before QEMU starts (`{name: bytes}`). */
   files?: Record<string, Uint8Array>;
 }
@@ -56,8 +69,14 @@ export interface SeedSpec {
 export function riscvTickerSeed(dir: string, qemu = "qemu-system-riscv32"): SeedSpec {
   return {
     name: "riscv32-virt-ticker",
-    argv: [qemu, "-M", "virt", "-bios", "none", "-m", "16M", "-kernel", `${dir}/ticker.bin`],
+    argv: [
+      qemu,
+      ...["-M", "virt", "-bios", "none", "-m", "16M", "-kernel", `${dir}/ticker.bin`],
+      ...SEED_ICOUNT,
+    ],
     runMs: 200,
+    runInsns: 40_000_000,
+    guestInsns: 5_000_000,
     files: { "ticker.bin": tickerImage() },
   };
 }
@@ -96,13 +115,23 @@ export function x86Seeds(qemu = "qemu-system-x86_64"): SeedSpec[] {
         "-device",
         "ahci,id=ahci0",
         "-usb",
+        ...SEED_ICOUNT,
       ],
       runMs: 300,
+      runInsns: 6_000_000,
+      guestInsns: 300_000,
     },
     {
       name: "x86_64-q35-devices",
-      argv: [qemu, "-M", "q35", "-m", "32M", "-nodefaults", "-vga", "std", ...devices],
+      argv: [
+        qemu,
+        ...["-M", "q35", "-m", "32M", "-nodefaults", "-vga", "std"],
+        ...devices,
+        ...SEED_ICOUNT,
+      ],
       runMs: 300,
+      runInsns: 6_000_000,
+      guestInsns: 300_000,
     },
   ];
 }
@@ -117,7 +146,14 @@ export async function makeSeed(spec: SeedSpec, dir: string, out: string): Promis
   }
   const q = await QemuProcess.start(spec.argv, { dir, incoming: false });
   try {
-    if (spec.runMs > 0) {
+    if (spec.runInsns && usesIcount(spec.argv)) {
+      await q.qmp.execute("cont");
+      // The guest's own progress: poll its instruction counter (the sampling rate decides nothing).
+      while ((await guestInsns(q.qmp, 60_000)) < spec.runInsns) {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      await q.qmp.execute("stop");
+    } else if (spec.runMs > 0) {
       await q.qmp.execute("cont");
       await new Promise((r) => setTimeout(r, spec.runMs)); // the guest's own time, not a wait for us
       await q.qmp.execute("stop");

@@ -23,7 +23,7 @@ Deno.test({
     const { argv, bytes } = await tickerSeed();
     const root = await Deno.makeTempDir();
     try {
-      const opts = { argv, iterations: 12, seed: 7, lanes: 2, runMs: 200 };
+      const opts = { argv, iterations: 12, seed: 7, lanes: 2 };
       const whole = await runQemuCampaign(bytes, { ...opts, outDir: `${root}/whole` });
       strictEqual(whole.casesRun, 12);
       strictEqual(Object.values(whole.counts).reduce((a, b) => a + b, 0), 12);
@@ -74,7 +74,7 @@ Deno.test({
   async fn() {
     const { argv, bytes } = await tickerSeed();
     const maker = await CaseMaker.create(bytes);
-    const pool = await QemuPool.create({ argv, warm: 1, runMs: 200 });
+    const pool = await QemuPool.create({ argv, warm: 1 });
     try {
       // Found by the campaign (docs/qemu-findings.md): QEMU 7.2 segfaults after cont.
       const crash: CorruptOp = {
@@ -100,8 +100,14 @@ Deno.test({
 
 Deno.test("a guest that stops writing to its console after the load did not keep running", () => {
   const quiet = { class: "accepted" as const, phase: "run", consoleBytes: 0 };
-  strictEqual(silent(quiet, 2000, 100).class, "stopped");
-  ok(/wrote nothing in 100 ms/.test(silent(quiet, 2000, 100).detail!));
-  strictEqual(silent(quiet, 0, 100).class, "accepted", "a seed whose guest is silent anyway");
-  strictEqual(silent({ ...quiet, consoleBytes: 5 }, 2000, 100).class, "accepted");
+  const budget = "5000000 guest instructions";
+  strictEqual(silent(quiet, 2000, budget).class, "stopped");
+  ok(/wrote nothing in 5000000 guest instructions/.test(silent(quiet, 2000, budget).detail!));
+  strictEqual(silent(quiet, 0, budget).class, "accepted", "a seed whose guest is silent anyway");
+  strictEqual(silent({ ...quiet, consoleBytes: 5 }, 2000, budget).class, "accepted");
+  const idle = silent({ ...quiet, idle: true }, 2000, budget);
+  strictEqual(idle.class, "stopped");
+  ok(/went idle for good/.test(idle.detail!), String(idle.detail));
+  const cut = { ...quiet, safetyNet: "12 of 5000000 guest instructions in 120000 ms" };
+  strictEqual(silent(cut, 2000, budget).class, "accepted", "too little ran to tell: flagged");
 });

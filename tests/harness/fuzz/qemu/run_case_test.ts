@@ -1,5 +1,6 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { QemuPool } from "../../../../harness/fuzz/qemu/pool.ts";
+import { CaseMaker } from "../../../../harness/fuzz/cases.ts";
 import { skip, snapshellQemus, tickerSeed } from "./_seed.ts";
 
 const ignored = skip ? ` (ignored: ${skip})` : "";
@@ -23,7 +24,7 @@ Deno.test({
   ignore: skip !== null,
   async fn() {
     const { argv, bytes } = await tickerSeed();
-    const pool = await QemuPool.create({ argv, warm: 1, runMs: 300 });
+    const pool = await QemuPool.create({ argv, warm: 1 });
     try {
       const valid = await pool.run(bytes);
       strictEqual(valid.class, "accepted", JSON.stringify(valid));
@@ -59,4 +60,72 @@ Deno.test("a QEMU that is not installed never starts: no-start with the reason",
   } finally {
     await pool.close();
   }
+});
+
+/** SIGSTOP this test's QEMUs for `stopMs` out of every `stopMs + runMs` until `done` resolves. */
+async function starve(done: Promise<unknown>, stopMs: number, runMs: number): Promise<number> {
+  let finished = false;
+  done.finally(() => finished = true);
+  let rounds = 0;
+  const pids = async () => (await snapshellQemus()).map((l) => Number(l.trim().split(/\s+/)[0]));
+  while (!finished) {
+    const stopped = await pids();
+    for (const pid of stopped) Deno.kill(pid, "SIGSTOP");
+    await new Promise((r) => setTimeout(r, stopMs));
+    for (const pid of stopped) {
+      try {
+        Deno.kill(pid, "SIGCONT");
+      } catch { /* gone */ }
+    }
+    rounds++;
+    await new Promise((r) => setTimeout(r, runMs));
+  }
+  return rounds;
+}
+
+Deno.test({
+  name: `the verdict follows the guest's instructions: a starved QEMU's guest still runs${ignored}`,
+  ignore: skip !== null,
+  async fn() {
+    const { argv, bytes } = await tickerSeed();
+    ok(argv.includes("-icount"), "the seed runs under -icount");
+    const pool = await QemuPool.create({ argv, warm: 1, runInsns: 20_000_000 });
+    try {
+      // QEMU gets 5 ms of every 405: with a wall-clock verdict its guest would look stopped.
+      const run = pool.run(bytes);
+      const rounds = await starve(run, 400, 5);
+      const o = await run;
+      strictEqual(o.class, "accepted", JSON.stringify(o));
+      ok(o.guestInsns! >= 20_000_000, JSON.stringify(o));
+      ok(o.consoleBytes! > 0, "the ticker wrote to its console");
+      strictEqual(o.safetyNet, undefined);
+      ok(rounds > 0);
+    } finally {
+      await pool.close();
+    }
+    deepStrictEqual(await snapshellQemus(), [], "every QEMU is gone");
+  },
+});
+
+Deno.test({
+  name: `a halted vCPU with nothing to wake it is idle for good: decided at once${ignored}`,
+  ignore: skip !== null,
+  async fn() {
+    const { argv, bytes } = await tickerSeed();
+    const maker = await CaseMaker.create(bytes);
+    const pool = await QemuPool.create({ argv, warm: 1, runInsns: 1_000_000_000, qmpMs: 20_000 });
+    try {
+      // CPU_INTERRUPT_HALT: QEMU says `running`, the vCPU never executes another instruction.
+      const halted = await maker.build([
+        { op: "set-field", path: "cpu_common.interrupt_request", value: "0x20" },
+      ]);
+      const o = await pool.run(halted);
+      strictEqual(o.class, "accepted", JSON.stringify(o));
+      strictEqual(o.idle, true, JSON.stringify(o));
+      strictEqual(o.consoleBytes, 0);
+      strictEqual(o.safetyNet, undefined, "decided by the guest, not the safety net");
+    } finally {
+      await pool.close();
+    }
+  },
 });
