@@ -13,6 +13,7 @@ import { FUZZ_VIAS, type FuzzVia } from "../../harness/fuzz/via.ts";
 import { opWord } from "../../migration/corrupt/ops.ts";
 import type { ShellContext } from "../session.ts";
 import { differentialOracle } from "../../harness/fuzz/qemu/differential.ts";
+import { wholeStreamOracle } from "../../harness/fuzz/qemu/whole_stream.ts";
 import { qemuArgv, qemuBounds, qemuRunOptions, runFuzzQemu, targetOption } from "./qemu_target.ts";
 import { renderTable } from "../style.ts";
 import { readStreamArg } from "../snapshot_io.ts";
@@ -147,8 +148,9 @@ export const fuzzCommand: CommandDef<ShellContext> = {
     ...qemuRunOptions,
     {
       flags: "--differential",
-      description: "with --target qemu: also load each case with snapshell's models of the " +
-        "sections both loaders have; a disagreement is a finding",
+      description: "with --target qemu: also load each case in snapshell (a QEMU riscv32 virt " +
+        "stream whole, in the qemu-virt machine, states compared; else the sections both " +
+        "model); a disagreement is a finding",
     },
     {
       flags: "--shard <k/n>",
@@ -210,7 +212,9 @@ export const fuzzCommand: CommandDef<ShellContext> = {
         outDir: String(opts.out),
         json: Boolean(opts.json),
         ...(shard ? { shard } : {}),
-        ...(opts.differential ? { oracle: differentialOracle } : {}),
+        ...(opts.differential
+          ? { oracle: (await wholeStreamOracle(base.bytes, argv)) ?? differentialOracle }
+          : {}),
       });
     }
     const slice = shard

@@ -26,7 +26,16 @@ import { usesIcount } from "./progress.ts";
 import { type CaseBounds, DEFAULT_RUN_INSNS } from "./run_case.ts";
 
 /** A second opinion on a case (`--differential`): a disagreement outcome, or undefined. */
-export type Oracle = (bytes: Uint8Array, qemu: QemuOutcome) => Promise<QemuOutcome | undefined>;
+export type Oracle =
+  & ((bytes: Uint8Array, qemu: QemuOutcome) => Promise<QemuOutcome | undefined>)
+  & {
+    /** The oracle compares states: QEMU migrates each loaded case back out (`resaved`). */
+    resave?: boolean;
+    /** Learns from QEMU's verdict on the unmodified stream (what already differs there). */
+    calibrate?: (base: QemuOutcome) => Promise<void>;
+    /** What `calibrate` found differing in the unmodified stream (for the report). */
+    baseDifferences?: string[];
+  };
 
 /** Settings of a campaign against QEMU. */
 export interface QemuCampaignOptions extends CaseBounds {
@@ -79,6 +88,10 @@ export interface QemuCampaignResult {
    * is what was seen by then); 0 on a host that let QEMU run.
    */
   safetyNet: number;
+  /** With `--differential`: which oracle (whole streams in `qemu-virt`, or modelled sections). */
+  oracle?: "whole-stream" | "sections";
+  /** Sections (and how many bytes) already differing for the unmodified stream: not compared. */
+  baseDifferences?: string[];
   reports: QemuFinding[];
   /** QEMU's distinct rejection texts (normalised) and how many cases each. */
   rejections: Record<string, number>;
@@ -135,18 +148,20 @@ export async function runQemuCampaign(
   const seed = opts.seed >>> 0;
   const lanes = Math.max(1, opts.lanes ?? 2);
   const maker = await CaseMaker.create(base, opts.maxOps ?? 3);
-  const pool = await QemuPool.create({ ...opts, warm: lanes });
+  const pool = await QemuPool.create({ ...opts, warm: lanes, resave: opts.oracle?.resave });
   try {
     const check = await pool.run(base);
     if (check.class !== "accepted" && check.class !== "stopped") throw new QemuBaseError(check);
+    await opts.oracle?.calibrate?.(check);
     // A guest whose unmodified stream writes to its console after cont must keep writing.
     const baseline = check.class === "accepted" ? check.consoleBytes ?? 0 : 0;
     const budget = usesIcount(opts.argv)
       ? `${opts.runInsns ?? DEFAULT_RUN_INSNS} guest instructions`
       : `${opts.runMs ?? 300} ms`;
     const judge = async (bytes: Uint8Array) => {
-      const o = silent(await pool.run(bytes), baseline, budget);
-      return (await opts.oracle?.(bytes, o)) ?? o;
+      const { resaved, ...run } = await pool.run(bytes);
+      const o = silent(run, baseline, budget);
+      return (await opts.oracle?.(bytes, resaved ? { ...o, resaved } : o)) ?? o;
     };
     const { from, to } = shardRange(opts.iterations, opts.shard);
     const counts = emptyQemuCounts();
@@ -188,6 +203,12 @@ export async function runQemuCampaign(
       counts,
       bugs: candidates.length,
       safetyNet,
+      ...(opts.oracle
+        ? {
+          oracle: opts.oracle.resave ? "whole-stream" : "sections",
+          baseDifferences: opts.oracle.baseDifferences ?? [],
+        }
+        : {}),
       reports,
       rejections,
       seconds,

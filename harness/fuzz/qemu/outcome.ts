@@ -65,6 +65,8 @@ export interface QemuOutcome {
   safetyNet?: string;
   /** For `disagree`: what snapshell's loader said. */
   ours?: string;
+  /** QEMU's loaded state migrated back out (only when asked; dropped once compared). */
+  resaved?: Uint8Array;
 }
 
 /** Counts per class. */

@@ -27,6 +27,11 @@ export interface CaseBounds {
   runInsns?: number;
   /** QEMU runs with `-icount` (the pool sets it from the command line). */
   icount?: boolean;
+  /**
+   * Migrate QEMU's freshly loaded state back out (to a file, before `cont`) and return it as
+   * the outcome's `resaved`: what QEMU made of the stream, for the differential oracle.
+   */
+  resave?: boolean;
 }
 
 /** Default guest instructions after `cont` (the ticker guest writes a byte every ~200,000). */
@@ -145,10 +150,12 @@ export async function runQemuCase(
     if (before.status !== "paused") {
       return { class: "stopped", phase: "load", detail: `status ${before.status} after the load` };
     }
+    const resaved = bounds.resave ? await resave(q, qmpMs) : undefined;
     const console0 = await q.serialBytes();
-    return bounds.icount
+    const o = bounds.icount
       ? await runByInsns(q, console0, bounds.runInsns ?? DEFAULT_RUN_INSNS, qmpMs)
       : await runByWallClock(q, console0, bounds.runMs ?? 300, qmpMs);
+    return resaved ? { ...o, resaved } : o;
   } catch (e) {
     if (!(e instanceof QmpError)) throw e;
     // QMP went away or stopped answering: died (crashed or exited) or hung.
@@ -158,6 +165,28 @@ export async function runQemuCase(
       return crashedOrStopped(q, "run");
     }
     return { class: "hung", phase: "run", detail: e.message };
+  }
+}
+
+/**
+ * QEMU's loaded (paused) state migrated out to a file next to its serial file, read back and
+ * removed; undefined when QEMU could not save it (that is left to the run to show).
+ */
+async function resave(q: QemuProcess, qmpMs: number): Promise<Uint8Array | undefined> {
+  const path = q.serialPath.replace(/serial-([^/]*)\.txt$/, "resave-$1.qemu");
+  try {
+    await q.qmp.execute("migrate", { uri: `exec:cat > '${path}'` }, qmpMs);
+    const ev = await q.qmp.waitEvent(
+      (e) => e.event === "MIGRATION" && MIGRATION_END.has(String(e.data?.status)),
+      2 * qmpMs,
+    );
+    if (ev?.data?.status !== "completed") return undefined;
+    return await Deno.readFile(path);
+  } catch (e) {
+    if (e instanceof QmpError) throw e;
+    return undefined;
+  } finally {
+    await Deno.remove(path).catch(() => {});
   }
 }
 

@@ -70,7 +70,11 @@ async function starve(done: Promise<unknown>, stopMs: number, runMs: number): Pr
   const pids = async () => (await snapshellQemus()).map((l) => Number(l.trim().split(/\s+/)[0]));
   while (!finished) {
     const stopped = await pids();
-    for (const pid of stopped) Deno.kill(pid, "SIGSTOP");
+    for (const pid of stopped) {
+      try {
+        Deno.kill(pid, "SIGSTOP");
+      } catch { /* ended since ps listed it */ }
+    }
     await new Promise((r) => setTimeout(r, stopMs));
     for (const pid of stopped) {
       try {
