@@ -13,6 +13,10 @@ import {
   type QemuOutcome,
 } from "../../harness/fuzz/qemu/outcome.ts";
 import { QemuPool } from "../../harness/fuzz/qemu/pool.ts";
+import { runQemuWithFaults } from "../../harness/fuzz/qemu/wire.ts";
+import { formatEvent } from "../../harness/wire/fault_engine.ts";
+import type { Fault } from "../../harness/wire/fault_spec.ts";
+import { FaultSpecError } from "../../harness/wire/errors.ts";
 import { type CaseBounds, DEFAULT_RUN_INSNS } from "../../harness/fuzz/qemu/run_case.ts";
 import type { Shard } from "../../harness/fuzz/campaign.ts";
 import { opWord } from "../../migration/corrupt/ops.ts";
@@ -126,6 +130,51 @@ export async function runOneQemu(
   }
   if (opts.json) ctx.io.out(JSON.stringify({ target: "qemu", argv, ...o }));
   else ctx.io.out(`${what}: QEMU (${argv[0]}): ${describeQemuOutcome(o)}`);
+  return qemuExitCode(o);
+}
+
+/**
+ * Load `bytes` into one fresh QEMU through snapshell's wire fault engine (`replay --target qemu`
+ * with `--cut-at`, `--stall-at`, `--rate`, `--chunk`) and report each fault as it fired and
+ * QEMU's verdict, classified as for fuzz.
+ */
+export async function runOneQemuWire(
+  ctx: CommandContext,
+  what: string,
+  bytes: Uint8Array,
+  argv: string[],
+  faults: Fault[],
+  opts: Record<string, unknown>,
+): Promise<number> {
+  let r;
+  try {
+    r = await runQemuWithFaults(bytes, faults, { argv, ...qemuBounds(opts) });
+  } catch (e) {
+    if (e instanceof FaultSpecError) throw new UsageError(e.message);
+    throw e;
+  }
+  const { outcome: o, engine } = r;
+  if (opts.json) {
+    ctx.io.out(JSON.stringify({
+      target: "qemu",
+      argv,
+      ...o,
+      ...(engine
+        ? {
+          faults: engine.events.map((e) => ({ ...e, text: formatEvent(e) })),
+          unreached: engine.unreached,
+          sent: engine.sent,
+        }
+        : {}),
+    }));
+  } else {
+    for (const e of engine?.events ?? []) ctx.io.out(`${what}: ${formatEvent(e)}`);
+    for (const u of engine?.unreached ?? []) {
+      ctx.io.out(`${what}: fault ${u.fault} never fired: ${u.reason}`);
+    }
+    if (engine) ctx.io.out(`${what}: ${engine.sent} of ${bytes.length} bytes reached QEMU`);
+    ctx.io.out(`${what}: QEMU (${argv[0]}): ${describeQemuOutcome(o)}`);
+  }
   return qemuExitCode(o);
 }
 

@@ -16,10 +16,16 @@ import type { ShellContext } from "../session.ts";
 import { EXIT_INTERRUPTED } from "../machine_text.ts";
 import { progressOf } from "../progress.ts";
 import { readStreamArg } from "../snapshot_io.ts";
-import { replayToOptions, runReplayTo } from "../wire_replay.ts";
+import { replayFaults, replayToOptions, runReplayTo } from "../wire_replay.ts";
 import { countType, positiveCountType } from "./arg_types.ts";
 import { type CommandDef, UsageError } from "./types.ts";
-import { qemuArgv, qemuRunOptions, runOneQemu, targetOption } from "./qemu_target.ts";
+import {
+  qemuArgv,
+  qemuRunOptions,
+  runOneQemu,
+  runOneQemuWire,
+  targetOption,
+} from "./qemu_target.ts";
 import { corruptBytes, readRecipe } from "../../migration/corrupt/mod.ts";
 
 function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -45,13 +51,19 @@ async function replayIntoQemu(
 ): Promise<number> {
   const argv = qemuArgv(words, "replay");
   if (opts.to !== undefined) {
-    throw new UsageError("replay --target qemu starts its own QEMU: leave out --to");
+    throw new UsageError(
+      "replay --target qemu starts its own QEMU (waiting on a loopback tcp: port): leave out --to",
+    );
   }
+  const faults = replayFaults(opts);
   const snap = await readStreamArg(ctx, file);
   let bytes = snap.bytes;
   if (opts.recipe !== undefined) {
     const recipe = await readRecipe(String(opts.recipe));
     bytes = await corruptBytes(bytes, recipe.ops);
+  }
+  if (faults.length) {
+    return await runOneQemuWire(ctx, `replay: ${snap.name}`, bytes, argv, faults, opts);
   }
   return await runOneQemu(ctx, `replay: ${snap.name}`, bytes, argv, opts);
 }

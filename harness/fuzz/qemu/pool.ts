@@ -63,8 +63,14 @@ export class QemuPool {
     return next;
   }
 
-  /** Load `bytes` into the next warm QEMU and classify; a QEMU that never got ready is `no-start`. */
-  async run(bytes: Uint8Array): Promise<QemuOutcome> {
+  /**
+   * Load `bytes` into the next warm QEMU (through `send`, when given: the wire faults of
+   * `replay --target qemu`) and classify; a QEMU that never got ready is `no-start`.
+   */
+  async run(
+    bytes: Uint8Array,
+    send?: (port: number, bytes: Uint8Array) => Promise<void>,
+  ): Promise<QemuOutcome> {
     let q: QemuProcess;
     try {
       q = await this.take();
@@ -73,7 +79,8 @@ export class QemuPool {
       return { class: "no-start", phase: "start", detail: e.message };
     }
     try {
-      return await runQemuCase(q, bytes, { ...this.opts, icount: usesIcount(this.opts.argv) });
+      const bounds = { ...this.opts, icount: usesIcount(this.opts.argv) };
+      return await runQemuCase(q, bytes, bounds, send);
     } finally {
       this.live.delete(q);
       await q.dispose();

@@ -123,15 +123,20 @@ async function awaitLoad(
   }
 }
 
-/** Run one case on `q` (which is used up: the caller disposes of it) and classify it. */
+/**
+ * Run one case on `q` (which is used up: the caller disposes of it) and classify it; `sender`
+ * delivers the bytes to QEMU's port (default: all of them, then close).
+ */
 export async function runQemuCase(
   q: QemuProcess,
   bytes: Uint8Array,
   bounds: CaseBounds = {},
+  sender: (port: number, bytes: Uint8Array) => Promise<void> = send,
 ): Promise<QemuOutcome> {
   const loadMs = bounds.loadMs ?? 10_000;
   const qmpMs = bounds.qmpMs ?? 60_000;
-  const sent = send(q.port, bytes);
+  // A sender's own failure (a write QEMU stopped taking) is QEMU's verdict to give, not ours.
+  const sent = sender(q.port, bytes).catch(() => {});
   const status = await awaitLoad(q, loadMs, qmpMs);
   if (typeof status !== "string") return status;
   if (status !== "completed") {
