@@ -28,6 +28,7 @@ Deno.test({
       strictEqual(whole.casesRun, 12);
       strictEqual(Object.values(whole.counts).reduce((a, b) => a + b, 0), 12);
       strictEqual(whole.counts["no-start"], 0);
+      strictEqual(whole.safetyNet, 0, "every verdict decided by the guest, not the wall clock");
       ok(whole.counts.rejected > 0, JSON.stringify(whole.counts));
       ok(whole.runsPerSecond > 0);
       const dirs = [`${root}/a`, `${root}/b`];
