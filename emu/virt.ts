@@ -25,7 +25,6 @@ import { SifivePlic } from "./devices/sifive_plic.ts";
 import { SifiveTest } from "./devices/sifive_test.ts";
 import { Uart16550 } from "./devices/uart16550.ts";
 import { Machine, type MachineOptions } from "./machine.ts";
-import { MigrationError } from "../migration/errors.ts";
 import { StreamReader } from "../migration/stream/reader.ts";
 
 /** The machine profiles: snapshell's `virt`, or `qemu-virt`, QEMU 7.2's riscv32 virt exactly. */
@@ -297,30 +296,39 @@ export function streamBlocks(bytes: Uint8Array): StreamBlock[] | undefined {
 }
 
 /**
- * The machine a stream needs, when its block list is QEMU 7.2 riscv virt's: the `qemu-virt`
- * profile, RAM sized from `riscv_virt_board.ram`, and a `slirp` section when the stream has one
- * (found by a dry-run load). Undefined for any other stream (the default `virt` takes it).
+ * The machine a stream with this RAM block list needs, when the list is QEMU 7.2 riscv virt's:
+ * the `qemu-virt` profile, RAM sized from `riscv_virt_board.ram`, with a `slirp` netdev whose
+ * presence follows the stream (a load turns it off when QEMU had no user netdev). Undefined for
+ * any other list (the default `virt` takes it). Reads nothing but the list, so a socket's
+ * stream can pick its machine before the load.
  */
-export async function qemuVirtOptionsFor(bytes: Uint8Array): Promise<VirtOptions | undefined> {
-  const blocks = streamBlocks(bytes);
+export function qemuVirtOptionsForBlocks(
+  blocks: readonly StreamBlock[] | undefined,
+): VirtOptions | undefined {
   if (!blocks?.some((b) => b.idstr === QEMU_VIRT_MARKER_BLOCK)) return undefined;
   const ram = blocks.find((b) => b.idstr === "riscv_virt_board.ram");
   if (!ram) return undefined;
-  const opts: VirtOptions = { profile: "qemu-virt", ramSize: ram.length, slirp: true };
-  const probe = new VirtMachine(opts);
-  const missingSlirp = await probe.load(StreamReader.fromBytes(bytes), { dryRun: true }).then(
-    () => false,
-    (e) => e instanceof MigrationError && /'slirp.*missing/.test(e.message),
-  );
-  return missingSlirp ? { ...opts, slirp: false } : opts;
+  return { profile: "qemu-virt", ramSize: ram.length, slirp: true };
 }
 
 /**
- * {@link qemuVirtOptionsFor} for a regular file: only its head is read unless that head lists
- * QEMU's blocks (then the whole stream, for the dry-run that finds `slirp`).
+ * The machine a stream needs, when its block list is QEMU 7.2 riscv virt's: as
+ * {@link qemuVirtOptionsForBlocks}, with `slirp` exactly as the stream has it (found by a dry-run
+ * load), so even the section ids after it are QEMU's. Undefined for any other stream.
  */
-export async function qemuVirtOptionsForFile(path: string): Promise<VirtOptions | undefined> {
-  // Pipes and devices (`/dev/stdin`) are read once by the load itself: never probed here.
+export async function qemuVirtOptionsFor(bytes: Uint8Array): Promise<VirtOptions | undefined> {
+  const opts = qemuVirtOptionsForBlocks(streamBlocks(bytes));
+  if (!opts) return undefined;
+  const probe = new VirtMachine(opts);
+  const hasSlirp = await probe.load(StreamReader.fromBytes(bytes), { dryRun: true }).then(
+    (report) => report.sections.some((s) => s.idstr === "slirp"),
+    () => true, // the real load says what is wrong with it
+  );
+  return hasSlirp ? opts : { ...opts, slirp: false };
+}
+
+/** The head of a regular file (64 KiB), or undefined for pipes and devices (read once, by the load). */
+async function fileHead(path: string): Promise<Uint8Array | undefined> {
   if (!(await Deno.stat(path).then((st) => st.isFile, () => false))) return undefined;
   const f = await Deno.open(path, { read: true });
   try {
@@ -332,10 +340,18 @@ export async function qemuVirtOptionsForFile(path: string): Promise<VirtOptions 
       n += got;
       if (n === head.length) break;
     }
-    const blocks = streamBlocks(head.subarray(0, n));
-    if (!blocks?.some((b) => b.idstr === QEMU_VIRT_MARKER_BLOCK)) return undefined;
+    return head.subarray(0, n);
   } finally {
     f.close();
   }
+}
+
+/**
+ * {@link qemuVirtOptionsFor} for a regular file: only its head is read unless that head lists
+ * QEMU's blocks (then the whole stream, for the dry-run that finds `slirp`).
+ */
+export async function qemuVirtOptionsForFile(path: string): Promise<VirtOptions | undefined> {
+  const head = await fileHead(path);
+  if (!head || !qemuVirtOptionsForBlocks(streamBlocks(head))) return undefined;
   return qemuVirtOptionsFor(await Deno.readFile(path));
 }

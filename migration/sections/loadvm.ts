@@ -275,7 +275,11 @@ export async function loadStream(
     }
     if (opts.requireAllSections !== false) {
       for (const e of reg.entries) {
-        const needed = e.vmsd ? (!e.vmsd.needed || e.vmsd.needed(e.state!())) : true;
+        const needed = e.presence
+          ? false
+          : e.vmsd
+          ? (!e.vmsd.needed || e.vmsd.needed(e.state!()))
+          : true;
         if (!byEntry.has(e) && needed) {
           throw new UnknownEntityError(`Section '${sectionLabel(e)}' is missing from the stream`, {
             section: sectionLabel(e),
@@ -293,6 +297,7 @@ export async function loadStream(
     if (opts.dryRun) return report;
     reg.commit(byEntry.values());
     committed = true;
+    for (const e of reg.entries) e.presence?.loaded(byEntry.has(e));
     return report;
   } finally {
     if (!committed) { for (const p of byEntry.values()) p.entry.iterative?.abort(); }

@@ -160,6 +160,7 @@ export async function writeCompletion(
     if (!e.vmsd) continue;
     const state = e.state!();
     if (e.vmsd.needed && !e.vmsd.needed(state)) continue;
+    if (e.presence && !e.presence.present()) continue;
     const start = w.offset;
     json?.startObject();
     json?.str("name", e.idstr);

@@ -10,6 +10,7 @@ import { qemuVirtOptionsForFile, VirtMachine } from "../../emu/virt.ts";
 import { runInstructions } from "../../harness/run/guest_runner.ts";
 import { bootImage, FIRMWARE_OPTIONS, guestImageFor } from "../guest_boot.ts";
 import { countType, fileType, sizeType } from "./arg_types.ts";
+import { machineOption, machineOverrides } from "./machine_commands_profile.ts";
 import { qemuArgv, runMsOption, runOneQemu, targetOption } from "./qemu_target.ts";
 import { type ArgType, type CommandContext, type CommandDef, UsageError } from "./types.ts";
 
@@ -46,6 +47,7 @@ export const snapshotCommand: CommandDef = {
       type: fileType,
     },
     ...FIRMWARE_OPTIONS,
+    machineOption("virt"),
     {
       flags: "--insns <n>",
       description: "instructions to retire before saving (cycles idle in WFI pass meanwhile)",
@@ -72,7 +74,7 @@ export const snapshotCommand: CommandDef = {
     const out = args[0] as string;
     const insns = opts.insns as number;
     const image = await guestImageFor(opts.boot as string | undefined, opts);
-    const m = new VirtMachine({ ramSize: opts.ram as number });
+    const m = new VirtMachine(machineOverrides(opts));
     if (opts.fill !== undefined) {
       fillRandom(m.ram.u32, opts.fill as number);
       m.ram.markAllDirty(); // written behind the store paths: declare it, or saves skip it
