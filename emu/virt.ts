@@ -237,6 +237,18 @@ export class VirtMachine extends Machine {
     return { ...early, gpex, fwCfg, globalState };
   }
 
+  /** The RAM blocks this machine's `ram` section lists, idstr to length (QEMU's for `qemu-virt`). */
+  qemuBlockSizes(): Map<string, number> {
+    const q = this.qemuDevices;
+    const out = new Map<string, number>();
+    if (q) {
+      out.set("virt.flash0", q.flash0.storage.length).set("virt.flash1", q.flash1.storage.length);
+    }
+    out.set("riscv_virt_board.ram", this.ram.size);
+    if (q) out.set("riscv_virt_board.mrom", q.mrom.bytes.length);
+    return out;
+  }
+
   /** Attach a device where the board table puts it. */
   private place(at: BoardDevice, dev: Parameters<Machine["attach"]>[3]): void {
     this.attach(at.name, at.base, at.size, dev);
