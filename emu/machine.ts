@@ -113,6 +113,12 @@ export class Machine {
   /** The CPU may have cached decoded instructions (set by run; a fresh machine has none). */
   private decodeCacheUsed = false;
 
+  /**
+   * True while a live (precopy) migration sends this machine: its guest runs meanwhile, which
+   * QEMU's `globalstate` records as "running" so that a QEMU destination resumes it by itself.
+   */
+  liveMigrationSource = false;
+
   /** Virtual ns each instruction (or idle cycle) takes. */
   readonly nsPerInsn: bigint;
 

@@ -10,6 +10,7 @@ import { RomDevice } from "./boot/reset_rom.ts";
 import { QEMU_MISA_EXT } from "./cpu/vmstate.ts";
 import {
   CpuTimers,
+  createGlobalState,
   FwCfg,
   GlobalState,
   GpexHost,
@@ -49,6 +50,9 @@ export interface VirtOptions extends Omit<MachineOptions, "qemu"> {
   /** `qemu-virt`: QEMU has a user-mode netdev, so a `slirp` section (default true, as QEMU's default NIC). */
   slirp?: boolean;
 }
+
+/** QEMU's `globalstate` of a guest that runs (a live migration's source). */
+const RUNNING_STATE = createGlobalState("running");
 
 /** The parts of the `qemu-virt` profile that QEMU registers before the CPU. */
 interface QemuEarly {
@@ -229,7 +233,14 @@ export class VirtMachine extends Machine {
     });
     this.place(B.fwCfg, fwCfg);
     const globalState = new GlobalState("paused");
-    this.addDevice("globalstate", globalState);
+    this.addDevice("globalstate", {
+      sections: () =>
+        globalState.sections().map((sec) => ({
+          ...sec,
+          // A live migration's guest runs: QEMU's destination then runs it too (autostart).
+          state: () => this.liveMigrationSource ? RUNNING_STATE : globalState.state,
+        })),
+    });
     this.registry.afterCommit(() => {
       // msip lives in mip on QEMU's side: the mswi follows the loaded hart.
       this.aclint.swi.msip[0] = (this.cpu.state.mip >>> Irq.MSI) & 1;

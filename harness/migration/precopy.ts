@@ -229,6 +229,7 @@ export async function precopy(
   };
   // The cache size is fixed at the START chunk (QEMU resizes a live cache; ours keeps its size).
   ram.xbzrleCacheSize = xbzrleCache;
+  machine.liveMigrationSource = true; // the guest runs meanwhile (QEMU's globalstate says so)
   try {
     throwIfCancelled(signal);
     writeHeader(w, opts);
@@ -365,6 +366,7 @@ export async function precopy(
     status.reason = e.message;
     return finish("failed");
   } finally {
+    machine.liveMigrationSource = false;
     ram.xbzrleCacheSize = null; // later saves of this machine send plain pages
   }
 }

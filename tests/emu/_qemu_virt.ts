@@ -1,0 +1,173 @@
+/**
+ * A QEMU 7.2 riscv32 virt for the interop tests: `-icount shift=0,sleep=off`, the RTC on the
+ * virtual clock, QMP (the fuzzer's client, with events) and the serial console on loopback TCP
+ * sockets, so the tests wait on what QEMU says and prints, never on the wall clock.
+ * @module
+ */
+import { QEMU_RV32 } from "../../emu/guests/linux/qemu.ts";
+import { parseElf } from "../../emu/elf.ts";
+import { QmpClient, type QmpEvent } from "../../harness/fuzz/qemu/qmp.ts";
+import { freePort } from "../../bench/qmp.ts";
+
+export { freePort };
+
+/** `-rtc` of both sides: 2024-01-01 on the virtual clock. */
+export const RTC = "base=2024-01-01T00:00:00,clock=vm";
+/** Bound on every wait (the machine is shared with other jobs); never an assertion. */
+export const WAIT_MS = 120_000;
+
+/** The compute guest with `compute_iterations` patched (its patchable configuration symbol). */
+export function computeGuest(iterations: number): Uint8Array {
+  const bytes = Deno.readFileSync(new URL("../../emu/guests/build/compute.elf", import.meta.url));
+  const elf = parseElf(bytes);
+  const at = elf.symbols.get("compute_iterations")!;
+  const seg = elf.segments.find((s) => at >= s.paddr && at + 4 <= s.paddr + s.fileSize)!;
+  const out = bytes.slice();
+  new DataView(out.buffer).setUint32(seg.offset + at - seg.paddr, iterations, true);
+  return out;
+}
+
+/** Connects to a loopback port QEMU is about to open. */
+async function connectSoon(port: number): Promise<Deno.Conn> {
+  for (let i = 0;; i++) {
+    try {
+      return await Deno.connect({ hostname: "127.0.0.1", port });
+    } catch (e) {
+      if (i >= 2000 || !(e instanceof Deno.errors.ConnectionRefused)) throw e;
+      await new Promise((r) => setTimeout(r, 10)); // QEMU is not listening yet
+    }
+  }
+}
+
+/** QEMU's serial console as it arrives; `waitFor` resolves when a text has been printed. */
+export class SerialConsole {
+  /** Everything printed so far. */
+  text = "";
+  /** Resolves when QEMU closes the console (it exited). */
+  readonly closed: Promise<void>;
+  private waiters: (() => void)[] = [];
+
+  constructor(conn: Deno.Conn) {
+    this.closed = (async () => {
+      const dec = new TextDecoder();
+      const buf = new Uint8Array(4096);
+      try {
+        for (;;) {
+          const n = await conn.read(buf);
+          if (n === null) break;
+          this.text += dec.decode(buf.subarray(0, n), { stream: true });
+          this.wake();
+        }
+      } catch { /* reset by QEMU's exit */ }
+      try {
+        conn.close();
+      } catch { /* closed */ }
+      this.wake();
+    })();
+  }
+
+  private wake(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  /** Waits until `needle` was printed (after `from` characters); fails when QEMU exits first. */
+  async waitFor(needle: string, from = 0): Promise<void> {
+    let ended = false;
+    this.closed.then(() => ended = true);
+    const deadline = Date.now() + WAIT_MS;
+    while (this.text.indexOf(needle, from) < 0) {
+      if (ended) throw new Error(`QEMU ended before printing ${JSON.stringify(needle)}`);
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${JSON.stringify(needle)}`);
+      await new Promise<void>((r) => {
+        this.waiters.push(r);
+        setTimeout(r, 1000);
+      });
+    }
+  }
+}
+
+/** A running QEMU with its monitor and console. */
+export interface QemuVirt {
+  qmp: QmpClient;
+  serial: SerialConsole;
+  child: Deno.ChildProcess;
+  /** Waits for the MIGRATION event that ends a migration; throws when it failed. */
+  migrated(): Promise<void>;
+  /** Waits for QEMU to exit (the guest's sifive_test poweroff) and its console to close. */
+  exited(): Promise<Deno.CommandStatus>;
+  /** Ends QEMU (quit, then kill) when a test is done or failed. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `qemu-system-riscv32 -M virt -bios none -m 16M` with `-icount shift=0,sleep=off`, the
+ * RTC on the virtual clock and `args`; connects QMP (migration events on) and the console before
+ * the guest can print (use `-S` or `-incoming defer`, then `cont`/`migrate-incoming`).
+ */
+export async function startQemu(args: string[]): Promise<QemuVirt> {
+  const qmpPort = freePort();
+  const conPort = freePort();
+  const child = new Deno.Command(QEMU_RV32, {
+    args: [
+      ...["-M", "virt", "-bios", "none", "-m", "16M", "-display", "none", "-monitor", "none"],
+      ...["-rtc", RTC, "-icount", "shift=0,sleep=off"],
+      ...["-qmp", `tcp:127.0.0.1:${qmpPort},server=on,wait=off`],
+      ...["-chardev", `socket,id=con0,host=127.0.0.1,port=${conPort},server=on,wait=off`],
+      ...["-serial", "chardev:con0", ...args],
+    ],
+    stdin: "null",
+    stdout: "null",
+    stderr: "inherit", // QEMU's own complaints explain a failure
+  }).spawn();
+  const qmp = await QmpClient.open(await connectSoon(qmpPort), WAIT_MS);
+  const serial = new SerialConsole(await connectSoon(conPort));
+  await qmp.execute("migrate-set-capabilities", {
+    capabilities: [{ capability: "events", state: true }],
+  });
+  const ended = (e: QmpEvent) =>
+    e.event === "MIGRATION" &&
+    ["completed", "failed", "cancelled"].includes(String(e.data?.status));
+  return {
+    qmp,
+    serial,
+    child,
+    async migrated() {
+      const e = await qmp.waitEvent(ended, WAIT_MS);
+      if (e?.data?.status !== "completed") {
+        throw new Error(`QEMU's migration ended ${e ? e.data?.status : "never"}`);
+      }
+    },
+    async exited() {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const status = await Promise.race([
+        child.status,
+        new Promise<never>((_, no) =>
+          timer = setTimeout(() => no(new Error("QEMU did not finish")), WAIT_MS)
+        ),
+      ]).finally(() => clearTimeout(timer));
+      await serial.closed;
+      qmp.close();
+      return status;
+    },
+    async stop() {
+      await qmp.execute("quit", undefined, 5_000).catch(() => {});
+      qmp.close();
+      try {
+        child.kill();
+      } catch { /* already gone */ }
+      await child.status;
+      await serial.closed;
+    },
+  };
+}
+
+/** Whether QEMU's console text `qemuText` continues snapshell's exactly, for messages. */
+export function firstDifference(a: string, b: string): string {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return `differ at ${i}: ${JSON.stringify(a.slice(i, i + 40))} vs ${
+    JSON.stringify(b.slice(i, i + 40))
+  }`;
+}
