@@ -119,12 +119,16 @@ export class Machine {
    */
   liveMigrationSource = false;
 
+  /** Sections and blocks laid out as QEMU 7.2's (the `qemu-virt` profile). */
+  readonly qemuLayout: boolean;
+
   /** Virtual ns each instruction (or idle cycle) takes. */
   readonly nsPerInsn: bigint;
 
   constructor(opts: MachineOptions = {}) {
     this.machineType = opts.machineType ?? "virt";
     this.nsPerInsn = opts.nsPerInsn ?? NS_PER_INSN;
+    this.qemuLayout = opts.qemu !== undefined;
     this.ram = new Ram(opts.ramSize);
     this.bus = new Bus(this.ram);
     this.cpu = new Cpu(this.bus, { time: () => Number(this.nowNs() / 100n) });

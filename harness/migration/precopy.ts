@@ -232,7 +232,8 @@ export async function precopy(
   machine.liveMigrationSource = true; // the guest runs meanwhile (QEMU's globalstate says so)
   try {
     throwIfCancelled(signal);
-    writeHeader(w, opts);
+    // A QEMU destination confirms the load on the return path only when asked to open it.
+    writeHeader(w, { ...opts, openReturnPath: out.returnPath && machine.qemuLayout });
     await writeSetup(w, reg, opts);
     status.state = "active";
     for (let round = 0;; round++) {

@@ -479,6 +479,8 @@ function readCommand(r: StreamReader): void {
   r.skip(len);
   if (cmd === MigCommand.SWITCHOVER_START && len === 0) return;
   if (cmd === MigCommand.PING && len === 4) return;
+  // The return path is the connection itself: a tcp destination always answers on it.
+  if (cmd === MigCommand.OPEN_RETURN_PATH && len === 0) return;
   throw new StreamFormatError(`Unsupported migration command ${cmd} (length ${len})`, {
     offset: at,
   });
