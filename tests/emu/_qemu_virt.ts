@@ -16,15 +16,22 @@ export const RTC = "base=2024-01-01T00:00:00,clock=vm";
 /** Bound on every wait (the machine is shared with other jobs); never an assertion. */
 export const WAIT_MS = 120_000;
 
-/** The compute guest with `compute_iterations` patched (its patchable configuration symbol). */
-export function computeGuest(iterations: number): Uint8Array {
-  const bytes = Deno.readFileSync(new URL("../../emu/guests/build/compute.elf", import.meta.url));
+/** A built guest (`emu/guests/build/NAME.elf`) with patchable configuration symbols set. */
+export function patchedGuest(name: string, values: Record<string, number>): Uint8Array {
+  const bytes = Deno.readFileSync(new URL(`../../emu/guests/build/${name}.elf`, import.meta.url));
   const elf = parseElf(bytes);
-  const at = elf.symbols.get("compute_iterations")!;
-  const seg = elf.segments.find((s) => at >= s.paddr && at + 4 <= s.paddr + s.fileSize)!;
   const out = bytes.slice();
-  new DataView(out.buffer).setUint32(seg.offset + at - seg.paddr, iterations, true);
+  for (const [symbol, value] of Object.entries(values)) {
+    const at = elf.symbols.get(symbol)!;
+    const seg = elf.segments.find((s) => at >= s.paddr && at + 4 <= s.paddr + s.fileSize)!;
+    new DataView(out.buffer).setUint32(seg.offset + at - seg.paddr, value, true);
+  }
   return out;
+}
+
+/** The compute guest with `compute_iterations` patched. */
+export function computeGuest(iterations: number): Uint8Array {
+  return patchedGuest("compute", { compute_iterations: iterations });
 }
 
 /** Connects to a loopback port QEMU is about to open. */
@@ -39,29 +46,34 @@ async function connectSoon(port: number): Promise<Deno.Conn> {
   }
 }
 
-/** QEMU's serial console as it arrives; `waitFor` resolves when a text has been printed. */
-export class SerialConsole {
-  /** Everything printed so far. */
+/** Text as it arrives (QEMU's console or stderr); `waitFor` resolves when a text has come. */
+export class TextFeed {
+  /** Everything received so far. */
   text = "";
-  /** Resolves when QEMU closes the console (it exited). */
+  /** Resolves when the other end closes (QEMU exited). */
   readonly closed: Promise<void>;
   private waiters: (() => void)[] = [];
 
-  constructor(conn: Deno.Conn) {
+  constructor(source: Deno.Conn | ReadableStream<Uint8Array>) {
     this.closed = (async () => {
       const dec = new TextDecoder();
-      const buf = new Uint8Array(4096);
+      const add = (b: Uint8Array) => {
+        this.text += dec.decode(b, { stream: true });
+        this.wake();
+      };
       try {
-        for (;;) {
-          const n = await conn.read(buf);
-          if (n === null) break;
-          this.text += dec.decode(buf.subarray(0, n), { stream: true });
-          this.wake();
+        if (source instanceof ReadableStream) {
+          for await (const chunk of source) add(chunk);
+        } else {
+          const buf = new Uint8Array(4096);
+          for (;;) {
+            const n = await source.read(buf);
+            if (n === null) break;
+            add(buf.subarray(0, n));
+          }
+          source.close();
         }
       } catch { /* reset by QEMU's exit */ }
-      try {
-        conn.close();
-      } catch { /* closed */ }
       this.wake();
     })();
   }
@@ -72,17 +84,17 @@ export class SerialConsole {
     for (const f of w) f();
   }
 
-  /** Waits until `needle` was printed (after `from` characters); fails when QEMU exits first. */
+  /** Waits until `needle` has come (after `from` characters); fails when QEMU ends first. */
   async waitFor(needle: string, from = 0): Promise<void> {
     let ended = false;
     this.closed.then(() => ended = true);
     const deadline = Date.now() + WAIT_MS;
     while (this.text.indexOf(needle, from) < 0) {
-      if (ended) throw new Error(`QEMU ended before printing ${JSON.stringify(needle)}`);
+      if (ended) throw new Error(`QEMU ended before ${JSON.stringify(needle)}`);
       if (Date.now() > deadline) throw new Error(`timed out waiting for ${JSON.stringify(needle)}`);
       await new Promise<void>((r) => {
         this.waiters.push(r);
-        setTimeout(r, 1000);
+        setTimeout(r, 1000); // only to look at the deadline again
       });
     }
   }
@@ -91,7 +103,9 @@ export class SerialConsole {
 /** A running QEMU with its monitor and console. */
 export interface QemuVirt {
   qmp: QmpClient;
-  serial: SerialConsole;
+  serial: TextFeed;
+  /** QEMU's stderr, when started with `{ stderr: true }`. */
+  stderr?: TextFeed;
   child: Deno.ChildProcess;
   /** Waits for the MIGRATION event that ends a migration; throws when it failed. */
   migrated(): Promise<void>;
@@ -102,27 +116,33 @@ export interface QemuVirt {
 }
 
 /**
- * Starts `qemu-system-riscv32 -M virt -bios none -m 16M` with `-icount shift=0,sleep=off`, the
+ * Starts `qemu-system-riscv32 -M virt -bios none -m 16M` with `-icount shift=0,sleep=off` (or
+ * `opts.icount`), the
  * RTC on the virtual clock and `args`; connects QMP (migration events on) and the console before
  * the guest can print (use `-S` or `-incoming defer`, then `cont`/`migrate-incoming`).
  */
-export async function startQemu(args: string[]): Promise<QemuVirt> {
+export async function startQemu(
+  args: string[],
+  opts: { stderr?: boolean; icount?: string } = {},
+): Promise<QemuVirt> {
   const qmpPort = freePort();
   const conPort = freePort();
   const child = new Deno.Command(QEMU_RV32, {
     args: [
       ...["-M", "virt", "-bios", "none", "-m", "16M", "-display", "none", "-monitor", "none"],
-      ...["-rtc", RTC, "-icount", "shift=0,sleep=off"],
+      ...["-rtc", RTC, "-icount", opts.icount ?? "shift=0,sleep=off"],
       ...["-qmp", `tcp:127.0.0.1:${qmpPort},server=on,wait=off`],
       ...["-chardev", `socket,id=con0,host=127.0.0.1,port=${conPort},server=on,wait=off`],
       ...["-serial", "chardev:con0", ...args],
     ],
     stdin: "null",
     stdout: "null",
-    stderr: "inherit", // QEMU's own complaints explain a failure
+    // QEMU's own complaints explain a failure; a test that reads them gets them instead.
+    stderr: opts.stderr ? "piped" : "inherit",
   }).spawn();
+  const stderr = opts.stderr ? new TextFeed(child.stderr) : undefined;
   const qmp = await QmpClient.open(await connectSoon(qmpPort), WAIT_MS);
-  const serial = new SerialConsole(await connectSoon(conPort));
+  const serial = new TextFeed(await connectSoon(conPort));
   await qmp.execute("migrate-set-capabilities", {
     capabilities: [{ capability: "events", state: true }],
   });
@@ -132,6 +152,7 @@ export async function startQemu(args: string[]): Promise<QemuVirt> {
   return {
     qmp,
     serial,
+    stderr,
     child,
     async migrated() {
       const e = await qmp.waitEvent(ended, WAIT_MS);
@@ -159,6 +180,7 @@ export async function startQemu(args: string[]): Promise<QemuVirt> {
       } catch { /* already gone */ }
       await child.status;
       await serial.closed;
+      await stderr?.closed;
     },
   };
 }
