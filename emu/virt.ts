@@ -7,7 +7,7 @@
  */
 import { type BoardDevice, QEMU_VIRT_BOARD, VIRT_BOARD } from "./board.ts";
 import { RomDevice } from "./boot/reset_rom.ts";
-import { QEMU_MISA_EXT } from "./cpu/vmstate.ts";
+import { QEMU_MISA_EXT, QEMU_RV32IMA_MISA_EXT, setQemuMisaMask } from "./cpu/vmstate.ts";
 import {
   CpuTimers,
   createGlobalState,
@@ -49,6 +49,12 @@ export interface VirtOptions extends Omit<MachineOptions, "qemu"> {
   icountShift?: number;
   /** `qemu-virt`: QEMU has a user-mode netdev, so a `slirp` section (default true, as QEMU's default NIC). */
   slirp?: boolean;
+  /**
+   * `qemu-virt`: the QEMU `-cpu` this hart mirrors: `rv32` (QEMU's default, misa IMAFDCSUH) or
+   * `rv32ima` (QEMU_RV32IMA_CPU, how firmware and Linux run on QEMU: misa IMASU, which OpenSBI
+   * reads to decide whether to touch FP state). Default `rv32`; a load takes the stream's misa.
+   */
+  qemuCpu?: "rv32" | "rv32ima";
 }
 
 /** QEMU's `globalstate` of a guest that runs (a live migration's source). */
@@ -142,6 +148,7 @@ export class VirtMachine extends Machine {
   constructor(opts: VirtOptions = {}) {
     const profile = opts.profile ?? "virt";
     const q = profile === "qemu-virt" ? qemuEarly(opts) : undefined;
+    const misaExt = opts.qemuCpu === "rv32ima" ? QEMU_RV32IMA_MISA_EXT : QEMU_MISA_EXT;
     super(q ? q.machine : opts);
     this.profile = profile;
     // QEMU 7.2 with -icount counts an I/O instruction (MMIO, a `time` CSR read) as executed while
@@ -184,7 +191,7 @@ export class VirtMachine extends Machine {
       irq: this.plic.irqLine(VIRT_BOARD.nvme.irq),
     });
     if (q) {
-      this.qemuDevices = this.attachQemu(q.early);
+      this.qemuDevices = this.attachQemu(q.early, misaExt);
     } else {
       this.qemuDevices = undefined;
       this.place(VIRT_BOARD.finisher, this.finisher);
@@ -204,9 +211,10 @@ export class VirtMachine extends Machine {
    * CPU): mtimer, PLIC, PCIe host, serial, RTC, both flash banks, fw_cfg, globalstate. The ACLINT
    * sends no `riscv_aclint_swi`: QEMU keeps msip in env.mip, so a load re-derives it from there.
    */
-  private attachQemu(early: QemuEarly): QemuDevices {
+  private attachQemu(early: QemuEarly, misaExt: number): QemuDevices {
     const B = QEMU_VIRT_BOARD;
-    this.cpu.state.misa = (this.cpu.state.misa & ~0x3ffffff) | QEMU_MISA_EXT;
+    this.cpu.state.misa = (this.cpu.state.misa & ~0x3ffffff) | misaExt;
+    setQemuMisaMask(this.qemuCpu!, misaExt);
     // QEMU's virtual clock and icount are ours: saves read them, loads set them.
     early.timers.useClock({
       read: () => ({ icount: BigInt(this.cpu.instret), ns: this.nowNs() }),

@@ -80,7 +80,7 @@ export const snapshotCommand: CommandDef = {
     const out = args[0] as string;
     const insns = opts.insns as number;
     const image = await guestImageFor(opts.boot as string | undefined, opts);
-    const m = new VirtMachine(machineOverrides(opts));
+    const m = new VirtMachine(machineOverrides(opts, !!image.firmware));
     if (opts.fill !== undefined) {
       fillRandom(m.ram.u32, opts.fill as number);
       m.ram.markAllDirty(); // written behind the store paths: declare it, or saves skip it

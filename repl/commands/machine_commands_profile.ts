@@ -29,10 +29,14 @@ export function machineOption(auto: string): OptionDef {
   };
 }
 
-/** The machine overrides `--machine` and `--ram` ask for (nothing when neither is given). */
-export function machineOverrides(opts: OptionValues): VirtOptions {
+/**
+ * The machine overrides `--machine` and `--ram` ask for (nothing when neither is given). A
+ * `qemu-virt` that boots firmware (OpenSBI, Linux) mirrors QEMU's `-cpu` for them, rv32ima.
+ */
+export function machineOverrides(opts: OptionValues, firmware = false): VirtOptions {
   const out: VirtOptions = {};
   if (opts.machine !== undefined) out.profile = opts.machine as MachineProfile;
   if (opts.ram !== undefined) out.ramSize = opts.ram as number;
+  if (firmware && out.profile === "qemu-virt") out.qemuCpu = "rv32ima";
   return out;
 }

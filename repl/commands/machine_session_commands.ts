@@ -40,7 +40,7 @@ export const bootCommand: CommandDef<ShellContext> = {
   async run(ctx, args, opts) {
     const s = ctx.session;
     const image = await guestImageFor(args[0] as string | undefined, opts);
-    const m = s.boot(image, machineOverrides(opts));
+    const m = s.boot(image, machineOverrides(opts, !!image.firmware));
     const profile = m.profile === "virt" ? "" : `, machine ${m.profile}`;
     ctx.io.out(
       `booted ${image.name} (${m.ram.size >> 20} MiB RAM${profile}), paused at ${whereNow(m)}`,
@@ -58,7 +58,10 @@ export const resetCommand: CommandDef<ShellContext> = {
     if (!s.guest) {
       throw new UsageError("This machine was loaded from a snapshot: boot an ELF to reset");
     }
-    const m = s.boot(s.guest, { ramSize: s.machine.ram.size, profile: s.machine.profile });
+    const m = s.boot(s.guest, {
+      ...machineOverrides({ machine: s.machine.profile }, !!s.guest.firmware),
+      ramSize: s.machine.ram.size,
+    });
     ctx.io.out(`reset: ${s.guest.name}, paused at ${whereNow(m)}`);
     return Promise.resolve(0);
   },

@@ -120,7 +120,7 @@ async function runGuest(ctx: ShellContext, image: GuestImage, opts: OptionValues
   const s = ctx.session;
   s.requireStopped("run an ELF");
   const max = (opts.maxCycles as number | undefined) ?? ELF_MAX_CYCLES;
-  const m = s.boot(image, machineOverrides(opts));
+  const m = s.boot(image, machineOverrides(opts, !!image.firmware));
   const previousEcho = s.echo;
   const out = lineWriter(ctx.io.raw ?? ((b) => Deno.stdout.writeSync(b)));
   if (!previousEcho) s.echo = (b) => out.put(b);

@@ -54,7 +54,16 @@ export class TextFeed {
   readonly closed: Promise<void>;
   private waiters: (() => void)[] = [];
 
+  /** Types into it (a console socket). */
+  readonly type: (text: string) => Promise<void>;
+
   constructor(source: Deno.Conn | ReadableStream<Uint8Array>) {
+    const enc = new TextEncoder();
+    this.type = async (text) => {
+      if (source instanceof ReadableStream) throw new Error("not a console");
+      const b = enc.encode(text);
+      for (let off = 0; off < b.length;) off += await source.write(b.subarray(off));
+    };
     this.closed = (async () => {
       const dec = new TextDecoder();
       const add = (b: Uint8Array) => {
@@ -116,20 +125,21 @@ export interface QemuVirt {
 }
 
 /**
- * Starts `qemu-system-riscv32 -M virt -bios none -m 16M` with `-icount shift=0,sleep=off` (or
- * `opts.icount`), the
+ * Starts `qemu-system-riscv32 -M virt -bios none -m 16M` (or `-M virt` and `opts.machine`) with
+ * `-icount shift=0,sleep=off` (or `opts.icount`), the
  * RTC on the virtual clock and `args`; connects QMP (migration events on) and the console before
  * the guest can print (use `-S` or `-incoming defer`, then `cont`/`migrate-incoming`).
  */
 export async function startQemu(
   args: string[],
-  opts: { stderr?: boolean; icount?: string } = {},
+  opts: { stderr?: boolean; icount?: string; machine?: string[] } = {},
 ): Promise<QemuVirt> {
   const qmpPort = freePort();
   const conPort = freePort();
   const child = new Deno.Command(QEMU_RV32, {
     args: [
-      ...["-M", "virt", "-bios", "none", "-m", "16M", "-display", "none", "-monitor", "none"],
+      ...["-M", "virt", ...opts.machine ?? ["-bios", "none", "-m", "16M"]],
+      ...["-display", "none", "-monitor", "none"],
       ...["-rtc", RTC, "-icount", opts.icount ?? "shift=0,sleep=off"],
       ...["-qmp", `tcp:127.0.0.1:${qmpPort},server=on,wait=off`],
       ...["-chardev", `socket,id=con0,host=127.0.0.1,port=${conPort},server=on,wait=off`],
