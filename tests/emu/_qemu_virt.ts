@@ -118,6 +118,11 @@ export interface QemuVirt {
   child: Deno.ChildProcess;
   /** Waits for the MIGRATION event that ends a migration; throws when it failed. */
   migrated(): Promise<void>;
+  /**
+   * Migrates into `path` (QMP `migrate` to a loopback socket this side reads to its end, so the
+   * file is whole when this resolves; `exec:cat > FILE` can still be writing after QEMU's event).
+   */
+  saveTo(path: string): Promise<void>;
   /** Waits for QEMU to exit (the guest's sifive_test poweroff) and its console to close. */
   exited(): Promise<Deno.CommandStatus>;
   /** Ends QEMU (quit, then kill) when a test is done or failed. */
@@ -159,16 +164,21 @@ export async function startQemu(
   const ended = (e: QmpEvent) =>
     e.event === "MIGRATION" &&
     ["completed", "failed", "cancelled"].includes(String(e.data?.status));
+  const migrated = async () => {
+    const e = await qmp.waitEvent(ended, WAIT_MS);
+    if (e?.data?.status !== "completed") {
+      throw new Error(`QEMU's migration ended ${e ? e.data?.status : "never"}`);
+    }
+  };
   return {
     qmp,
     serial,
     stderr,
     child,
-    async migrated() {
-      const e = await qmp.waitEvent(ended, WAIT_MS);
-      if (e?.data?.status !== "completed") {
-        throw new Error(`QEMU's migration ended ${e ? e.data?.status : "never"}`);
-      }
+    migrated,
+    async saveTo(path) {
+      await migrateToFile((cmd, args) => qmp.execute(cmd, args), path);
+      await migrated();
     },
     async exited() {
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -193,6 +203,26 @@ export async function startQemu(
       await stderr?.closed;
     },
   };
+}
+
+/**
+ * QMP `migrate` (through `execute`) into a loopback socket read to its end into `path`: when this
+ * resolves the file is whole (with `exec:cat > FILE`, cat may still be writing after QEMU's
+ * MIGRATION event). QEMU reports completion as usual.
+ */
+export async function migrateToFile(
+  execute: (command: string, args?: Record<string, unknown>) => Promise<unknown>,
+  path: string,
+): Promise<void> {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  try {
+    await execute("migrate", { uri: `tcp:127.0.0.1:${listener.addr.port}` });
+    const conn = await listener.accept();
+    const file = await Deno.open(path, { write: true, create: true, truncate: true });
+    await conn.readable.pipeTo(file.writable); // to QEMU's close; closes the file
+  } finally {
+    listener.close();
+  }
 }
 
 /** Whether QEMU's console text `qemuText` continues snapshell's exactly, for messages. */

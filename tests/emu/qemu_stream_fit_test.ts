@@ -18,6 +18,7 @@ import { allCommands } from "../../repl/commands/mod.ts";
 import { captureContext } from "../repl/_io.ts";
 import { qemuMissingReason } from "../../emu/guests/linux/qemu.ts";
 import { freePort, Qmp } from "../../bench/qmp.ts";
+import { migrateToFile } from "./_qemu_virt.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
 import { VirtMachine } from "../../emu/virt.ts";
 
@@ -152,7 +153,7 @@ async function qemuStream(binary: string, args: string[], file: string): Promise
   }).spawn();
   const qmp = await Qmp.connect(port);
   try {
-    await qmp.execute("migrate", { uri: `exec:cat > ${file}` });
+    await migrateToFile((cmd, args) => qmp.execute(cmd, args), file);
     for (let i = 0; i < 3000; i++) {
       const s = (await qmp.execute("query-migrate")) as { status?: string };
       if (s.status === "completed") break;

@@ -51,8 +51,7 @@ Deno.test({
         await src.qmp.execute("cont");
         await src.serial.waitFor(PROMPT);
         await src.qmp.execute("stop");
-        await src.qmp.execute("migrate", { uri: `exec:cat > ${dir}/linux.qemu` });
-        await src.migrated();
+        await src.saveTo(`${dir}/linux.qemu`);
       } finally {
         await src.stop();
       }

@@ -46,8 +46,7 @@ Deno.test({
       try {
         const save = async () => {
           const file = `${dir}/s${streams.length}.qemu`;
-          await src.qmp.execute("migrate", { uri: `exec:cat > ${file}` });
-          await src.migrated();
+          await src.saveTo(file);
           await Deno.writeFile(file, pausedNotDebug(await Deno.readFile(file)));
           streams.push(file);
         };

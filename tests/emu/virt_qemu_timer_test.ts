@@ -52,8 +52,7 @@ Deno.test({
         if (hit > 1) await gdb.request("s");
         await gdb.runTo(wfi); // the 3rd time: after tick 2, the timer armed for tick 3
       }
-      await src.qmp.execute("migrate", { uri: `exec:cat > ${stream}` });
-      await src.migrated();
+      await src.saveTo(stream);
       strictEqual(src.serial.text, "timer: 10 ticks, interval 100000\ntick 1\ntick 2\n");
     } finally {
       gdb?.close();
