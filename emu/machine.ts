@@ -113,12 +113,22 @@ export class Machine {
   /** The CPU may have cached decoded instructions (set by run; a fresh machine has none). */
   private decodeCacheUsed = false;
 
+  /**
+   * True while a live (precopy) migration sends this machine: its guest runs meanwhile, which
+   * QEMU's `globalstate` records as "running" so that a QEMU destination resumes it by itself.
+   */
+  liveMigrationSource = false;
+
+  /** Sections and blocks laid out as QEMU 7.2's (the `qemu-virt` profile). */
+  readonly qemuLayout: boolean;
+
   /** Virtual ns each instruction (or idle cycle) takes. */
   readonly nsPerInsn: bigint;
 
   constructor(opts: MachineOptions = {}) {
     this.machineType = opts.machineType ?? "virt";
     this.nsPerInsn = opts.nsPerInsn ?? NS_PER_INSN;
+    this.qemuLayout = opts.qemu !== undefined;
     this.ram = new Ram(opts.ramSize);
     this.bus = new Bus(this.ram);
     this.cpu = new Cpu(this.bus, { time: () => Number(this.nowNs() / 100n) });

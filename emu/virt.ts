@@ -7,9 +7,10 @@
  */
 import { type BoardDevice, QEMU_VIRT_BOARD, VIRT_BOARD } from "./board.ts";
 import { RomDevice } from "./boot/reset_rom.ts";
-import { QEMU_MISA_EXT } from "./cpu/vmstate.ts";
+import { QEMU_MISA_EXT, QEMU_RV32IMA_MISA_EXT, setQemuMisaMask } from "./cpu/vmstate.ts";
 import {
   CpuTimers,
+  createGlobalState,
   FwCfg,
   GlobalState,
   GpexHost,
@@ -25,7 +26,6 @@ import { SifivePlic } from "./devices/sifive_plic.ts";
 import { SifiveTest } from "./devices/sifive_test.ts";
 import { Uart16550 } from "./devices/uart16550.ts";
 import { Machine, type MachineOptions } from "./machine.ts";
-import { MigrationError } from "../migration/errors.ts";
 import { StreamReader } from "../migration/stream/reader.ts";
 
 /** The machine profiles: snapshell's `virt`, or `qemu-virt`, QEMU 7.2's riscv32 virt exactly. */
@@ -49,7 +49,16 @@ export interface VirtOptions extends Omit<MachineOptions, "qemu"> {
   icountShift?: number;
   /** `qemu-virt`: QEMU has a user-mode netdev, so a `slirp` section (default true, as QEMU's default NIC). */
   slirp?: boolean;
+  /**
+   * `qemu-virt`: the QEMU `-cpu` this hart mirrors: `rv32` (QEMU's default, misa IMAFDCSUH) or
+   * `rv32ima` (QEMU_RV32IMA_CPU, how firmware and Linux run on QEMU: misa IMASU, which OpenSBI
+   * reads to decide whether to touch FP state). Default `rv32`; a load takes the stream's misa.
+   */
+  qemuCpu?: "rv32" | "rv32ima";
 }
+
+/** QEMU's `globalstate` of a guest that runs (a live migration's source). */
+const RUNNING_STATE = createGlobalState("running");
 
 /** The parts of the `qemu-virt` profile that QEMU registers before the CPU. */
 interface QemuEarly {
@@ -139,9 +148,13 @@ export class VirtMachine extends Machine {
   constructor(opts: VirtOptions = {}) {
     const profile = opts.profile ?? "virt";
     const q = profile === "qemu-virt" ? qemuEarly(opts) : undefined;
+    const misaExt = opts.qemuCpu === "rv32ima" ? QEMU_RV32IMA_MISA_EXT : QEMU_MISA_EXT;
     super(q ? q.machine : opts);
     this.profile = profile;
-    const clock = () => this.nowNs();
+    // QEMU 7.2 with -icount counts an I/O instruction (MMIO, a `time` CSR read) as executed while
+    // it runs (it ends its block): `qemu-virt` devices see the clock one instruction later.
+    const ioSkew = profile === "qemu-virt" ? this.nsPerInsn : 0n;
+    const clock = ioSkew ? () => this.nowNs() + ioSkew : () => this.nowNs();
     this.finisher = new SifiveTest({
       onFinish: (e) => {
         if (e.kind === "exit") this.finish(e.code);
@@ -154,11 +167,12 @@ export class VirtMachine extends Machine {
     this.rtc = new GoldfishRtc({ clock, irq: this.plic.irqLine(VIRT_BOARD.rtc.irq) });
     this.aclint = new Aclint({
       clock,
+      qemuTimer: profile === "qemu-virt",
       timerIrq: (_h, l) => this.cpu.setIrq(Irq.MTI, l),
       softIrq: (_h, l) => this.cpu.setIrq(Irq.MSI, l),
     });
     // The time CSR reads the mtimer, time_delta included, as QEMU 7.2's rdtime_fn does.
-    this.cpu.timeSource = () => Number(this.aclint.mtimeAt(this.nowNs()));
+    this.cpu.timeSource = () => Number(this.aclint.mtimeAt(clock()));
     const decoder = new TextDecoder();
     this.uart = new Uart16550({
       clock,
@@ -177,7 +191,7 @@ export class VirtMachine extends Machine {
       irq: this.plic.irqLine(VIRT_BOARD.nvme.irq),
     });
     if (q) {
-      this.qemuDevices = this.attachQemu(q.early);
+      this.qemuDevices = this.attachQemu(q.early, misaExt);
     } else {
       this.qemuDevices = undefined;
       this.place(VIRT_BOARD.finisher, this.finisher);
@@ -197,9 +211,10 @@ export class VirtMachine extends Machine {
    * CPU): mtimer, PLIC, PCIe host, serial, RTC, both flash banks, fw_cfg, globalstate. The ACLINT
    * sends no `riscv_aclint_swi`: QEMU keeps msip in env.mip, so a load re-derives it from there.
    */
-  private attachQemu(early: QemuEarly): QemuDevices {
+  private attachQemu(early: QemuEarly, misaExt: number): QemuDevices {
     const B = QEMU_VIRT_BOARD;
-    this.cpu.state.misa = (this.cpu.state.misa & ~0x3ffffff) | QEMU_MISA_EXT;
+    this.cpu.state.misa = (this.cpu.state.misa & ~0x3ffffff) | misaExt;
+    setQemuMisaMask(this.qemuCpu!, misaExt);
     // QEMU's virtual clock and icount are ours: saves read them, loads set them.
     early.timers.useClock({
       read: () => ({ icount: BigInt(this.cpu.instret), ns: this.nowNs() }),
@@ -230,12 +245,31 @@ export class VirtMachine extends Machine {
     });
     this.place(B.fwCfg, fwCfg);
     const globalState = new GlobalState("paused");
-    this.addDevice("globalstate", globalState);
+    this.addDevice("globalstate", {
+      sections: () =>
+        globalState.sections().map((sec) => ({
+          ...sec,
+          // A live migration's guest runs: QEMU's destination then runs it too (autostart).
+          state: () => this.liveMigrationSource ? RUNNING_STATE : globalState.state,
+        })),
+    });
     this.registry.afterCommit(() => {
       // msip lives in mip on QEMU's side: the mswi follows the loaded hart.
       this.aclint.swi.msip[0] = (this.cpu.state.mip >>> Irq.MSI) & 1;
     });
     return { ...early, gpex, fwCfg, globalState };
+  }
+
+  /** The RAM blocks this machine's `ram` section lists, idstr to length (QEMU's for `qemu-virt`). */
+  qemuBlockSizes(): Map<string, number> {
+    const q = this.qemuDevices;
+    const out = new Map<string, number>();
+    if (q) {
+      out.set("virt.flash0", q.flash0.storage.length).set("virt.flash1", q.flash1.storage.length);
+    }
+    out.set("riscv_virt_board.ram", this.ram.size);
+    if (q) out.set("riscv_virt_board.mrom", q.mrom.bytes.length);
+    return out;
   }
 
   /** Attach a device where the board table puts it. */
@@ -297,30 +331,39 @@ export function streamBlocks(bytes: Uint8Array): StreamBlock[] | undefined {
 }
 
 /**
- * The machine a stream needs, when its block list is QEMU 7.2 riscv virt's: the `qemu-virt`
- * profile, RAM sized from `riscv_virt_board.ram`, and a `slirp` section when the stream has one
- * (found by a dry-run load). Undefined for any other stream (the default `virt` takes it).
+ * The machine a stream with this RAM block list needs, when the list is QEMU 7.2 riscv virt's:
+ * the `qemu-virt` profile, RAM sized from `riscv_virt_board.ram`, with a `slirp` netdev whose
+ * presence follows the stream (a load turns it off when QEMU had no user netdev). Undefined for
+ * any other list (the default `virt` takes it). Reads nothing but the list, so a socket's
+ * stream can pick its machine before the load.
  */
-export async function qemuVirtOptionsFor(bytes: Uint8Array): Promise<VirtOptions | undefined> {
-  const blocks = streamBlocks(bytes);
+export function qemuVirtOptionsForBlocks(
+  blocks: readonly StreamBlock[] | undefined,
+): VirtOptions | undefined {
   if (!blocks?.some((b) => b.idstr === QEMU_VIRT_MARKER_BLOCK)) return undefined;
   const ram = blocks.find((b) => b.idstr === "riscv_virt_board.ram");
   if (!ram) return undefined;
-  const opts: VirtOptions = { profile: "qemu-virt", ramSize: ram.length, slirp: true };
-  const probe = new VirtMachine(opts);
-  const missingSlirp = await probe.load(StreamReader.fromBytes(bytes), { dryRun: true }).then(
-    () => false,
-    (e) => e instanceof MigrationError && /'slirp.*missing/.test(e.message),
-  );
-  return missingSlirp ? { ...opts, slirp: false } : opts;
+  return { profile: "qemu-virt", ramSize: ram.length, slirp: true };
 }
 
 /**
- * {@link qemuVirtOptionsFor} for a regular file: only its head is read unless that head lists
- * QEMU's blocks (then the whole stream, for the dry-run that finds `slirp`).
+ * The machine a stream needs, when its block list is QEMU 7.2 riscv virt's: as
+ * {@link qemuVirtOptionsForBlocks}, with `slirp` exactly as the stream has it (found by a dry-run
+ * load), so even the section ids after it are QEMU's. Undefined for any other stream.
  */
-export async function qemuVirtOptionsForFile(path: string): Promise<VirtOptions | undefined> {
-  // Pipes and devices (`/dev/stdin`) are read once by the load itself: never probed here.
+export async function qemuVirtOptionsFor(bytes: Uint8Array): Promise<VirtOptions | undefined> {
+  const opts = qemuVirtOptionsForBlocks(streamBlocks(bytes));
+  if (!opts) return undefined;
+  const probe = new VirtMachine(opts);
+  const hasSlirp = await probe.load(StreamReader.fromBytes(bytes), { dryRun: true }).then(
+    (report) => report.sections.some((s) => s.idstr === "slirp"),
+    () => true, // the real load says what is wrong with it
+  );
+  return hasSlirp ? opts : { ...opts, slirp: false };
+}
+
+/** The head of a regular file (64 KiB), or undefined for pipes and devices (read once, by the load). */
+async function fileHead(path: string): Promise<Uint8Array | undefined> {
   if (!(await Deno.stat(path).then((st) => st.isFile, () => false))) return undefined;
   const f = await Deno.open(path, { read: true });
   try {
@@ -332,10 +375,18 @@ export async function qemuVirtOptionsForFile(path: string): Promise<VirtOptions 
       n += got;
       if (n === head.length) break;
     }
-    const blocks = streamBlocks(head.subarray(0, n));
-    if (!blocks?.some((b) => b.idstr === QEMU_VIRT_MARKER_BLOCK)) return undefined;
+    return head.subarray(0, n);
   } finally {
     f.close();
   }
+}
+
+/**
+ * {@link qemuVirtOptionsFor} for a regular file: only its head is read unless that head lists
+ * QEMU's blocks (then the whole stream, for the dry-run that finds `slirp`).
+ */
+export async function qemuVirtOptionsForFile(path: string): Promise<VirtOptions | undefined> {
+  const head = await fileHead(path);
+  if (!head || !qemuVirtOptionsForBlocks(streamBlocks(head))) return undefined;
   return qemuVirtOptionsFor(await Deno.readFile(path));
 }

@@ -4,7 +4,7 @@
  * printing a machine diff.
  * @module
  */
-import type { VirtMachine } from "../emu/virt.ts";
+import { qemuVirtOptionsForFile, type VirtMachine } from "../emu/virt.ts";
 import { formatBytes } from "../migration/format.ts";
 import {
   decodedCopy,
@@ -33,7 +33,15 @@ export async function loadSnapshotMachine(
     load: progressOf(ctx)(`load ${name}`, 1),
   };
   try {
-    const r = await s.store.load(name, (ramSize) => s.freshMachine(ramSize ? { ramSize } : {}), {
+    // A stream QEMU 7.2's riscv virt wrote needs the `qemu-virt` machine, sized from its RAM block.
+    const stored = await s.store.get(name).then(
+      (meta) => s.store.streamPath(meta),
+      () => undefined,
+    );
+    const qemu = stored === undefined ? undefined : await qemuVirtOptionsForFile(stored);
+    const make = (ramSize: number | undefined) =>
+      s.freshMachine(qemu ?? (ramSize ? { ramSize } : {}));
+    const r = await s.store.load(name, make, {
       ignoreChecksum,
       onProgress: (phase, done, total) => bars[phase].update(done, total),
     });
@@ -56,7 +64,10 @@ export async function loadSnapshotMachine(
 export async function machineFor(ctx: ShellContext, ref: string): Promise<VirtMachine> {
   const s = ctx.session;
   if (ref === "machine") {
-    return await decodedCopy(s.machine, s.freshMachine({ ramSize: s.machine.ram.size }));
+    return await decodedCopy(
+      s.machine,
+      s.freshMachine({ ramSize: s.machine.ram.size, profile: s.machine.profile }),
+    );
   }
   return (await loadSnapshotMachine(ctx, ref)).machine;
 }

@@ -122,6 +122,26 @@ const WRITERS: Record<string, NodeWriter> = {
       .prop("reg", reg(d))
       .prop("compatible", "ns16550a");
   },
+  // QEMU 7.2 virt's own devices (the `qemu-virt` profile), as QEMU's tree describes them.
+  fw_cfg(soc, _root, d) {
+    soc.child(`fw-cfg@${hex(d.base)}`)
+      .prop("dma-coherent", true)
+      .prop("reg", reg(d))
+      .prop("compatible", "qemu,fw-cfg-mmio");
+  },
+  flash0(soc, _root, d) {
+    // QEMU describes both banks in one node; bank 1 follows bank 0.
+    soc.child(`flash@${hex(d.base)}`)
+      .prop("bank-width", 4)
+      .prop("reg", [...reg(d), ...cells64(d.base + d.size), ...cells64(d.size)])
+      .prop("compatible", "cfi-flash");
+  },
+  flash1() {
+    // In flash0's node.
+  },
+  pcie() {
+    // Not described: the host bridge has no device behind it and its windows are unmapped.
+  },
   nvme(soc, _root, d) {
     // snapshell's own queue device (docs/devices/nvme.md); Linux has no driver for it.
     soc.child(`nvme@${hex(d.base)}`)

@@ -382,6 +382,17 @@ export function checkHaltedAgrees(common: StateRecord | undefined, cpu: StateRec
 /** QEMU 7.2's misa extension bits for `-cpu rv32` (the virt default): IMAFDCSUH = 0x1411ad. */
 export const QEMU_MISA_EXT = 0x1411ad;
 
+/**
+ * misa extension bits of QEMU 7.2's `-cpu rv32,f=off,d=off,c=off,h=off,...` (QEMU_RV32IMA_CPU,
+ * how the Linux guest runs on QEMU): IMASU, this hart's own.
+ */
+export const QEMU_RV32IMA_MISA_EXT = MISA_RV32IMASU & 0x3ffffff;
+
+/** Sets QEMU's `misa_ext_mask` of a carried `cpu` record (QEMU fills it with misa_ext). */
+export function setQemuMisaMask(rec: StateRecord, ext: number): void {
+  compiledField(u32("misa_ext_mask")).set(rec, ext);
+}
+
 const QEMU_FEATURE_PMP = 1 << 1;
 const QEMU_FEATURE_DEBUG = 1 << 4;
 const MISA_H = 1 << 7;

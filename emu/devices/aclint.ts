@@ -75,6 +75,13 @@ export interface AclintOptions {
   timerIrq?: (hart: number, level: boolean) => void;
   /** Drives MSIP of `hart` (e.g. `(h, l) => cpu.setIrq(Irq.MSI, l)`). */
   softIrq?: (hart: number, level: boolean) => void;
+  /**
+   * QEMU 7.2's timer (the `qemu-virt` profile): a write of mtimecmp (or mtime) arms a timer for
+   * `now + (mtimecmp - mtime(now)) × 1e9 / freq` ns, mtime rounded down, as
+   * riscv_aclint_mtimer_write_timecmp does, so MTIP rises up to one mtime tick (100 ns at 10 MHz)
+   * after mtime reaches mtimecmp, exactly when QEMU raises it. Default: the exact crossing.
+   */
+  qemuTimer?: boolean;
 }
 
 /** Fresh timer state: mtimecmp 0 (QEMU's reset value), no offset. */
@@ -100,6 +107,8 @@ export class Aclint implements MmioDevice, TimedDevice, SnapshotDevice {
   private readonly softIrq: (hart: number, level: boolean) => void;
   /** Current MTIP levels (wiring, re-derived from state). */
   private readonly mtip: boolean[];
+  /** `qemuTimer`: per hart, the virtual ns its armed timer fires at (QEMU's timer_mod), or null. */
+  private readonly armed: (bigint | null)[] | undefined;
 
   constructor(opts: AclintOptions) {
     this.clock = opts.clock;
@@ -111,12 +120,21 @@ export class Aclint implements MmioDevice, TimedDevice, SnapshotDevice {
     this.mtimer = createMtimerState(this.numHarts);
     this.swi = createSwiState(this.numHarts);
     this.mtip = Array.from({ length: this.numHarts }, () => false);
+    this.armed = opts.qemuTimer ? Array.from({ length: this.numHarts }, () => null) : undefined;
   }
 
   /** Power-on reset: mtimecmp 0, no offset, msip clear. */
   reset(): void {
     this.mtimer = createMtimerState(this.numHarts);
     this.swi = createSwiState(this.numHarts);
+    if (this.armed) {
+      // QEMU arms nothing at reset: MTIP waits for the guest's first mtimecmp write.
+      for (let h = 0; h < this.numHarts; h++) {
+        this.armed[h] = null;
+        this.setMtip(h, false);
+      }
+      return;
+    }
     this.refresh(this.clock());
   }
 
@@ -174,7 +192,8 @@ export class Aclint implements MmioDevice, TimedDevice, SnapshotDevice {
       this.mtimer.timecmp[hart] = off & 4
         ? (word << 32n) | (old & 0xffffffffn)
         : (old & 0xffffffff00000000n) | word;
-      this.refresh(now);
+      if (this.armed) this.arm(hart, now);
+      else this.refresh(now);
       return;
     }
     if (off === ACLINT_MTIME || off === ACLINT_MTIME + 4) {
@@ -183,7 +202,8 @@ export class Aclint implements MmioDevice, TimedDevice, SnapshotDevice {
       const word = BigInt(v);
       const next = off & 4 ? (word << 32n) | (cur & 0xffffffffn) : (cur & ~0xffffffffn) | word;
       this.mtimer.timeDelta = (next - raw) & U64;
-      this.refresh(now);
+      if (this.armed) { for (let h = 0; h < this.numHarts; h++) this.arm(h, now); }
+      else this.refresh(now);
     }
   }
 
@@ -197,9 +217,13 @@ export class Aclint implements MmioDevice, TimedDevice, SnapshotDevice {
     return ns > INT64_MAX ? null : ns;
   }
 
-  /** The next mtimecmp crossing of a hart whose MTIP is low. */
+  /** The next mtimecmp crossing of a hart whose MTIP is low (`qemuTimer`: the next armed timer). */
   nextDeadline(): bigint | null {
     let best: bigint | null = null;
+    if (this.armed) {
+      for (const d of this.armed) if (d !== null && (best === null || d < best)) best = d;
+      return best;
+    }
     for (let h = 0; h < this.numHarts; h++) {
       if (this.mtip[h]) continue;
       const d = this.deadline(h);
@@ -208,9 +232,42 @@ export class Aclint implements MmioDevice, TimedDevice, SnapshotDevice {
     return best;
   }
 
-  /** Re-evaluates MTIP at `nowNs`. */
+  /** Re-evaluates MTIP at `nowNs` (`qemuTimer`: raises it for each timer that expired). */
   tick(nowNs: bigint): void {
-    this.refresh(nowNs);
+    if (!this.armed) return this.refresh(nowNs);
+    for (let h = 0; h < this.numHarts; h++) {
+      const d = this.armed[h];
+      if (d !== null && nowNs >= d) {
+        this.armed[h] = null;
+        this.setMtip(h, true); // QEMU's riscv_aclint_mtimer_cb
+      }
+    }
+  }
+
+  private setMtip(hart: number, level: boolean): void {
+    this.mtip[hart] = level;
+    this.timerIrq(hart, level);
+  }
+
+  /**
+   * QEMU 7.2's riscv_aclint_mtimer_write_timecmp at `now`: MTIP up at once when mtimecmp is not
+   * ahead of mtime; otherwise MTIP down and a timer armed `(mtimecmp - mtime) × 1e9 / freq` ns
+   * from now (muldiv64, rounded down; an overflow arms nothing, as QEMU's INT64_MAX never comes).
+   */
+  private arm(hart: number, now: bigint): void {
+    const armed = this.armed!;
+    const rtc = this.mtimeAt(now);
+    const cmp = this.mtimer.timecmp[hart];
+    if (cmp <= rtc) {
+      armed[hart] = null;
+      this.setMtip(hart, true);
+      return;
+    }
+    this.setMtip(hart, false);
+    const diff = cmp - rtc;
+    const nsDiff = ((diff * NS_PER_SEC) / this.freq) & U64;
+    const overflow = (NS_PER_SEC > this.freq && nsDiff < diff) || nsDiff > INT64_MAX;
+    armed[hart] = overflow || now + nsDiff >= INT64_MAX ? null : now + nsDiff;
   }
 
   /** MTIP = mtime >= mtimecmp (QEMU raises on expiry, lowers when mtimecmp moves ahead). */
@@ -233,7 +290,10 @@ export class Aclint implements MmioDevice, TimedDevice, SnapshotDevice {
         state: () => this.mtimer,
         commit: (staged: AclintMtimerState) => {
           this.mtimer = staged;
-          this.refresh(this.clock());
+          const now = this.clock();
+          // `qemuTimer`: re-armed as if mtimecmp were written now (QEMU 7.2 re-arms nothing).
+          if (this.armed) { for (let h = 0; h < this.numHarts; h++) this.arm(h, now); }
+          else this.refresh(now);
         },
       },
       {

@@ -10,7 +10,7 @@
  */
 import type { Machine } from "../../emu/machine.ts";
 import { MigrationError, TransportError } from "../../migration/errors.ts";
-import { probeRamLayout } from "../../migration/ram/probe.ts";
+import { probeRamLayout, type RamLayout } from "../../migration/ram/probe.ts";
 import { RAM_MAX_SIZE } from "../../emu/ram.ts";
 import type { LoadReport } from "../../migration/sections/loadvm.ts";
 import {
@@ -241,8 +241,8 @@ async function openIncoming(uri: MigrationUri, opts: IncomingOptions): Promise<I
 }
 
 /**
- * Receive one migration from `uri` into a machine made by `destination(ramBytes)` (the RAM size
- * the stream announces, or undefined when it has no ram section), or into `destination` itself
+ * Receive one migration from `uri` into a machine made by `destination(ramBytes, layout)` (the RAM
+ * size the stream announces and its block list, or undefined when it has no ram section), or into `destination` itself
  * when it is a machine prepared before the stream arrives (its RAM preallocated, say; a stream
  * announcing another RAM size is then rejected). Throws a MigrationError (or a TransportError)
  * when anything fails, MigrationCancelledError when `opts.signal` aborts; no machine escapes a
@@ -250,7 +250,7 @@ async function openIncoming(uri: MigrationUri, opts: IncomingOptions): Promise<I
  */
 export async function receiveMigration<M extends Machine>(
   uri: MigrationUri,
-  destination: ((ramBytes: number | undefined) => M) | M,
+  destination: ((ramBytes: number | undefined, layout?: RamLayout) => M) | M,
   opts: IncomingOptions = {},
 ): Promise<IncomingResult<M>> {
   let where = formatMigrationUri(uri);
@@ -277,7 +277,9 @@ export async function receiveMigration<M extends Machine>(
     const layout = await probeRamLayout(StreamReader.fromSource(source, 4096), RAM_MAX_SIZE);
     total ??= layout?.total;
     source.rewind();
-    const machine = typeof destination === "function" ? destination(layout?.total) : destination;
+    const machine = typeof destination === "function"
+      ? destination(layout?.total, layout)
+      : destination;
     // A file is read ahead (its I/O overlaps the decoding); a pipe or socket only on demand.
     const reader = StreamReader.fromSource(source, 4 << 20, {
       readAhead: stream.source.size !== undefined,

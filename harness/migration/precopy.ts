@@ -229,9 +229,11 @@ export async function precopy(
   };
   // The cache size is fixed at the START chunk (QEMU resizes a live cache; ours keeps its size).
   ram.xbzrleCacheSize = xbzrleCache;
+  machine.liveMigrationSource = true; // the guest runs meanwhile (QEMU's globalstate says so)
   try {
     throwIfCancelled(signal);
-    writeHeader(w, opts);
+    // A QEMU destination confirms the load on the return path only when asked to open it.
+    writeHeader(w, { ...opts, openReturnPath: out.returnPath && machine.qemuLayout });
     await writeSetup(w, reg, opts);
     status.state = "active";
     for (let round = 0;; round++) {
@@ -365,6 +367,7 @@ export async function precopy(
     status.reason = e.message;
     return finish("failed");
   } finally {
+    machine.liveMigrationSource = false;
     ram.xbzrleCacheSize = null; // later saves of this machine send plain pages
   }
 }

@@ -23,6 +23,8 @@ export interface Outgoing {
   finish(): Promise<void>;
   /** Drop the stream (never throws). */
   abort(): Promise<void>;
+  /** The destination answers on the connection (tcp): a QEMU one only once asked to. */
+  readonly returnPath?: boolean;
 }
 
 /** How an outgoing transport behaves. */
@@ -276,5 +278,10 @@ export async function openOutgoing(
   const sink = bw !== undefined && Number.isFinite(bw)
     ? new ThrottledSink(raw.sink, bw, opts.clock ?? realClock, opts.signal)
     : raw.sink;
-  return { sink, finish: () => raw.finish(), abort: () => raw.abort() };
+  return {
+    sink,
+    finish: () => raw.finish(),
+    abort: () => raw.abort(),
+    returnPath: uri.kind === "tcp",
+  };
 }

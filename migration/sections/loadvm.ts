@@ -275,7 +275,11 @@ export async function loadStream(
     }
     if (opts.requireAllSections !== false) {
       for (const e of reg.entries) {
-        const needed = e.vmsd ? (!e.vmsd.needed || e.vmsd.needed(e.state!())) : true;
+        const needed = e.presence
+          ? false
+          : e.vmsd
+          ? (!e.vmsd.needed || e.vmsd.needed(e.state!()))
+          : true;
         if (!byEntry.has(e) && needed) {
           throw new UnknownEntityError(`Section '${sectionLabel(e)}' is missing from the stream`, {
             section: sectionLabel(e),
@@ -293,6 +297,7 @@ export async function loadStream(
     if (opts.dryRun) return report;
     reg.commit(byEntry.values());
     committed = true;
+    for (const e of reg.entries) e.presence?.loaded(byEntry.has(e));
     return report;
   } finally {
     if (!committed) { for (const p of byEntry.values()) p.entry.iterative?.abort(); }
@@ -474,6 +479,8 @@ function readCommand(r: StreamReader): void {
   r.skip(len);
   if (cmd === MigCommand.SWITCHOVER_START && len === 0) return;
   if (cmd === MigCommand.PING && len === 4) return;
+  // The return path is the connection itself: a tcp destination always answers on it.
+  if (cmd === MigCommand.OPEN_RETURN_PATH && len === 0) return;
   throw new StreamFormatError(`Unsupported migration command ${cmd} (length ${len})`, {
     offset: at,
   });

@@ -55,6 +55,20 @@ export interface SectionEntry {
    * old-style one (`size` and one `data` buffer).
    */
   readonly legacy?: boolean;
+  /** A section the stream may lack (see {@link SectionPresence}). */
+  readonly presence?: SectionPresence;
+}
+
+/**
+ * A section that exists only when the machine on the other side had the device (QEMU's `slirp`
+ * exists only with a user-mode netdev): a load does not require it and tells the owner whether
+ * the stream carried it; a save skips it while absent.
+ */
+export interface SectionPresence {
+  /** Whether the section is sent by saves. */
+  present(): boolean;
+  /** Called by a committed load: did the stream carry the section? */
+  loaded(present: boolean): void;
 }
 
 /** What {@link SectionRegistry.registerDevice} takes. */
@@ -77,6 +91,8 @@ export interface DeviceRegistration<T extends StateRecord> {
   stage?: () => T;
   /** The section has no vmsd in QEMU: its vmdesc entry is the old-style buffer entry. */
   legacy?: boolean;
+  /** The stream may lack the section (a device the other side may not have). */
+  presence?: SectionPresence;
 }
 
 /** One section to make live: a staged record for a description, nothing for an iterative one. */
@@ -135,6 +151,7 @@ export class SectionRegistry {
       commit: (reg.commit as (s: StateRecord) => void) ??
         ((staged) => Object.assign(reg.state(), staged)),
       legacy: reg.legacy,
+      presence: reg.presence,
     };
     this.list.push(entry);
     return entry;

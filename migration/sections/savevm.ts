@@ -23,7 +23,7 @@ import {
   writeSectionTag,
 } from "../extensions/versioning.ts";
 import { makeConfiguration, vmstateConfiguration } from "./configuration.ts";
-import { QEMU_VM_FILE_MAGIC, QEMU_VM_FILE_VERSION, SectionType } from "./constants.ts";
+import { MigCommand, QEMU_VM_FILE_MAGIC, QEMU_VM_FILE_VERSION, SectionType } from "./constants.ts";
 import { sectionLabel } from "./label.ts";
 import type { SectionEntry, SectionRegistry } from "./registry.ts";
 
@@ -31,6 +31,12 @@ import type { SectionEntry, SectionRegistry } from "./registry.ts";
 export interface SaveOptions {
   /** Machine type name in the configuration record. */
   machine: string;
+  /**
+   * Ask the destination to answer on the return path (QEMU's MIG_CMD_OPEN_RETURN_PATH after the
+   * configuration, as a QEMU source with `return-path` sends it): a QEMU destination then
+   * confirms the load with MIG_RP_MSG_SHUT.
+   */
+  openReturnPath?: boolean;
   /** Target page size written in the vmdesc. */
   pageSize?: number;
   /** Send the configuration record (QEMU's send-configuration, default on). */
@@ -90,6 +96,11 @@ export function writeHeader(w: StreamWriter, opts: SaveOptions): void {
       vmstateConfiguration,
       makeConfiguration(opts.machine, recordedCapabilities(caps), vendor),
     );
+  }
+  if (opts.openReturnPath) {
+    w.u8(SectionType.COMMAND);
+    w.be16(MigCommand.OPEN_RETURN_PATH);
+    w.be16(0);
   }
 }
 
@@ -160,6 +171,7 @@ export async function writeCompletion(
     if (!e.vmsd) continue;
     const state = e.state!();
     if (e.vmsd.needed && !e.vmsd.needed(state)) continue;
+    if (e.presence && !e.presence.present()) continue;
     const start = w.offset;
     json?.startObject();
     json?.str("name", e.idstr);

@@ -15,6 +15,12 @@ import {
   renderTaggedStream,
 } from "../../migration/extensions/tagged_decode.ts";
 import { fileSource } from "../../migration/stream/io.ts";
+import { qemuVirtOptionsForFile } from "../../emu/virt.ts";
+import {
+  isForeignQemuStream,
+  qemuStreamBlockers,
+  renderBlockers,
+} from "../../emu/qemu_stream_fit.ts";
 import { StreamReader } from "../../migration/stream/reader.ts";
 import type { ShellContext } from "../session.ts";
 import { fileType } from "./arg_types.ts";
@@ -86,13 +92,31 @@ async function streamCheck(
       return 0;
     }
     const s = ctx.session;
-    // A fresh machine shaped like the current one: the dry run never touches the live machine.
-    const m = s.freshMachine({ ramSize: s.machine.ram.size });
+    // A fresh machine shaped like the current one (the dry run never touches the live machine),
+    // or QEMU 7.2's riscv virt for a stream that lists its RAM blocks.
+    const qemu = await qemuVirtOptionsForFile(path);
+    const m = s.freshMachine(
+      qemu ?? { ramSize: s.machine.ram.size, profile: s.machine.profile },
+    );
+    if (qemu) {
+      ctx.io.out(
+        `here: machine qemu-virt with ${m.ram.size >> 20} MiB RAM (the stream's RAM blocks are ` +
+          "QEMU 7.2 riscv virt's)",
+      );
+    }
     const answer = await canLoadHere(() => openFile(path, files), m.registry, {
       machine: m.machineType,
       ...s.streamOptions().load,
     });
     for (const line of answer.lines) ctx.io.out(line);
+    if (!answer.ok && (await Deno.stat(path)).isFile) {
+      const bytes = await Deno.readFile(path);
+      if (isForeignQemuStream(bytes)) {
+        const blockers = await qemuStreamBlockers(bytes);
+        if (blockers.length) ctx.io.out("what stands in the way of resuming it here:");
+        for (const line of renderBlockers(blockers)) ctx.io.out(`  ${line}`);
+      }
+    }
     return answer.ok ? 0 : 1;
   } finally {
     for (const f of files) f.close();

@@ -6,17 +6,23 @@
  * @module
  */
 import { ConfigError } from "../../emu/errors.ts";
-import type { VirtMachine } from "../../emu/virt.ts";
+import {
+  type MachineProfile,
+  qemuVirtOptionsForBlocks,
+  type VirtMachine,
+  type VirtOptions,
+} from "../../emu/virt.ts";
 import { receiveMigration } from "../../harness/migration/incoming.ts";
 import { MigrationCancelledError } from "../../harness/migration/cancel.ts";
 import type { MigrationUri } from "../../harness/migration/uri.ts";
-import { probeRamLayout } from "../../migration/ram/probe.ts";
+import { probeRamLayout, type RamLayout } from "../../migration/ram/probe.ts";
 import { StreamReader } from "../../migration/stream/reader.ts";
 import { EXIT_INTERRUPTED, ranFor } from "../machine_text.ts";
 import { progressOf } from "../progress.ts";
 import type { Session, ShellContext } from "../session.ts";
 import { kib } from "../migration_text.ts";
 import { countType, migrationUriType, secondsType, sizeType } from "./arg_types.ts";
+import { machineOption } from "./machine_commands_profile.ts";
 import { type CommandDef, UsageError } from "./types.ts";
 
 /** `incoming URI`. */
@@ -44,6 +50,7 @@ export const incomingCommand: CommandDef<ShellContext> = {
       description: "guest RAM (default: the size the stream announces)",
       type: sizeType,
     },
+    machineOption("qemu-virt when the stream's RAM blocks are QEMU riscv virt's, else virt"),
     {
       flags: "--prealloc",
       description: "make the destination and map all its RAM before the stream arrives (QEMU's " +
@@ -71,6 +78,7 @@ export const incomingCommand: CommandDef<ShellContext> = {
   async run(ctx, args, opts): Promise<number> {
     const uri = args[0] as MigrationUri;
     const ramOverride = opts.ram as number | undefined;
+    const profile = opts.machine as MachineProfile | undefined;
     const runCycles = opts.run as number | undefined;
     const session = ctx.session;
     session.requireStopped("receive a migration");
@@ -78,30 +86,40 @@ export const incomingCommand: CommandDef<ShellContext> = {
     // file says its RAM size first, so a mismatch is caught before seconds of preallocation.
     let prepared: VirtMachine | undefined;
     if (opts.prealloc) {
-      const fileRam = uri.kind === "file" ? await fileRamSize(uri.path) : undefined;
+      const layout = uri.kind === "file" ? await fileLayout(uri.path) : undefined;
+      const shape = machineFor(layout, profile, undefined);
+      const fileRam = layout && shape.ramSize;
       if (ramOverride !== undefined && fileRam !== undefined && fileRam !== ramOverride) {
         throw new UsageError(
           `${uri.kind === "file" ? uri.path : ""} holds ${fileRam} bytes of RAM, not the ` +
             `${ramOverride} of --ram: nothing was preallocated, the current machine is unchanged`,
         );
       }
-      prepared = preallocatedMachine(session, ramOverride ?? fileRam ?? session.machine.ram.size);
+      prepared = preallocatedMachine(session, {
+        ...shape,
+        ramSize: ramOverride ?? fileRam ?? session.machine.ram.size,
+      });
     }
     const bar = progressOf(ctx)("incoming", 1);
     let result;
     try {
       result = await session.cancellable((signal) =>
-        receiveMigration(uri, prepared ?? ((ram) => makeMachine(session, ramOverride ?? ram)), {
-          timeoutMs: opts.timeout as number | undefined,
-          idleTimeoutMs: opts.idleTimeout as number | undefined,
-          signal,
-          onListening: (where) => ctx.io.out(`incoming: listening on ${where}`),
-          // Only a file has a known length; a socket or pipe shows the bytes so far.
-          onProgress: (bytes, total) =>
-            uri.kind === "file" && total !== undefined
-              ? bar.update(bytes, total)
-              : bar.update(bytes, bytes, `received ${kib(bytes)} (stream size unknown)`),
-        })
+        receiveMigration(
+          uri,
+          prepared ??
+            ((_ram, layout) => makeMachine(session, machineFor(layout, profile, ramOverride))),
+          {
+            timeoutMs: opts.timeout as number | undefined,
+            idleTimeoutMs: opts.idleTimeout as number | undefined,
+            signal,
+            onListening: (where) => ctx.io.out(`incoming: listening on ${where}`),
+            // Only a file has a known length; a socket or pipe shows the bytes so far.
+            onProgress: (bytes, total) =>
+              uri.kind === "file" && total !== undefined
+                ? bar.update(bytes, total)
+                : bar.update(bytes, bytes, `received ${kib(bytes)} (stream size unknown)`),
+          },
+        )
       );
     } catch (e) {
       if (!(e instanceof MigrationCancelledError)) throw e;
@@ -181,14 +199,14 @@ export const incomingCommand: CommandDef<ShellContext> = {
   },
 };
 
-/** The RAM size a stream file announces, when it has a RAM section. */
-async function fileRamSize(path: string): Promise<number | undefined> {
+/** The RAM blocks a stream file announces, when it has a RAM section. */
+async function fileLayout(path: string): Promise<RamLayout | undefined> {
   const f = await Deno.open(path);
   try {
     const head = new Uint8Array(64 * 1024);
     const n = (await f.read(head)) ?? 0;
     const layout = await probeRamLayout(StreamReader.fromBytes(head.subarray(0, n)));
-    return layout?.total;
+    return layout;
   } catch {
     return undefined; // the load itself says what is wrong with it
   } finally {
@@ -196,21 +214,42 @@ async function fileRamSize(path: string): Promise<number | undefined> {
   }
 }
 
-/** A fresh machine for a stream announcing `ramBytes` (the session's size when unusable). */
-function makeMachine(session: Session, ramBytes: number | undefined): VirtMachine {
+/**
+ * The machine a stream with `layout` needs: `--machine`, else `qemu-virt` for QEMU riscv virt's
+ * block list (RAM from `riscv_virt_board.ram`), else `virt` with all of the announced RAM; `--ram`
+ * wins over the stream's size.
+ */
+function machineFor(
+  layout: RamLayout | undefined,
+  profile: MachineProfile | undefined,
+  ramOverride: number | undefined,
+): VirtOptions {
+  const qemu = qemuVirtOptionsForBlocks(layout?.blocks);
+  const shape: VirtOptions = profile === undefined
+    ? qemu ?? { profile: "virt", ramSize: layout?.total }
+    : profile === "qemu-virt"
+    ? { ...qemu, profile, ramSize: qemu?.ramSize ?? layout?.total }
+    : { profile, ramSize: layout?.total };
+  if (ramOverride !== undefined) shape.ramSize = ramOverride;
+  if (shape.ramSize === undefined) delete shape.ramSize;
+  return shape;
+}
+
+/** A fresh machine of `shape` (the session's default size when that size cannot be built). */
+function makeMachine(session: Session, shape: VirtOptions): VirtMachine {
   try {
-    return session.freshMachine(ramBytes === undefined ? {} : { ramSize: ramBytes });
+    return session.freshMachine(shape);
   } catch (e) {
     // A size this emulator cannot build: load into the default size, and let the loader say
     // precisely how the stream does not fit.
-    if (e instanceof ConfigError) return session.freshMachine();
+    if (e instanceof ConfigError) return session.freshMachine({ profile: shape.profile });
     throw e;
   }
 }
 
-/** A fresh machine of `ramBytes` whose RAM is already mapped (`incoming --prealloc`). */
-function preallocatedMachine(session: Session, ramBytes: number): VirtMachine {
-  const m = session.freshMachine({ ramSize: ramBytes });
+/** A fresh machine of `shape` whose RAM is already mapped (`incoming --prealloc`). */
+function preallocatedMachine(session: Session, shape: VirtOptions): VirtMachine {
+  const m = session.freshMachine(shape);
   m.ram.prefault();
   return m;
 }

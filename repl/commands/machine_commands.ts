@@ -7,9 +7,16 @@
 import { MigrationError } from "../../migration/errors.ts";
 import { loadMachineFile, saveMachineFile, snapshotRamSize } from "../../emu/snapshot_file.ts";
 import { qemuVirtOptionsForFile, VirtMachine } from "../../emu/virt.ts";
+import {
+  isForeignQemuStream,
+  qemuStreamBlockers,
+  renderBlockers,
+  type StreamBlocker,
+} from "../../emu/qemu_stream_fit.ts";
 import { runInstructions } from "../../harness/run/guest_runner.ts";
 import { bootImage, FIRMWARE_OPTIONS, guestImageFor } from "../guest_boot.ts";
 import { countType, fileType, sizeType } from "./arg_types.ts";
+import { machineOption, machineOverrides } from "./machine_commands_profile.ts";
 import { qemuArgv, qemuRunOptions, runOneQemu, targetOption } from "./qemu_target.ts";
 import { type ArgType, type CommandContext, type CommandDef, UsageError } from "./types.ts";
 
@@ -46,6 +53,7 @@ export const snapshotCommand: CommandDef = {
       type: fileType,
     },
     ...FIRMWARE_OPTIONS,
+    machineOption("virt"),
     {
       flags: "--insns <n>",
       description: "instructions to retire before saving (cycles idle in WFI pass meanwhile)",
@@ -72,7 +80,7 @@ export const snapshotCommand: CommandDef = {
     const out = args[0] as string;
     const insns = opts.insns as number;
     const image = await guestImageFor(opts.boot as string | undefined, opts);
-    const m = new VirtMachine({ ramSize: opts.ram as number });
+    const m = new VirtMachine(machineOverrides(opts, !!image.firmware));
     if (opts.fill !== undefined) {
       fillRandom(m.ram.u32, opts.fill as number);
       m.ram.markAllDirty(); // written behind the store paths: declare it, or saves skip it
@@ -162,21 +170,43 @@ export const checkCommand: CommandDef = {
       }
       const { report, stats } = loaded;
       if (opts.stats) ctx.io.err(JSON.stringify(stats));
+      const into = qemu ? `; resumes on qemu-virt with ${m.ram.size >> 20} MiB RAM` : "";
       if (opts.json) {
-        ctx.io.out(
-          JSON.stringify({ ok: true, bytes: report.bytes, sections: report.sections.length }),
-        );
+        ctx.io.out(JSON.stringify({
+          ok: true,
+          bytes: report.bytes,
+          sections: report.sections.length,
+          machine: m.profile,
+          ramBytes: m.ram.size,
+        }));
       } else {
         ctx.io.out(
-          `check: ${file}: loads (${report.sections.length} sections, ${report.bytes} bytes)`,
+          `check: ${file}: loads (${report.sections.length} sections, ${report.bytes} bytes)${into}`,
         );
       }
       return 0;
     } catch (e) {
       if (!(e instanceof MigrationError)) throw e;
-      if (opts.json) ctx.io.out(JSON.stringify({ ok: false, ...e.toJSON() }));
-      else ctx.io.err(`check: ${file}: rejected: ${e.name} [${e.kind}]: ${e.message}`);
+      const blockers = await foreignBlockers(file);
+      if (opts.json) ctx.io.out(JSON.stringify({ ok: false, ...e.toJSON(), blockers }));
+      else {
+        ctx.io.err(`check: ${file}: rejected: ${e.name} [${e.kind}]: ${e.message}`);
+        if (blockers.length) {
+          ctx.io.err(`check: ${file}: what stands in the way of resuming it here:`);
+          for (const line of renderBlockers(blockers)) ctx.io.err(`  ${line}`);
+        }
+      }
       return 1;
     }
   },
 };
+
+/**
+ * For a QEMU stream of another machine (or QEMU riscv virt's that did not load): every section,
+ * block or field that stands in the way, by name; none for snapshell's own streams and pipes.
+ */
+async function foreignBlockers(file: string): Promise<StreamBlocker[]> {
+  if (!(await Deno.stat(file).then((st) => st.isFile, () => false))) return [];
+  const bytes = await Deno.readFile(file);
+  return isForeignQemuStream(bytes) ? await qemuStreamBlockers(bytes) : [];
+}

@@ -8,6 +8,7 @@ import { renderTable } from "../style.ts";
 import { FIRMWARE_OPTIONS, guestImageFor } from "../guest_boot.ts";
 import { ABI_NAMES, readRegister, SHOWN_CSRS, whereNow } from "../machine_text.ts";
 import { addressType, countType, fileType, sizeType } from "./arg_types.ts";
+import { machineOption, machineOverrides } from "./machine_commands_profile.ts";
 import { type CommandDef, UsageError } from "./types.ts";
 
 /** Longest `mem` dump. */
@@ -29,6 +30,7 @@ export const bootCommand: CommandDef<ShellContext> = {
   options: [
     { flags: "--ram <size>", description: "guest RAM size, e.g. 128M", type: sizeType },
     ...FIRMWARE_OPTIONS,
+    machineOption("virt"),
   ],
   examples: [
     "boot                 # the demo guest",
@@ -38,9 +40,11 @@ export const bootCommand: CommandDef<ShellContext> = {
   async run(ctx, args, opts) {
     const s = ctx.session;
     const image = await guestImageFor(args[0] as string | undefined, opts);
-    const ramSize = opts.ram as number | undefined;
-    const m = s.boot(image, ramSize ? { ramSize } : {});
-    ctx.io.out(`booted ${image.name} (${m.ram.size >> 20} MiB RAM), paused at ${whereNow(m)}`);
+    const m = s.boot(image, machineOverrides(opts, !!image.firmware));
+    const profile = m.profile === "virt" ? "" : `, machine ${m.profile}`;
+    ctx.io.out(
+      `booted ${image.name} (${m.ram.size >> 20} MiB RAM${profile}), paused at ${whereNow(m)}`,
+    );
     return 0;
   },
 };
@@ -54,7 +58,10 @@ export const resetCommand: CommandDef<ShellContext> = {
     if (!s.guest) {
       throw new UsageError("This machine was loaded from a snapshot: boot an ELF to reset");
     }
-    const m = s.boot(s.guest, { ramSize: s.machine.ram.size });
+    const m = s.boot(s.guest, {
+      ...machineOverrides({ machine: s.machine.profile }, !!s.guest.firmware),
+      ramSize: s.machine.ram.size,
+    });
     ctx.io.out(`reset: ${s.guest.name}, paused at ${whereNow(m)}`);
     return Promise.resolve(0);
   },

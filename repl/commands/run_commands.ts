@@ -22,6 +22,7 @@ import { FIRMWARE_OPTIONS, firmwarePaths, type GuestImage, guestImageFor } from 
 import type { ShellContext } from "../session.ts";
 import { countType, fileType, positiveCountType, sizeType, startingWith } from "./arg_types.ts";
 import { formatNs, parseCount, parseDuration } from "./sizes.ts";
+import { machineOption, machineOverrides } from "./machine_commands_profile.ts";
 import {
   type ArgType,
   type ArgValues,
@@ -119,8 +120,7 @@ async function runGuest(ctx: ShellContext, image: GuestImage, opts: OptionValues
   const s = ctx.session;
   s.requireStopped("run an ELF");
   const max = (opts.maxCycles as number | undefined) ?? ELF_MAX_CYCLES;
-  const ramSize = opts.ram as number | undefined;
-  const m = s.boot(image, ramSize ? { ramSize } : {});
+  const m = s.boot(image, machineOverrides(opts, !!image.firmware));
   const previousEcho = s.echo;
   const out = lineWriter(ctx.io.raw ?? ((b) => Deno.stdout.writeSync(b)));
   if (!previousEcho) s.echo = (b) => out.put(b);
@@ -181,6 +181,7 @@ export const runCommand: CommandDef<ShellContext> = {
     },
     { flags: "--ram <size>", description: "guest RAM of an ELF run, e.g. 128M", type: sizeType },
     ...FIRMWARE_OPTIONS,
+    machineOption("virt"),
     {
       flags: "--stats",
       description: 'ELF run: print {"insns","cycles","seconds","mips"} as JSON on stderr ' +

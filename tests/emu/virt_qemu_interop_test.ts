@@ -11,6 +11,7 @@ import { VirtMachine } from "../../emu/virt.ts";
 import { StreamReader } from "../../migration/stream/reader.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
 import { freePort, Qmp } from "../../bench/qmp.ts";
+import { migrateToFile } from "./_qemu_virt.ts";
 
 const skip = await qemuMissingReason(); // apt-get install qemu-system-misc
 const RTC = "base=2024-01-01T00:00:00,clock=vm";
@@ -73,7 +74,7 @@ Deno.test({
         return t.includes("compute: 1024/");
       });
       await src.qmp.execute("stop");
-      await src.qmp.execute("migrate", { uri: `exec:cat > ${dir}/stream.qemu` });
+      await migrateToFile((cmd, args) => src.qmp.execute(cmd, args), `${dir}/stream.qemu`);
       await waitFor("the migration", async () => {
         const s = (await src.qmp.execute("query-migrate")) as { status?: string };
         if (s.status === "failed") throw new Error("QEMU's migration failed");

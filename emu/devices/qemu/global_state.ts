@@ -77,7 +77,11 @@ export class GlobalState implements SnapshotDevice {
     this.state = createGlobalState(state);
   }
 
-  /** Section `globalstate`. */
+  /**
+   * Section `globalstate`. A stream may lack it: QEMU sends none with
+   * `-global migration.store-global-state=off` (and its destination then runs the guest, as
+   * without `-S`); the run state stays as it was, and saves always send it (QEMU accepts it).
+   */
   sections(): DeviceSection[] {
     return [{
       vmsd: vmstateGlobalState,
@@ -85,6 +89,7 @@ export class GlobalState implements SnapshotDevice {
       commit: (staged: GlobalStateRecord) => {
         this.state = staged;
       },
+      presence: { present: () => true, loaded: () => {} },
     }];
   }
 }

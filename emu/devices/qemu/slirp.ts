@@ -176,14 +176,23 @@ export const vmstateSlirpSection = vmsd<SlirpSectionState>({
 export class SlirpNetdev implements SnapshotDevice {
   /** Live state. */
   state: SlirpSectionState = { sockets: 0, ...createSlirpState() };
+  /**
+   * Whether the netdev exists: QEMU sends `slirp` only with a user-mode netdev, so a load of a
+   * stream without one turns it off (saves then send none), and a stream with one turns it on.
+   */
+  present = true;
 
-  /** The legacy `slirp` section. */
+  /** The legacy `slirp` section; the stream may lack it ({@link SlirpNetdev.present}). */
   sections(): DeviceSection[] {
     return [{
       vmsd: vmstateSlirpSection,
       legacy: true,
       state: () => this.state,
       commit: (staged: SlirpSectionState) => void (this.state = staged),
+      presence: {
+        present: () => this.present,
+        loaded: (present) => void (this.present = present),
+      },
     }];
   }
 

@@ -148,3 +148,32 @@ Deno.test("loads the riscv_mtimer section of QEMU 7.2's virt-running stream", ()
   assertEquals(clint.mtimer.timecmp, [0x1234567890n]);
   assertEquals(mtip[0], false);
 });
+
+Deno.test("qemuTimer: a write arms QEMU's timer from the rounded-down mtime; a load re-arms; reset arms nothing", () => {
+  const t = fakeClock();
+  const mtip: boolean[] = [false];
+  const clint = new Aclint({ clock: t.clock, timerIrq: (h, l) => (mtip[h] = l), qemuTimer: true });
+  clint.reset();
+  assertEquals(mtip[0], false, "QEMU raises nothing at reset, though mtimecmp 0 <= mtime");
+  assertEquals(clint.nextDeadline(), null);
+  t.now = 150n; // mtime 1 (rounded down from 1.5)
+  clint.write(0x4004, 4, 0);
+  clint.write(0x4000, 4, 5); // mtimecmp 5: QEMU arms now + (5 - 1) x 100 ns
+  assertEquals(clint.nextDeadline(), 550n, "not 500 ns, where mtime reaches 5");
+  clint.tick(500n);
+  assertEquals(mtip[0], false, "mtime has reached mtimecmp, QEMU's timer has not fired");
+  clint.tick(550n);
+  assertEquals(mtip[0], true);
+  assertEquals(clint.nextDeadline(), null);
+  t.now = 600n;
+  clint.write(0x4000, 4, 3); // in the past: raised at once, nothing armed
+  assertEquals([mtip[0], clint.nextDeadline()], [true, null]);
+  clint.write(0x4000, 4, 20); // ahead again: lowered, armed
+  assertEquals([mtip[0], clint.nextDeadline()], [false, 600n + 1400n]);
+  // A load re-arms from the loaded mtimecmp at the load's time (QEMU 7.2 would arm nothing).
+  const other = new Aclint({ clock: t.clock, qemuTimer: true });
+  other.write(0x4000, 4, 40);
+  t.now = 1_234n; // mtime 12
+  clint.sections()[0].commit!(structuredClone(other.mtimer));
+  assertEquals(clint.nextDeadline(), 1_234n + (40n - 12n) * 100n);
+});

@@ -61,8 +61,10 @@ Deno.test("compat --stream answers whether a stream loads into the current machi
   strictEqual(await run(ctx, "compat", "--stream", path, "--decode"), 0);
   ok(ctx.outText().includes("serial v3: serial v3"), ctx.outText());
   ctx.clear();
-  strictEqual(await run(ctx, "compat", "--stream", `${FIX}virt-running.qemu`), 1);
-  ok(ctx.outText().includes("no: "), ctx.outText());
+  // QEMU 7.2's riscv virt stream is judged against the qemu-virt machine it needs.
+  strictEqual(await run(ctx, "compat", "--stream", `${FIX}virt-running.qemu`), 0);
+  ok(ctx.outText().includes("here: machine qemu-virt with 16 MiB RAM"), ctx.outText());
+  ok(ctx.outText().includes("yes: the stream loads here"), ctx.outText());
 });
 
 Deno.test("compat without two dumps or with --decode alone is a usage error", async () => {
