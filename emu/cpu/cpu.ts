@@ -14,6 +14,7 @@ import type { Ram } from "../ram.ts";
 import { amoResult, div, divu, mulh, mulhsu, mulhu, rem, remu } from "./alu.ts";
 import { type CsrHost, execCsr } from "./csr.ts";
 import { decode } from "./decode.ts";
+import { JitCache } from "./jit/cache.ts";
 import { Access, Mmu, TLB_SIZE, tlbBank } from "./mmu.ts";
 import {
   addCycle,
@@ -50,6 +51,8 @@ export interface CpuOptions {
   hartId?: number;
   /** Source of the `time` CSR; default: the instruction count (one tick per instruction). */
   time?: () => number;
+  /** Translate hot code to JavaScript ({@link JitCache}); default false: interpret everything. */
+  translate?: boolean;
 }
 
 const TWO32 = 0x1_0000_0000;
@@ -80,6 +83,15 @@ export class Cpu implements CsrHost {
   private mmioHit = false;
   /** Instructions retired in the current block but not yet added to the counters. */
   private inflight = 0;
+  /** Translated blocks, or null when interpreting only (the reference). */
+  private jit: JitCache | null = null;
+  /** Set by the interpreter when it ended a block at a jump so the translator can take over. */
+  private jumped = false;
+  /**
+   * One bit per RAM word covered by translated code (all zero while interpreting), tested by
+   * every inline store; allocated once so the interpreter's store path never changes shape.
+   */
+  private readonly codeBits: Uint32Array;
 
   /** Creates a hart in reset state on `bus`. */
   constructor(bus: Bus, opts: CpuOptions = {}) {
@@ -89,6 +101,40 @@ export class Cpu implements CsrHost {
     this.state = createCpuState(this.resetPc, opts.hartId ?? 0);
     this.mmu = new Mmu(this.state, bus);
     this.timeSource = opts.time ?? (() => this.instret);
+    this.codeBits = new Uint32Array((bus.ram.size >>> 7) + 1);
+    this.setTranslate(opts.translate ?? false);
+  }
+
+  /**
+   * Turns the block translator on or off; the guest's behaviour is identical either way (only
+   * speed differs), so this may change at any instruction boundary, e.g. between runs.
+   */
+  setTranslate(on: boolean): void {
+    if (on === (this.jit !== null)) return;
+    if (on) {
+      const jit = new JitCache(this.ram, this.codeBits);
+      this.jit = jit;
+      this.ram.codeWatch = (off, len) => jit.touched(off, len);
+    } else {
+      this.jit?.flush();
+      this.jit = null;
+      this.ram.codeWatch = null;
+    }
+  }
+
+  /** True while hot code runs translated. */
+  get translating(): boolean {
+    return this.jit !== null;
+  }
+
+  /** Blocks translated so far (0 when interpreting). */
+  get translatedBlocks(): number {
+    return this.jit?.translated ?? 0;
+  }
+
+  /** A store hit a word of translated code: drop the blocks that cover it. */
+  private codeWritten(off: number): void {
+    this.jit?.invalidateWord(off >>> 2);
   }
 
   /** Resets the hart (registers, CSRs, counters); RAM and devices are untouched. */
@@ -96,6 +142,7 @@ export class Cpu implements CsrHost {
     resetCpuState(this.state, this.resetPc);
     this.inflight = 0;
     this.mmu.invalidate();
+    this.jit?.flush();
   }
 
   /**
@@ -104,6 +151,7 @@ export class Cpu implements CsrHost {
    */
   invalidateCaches(): void {
     this.mmu.invalidate();
+    this.jit?.flush();
   }
 
   /** CsrHost: a pmpcfg/pmpaddr write changed the PMP rules. */
@@ -198,11 +246,70 @@ export class Cpu implements CsrHost {
         break;
       }
       const n = budget - done < BLOCK_SIZE ? budget - done : BLOCK_SIZE;
-      done += this.block(n, pc);
+      done += this.jit !== null ? this.blockJit(n, pc) : this.block(n, pc);
       pc = this.blockPc;
     }
     s.pc = pc >>> 0;
     return done;
+  }
+
+  /**
+   * {@link Cpu.block} with the translator: runs translated blocks while their entry points are
+   * in cached RAM pages and they fit in the budget, and the interpreter for everything else (cold
+   * code, instructions the translator leaves out, accesses off the inline path). Returns at the
+   * same events as the interpreter (traps, CSRs, MMIO, WFI...), so interrupts, exits and device
+   * deadlines are seen at exactly the same instructions.
+   */
+  private blockJit(n: number, pcIn: number): number {
+    const jit = this.jit!;
+    const s = this.state;
+    const x = s.x;
+    const mmu = this.mmu;
+    const base = this.ram.base | 0;
+    const lim = this.ram.size;
+    const tlbTag = mmu.tlbTag, tlbAdd = mmu.tlbAdd;
+    const st = jit.st;
+    mmu.sync();
+    const dmode = mmu.dataMode();
+    const dd = mmu.isDirect(dmode);
+    const lb = tlbBank(Access.Load, dmode), sb = tlbBank(Access.Store, dmode);
+    const fDirect = mmu.isDirect(s.priv);
+    const fbank = tlbBank(Access.Fetch, s.priv);
+    let pc = pcIn;
+    let i = 0;
+    let pending = 0;
+    while (i < n) {
+      let off = -1;
+      if (fDirect) off = (pc - base) | 0;
+      else {
+        const v = pc >>> 12, k = fbank + (v & (TLB_SIZE - 1));
+        if (tlbTag[k] === v) off = (pc + tlbAdd[k]) | 0;
+      }
+      if ((off >>> 0) < lim && (off & 3) === 0) {
+        const b = jit.lookup(off >> 2, x, tlbTag, tlbAdd);
+        if (b !== undefined && b.fn !== null && b.len <= n - i) {
+          pc = b.fn(pc, dd, lb, sb);
+          const k = st[0];
+          i += k;
+          pending += k;
+          if (k === b.len) continue;
+          if (i >= n) break;
+          // Stopped before an access it cannot do inline (or after a store into code): the
+          // interpreter takes that instruction.
+        }
+      }
+      if (pending !== 0) {
+        this.retire(pending);
+        pending = 0;
+      }
+      this.jumped = false;
+      i += this.block(n - i, pc);
+      pc = this.blockPc;
+      if (!this.jumped) break; // an event or the budget: back to run()
+    }
+    if (pending !== 0) this.retire(pending);
+    this.blockPc = pc;
+    return i;
   }
 
   /** pc after the last {@link Cpu.block} (a field, so a block returns two values without allocating). */
@@ -225,6 +332,8 @@ export class Cpu implements CsrHost {
     const base = ram.base | 0;
     const lim = ram.size;
     const tlbTag = mmu.tlbTag, tlbAdd = mmu.tlbAdd;
+    const code = this.codeBits;
+    const jumpStop = this.jit !== null;
     let pc = pcIn;
     let extra = 0;
     // Per block (privilege, satp, mstatus and PMP only change at block ends): loads and
@@ -288,6 +397,11 @@ export class Cpu implements CsrHost {
             }
             x[rd] = pc + 4;
             pc = t;
+            if (jumpStop) {
+              i++;
+              this.jumped = true;
+              break block;
+            }
             continue;
           }
           case 4: { // JALR
@@ -298,6 +412,11 @@ export class Cpu implements CsrHost {
             }
             x[rd] = pc + 4;
             pc = t;
+            if (jumpStop) {
+              i++;
+              this.jumped = true;
+              break block;
+            }
             continue;
           }
           case 5: // BEQ
@@ -322,6 +441,11 @@ export class Cpu implements CsrHost {
                 break block;
               }
               pc = t;
+              if (jumpStop) {
+                i++;
+                this.jumped = true;
+                break block;
+              }
               continue;
             }
             break;
@@ -378,17 +502,20 @@ export class Cpu implements CsrHost {
                   m32[off >> 2] = v;
                   dec[off >> 2] = 0;
                   dirty[off >>> 17] |= 1 << ((off >>> 12) & 31);
+                  if ((code[off >>> 7] & (1 << ((off >>> 2) & 31))) !== 0) this.codeWritten(off);
                   break;
                 }
               } else if (op === 16) {
                 u8[off] = v;
                 dec[off >> 2] = 0;
                 dirty[off >>> 17] |= 1 << ((off >>> 12) & 31);
+                if ((code[off >>> 7] & (1 << ((off >>> 2) & 31))) !== 0) this.codeWritten(off);
                 break;
               } else if ((off & 1) === 0) {
                 u16[off >> 1] = v;
                 dec[off >> 2] = 0;
                 dirty[off >>> 17] |= 1 << ((off >>> 12) & 31);
+                if ((code[off >>> 7] & (1 << ((off >>> 2) & 31))) !== 0) this.codeWritten(off);
                 break;
               }
             }
@@ -458,7 +585,9 @@ export class Cpu implements CsrHost {
             x[rd] = x[(ins >> 15) & 31] & x[(ins >> 20) & 31];
             break;
           case 38: // FENCE: single hart, memory is sequentially consistent
-          case 39: // FENCE.I: every store already drops the decoded ops it overwrites
+            break;
+          case 39: // FENCE.I: every store already drops the decoded ops (and blocks) it overwrites
+            if (jumpStop) this.jit!.flush(); // the guest asked: translate again from its bytes
             break;
           case 40: // ECALL
             tc = s.priv === PRV_U
@@ -591,6 +720,7 @@ export class Cpu implements CsrHost {
                   m32[off >> 2] = src;
                   dec[off >> 2] = 0;
                   dirty[off >>> 17] |= 1 << ((off >>> 12) & 31);
+                  if ((code[off >>> 7] & (1 << ((off >>> 2) & 31))) !== 0) this.codeWritten(off);
                 } else mmu.store(a, 4, src);
                 x[rd] = 0;
               } else x[rd] = 1;
@@ -601,6 +731,7 @@ export class Cpu implements CsrHost {
               m32[off >> 2] = amoResult(op, old, src);
               dec[off >> 2] = 0;
               dirty[off >>> 17] |= 1 << ((off >>> 12) & 31);
+              if ((code[off >>> 7] & (1 << ((off >>> 2) & 31))) !== 0) this.codeWritten(off);
               x[rd] = old;
             } else {
               x[rd] = mmu.amo(a, (old) => amoResult(op, old, src));
