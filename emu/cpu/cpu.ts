@@ -14,7 +14,7 @@ import type { Ram } from "../ram.ts";
 import { amoResult, div, divu, mulh, mulhsu, mulhu, rem, remu } from "./alu.ts";
 import { type CsrHost, execCsr } from "./csr.ts";
 import { decode } from "./decode.ts";
-import { JitCache } from "./jit/cache.ts";
+import { HOT, HOT_SLOTS, JitCache } from "./jit/cache.ts";
 import { Access, Mmu, TLB_SIZE, tlbBank } from "./mmu.ts";
 import {
   addCycle,
@@ -40,6 +40,12 @@ import {
 /** Instructions per block: interrupts, exit requests and WFI are checked between blocks. */
 export const BLOCK_SIZE = 4096;
 
+/**
+ * Whether machines translate hot code unless told otherwise (`--interpret` turns it off): the
+ * translator is exact to the instruction, so only speed depends on it.
+ */
+export const DEFAULT_TRANSLATE = false;
+
 /** Why the last {@link Cpu.run} returned. */
 export type StopReason = "budget" | "wfi" | "exit" | "mmio";
 
@@ -56,6 +62,9 @@ export interface CpuOptions {
 }
 
 const TWO32 = 0x1_0000_0000;
+const HOT_MASK = HOT_SLOTS - 1;
+/** Stand-ins for the translator's counters while interpreting only (never read then). */
+const NO_HOT = new Uint16Array(HOT_SLOTS), NO_ENTRY = new Uint8Array(HOT_SLOTS);
 
 /** One hart attached to a bus; owns its state record, never its devices. */
 export class Cpu implements CsrHost {
@@ -108,17 +117,17 @@ export class Cpu implements CsrHost {
   /**
    * Turns the block translator on or off; the guest's behaviour is identical either way (only
    * speed differs), so this may change at any instruction boundary, e.g. between runs.
+   * `threshold`: jumps to a target before it is translated (1: everything, for tests).
    */
-  setTranslate(on: boolean): void {
-    if (on === (this.jit !== null)) return;
+  setTranslate(on: boolean, threshold = HOT): void {
+    if (on && this.jit !== null && this.jit.threshold === threshold) return;
+    this.jit?.flush();
+    this.jit = null;
+    this.ram.codeWatch = null;
     if (on) {
-      const jit = new JitCache(this.ram, this.codeBits);
+      const jit = new JitCache(this.ram, this.codeBits, threshold);
       this.jit = jit;
       this.ram.codeWatch = (off, len) => jit.touched(off, len);
-    } else {
-      this.jit?.flush();
-      this.jit = null;
-      this.ram.codeWatch = null;
     }
   }
 
@@ -286,7 +295,7 @@ export class Cpu implements CsrHost {
         if (tlbTag[k] === v) off = (pc + tlbAdd[k]) | 0;
       }
       if ((off >>> 0) < lim && (off & 3) === 0) {
-        const b = jit.lookup(off >> 2, x, tlbTag, tlbAdd);
+        const b = jit.lookup(off >> 2, pc, x, tlbTag, tlbAdd);
         if (b !== undefined && b.fn !== null && b.len <= n - i) {
           pc = b.fn(pc, dd, lb, sb);
           const k = st[0];
@@ -334,6 +343,8 @@ export class Cpu implements CsrHost {
     const tlbTag = mmu.tlbTag, tlbAdd = mmu.tlbAdd;
     const code = this.codeBits;
     const jumpStop = this.jit !== null;
+    const hot = this.jit?.hot ?? NO_HOT, entry = this.jit?.entry ?? NO_ENTRY;
+    const hotMin = this.jit?.threshold ?? HOT;
     let pc = pcIn;
     let extra = 0;
     // Per block (privilege, satp, mstatus and PMP only change at block ends): loads and
@@ -397,7 +408,10 @@ export class Cpu implements CsrHost {
             }
             x[rd] = pc + 4;
             pc = t;
-            if (jumpStop) {
+            if (
+              jumpStop &&
+              (entry[(t >>> 2) & HOT_MASK] !== 0 || ++hot[(t >>> 2) & HOT_MASK] >= hotMin)
+            ) {
               i++;
               this.jumped = true;
               break block;
@@ -412,7 +426,10 @@ export class Cpu implements CsrHost {
             }
             x[rd] = pc + 4;
             pc = t;
-            if (jumpStop) {
+            if (
+              jumpStop &&
+              (entry[(t >>> 2) & HOT_MASK] !== 0 || ++hot[(t >>> 2) & HOT_MASK] >= hotMin)
+            ) {
               i++;
               this.jumped = true;
               break block;
@@ -441,7 +458,10 @@ export class Cpu implements CsrHost {
                 break block;
               }
               pc = t;
-              if (jumpStop) {
+              if (
+                jumpStop &&
+                (entry[(t >>> 2) & HOT_MASK] !== 0 || ++hot[(t >>> 2) & HOT_MASK] >= hotMin)
+              ) {
                 i++;
                 this.jumped = true;
                 break block;

@@ -20,9 +20,10 @@ import { div, divu, mulh, mulhsu, mulhu, rem, remu } from "../alu.ts";
 import { decode } from "../decode.ts";
 import { translateBlock } from "./codegen.ts";
 
-/** Times an entry point is reached before it is translated. */
-export const HOT = 8;
-const HOT_SLOTS = 1 << 16;
+/** Times a jump target is reached (counted per hashed virtual pc) before it is translated. */
+export const HOT = 1000;
+/** Slots of {@link JitCache.hot} and {@link JitCache.entry}: index `(pc >>> 2) & (HOT_SLOTS - 1)`. */
+export const HOT_SLOTS = 1 << 16;
 
 /** A translated block: `run(pc, dd, lb, sb)` returns the next pc, instructions retired in st[0]. */
 export type BlockFn = (pc: number, dd: boolean, lb: number, sb: number) => number;
@@ -47,13 +48,24 @@ export class JitCache {
   translated = 0;
   private readonly blocks = new Map<number, JitBlock>();
   private readonly pages = new Map<number, number[]>();
-  private readonly hot = new Uint8Array(HOT_SLOTS);
+  /**
+   * Jump counts per hashed virtual target, kept by the interpreter: it hands over to the
+   * translator when a count reaches {@link HOT}, and only then (an interpreter call per jump
+   * would cost more than translation wins on code that runs a few hundred times).
+   */
+  readonly hot: Uint16Array = new Uint16Array(HOT_SLOTS);
+  /** Non-zero where a block was entered from that hashed virtual pc: the interpreter hands over. */
+  readonly entry: Uint8Array = new Uint8Array(HOT_SLOTS);
   private readonly ram: Ram;
   private readonly factoryArgs: unknown[];
 
+  /** Jumps to a target before it is translated ({@link HOT}; tests use 1 to translate everything). */
+  readonly threshold: number;
+
   /** Creates an empty cache for `ram`; `code` is its zeroed word bitmap (size / 128 + 1 words). */
-  constructor(ram: Ram, code: Uint32Array) {
+  constructor(ram: Ram, code: Uint32Array, threshold = HOT) {
     this.ram = ram;
+    this.threshold = Math.max(1, Math.min(threshold, 0xffff));
     this.code = code;
     this.factoryArgs = [
       ram.i32,
@@ -77,19 +89,30 @@ export class JitCache {
   }
 
   /**
-   * The block starting at RAM word `w`, translating it once it is hot; undefined while cold.
-   * `x`, `tlbTag` and `tlbAdd` are the hart's register file and TLB arrays.
+   * The block starting at RAM word `w`, entered at virtual `pc`: the cached one, or a new
+   * translation once `pc` is hot; undefined while cold. `x`, `tlbTag` and `tlbAdd` are the
+   * hart's register file and TLB arrays (bound into new blocks).
    */
-  lookup(w: number, x: Int32Array, tlbTag: Int32Array, tlbAdd: Int32Array): JitBlock | undefined {
-    const b = this.blocks.get(w);
-    if (b !== undefined) {
-      if (this.ram.decoded[w] !== 0) return b;
+  lookup(
+    w: number,
+    pc: number,
+    x: Int32Array,
+    tlbTag: Int32Array,
+    tlbAdd: Int32Array,
+  ): JitBlock | undefined {
+    const slot = (pc >>> 2) & (HOT_SLOTS - 1);
+    let b = this.blocks.get(w);
+    if (b !== undefined && this.ram.decoded[w] === 0) {
       this.dropPage(w >>> 10); // its words were rewritten behind our back
+      b = undefined;
     }
-    const h = (w ^ (w >>> 16)) & (HOT_SLOTS - 1);
-    if (++this.hot[h] < HOT) return undefined;
-    this.hot[h] = 0;
-    return this.translate(w, x, tlbTag, tlbAdd);
+    if (b === undefined) {
+      if (this.hot[slot] < this.threshold) return undefined;
+      b = this.translate(w, x, tlbTag, tlbAdd);
+    }
+    this.hot[slot] = 0;
+    this.entry[slot] = 1;
+    return b;
   }
 
   private translate(w: number, x: Int32Array, tlbTag: Int32Array, tlbAdd: Int32Array): JitBlock {
@@ -164,9 +187,10 @@ export class JitCache {
   /** Drops every translation (FENCE.I, state loads, switching the translator off). */
   flush(): void {
     if (this.blocks.size === 0) return;
+    this.entry.fill(0);
+    for (const p of this.pages.keys()) this.code.fill(0, p << 5, (p + 1) << 5);
     this.blocks.clear();
     this.pages.clear();
-    this.code.fill(0);
   }
 
   /** Number of cached entries. */
