@@ -14,7 +14,7 @@ import type { Ram } from "../ram.ts";
 import { amoResult, div, divu, mulh, mulhsu, mulhu, rem, remu } from "./alu.ts";
 import { type CsrHost, execCsr } from "./csr.ts";
 import { decode } from "./decode.ts";
-import { HOT, HOT_SLOTS, JitCache } from "./jit/cache.ts";
+import { HOT, HOT_SLOTS, JitBlock, JitCache, TABLE_SIZE } from "./jit/cache.ts";
 import { Access, Mmu, TLB_SIZE, tlbBank } from "./mmu.ts";
 import {
   addCycle,
@@ -44,7 +44,7 @@ export const BLOCK_SIZE = 4096;
  * Whether machines translate hot code unless told otherwise (`--interpret` turns it off): the
  * translator is exact to the instruction, so only speed depends on it.
  */
-export const DEFAULT_TRANSLATE = false;
+export const DEFAULT_TRANSLATE = true;
 
 /** Why the last {@link Cpu.run} returned. */
 export type StopReason = "budget" | "wfi" | "exit" | "mmio";
@@ -63,6 +63,7 @@ export interface CpuOptions {
 
 const TWO32 = 0x1_0000_0000;
 const HOT_MASK = HOT_SLOTS - 1;
+const TABLE_MASK = TABLE_SIZE - 1;
 /** Stand-ins for the translator's counters while interpreting only (never read then). */
 const NO_HOT = new Uint16Array(HOT_SLOTS), NO_ENTRY = new Uint8Array(HOT_SLOTS);
 
@@ -278,6 +279,8 @@ export class Cpu implements CsrHost {
     const lim = this.ram.size;
     const tlbTag = mmu.tlbTag, tlbAdd = mmu.tlbAdd;
     const st = jit.st;
+    const table = jit.table;
+    const dec = this.ram.decoded;
     mmu.sync();
     const dmode = mmu.dataMode();
     const dd = mmu.isDirect(dmode);
@@ -295,16 +298,18 @@ export class Cpu implements CsrHost {
         if (tlbTag[k] === v) off = (pc + tlbAdd[k]) | 0;
       }
       if ((off >>> 0) < lim && (off & 3) === 0) {
-        const b = jit.lookup(off >> 2, pc, x, tlbTag, tlbAdd);
+        const w = off >> 2;
+        let b: JitBlock | undefined = table[w & TABLE_MASK];
+        if (b.w !== w || dec[w] === 0) b = jit.lookup(w, pc, x, tlbTag, tlbAdd);
         if (b !== undefined && b.fn !== null && b.len <= n - i) {
-          pc = b.fn(pc, dd, lb, sb);
+          pc = b.fn(pc, dd, lb, sb, n - i);
           const k = st[0];
           i += k;
           pending += k;
-          if (k === b.len) continue;
-          if (i >= n) break;
-          // Stopped before an access it cannot do inline (or after a store into code): the
-          // interpreter takes that instruction.
+          // Whatever stopped it (its end, a jump, an access it cannot do inline, a store into
+          // code), the next block or the interpreter takes over at pc; a block that stops at
+          // once (k = 0) leaves that instruction to the interpreter.
+          if (k !== 0) continue;
         }
       }
       if (pending !== 0) {

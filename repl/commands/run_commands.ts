@@ -120,7 +120,10 @@ async function runGuest(ctx: ShellContext, image: GuestImage, opts: OptionValues
   s.requireStopped("run an ELF");
   const max = (opts.maxCycles as number | undefined) ?? ELF_MAX_CYCLES;
   const ramSize = opts.ram as number | undefined;
-  const m = s.boot(image, ramSize ? { ramSize } : {});
+  const m = s.boot(image, {
+    ...(ramSize ? { ramSize } : {}),
+    ...(opts.interpret ? { translate: false } : {}),
+  });
   const previousEcho = s.echo;
   const out = lineWriter(ctx.io.raw ?? ((b) => Deno.stdout.writeSync(b)));
   if (!previousEcho) s.echo = (b) => out.put(b);
@@ -188,6 +191,11 @@ export const runCommand: CommandDef<ShellContext> = {
     },
     { flags: "--background", description: "shell only: run N, until or for behind the prompt" },
     {
+      flags: "--interpret",
+      description: "interpret every instruction (no translation to JavaScript): the reference " +
+        "CPU, identical results, slower; for the session's machine it stays so",
+    },
+    {
       flags: "--fast",
       description: "background runs: do not pace virtual time to the wall clock",
     },
@@ -218,6 +226,7 @@ export const runCommand: CommandDef<ShellContext> = {
       return await runGuest(ctx, await guestImageFor(undefined, opts), opts);
     }
     s.requireRunnable(!!opts.force);
+    if (opts.interpret) s.machine.cpu.setTranslate(false);
     const background = !plan || !!opts.background;
     if (background && !ctx.interactive) {
       throw new UsageError(

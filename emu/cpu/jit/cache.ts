@@ -25,8 +25,8 @@ export const HOT = 1000;
 /** Slots of {@link JitCache.hot} and {@link JitCache.entry}: index `(pc >>> 2) & (HOT_SLOTS - 1)`. */
 export const HOT_SLOTS = 1 << 16;
 
-/** A translated block: `run(pc, dd, lb, sb)` returns the next pc, instructions retired in st[0]. */
-export type BlockFn = (pc: number, dd: boolean, lb: number, sb: number) => number;
+/** A translated block: `(pc, dd, lb, sb, budget)` returns the next pc, instructions retired in st[0]. */
+export type BlockFn = (pc: number, dd: boolean, lb: number, sb: number, budget: number) => number;
 
 /** One cache entry. */
 export class JitBlock {
@@ -38,12 +38,22 @@ export class JitBlock {
   ) {}
 }
 
+/** Entries of the direct-mapped front of the cache ({@link JitCache.table}). */
+export const TABLE_SIZE = 1 << 16;
+/** Fills empty {@link JitCache.table} slots (matches no word), so the table stays monomorphic. */
+const EMPTY = new JitBlock(null, 0, -1);
+
 /** Compiled blocks of one hart's RAM, with the per-word map stores check. */
 export class JitCache {
   /** One bit per RAM word covered by a translated block (bit w & 31 of word w >>> 5). */
   readonly code: Uint32Array;
   /** Instructions the last block function retired. */
   readonly st: Int32Array = new Int32Array(1);
+  /**
+   * Direct-mapped front of the cache, slot `w & (TABLE_SIZE - 1)`: the run loop probes it inline
+   * (a Map lookup per block cost more than the block itself); misses go to {@link lookup}.
+   */
+  readonly table: JitBlock[] = new Array<JitBlock>(TABLE_SIZE).fill(EMPTY);
   /** Blocks translated so far (statistics). */
   translated = 0;
   private readonly blocks = new Map<number, JitBlock>();
@@ -112,6 +122,7 @@ export class JitCache {
     }
     this.hot[slot] = 0;
     this.entry[slot] = 1;
+    this.table[w & (TABLE_SIZE - 1)] = b;
     return b;
   }
 
@@ -142,7 +153,7 @@ export class JitCache {
         "divu",
         "rem",
         "remu",
-        `"use strict"; return function block(pc, dd, lb, sb) {\n${src.body}\n};`,
+        `"use strict"; return function block(pc, dd, lb, sb, budget) {\n${src.body}\n};`,
       );
       block = new JitBlock(factory(x, tlbTag, tlbAdd, ...this.factoryArgs), src.len, w);
       this.translated++;
@@ -180,7 +191,10 @@ export class JitCache {
     const list = this.pages.get(p);
     if (list === undefined) return;
     this.pages.delete(p);
-    for (const w of list) this.blocks.delete(w);
+    for (const w of list) {
+      this.blocks.delete(w);
+      if (this.table[w & (TABLE_SIZE - 1)].w === w) this.table[w & (TABLE_SIZE - 1)] = EMPTY;
+    }
     this.code.fill(0, p << 5, (p + 1) << 5);
   }
 
@@ -191,6 +205,7 @@ export class JitCache {
     for (const p of this.pages.keys()) this.code.fill(0, p << 5, (p + 1) << 5);
     this.blocks.clear();
     this.pages.clear();
+    this.table.fill(EMPTY);
   }
 
   /** Number of cached entries. */

@@ -6,9 +6,10 @@
  * FENCE.I, illegal words) ends the block before it and is left to the interpreter, as is every
  * memory access that misses the inline RAM/TLB path (MMIO, faults, misaligned, TLB misses).
  *
- * A block function `(pc, dd, lb, sb)` takes the virtual pc of its first instruction (so the code
+ * A block function `(pc, dd, lb, sb, budget)` takes the virtual pc of its first instruction (so the code
  * depends only on the physical words, never on the page it is mapped at), whether data accesses
- * index RAM directly (`dd`) and the load/store TLB banks; it returns the next pc and leaves the
+ * index RAM directly (`dd`) and the load/store TLB banks, and the instructions it may retire
+ * (a block that loops onto itself iterates while a whole pass fits); it returns the next pc and leaves the
  * number of instructions it retired in `st[0]`: all of them, or fewer when it stopped before an
  * access it could not do inline (that instruction has not executed) or right after a store into
  * translated code (the rest of the block may be stale).
@@ -55,9 +56,10 @@ export function translateBlock(
   lim: number,
 ): BlockSource | null {
   const pageEnd = (w0 | 1023) + 1;
-  const out: string[] = ["let a = 0, off = 0, k = 0, v = 0;"];
+  const out: string[] = [];
   let len = 0;
-  const exitAt = (j: number) => `{ st[0] = ${j}; return (pc + ${4 * j}) | 0; }`;
+  let end = false;
+  const exitAt = (j: number) => `{ st[0] = c + ${j}; return (pc + ${4 * j}) | 0; }`;
   const addr = (bank: string) =>
     `off = dd ? (a - ${base | 0}) | 0 : (k = ${bank} + ((a >>> 12) & 255), ` +
     `tlbTag[k] === (a >>> 12) ? (a + tlbAdd[k]) | 0 : -1);`;
@@ -70,7 +72,6 @@ export function translateBlock(
     const rd = (ins >> 7) & 31, rs1 = (ins >> 15) & 31, rs2 = (ins >> 20) & 31;
     const set = (e: string) => rd === 0 ? "" : `x[${rd}] = ${e};`;
     const A = R(rs1), B = R(rs2), I = imm12(ins);
-    let end = false;
     switch (op) {
       case Op.LUI:
         out.push(set(`${ins & 0xffff_f000 | 0}`));
@@ -81,7 +82,10 @@ export function translateBlock(
       case Op.JAL: {
         const off = 4 * j + immJ(ins);
         if ((off & 3) !== 0) break; // misaligned target: the interpreter traps
-        out.push(set(`(pc + ${4 * j + 4}) | 0`), `st[0] = ${j + 1};`, `return (pc + ${off}) | 0;`);
+        out.push(set(`(pc + ${4 * j + 4}) | 0`), `c += ${j + 1};`);
+        if (off === 0) {
+          out.push(`if (c + ${j + 1} <= budget) continue;`, `st[0] = c;`, `return pc;`);
+        } else out.push(`st[0] = c;`, `return (pc + ${off}) | 0;`);
         end = true;
         break;
       }
@@ -90,7 +94,7 @@ export function translateBlock(
           `a = (${A} + ${I}) & -2;`,
           `if ((a & 3) !== 0) ${exitAt(j)}`,
           set(`(pc + ${4 * j + 4}) | 0`),
-          `st[0] = ${j + 1};`,
+          `st[0] = c + ${j + 1};`,
           `return a;`,
         );
         end = true;
@@ -114,11 +118,14 @@ export function translateBlock(
           : op === Op.BLTU
           ? `(${A} >>> 0) < (${B} >>> 0)`
           : `(${A} >>> 0) >= (${B} >>> 0)`;
-        out.push(
-          `st[0] = ${j + 1};`,
-          `if (${cond}) return (pc + ${off}) | 0;`,
-          `return (pc + ${4 * j + 4}) | 0;`,
-        );
+        out.push(`c += ${j + 1};`);
+        if (off === 0) {
+          // A loop onto itself: iterate here while a whole pass fits in the budget.
+          out.push(
+            `if (${cond}) { if (c + ${j + 1} <= budget) continue; st[0] = c; return pc; }`,
+          );
+        } else out.push(`if (${cond}) { st[0] = c; return (pc + ${off}) | 0; }`);
+        out.push(`st[0] = c;`, `return (pc + ${4 * j + 4}) | 0;`);
         end = true;
         break;
       }
@@ -157,7 +164,7 @@ export function translateBlock(
           `${view} = ${B};`,
           mark,
           `if ((code[off >>> 7] & (1 << ((off >>> 2) & 31))) !== 0) ` +
-            `{ inv(off); st[0] = ${j + 1}; return (pc + ${4 * j + 4}) | 0; }`,
+            `{ inv(off); st[0] = c + ${j + 1}; return (pc + ${4 * j + 4}) | 0; }`,
         );
         break;
       }
@@ -247,9 +254,10 @@ export function translateBlock(
     }
     if (!end && (op === Op.JAL || (op >= Op.BEQ && op <= Op.BGEU))) break; // misaligned target
     len++;
-    if (end) return { body: out.join("\n"), len };
+    if (end) break;
   }
   if (len === 0) return null;
-  out.push(`st[0] = ${len};`, `return (pc + ${4 * len}) | 0;`);
-  return { body: out.join("\n"), len };
+  if (!end) out.push(`st[0] = ${len};`, `return (pc + ${4 * len}) | 0;`);
+  const body = "let a = 0, off = 0, k = 0, v = 0, c = 0;\nfor (;;) {\n" + out.join("\n") + "\n}";
+  return { body, len };
 }

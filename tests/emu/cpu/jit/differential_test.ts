@@ -77,6 +77,22 @@ Deno.test("translator: compute.elf translates its hot loops and still matches", 
   assert(b.cpu.translatedBlocks > 0, `only ${b.cpu.translatedBlocks} blocks translated`);
 });
 
+Deno.test("translator: loops stop exactly at odd budgets (registers and pc after each slice)", () => {
+  const a = bootElf("compute-small.elf", false), b = bootElf("compute-small.elf", true);
+  b.cpu.setTranslate(true, 1);
+  for (let k = 0; k < 400; k++) {
+    const slice = 1 + ((k * 7919) % 2_003);
+    assertEquals(b.run(slice), a.run(slice), `slice ${k}`);
+    assertEquals(
+      [b.cpu.instret, b.cpu.state.pc, ...b.cpu.state.x],
+      [a.cpu.instret, a.cpu.state.pc, ...a.cpu.state.x],
+      `after slice ${k}`,
+    );
+  }
+  assertSame(a, b, "compute-small after 400 odd slices");
+  assert(b.cpu.translatedBlocks > 0);
+});
+
 Deno.test("translator: a snapshot taken translating loads interpreting and continues identically, and the reverse", async () => {
   for (const name of ["compute-paged.elf", "demo.elf", "memwriter.elf"]) {
     const on = bootElf(name, true);
