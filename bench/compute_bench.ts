@@ -1,7 +1,7 @@
 /**
  * `deno task bench:compute [RUNS]`: the compute guest (emu/guests/build/compute.elf, CRC32, about
  * 1.0e9 instructions) to its exit, side by side in one run, alternating: snapshell translating
- * (`run ELF --stats`, a fresh process each time), snapshell interpreting (`--interpret`) and
+ * (`run ELF --stats --translate`, a fresh process each time), snapshell interpreting and
  * QEMU 7.2's TCG (`qemu-system-riscv32 -M virt -bios none -m 128M -kernel compute.elf`, wall time
  * from spawn to exit). Prints each run, then medians and ratios. QEMU is skipped when missing.
  * @module
@@ -13,7 +13,7 @@ const INSNS = 1_001_370_554;
 
 async function snapshell(interpret: boolean): Promise<number> {
   const args = ["run", "-A", `${ROOT}main.ts`, "run", ELF, "--stats"];
-  if (interpret) args.push("--interpret");
+  args.push(interpret ? "--interpret" : "--translate");
   const t0 = performance.now();
   const out = await new Deno.Command(Deno.execPath(), { args, stdout: "null", stderr: "piped" })
     .output();
@@ -43,7 +43,7 @@ async function qemu(): Promise<number | string> {
 
 const runs = Number(Deno.args[0] ?? 3);
 const rows: Record<string, number[]> = { translated: [], interpreted: [], qemu: [] };
-const load = () => Deno.readTextFileSync("/proc/loadavg").split(" ")[0];
+const load = () => Deno.loadavg()[0].toFixed(1);
 console.log(`compute.elf (${INSNS.toLocaleString("en-US")} insns), ${runs} runs, alternating`);
 for (let i = 1; i <= runs; i++) {
   const t = await snapshell(false);

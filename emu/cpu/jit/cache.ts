@@ -39,7 +39,7 @@ export class JitBlock {
 }
 
 /** Entries of the direct-mapped front of the cache ({@link JitCache.table}). */
-export const TABLE_SIZE = 1 << 16;
+export const TABLE_SIZE = 1 << 14;
 /** Fills empty {@link JitCache.table} slots (matches no word), so the table stays monomorphic. */
 const EMPTY = new JitBlock(null, 0, -1);
 
