@@ -2,6 +2,8 @@
  * `deno task bench:linux`: instructions and wall time from reset to the Linux init's first output
  * (and to its prompt), in snapshell and in QEMU 7.2 with the same firmware, kernel, RAM and -cpu
  * line, side by side in one run. Needs `deno task guests:linux`; QEMU is skipped when missing.
+ * Args: `[RUNS] [--interpret | --both]` (snapshell translating by default; `--both` adds an
+ * interpreted boot to each run).
  * @module
  */
 import { linuxArtifacts, linuxMissingReason } from "../emu/guests/linux/artifacts.ts";
@@ -24,8 +26,8 @@ interface Figures {
   promptInsns?: number;
 }
 
-async function snapshell(bios: string, kernel: string): Promise<Figures> {
-  const m = new VirtMachine({ ramSize: RAM_MIB * 1024 * 1024 });
+async function snapshell(bios: string, kernel: string, translate: boolean): Promise<Figures> {
+  const m = new VirtMachine({ ramSize: RAM_MIB * 1024 * 1024, translate });
   const t0 = performance.now();
   await bootVirtFiles(m, { bios, kernel, append: LINUX_APPEND });
   let first: { ms: number; insns: number } | undefined;
@@ -80,19 +82,27 @@ if (a === null) {
   console.error(linuxMissingReason());
   Deno.exit(1);
 }
-const runs = Number(Deno.args[0] ?? 3);
+const runs = Number(Deno.args.find((x) => /^\d+$/.test(x)) ?? 3);
 const fmt = (n?: number) => n === undefined ? "-" : n.toLocaleString("en-US");
 const ms = (n: number) => `${(n / 1000).toFixed(3)} s`;
+/** `--interpret`: snapshell's interpreter only; `--both`: translating, then interpreting. */
+const modes = Deno.args.includes("--interpret")
+  ? [false]
+  : Deno.args.includes("--both")
+  ? [true, false]
+  : [true];
 console.log(
   `Linux boot, ${RAM_MIB} MiB, ${runs} runs each (snapshell, then QEMU 7.2, alternating)`,
 );
 console.log("emulator   run  to init output (insns, wall)      to prompt (insns, wall)");
 for (let i = 1; i <= runs; i++) {
-  const s = await snapshell(a.bios, a.kernel);
-  console.log(
-    `snapshell  ${i}    ${fmt(s.firstOutputInsns)}, ${ms(s.firstOutputMs)}    ` +
-      `${fmt(s.promptInsns)}, ${ms(s.promptMs)}`,
-  );
+  for (const translate of modes) {
+    const s = await snapshell(a.bios, a.kernel, translate);
+    console.log(
+      `${translate ? "snapshell" : "interp   "}  ${i}    ${fmt(s.firstOutputInsns)}, ` +
+        `${ms(s.firstOutputMs)}    ${fmt(s.promptInsns)}, ${ms(s.promptMs)}`,
+    );
+  }
   const q = await qemu(a.bios, a.kernel);
   if (typeof q === "string") console.log(`qemu       ${i}    ${q}`);
   else console.log(`qemu       ${i}    -, ${ms(q.firstOutputMs)}    -, ${ms(q.promptMs)}`);

@@ -17,7 +17,7 @@ import type { StateRecord } from "../migration/vmstate/description.ts";
 import type { StreamReader } from "../migration/stream/reader.ts";
 import type { StreamWriter } from "../migration/stream/writer.ts";
 import { Bus, type MmioDevice } from "./bus.ts";
-import { Cpu } from "./cpu/cpu.ts";
+import { Cpu, DEFAULT_TRANSLATE } from "./cpu/cpu.ts";
 import { Irq } from "./cpu/trap.ts";
 import {
   checkHaltedAgrees,
@@ -66,6 +66,8 @@ export interface MachineOptions {
   nsPerInsn?: bigint;
   /** Lay the sections out exactly as QEMU 7.2 does (the `qemu-virt` profile); default snapshell's. */
   qemu?: QemuLayout;
+  /** Run hot code translated (default {@link DEFAULT_TRANSLATE}); false: the interpreter only. */
+  translate?: boolean;
 }
 
 /**
@@ -131,7 +133,10 @@ export class Machine {
     this.qemuLayout = opts.qemu !== undefined;
     this.ram = new Ram(opts.ramSize);
     this.bus = new Bus(this.ram);
-    this.cpu = new Cpu(this.bus, { time: () => Number(this.nowNs() / 100n) });
+    this.cpu = new Cpu(this.bus, {
+      time: () => Number(this.nowNs() / 100n),
+      translate: opts.translate ?? DEFAULT_TRANSLATE,
+    });
     this.cpu.stopAfterMmio = true; // device deadlines an access moves are re-read at once
     const ramBlock = {
       idstr: "riscv_virt_board.ram",

@@ -106,9 +106,16 @@ export class Ram {
     return off < this.size && len <= this.size - off;
   }
 
+  /**
+   * Told of every write through {@link Ram.touch} (slow CPU stores, DMA) while the CPU translates
+   * code, so translated blocks over those bytes are dropped; null otherwise.
+   */
+  codeWatch: ((off: number, len: number) => void) | null = null;
+
   /** Marks pages `[off, off+len)` dirty and drops decoded ops there; the slow store paths call it. */
   touch(off: number, len: number): void {
     if (len <= 0) return;
+    if (this.codeWatch !== null) this.codeWatch(off, len);
     const end = off + len;
     for (let p = off >>> PAGE_SHIFT; p <= (end - 1) >>> PAGE_SHIFT; p++) {
       this.dirty[p >>> 5] |= 1 << (p & 31);

@@ -120,7 +120,10 @@ async function runGuest(ctx: ShellContext, image: GuestImage, opts: OptionValues
   const s = ctx.session;
   s.requireStopped("run an ELF");
   const max = (opts.maxCycles as number | undefined) ?? ELF_MAX_CYCLES;
-  const m = s.boot(image, machineOverrides(opts, !!image.firmware));
+  const m = s.boot(image, {
+    ...machineOverrides(opts, !!image.firmware),
+    ...(opts.interpret ? { translate: false } : opts.translate ? { translate: true } : {}),
+  });
   const previousEcho = s.echo;
   const out = lineWriter(ctx.io.raw ?? ((b) => Deno.stdout.writeSync(b)));
   if (!previousEcho) s.echo = (b) => out.put(b);
@@ -189,6 +192,15 @@ export const runCommand: CommandDef<ShellContext> = {
     },
     { flags: "--background", description: "shell only: run N, until or for behind the prompt" },
     {
+      flags: "--translate",
+      description: "translate hot guest code to JavaScript (identical results; faster on hot " +
+        "loops); for the session's machine it stays so",
+    },
+    {
+      flags: "--interpret",
+      description: "interpret every instruction (the reference CPU; the default)",
+    },
+    {
       flags: "--fast",
       description: "background runs: do not pace virtual time to the wall clock",
     },
@@ -219,6 +231,7 @@ export const runCommand: CommandDef<ShellContext> = {
       return await runGuest(ctx, await guestImageFor(undefined, opts), opts);
     }
     s.requireRunnable(!!opts.force);
+    if (opts.interpret || opts.translate) s.machine.cpu.setTranslate(!opts.interpret);
     const background = !plan || !!opts.background;
     if (background && !ctx.interactive) {
       throw new UsageError(

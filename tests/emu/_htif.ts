@@ -24,12 +24,21 @@ export interface HtifResult {
   cpu: Cpu;
 }
 
-/** Boots an ELF and runs it until it writes `tohost` or `maxSteps` instructions pass. */
-export function runHtif(elf: Uint8Array, maxSteps = 5_000_000, ramSize = 4 << 20): HtifResult {
+/**
+ * Boots an ELF and runs it until it writes `tohost` or `maxSteps` instructions pass; with
+ * `translateAfter`, the CPU translates code reached that many times (1: all of it).
+ */
+export function runHtif(
+  elf: Uint8Array,
+  maxSteps = 5_000_000,
+  ramSize = 4 << 20,
+  translateAfter?: number,
+): HtifResult {
   const ram = new Ram(ramSize);
   const bus = new Bus(ram);
   const image = loadElf(elf, ram);
   const cpu = new Cpu(bus, { resetPc: image.entry });
+  if (translateAfter !== undefined) cpu.setTranslate(true, translateAfter);
   const tohost = image.symbols.get("tohost");
   if (tohost === undefined) throw new TypeError("ELF has no tohost symbol");
   const word = (tohost - ram.base) >>> 2;

@@ -7,7 +7,7 @@
  * does. Skipped when the variable is unset.
  */
 
-import { deepStrictEqual as assertEquals } from "node:assert/strict";
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { runHtif } from "./_htif.ts";
 
 const dir = Deno.env.get("RISCV_TESTS_DIR");
@@ -45,6 +45,26 @@ for (const name of names) {
         `${name} failed test ${r.failedTest} after ${r.steps} steps at pc 0x${
           r.cpu.state.pc.toString(16)
         }`,
+      );
+    },
+  });
+  Deno.test({
+    name: `riscv-tests: ${name} passes translated, exactly as interpreted`,
+    ignore: dir === undefined || name in KNOWN_FAILURES,
+    fn() {
+      const elf = Deno.readFileSync(`${dir}/${name}`);
+      const r = runHtif(elf, undefined, undefined, 1);
+      assertEquals({ tohost: r.tohost, failedTest: r.failedTest }, { tohost: 1, failedTest: 0 });
+      assert(r.cpu.translatedBlocks > 0, "nothing was translated");
+      const ref = runHtif(elf);
+      assertEquals(
+        { steps: r.steps, instret: r.cpu.instret, pc: r.cpu.state.pc, x: [...r.cpu.state.x] },
+        {
+          steps: ref.steps,
+          instret: ref.cpu.instret,
+          pc: ref.cpu.state.pc,
+          x: [...ref.cpu.state.x],
+        },
       );
     },
   });

@@ -1,0 +1,158 @@
+/**
+ * The translator against the interpreter (the reference): every guest ELF in emu/guests/build and
+ * the Linux boot run both ways from the same starting state, in lockstep slices, and the whole
+ * machine (every device field, CPU state, counters, RAM page by page) is compared after each
+ * slice. Snapshots taken with the translator on load with it off and continue identically, and
+ * the reverse.
+ */
+import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
+import {
+  decodedCopy,
+  diffMachines,
+  machinesEqual,
+} from "../../../../harness/store/machine_diff.ts";
+import type { Machine } from "../../../../emu/machine.ts";
+import { VirtMachine } from "../../../../emu/virt.ts";
+import { bootImage } from "../../../../repl/guest_boot.ts";
+import { linuxArtifacts, linuxMissingReason } from "../../../../emu/guests/linux/artifacts.ts";
+import { LINUX_APPEND } from "../../../../emu/guests/linux/qemu.ts";
+import { bootVirtFiles } from "../../../../emu/boot/boot.ts";
+
+const BUILD = new URL("../../../../emu/guests/build/", import.meta.url);
+const RAM = 16 << 20;
+
+/** Every guest ELF that is built (the build directory is committed). */
+const guests = [...Deno.readDirSync(BUILD)]
+  .filter((e) => e.name.endsWith(".elf"))
+  .map((e) => e.name)
+  .sort();
+
+function bootElf(name: string, translate: boolean): VirtMachine {
+  const m = new VirtMachine({ ramSize: RAM, translate });
+  bootImage(m, { name, elf: Deno.readFileSync(new URL(name, BUILD)) });
+  return m;
+}
+
+/** Fails with the first differing fields and pages, naming where. */
+function assertSame(a: Machine, b: Machine, where: string): void {
+  assertEquals(a.cpu.instret, b.cpu.instret, `${where}: instructions retired`);
+  const d = diffMachines(a, b);
+  if (!machinesEqual(d)) {
+    const f = d.fields.slice(0, 8).map((x) => `${x.section} ${x.path}: ${x.a} vs ${x.b}`);
+    const p = d.pages.slice(0, 8).map((x) => `0x${x.toString(16)}`);
+    throw new Error(`${where}: machines differ\n${f.join("\n")}\npages ${p.join(" ")}`);
+  }
+}
+
+/**
+ * Runs `a` (interpreter) and `b` (translator) in slices of `slice` cycles until both stop or
+ * `total` cycles passed, comparing after every slice; returns the slices compared.
+ */
+function lockstep(a: Machine, b: Machine, slice: number, total: number, what: string): number {
+  let points = 0;
+  for (let done = 0; done < total; done += slice) {
+    const ra = a.run(slice), rb = b.run(slice);
+    assertEquals(rb, ra, `${what} after ${done} cycles: run results`);
+    assertSame(a, b, `${what} at ${done + slice} cycles`);
+    points++;
+    if (ra.stop === "exit" || ra.stop === "idle") break;
+  }
+  return points;
+}
+
+for (const name of guests) {
+  Deno.test(`translator: ${name} matches the interpreter at every slice`, () => {
+    const a = bootElf(name, false), b = bootElf(name, true);
+    b.cpu.setTranslate(true, 1); // translate every block at its first entry: the most coverage
+    assert(b.cpu.translating && !a.cpu.translating);
+    for (const m of [a, b]) m.sendInput("hello, snapshell\nabc xyz 123\nq"); // uart-echo's input
+    const points = lockstep(a, b, 97_301, 4_000_000, name);
+    assert(points > 1 || a.exitCode !== undefined, `${name}: compared ${points} points`);
+  });
+}
+
+Deno.test("translator: compute.elf translates its hot loops and still matches", () => {
+  const a = bootElf("compute.elf", false), b = bootElf("compute.elf", true);
+  lockstep(a, b, 1_000_003, 12_000_000, "compute");
+  assert(b.cpu.translatedBlocks > 0, `only ${b.cpu.translatedBlocks} blocks translated`);
+});
+
+Deno.test("translator: loops stop exactly at odd budgets (registers and pc after each slice)", () => {
+  const a = bootElf("compute-small.elf", false), b = bootElf("compute-small.elf", true);
+  b.cpu.setTranslate(true, 1);
+  for (let k = 0; k < 400; k++) {
+    const slice = 1 + ((k * 7919) % 2_003);
+    assertEquals(b.run(slice), a.run(slice), `slice ${k}`);
+    assertEquals(
+      [b.cpu.instret, b.cpu.state.pc, ...b.cpu.state.x],
+      [a.cpu.instret, a.cpu.state.pc, ...a.cpu.state.x],
+      `after slice ${k}`,
+    );
+  }
+  assertSame(a, b, "compute-small after 400 odd slices");
+  assert(b.cpu.translatedBlocks > 0);
+});
+
+Deno.test("translator: a snapshot taken translating loads interpreting and continues identically, and the reverse", async () => {
+  for (const name of ["compute-paged.elf", "demo.elf", "memwriter.elf"]) {
+    const on = bootElf(name, true);
+    on.run(1_500_000);
+    assert(on.cpu.translatedBlocks > 0, `${name}: nothing translated before the snapshot`);
+    const off = await decodedCopy(on, bootElf(name, false));
+    assertSame(on, off, `${name}: after loading translated → interpreted`);
+    lockstep(off, on, 250_007, 1_500_000, `${name} (snapshot from translated)`);
+    const on2 = await decodedCopy(off, bootElf(name, true));
+    assertSame(off, on2, `${name}: after loading interpreted → translated`);
+    lockstep(off, on2, 250_007, 1_500_000, `${name} (snapshot from interpreted)`);
+  }
+});
+
+Deno.test("translator: stores into translated code run the new instructions", () => {
+  // A loop whose body is rewritten by a store inside the same block: the translated block must
+  // stop after the store, and the next pass must execute the new word.
+  const words = [
+    0x00000513, // li a0, 0
+    0x00000597, // auipc a1, 0           (a1 = address of this word)
+    0x7f800613, // li a2, 2040
+    // loop:
+    0x00150513, // addi a0, a0, 1        (rewritten below into addi a0, a0, 2)
+    0x00250693, // addi a3, a0, 2        (scratch)
+    0x0085a703, // lw a4, 8(a1)          (the word "addi a0, a0, 1" is at a1 + 8)
+    0x00100793, // li a5, 1
+    0x01479793, // slli a5, a5, 20       (a5 = 1 << 20: imm 1 → 2 in the addi's encoding)
+    0x00f70733, // add a4, a4, a5
+    0x00e5a423, // sw a4, 8(a1)          (imm += 1 each pass)
+    0xfff60613, // addi a2, a2, -1
+    0xfe0610e3, // bnez a2, loop
+    0x0000006f, // j .
+  ];
+  const run = (translate: boolean) => {
+    const m = new VirtMachine({ ramSize: 1 << 20, translate });
+    words.forEach((w, i) => m.ram.u32[i] = w);
+    m.cpu.state.pc = m.ram.base;
+    // Enough passes for the loop to become hot and be translated (then rewritten under it).
+    for (let i = 0; i < 10; i++) m.run(5_000);
+    return m;
+  };
+  const a = run(false), b = run(true);
+  assertSame(a, b, "self-modifying loop");
+  assert(b.cpu.translatedBlocks > 0, "the loop was never translated");
+  // 2040 passes adding 1, 2, ..., 2040.
+  assertEquals(a.cpu.state.x[10], 2040 * 2041 / 2);
+});
+
+const linux = linuxArtifacts();
+Deno.test({
+  name: "translator: the Linux boot matches the interpreter from the same snapshots",
+  ignore: linux === null,
+  async fn() {
+    const a = new VirtMachine({ ramSize: 128 << 20, translate: false });
+    await bootVirtFiles(a, { bios: linux!.bios, kernel: linux!.kernel, append: LINUX_APPEND });
+    a.run(3_000_000);
+    const b = await decodedCopy(a, new VirtMachine({ ramSize: 128 << 20, translate: true }));
+    // Snapshot at 3 M: both continue from it, compared every 2 M cycles to the init's prompt.
+    lockstep(a, b, 2_000_003, 40_000_000, "linux");
+    assert(a.consoleText.length > 0);
+  },
+});
+if (linux === null) console.log(`Linux differential test ignored: ${linuxMissingReason()}`);
