@@ -75,21 +75,8 @@ export const PY_TAIL_BYTES = 10 * 1024 * 1024;
  * Returns undefined when neither the exact nor the heuristic search finds one.
  */
 export function locateVmdescInTail(tail: Uint8Array, size: number): VmDescLocation | undefined {
-  const tailStart = size - tail.length;
-  const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
-  for (let p = tail.length - 6; p >= 0; p--) {
-    if (tail[p] !== 0x06 || tail[p + 5] !== 0x7b) continue;
-    const len = view.getUint32(p + 1);
-    if (len === tail.length - p - 5) {
-      return {
-        offset: tailStart + p,
-        jsonOffset: tailStart + p + 5,
-        declaredLength: len,
-        length: len,
-        method: "exact",
-      };
-    }
-  }
+  const exact = locateExactInTail(tail, size);
+  if (exact) return exact;
   // analyze-migration.py: last NUL of the last 10 MiB, first '{' after it, 0x06 five bytes back.
   const window = tail.subarray(Math.max(0, tail.length - PY_TAIL_BYTES));
   const wStart = size - window.length;
@@ -104,6 +91,33 @@ export function locateVmdescInTail(tail: Uint8Array, size: number): VmDescLocati
     length: Math.min(declared, window.length - brace),
     method: "heuristic",
   };
+}
+
+/**
+ * The exact search alone: the last `0x06` whose be32 length reaches exactly the end of the
+ * stream and is followed by `{`. Any tail holding the trailer gives the same answer.
+ */
+export function locateExactInTail(tail: Uint8Array, size: number): VmDescLocation | undefined {
+  const tailStart = size - tail.length;
+  const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
+  const last = tail.length - 6;
+  for (let p = last < 0 ? -1 : tail.lastIndexOf(0x06, last); p >= 0;) {
+    if (tail[p + 5] === 0x7b) {
+      const len = view.getUint32(p + 1);
+      if (len === tail.length - p - 5) {
+        return {
+          offset: tailStart + p,
+          jsonOffset: tailStart + p + 5,
+          declaredLength: len,
+          length: len,
+          method: "exact",
+        };
+      }
+    }
+    // (lastIndexOf counts a negative start from the end: stop at 0 instead.)
+    p = p === 0 ? -1 : tail.lastIndexOf(0x06, p - 1);
+  }
+  return undefined;
 }
 
 /** Parse trailer JSON bytes (at stream offset `offset`) into a description; throws on bad JSON. */

@@ -304,6 +304,28 @@ export class StreamReader {
     }
   }
 
+  /**
+   * The refill step of a caller's own synchronous loop (what {@link retrying} does per item,
+   * without its closure and promise): after a decoder started at `start` ran short (`short`),
+   * rewind to `start` and buffer more; at the end of the stream that is a truncation error.
+   * Lets a hot loop decode record after record from the buffer and await only when it runs dry.
+   */
+  async refillFrom(start: number, short: NeedMoreInput): Promise<void> {
+    this.pos = start - this.base;
+    if (this.eof) {
+      throw new StreamTruncatedError(short.needed, this.end - this.pos, {
+        offset: this.end + this.base,
+      });
+    }
+    const outer = this.pinned;
+    this.pinned = outer >= 0 ? outer : start;
+    try {
+      await this.fill(Math.max(short.needed, this.end - this.pos));
+    } finally {
+      this.pinned = outer;
+    }
+  }
+
   /** Synchronously require `n` buffered bytes (throws NeedMoreInput or a truncation error). */
   need(n: number): void {
     const have = this.end - this.pos;
@@ -403,6 +425,14 @@ export class StreamReader {
     return out;
   }
 
+  /**
+   * Borrow every buffered byte not yet consumed (valid until the next read or fill), for a hot
+   * loop that parses many small records in place and then {@link skip}s what it used.
+   */
+  bufferedBytes(): Uint8Array {
+    return this.buf.subarray(this.pos, this.end);
+  }
+
   /** Skip `n` bytes. */
   skip(n: number): void {
     if (this.end - this.pos < n) this.need(n);
@@ -430,6 +460,26 @@ export class StreamReader {
   /** Read a counted string (u8 length, raw bytes) as latin1-safe UTF-8 text. */
   str8(): string {
     const n = this.u8();
+    return decodeName(this.borrow(n));
+  }
+
+  /**
+   * {@link str8}, but when the bytes spell `known` (ASCII) return it without decoding: a RAM
+   * record naming the block it is already in costs no string allocation.
+   */
+  str8Like(known: string | undefined): string {
+    const n = this.u8();
+    if (this.end - this.pos < n) this.need(n);
+    if (known !== undefined && known.length === n) {
+      const buf = this.buf;
+      const at = this.pos;
+      let i = 0;
+      while (i < n && buf[at + i] < 0x80 && buf[at + i] === known.charCodeAt(i)) i++;
+      if (i === n) {
+        this.pos += n;
+        return known;
+      }
+    }
     return decodeName(this.borrow(n));
   }
 }
