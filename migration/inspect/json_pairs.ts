@@ -60,6 +60,35 @@ export function toPython(v: JsonValue): unknown {
   return v;
 }
 
+/**
+ * JSON.parse's value of `text` when the careful parser would accept it too (same grammar, nesting
+ * within {@link MAX_DEPTH}), else undefined. Its objects keep the last value of a repeated key,
+ * as {@link JsonObject.get} does: enough for reading by key, without building pairs.
+ */
+export function parsePlain(text: string): unknown {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return nestsWithin(raw, 0) ? raw : undefined;
+}
+
+/** Whether `v` nests no deeper than {@link MAX_DEPTH} (counting from `depth`). */
+function nestsWithin(v: unknown, depth: number): boolean {
+  if (depth > MAX_DEPTH) return false;
+  if (v === null || typeof v !== "object") return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!nestsWithin(v[i], depth + 1)) return false;
+    return true;
+  }
+  for (const key in v) {
+    if (!nestsWithin((v as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
+}
+
 /** Parse JSON text keeping duplicate keys; errors carry the byte offset plus `baseOffset`. */
 export function parseJsonPairs(text: string, baseOffset = 0): JsonValue {
   return parseNative(text) ?? parseJsonPairsCarefully(text, baseOffset);
@@ -162,7 +191,8 @@ export function parseJsonPairsCarefully(text: string, baseOffset = 0): JsonValue
   return v;
 }
 
-const MAX_DEPTH = 512;
+/** Deepest nesting the parser accepts (deeper is a format error, not a stack overflow). */
+export const MAX_DEPTH = 512;
 const encoder = new TextEncoder();
 
 class Parser {
