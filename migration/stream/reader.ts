@@ -486,14 +486,33 @@ export class StreamReader {
 
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 
+/**
+ * Names decoded lately, by a hash of their bytes: a stream names the same few sections and
+ * blocks over and over (the fuzzer loads thousands a second), so a hit costs no string.
+ */
+const recentNames: (string | undefined)[] = new Array(256);
+
 /** Decode a wire name; names are ASCII in practice, invalid bytes become U+FFFD. */
 export function decodeName(bytes: Uint8Array): string {
+  let hash = bytes.length;
   let ascii = true;
   for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] >= 0x80) {
+    const c = bytes[i];
+    if (c >= 0x80) {
       ascii = false;
       break;
     }
+    hash = (Math.imul(hash, 31) + c) | 0;
   }
-  return ascii ? String.fromCharCode(...bytes) : utf8.decode(bytes);
+  if (!ascii) return utf8.decode(bytes);
+  const slot = (hash ^ (hash >>> 8)) & 0xff;
+  const seen = recentNames[slot];
+  if (seen !== undefined && seen.length === bytes.length) {
+    let i = 0;
+    while (i < bytes.length && seen.charCodeAt(i) === bytes[i]) i++;
+    if (i === bytes.length) return seen;
+  }
+  const name = String.fromCharCode(...bytes);
+  recentNames[slot] = name;
+  return name;
 }

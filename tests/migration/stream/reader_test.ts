@@ -318,3 +318,18 @@ Deno.test("bufferedBytes borrows exactly the unconsumed buffered bytes", async (
   r.skip(3);
   deepStrictEqual([...r.bufferedBytes()], []);
 });
+
+Deno.test("decodeName gives the same text whether or not it has decoded the bytes before", () => {
+  fc.assert(
+    fc.property(fc.array(fc.uint8Array({ maxLength: 12 }), { maxLength: 40 }), (names) => {
+      for (const round of [0, 1]) {
+        for (const bytes of names) {
+          const want = bytes.every((x) => x < 0x80)
+            ? String.fromCharCode(...bytes)
+            : new TextDecoder().decode(bytes);
+          strictEqual(decodeName(bytes), want, `round ${round}`);
+        }
+      }
+    }),
+  );
+});
