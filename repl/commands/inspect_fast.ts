@@ -59,7 +59,11 @@ export async function runInspectFast(
   try {
     return await inspectCommand.run(ctx, [parsed.file], parsed.opts);
   } catch (e) {
-    const { reportError } = await import("../cli.ts");
-    return reportError(e, ctx);
+    // A computed specifier: Deno then leaves the full command line (commander, every error
+    // class of the shell) out of the start-up module graph of the fast path.
+    const cli: typeof import("../cli.ts") = await import(
+      new URL("../cli.ts", import.meta.url).href
+    );
+    return cli.reportError(e, ctx);
   }
 }
