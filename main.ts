@@ -5,7 +5,6 @@
  * words, or after `repl`) chooses the snapshot store; `SNAPSHELL_STORE` does too.
  * @module
  */
-import process from "node:process";
 import type { Session, ShellContext } from "./repl/session.ts";
 
 const encoder = new TextEncoder();
@@ -119,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
         () => runScript(defs, ctx, text, args.script!, { echo: args.echo }),
       );
     }
-    if (!process.stdin.isTTY) {
+    if (!Deno.stdin.isTerminal()) {
       const text = await new Response(Deno.stdin.readable).text();
       return await withInterruptStop(
         session,
