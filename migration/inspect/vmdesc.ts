@@ -199,17 +199,18 @@ function toVmsd(o: JsonObjectLike, where: string, problems: string[]): VmsdDesc 
   if (!Array.isArray(fl)) problems.push(`${where}: fields is missing or not a list`);
   else {
     fl.forEach((f, i) => {
-      const at = `${where}.fields[${i}]`;
-      if (!isObject(f)) return void problems.push(`${at} is not an object`);
+      // (Spelled out only for a problem: a pc guest's vmdesc has thousands of fields.)
+      const at = () => `${where}.fields[${i}]`;
+      if (!isObject(f)) return void problems.push(`${at()} is not an object`);
       const name = member(f, "name");
       const type = member(f, "type");
       const size = member(f, "size");
       const index = member(f, "index");
       const arrayLen = member(f, "array_len");
       const st = member(f, "struct");
-      if (typeof name !== "string") problems.push(`${at} has no name`);
+      if (typeof name !== "string") problems.push(`${at()} has no name`);
       if (typeof size !== "number" || size < 0 || !Number.isInteger(size)) {
-        problems.push(`${at} has no valid size`);
+        problems.push(`${at()} has no valid size`);
       }
       const fd: FieldDesc = {
         name: typeof name === "string" ? name : `#${i}`,
@@ -219,8 +220,8 @@ function toVmsd(o: JsonObjectLike, where: string, problems: string[]): VmsdDesc 
       if (typeof index === "number") fd.index = index;
       if (typeof arrayLen === "number") fd.arrayLen = arrayLen;
       if (fd.type === "struct") {
-        if (isObject(st)) fd.struct = toVmsd(st, `${at}.struct`, problems);
-        else problems.push(`${at} is a struct without a description`);
+        if (isObject(st)) fd.struct = toVmsd(st, `${at()}.struct`, problems);
+        else problems.push(`${at()} is a struct without a description`);
       }
       fields.push(fd);
     });
