@@ -5,13 +5,7 @@
  * words, or after `repl`) chooses the snapshot store; `SNAPSHELL_STORE` does too.
  * @module
  */
-import process from "node:process";
-import { runCommandLine } from "./repl/cli.ts";
-import { allCommands } from "./repl/commands/mod.ts";
-import { terminalProgress } from "./repl/progress.ts";
-import { guestImageFor } from "./repl/guest_boot.ts";
-import { Session, type ShellContext } from "./repl/session.ts";
-import { runInteractive, runScript } from "./repl/shell.ts";
+import type { Session, ShellContext } from "./repl/session.ts";
 
 const encoder = new TextEncoder();
 const io = {
@@ -63,12 +57,38 @@ export function parseMainArgs(argv: string[]): MainOptions {
   return out;
 }
 
+/**
+ * Import a module by a computed specifier: Deno then leaves it out of the start-up module graph,
+ * so a one-shot `inspect` does not pay ~30 ms for the shell's ~950 modules it never runs.
+ */
+function lazy<T>(path: string): Promise<T> {
+  return import(new URL(path, import.meta.url).href);
+}
+
 async function main(argv: string[]): Promise<number> {
   const args = parseMainArgs(argv);
   if (args.error) {
     io.err(`Usage error: ${args.error}`);
     return 2;
   }
+  if (args.rest[0] === "inspect" && !args.linux) {
+    // The stream tools' hot path: no commander, other commands or machine to load.
+    const { runInspectFast } = await lazy<typeof import("./repl/commands/inspect_fast.ts")>(
+      "./repl/commands/inspect_fast.ts",
+    );
+    const code = await runInspectFast(args.rest.slice(1), { io });
+    if (code !== undefined) return code;
+  }
+  const [{ runCommandLine }, { allCommands }, { terminalProgress }, { guestImageFor }, {
+    Session,
+  }, { runInteractive, runScript }] = await Promise.all([
+    lazy<typeof import("./repl/cli.ts")>("./repl/cli.ts"),
+    lazy<typeof import("./repl/commands/mod.ts")>("./repl/commands/mod.ts"),
+    lazy<typeof import("./repl/progress.ts")>("./repl/progress.ts"),
+    lazy<typeof import("./repl/guest_boot.ts")>("./repl/guest_boot.ts"),
+    lazy<typeof import("./repl/session.ts")>("./repl/session.ts"),
+    lazy<typeof import("./repl/shell.ts")>("./repl/shell.ts"),
+  ]);
   const defs = allCommands();
   const session = await Session.withDefaultMachine(args.store ? { store: args.store } : {});
   const ctx: ShellContext = { io, session, progress: terminalProgress() };
@@ -98,7 +118,7 @@ async function main(argv: string[]): Promise<number> {
         () => runScript(defs, ctx, text, args.script!, { echo: args.echo }),
       );
     }
-    if (!process.stdin.isTTY) {
+    if (!Deno.stdin.isTerminal()) {
       const text = await new Response(Deno.stdin.readable).text();
       return await withInterruptStop(
         session,

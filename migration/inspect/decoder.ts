@@ -21,6 +21,7 @@ import { bufferAtLeast, scanToFooter } from "./scan.ts";
 import {
   type DeviceDesc,
   deviceKey,
+  locateExactInTail,
   locateVmdescInTail,
   parseTrailer,
   type VmDesc,
@@ -41,6 +42,8 @@ export interface InspectOptions {
 }
 
 const DEFAULT_TAIL = 16 * 1024 * 1024;
+/** The tail searched first for an exact trailer. */
+const FIRST_TAIL = 256 * 1024;
 
 /** Decode a whole stream into an {@link InspectResult}; never throws for stream content. */
 export async function inspect(
@@ -50,8 +53,15 @@ export async function inspect(
   const pre: InspectWarning[] = [];
   let found: Trailer | undefined;
   if (input.tail && input.size !== undefined) {
-    const tail = await input.tail(opts.tailBytes ?? DEFAULT_TAIL);
-    const loc = locateVmdescInTail(tail, input.size);
+    const most = opts.tailBytes ?? DEFAULT_TAIL;
+    // A vmdesc is mostly well under 256 KiB: look there first (an exact find is the same in any
+    // tail that holds it), and read the whole tail only when that fails.
+    let tail = await input.tail(Math.min(most, FIRST_TAIL));
+    let loc = locateExactInTail(tail, input.size);
+    if (!loc && tail.length < Math.min(most, input.size)) {
+      tail = await input.tail(most);
+      loc = locateVmdescInTail(tail, input.size);
+    } else if (!loc) loc = locateVmdescInTail(tail, input.size);
     if (loc) {
       const start = loc.jsonOffset - (input.size - tail.length);
       found = { loc, desc: parseTrailer(tail.subarray(start, start + loc.length), loc, pre) };

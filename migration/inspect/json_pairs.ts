@@ -60,8 +60,129 @@ export function toPython(v: JsonValue): unknown {
   return v;
 }
 
+/**
+ * JSON.parse's value of `text` when the careful parser would accept it too (same grammar, nesting
+ * within {@link MAX_DEPTH}), else undefined. Its objects keep the last value of a repeated key,
+ * as {@link JsonObject.get} does: enough for reading by key, without building pairs.
+ */
+export function parsePlain(text: string): unknown {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  return nestsWithin(raw, 0) ? raw : undefined;
+}
+
+/** Whether `v` nests no deeper than {@link MAX_DEPTH} (counting from `depth`). */
+function nestsWithin(v: unknown, depth: number): boolean {
+  if (depth > MAX_DEPTH) return false;
+  if (v === null || typeof v !== "object") return true;
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) if (!nestsWithin(v[i], depth + 1)) return false;
+    return true;
+  }
+  for (const key in v) {
+    if (!nestsWithin((v as Record<string, unknown>)[key], depth + 1)) return false;
+  }
+  return true;
+}
+
 /** Parse JSON text keeping duplicate keys; errors carry the byte offset plus `baseOffset`. */
 export function parseJsonPairs(text: string, baseOffset = 0): JsonValue {
+  return parseNative(text) ?? parseJsonPairsCarefully(text, baseOffset);
+}
+
+/** Every string token (a key when a colon follows), or a run of anything else, in order. */
+const TOKENS = /"(?:[^"\\]|\\.)*"|[^"]+/gy;
+/** What each key gets appended (then its serial number), so no two keys are equal. */
+const KEY_MARK = "\u0001";
+
+/**
+ * Each match runs up to and including the next key (a string a colon follows), the matches
+ * aligned one after another from the start: so on valid JSON, the number of matches is the
+ * number of keys, counted by the regex engine alone.
+ */
+const KEYS = /(?:[^"]|"[^"\\]*(?:\\.[^"\\]*)*"(?!\s*:))*"[^"\\]*(?:\\.[^"\\]*)*"\s*:/gy;
+
+/**
+ * The fast paths (the vmdesc of a pc guest is ~100 KB, 5,000 keys): the engine's JSON.parse, then
+ * {@link JsonObject}s rebuilt from its objects. That is exact when no key repeats (the objects
+ * hold as many keys as the text has) and no key looks like an array index (which JSON.parse
+ * would move to the front). Otherwise every key is numbered first, so none repeats or moves.
+ * Undefined when the text is not valid JSON or nests too deep: then the careful parser gives the
+ * same error, with its offset, as ever.
+ */
+function parseNative(text: string): JsonValue | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  const plain = new Rebuild(false);
+  const value = plain.value(raw, 0);
+  if (value === undefined) return undefined;
+  if (!plain.numericKey && plain.keys === (text.match(KEYS)?.length ?? 0)) return value;
+  let serial = 0;
+  const marked = text.replace(
+    TOKENS,
+    (tok: string, at: number) =>
+      tok.charCodeAt(0) === 0x22 && isKey(text, at + tok.length)
+        ? `${tok.slice(0, -1)}\\u0001${serial++}"`
+        : tok,
+  );
+  return new Rebuild(true).value(JSON.parse(marked), 0);
+}
+
+/** Whether a colon (after optional JSON whitespace) follows position `at`. */
+function isKey(text: string, at: number): boolean {
+  let c = text.charCodeAt(at);
+  while (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) c = text.charCodeAt(++at);
+  return c === 0x3a;
+}
+
+/** Turns a JSON.parse value into a JsonValue, counting keys; `marked`: strip the key numbers. */
+class Rebuild {
+  keys = 0;
+  /** Whether some key starts with a digit (JSON.parse may have reordered it). */
+  numericKey = false;
+  constructor(private readonly marked: boolean) {}
+
+  /** The JsonValue of `v`, or undefined past {@link MAX_DEPTH}. */
+  value(v: unknown, depth: number): JsonValue | undefined {
+    if (depth > MAX_DEPTH) return undefined;
+    if (v === null || typeof v !== "object") return v as JsonValue;
+    if (Array.isArray(v)) {
+      const out: JsonValue[] = new Array(v.length);
+      for (let i = 0; i < v.length; i++) {
+        const x = this.value(v[i], depth + 1);
+        if (x === undefined) return undefined;
+        out[i] = x;
+      }
+      return out;
+    }
+    const names = Object.keys(v);
+    this.keys += names.length;
+    const entries: [string, JsonValue][] = new Array(names.length);
+    for (let i = 0; i < names.length; i++) {
+      const key = names[i];
+      const c = key.charCodeAt(0);
+      if (c >= 0x30 && c <= 0x39) this.numericKey = true;
+      const x = this.value((v as Record<string, unknown>)[key], depth + 1);
+      if (x === undefined) return undefined;
+      entries[i] = [this.marked ? key.slice(0, key.lastIndexOf(KEY_MARK)) : key, x];
+    }
+    return new JsonObject(entries);
+  }
+}
+
+/**
+ * The careful parser, character by character with exact error offsets: what errors come from,
+ * and the reference the fast paths are tested against.
+ */
+export function parseJsonPairsCarefully(text: string, baseOffset = 0): JsonValue {
   const p = new Parser(text, baseOffset);
   p.ws();
   const v = p.value(0);
@@ -70,7 +191,8 @@ export function parseJsonPairs(text: string, baseOffset = 0): JsonValue {
   return v;
 }
 
-const MAX_DEPTH = 512;
+/** Deepest nesting the parser accepts (deeper is a format error, not a stack overflow). */
+export const MAX_DEPTH = 512;
 const encoder = new TextEncoder();
 
 class Parser {

@@ -140,7 +140,10 @@ export async function buildLayout(
   };
   const ranges = layout.ranges;
   const add = (offset: number, size: number, kind: RangeKind, label: string, section?: string) => {
-    if (size > 0) ranges.push({ offset, size, kind, label, ...(section ? { section } : {}) });
+    if (size <= 0) return;
+    const range: LayoutRange = { offset, size, kind, label };
+    if (section) range.section = section;
+    ranges.push(range);
   };
   if (result.header) {
     add(0, 4, "header", "magic");
@@ -181,7 +184,8 @@ export async function buildLayout(
       );
       currentBlock.set(item.sectionId, walk.current);
       chunk.ramRecords = walk.records;
-      for (const r of walk.records) add(r.offset, r.size, "ram", ramLabel(r), s);
+      // Labels of RAM records are made when read (hex, HTML): 266,000 of them in a pc stream.
+      for (const r of walk.records) if (r.size > 0) ranges.push(new RamRange(r, s));
     }
     if (chunk.footerOffset !== undefined) add(chunk.footerOffset, 5, "footer", "footer", s);
   }
@@ -297,6 +301,21 @@ function collectStruct(
       end = Math.max(end, s.offset + s.size);
     }
     entry.size = end - sub.offset;
+  }
+}
+
+/** The range of one RAM record, its label spelled out only when read. */
+class RamRange implements LayoutRange {
+  readonly offset: number;
+  readonly size: number;
+  readonly kind = "ram" as const;
+  constructor(private readonly record: RamRecord, readonly section: string) {
+    this.offset = record.offset;
+    this.size = record.size;
+  }
+  /** What the record is, as the hex dump and the HTML page show it. */
+  get label(): string {
+    return ramLabel(this.record);
   }
 }
 

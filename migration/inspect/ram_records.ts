@@ -58,6 +58,12 @@ class Cursor {
     private readonly end: number,
   ) {}
 
+  /** Whether `n` bytes from `at` are in the window already (the common case: no await). */
+  has(n: number): boolean {
+    return this.at + n <= this.end && this.at >= this.base &&
+      this.at + n <= this.base + this.buf.length;
+  }
+
   async need(n: number): Promise<boolean> {
     if (this.at + n > this.end) return false;
     if (this.at >= this.base && this.at + n <= this.base + this.buf.length) return true;
@@ -101,7 +107,7 @@ export async function walkRamRecords(
   const mask = pageSize - 1;
   while (c.at < end) {
     const at = c.at;
-    if (!(await c.need(8))) return { records, current, stoppedAt: at };
+    if (!(c.has(8) || await c.need(8))) return { records, current, stoppedAt: at };
     const hi = c.be32();
     const lo = c.be32();
     const flags = lo & mask;
@@ -111,10 +117,12 @@ export async function walkRamRecords(
       let left = addr;
       while (left > 0) {
         const e = c.at;
-        if (!(await c.need(1))) return { records, current, stoppedAt: e };
+        if (!(c.has(1) || await c.need(1))) return { records, current, stoppedAt: e };
         const n = c.u8();
         const entry = 1 + n + 8 + (ignoreShared ? 8 : 0);
-        if (n === 0 || !(await c.need(entry - 1))) return { records, current, stoppedAt: e };
+        if (n === 0 || !(c.has(entry - 1) || await c.need(entry - 1))) {
+          return { records, current, stoppedAt: e };
+        }
         const name = c.str(n);
         const len = c.be32() * 0x1_0000_0000 + c.be32();
         if (ignoreShared) c.at += 8;
@@ -137,14 +145,14 @@ export async function walkRamRecords(
     }
     const named = (flags & RamFlag.CONTINUE) === 0;
     if (named) {
-      if (!(await c.need(1))) return { records, current, stoppedAt: at };
+      if (!(c.has(1) || await c.need(1))) return { records, current, stoppedAt: at };
       const n = c.u8();
-      if (!(await c.need(n))) return { records, current, stoppedAt: at };
+      if (!(c.has(n) || await c.need(n))) return { records, current, stoppedAt: at };
       current = c.str(n);
     } else if (current === undefined) return { records, current, stoppedAt: at };
     if (kind === RamFlag.XBZRLE) {
       const deltaAt = c.at;
-      if (!(await c.need(3))) return { records, current, stoppedAt: at };
+      if (!(c.has(3) || await c.need(3))) return { records, current, stoppedAt: at };
       c.u8();
       const len = (c.u8() << 8) | c.u8();
       if (c.at + len > end) return { records, current, stoppedAt: at };
@@ -164,18 +172,19 @@ export async function walkRamRecords(
     if (c.at + body > end) return { records, current, stoppedAt: at };
     let fill: number | undefined;
     if (kind === RamFlag.ZERO) {
-      await c.need(1);
+      if (!c.has(1)) await c.need(1);
       fill = c.u8();
     } else c.at += pageSize;
-    records.push({
+    const rec: RamRecord = {
       kind: kind === RamFlag.ZERO ? "zero" : "page",
       offset: at,
       size: c.at - at,
       block: current,
       addr,
       named,
-      ...(fill === undefined ? {} : { fill }),
-    });
+    };
+    if (fill !== undefined) rec.fill = fill;
+    records.push(rec);
   }
   return { records, current };
 }

@@ -11,7 +11,7 @@
  */
 import { MigrationError, StreamFormatError } from "../errors.ts";
 import type { InspectWarning } from "./model.ts";
-import { JsonObject, type JsonValue, parseJsonPairs } from "./json_pairs.ts";
+import { JsonObject, type JsonValue, parseJsonPairs, parsePlain } from "./json_pairs.ts";
 
 /** Where a vmdesc trailer sits, and how it was found. */
 export interface VmDescLocation {
@@ -75,21 +75,8 @@ export const PY_TAIL_BYTES = 10 * 1024 * 1024;
  * Returns undefined when neither the exact nor the heuristic search finds one.
  */
 export function locateVmdescInTail(tail: Uint8Array, size: number): VmDescLocation | undefined {
-  const tailStart = size - tail.length;
-  const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
-  for (let p = tail.length - 6; p >= 0; p--) {
-    if (tail[p] !== 0x06 || tail[p + 5] !== 0x7b) continue;
-    const len = view.getUint32(p + 1);
-    if (len === tail.length - p - 5) {
-      return {
-        offset: tailStart + p,
-        jsonOffset: tailStart + p + 5,
-        declaredLength: len,
-        length: len,
-        method: "exact",
-      };
-    }
-  }
+  const exact = locateExactInTail(tail, size);
+  if (exact) return exact;
   // analyze-migration.py: last NUL of the last 10 MiB, first '{' after it, 0x06 five bytes back.
   const window = tail.subarray(Math.max(0, tail.length - PY_TAIL_BYTES));
   const wStart = size - window.length;
@@ -106,7 +93,38 @@ export function locateVmdescInTail(tail: Uint8Array, size: number): VmDescLocati
   };
 }
 
-/** Parse trailer JSON bytes (at stream offset `offset`) into a description; throws on bad JSON. */
+/**
+ * The exact search alone: the last `0x06` whose be32 length reaches exactly the end of the
+ * stream and is followed by `{`. Any tail holding the trailer gives the same answer.
+ */
+export function locateExactInTail(tail: Uint8Array, size: number): VmDescLocation | undefined {
+  const tailStart = size - tail.length;
+  const view = new DataView(tail.buffer, tail.byteOffset, tail.byteLength);
+  const last = tail.length - 6;
+  for (let p = last < 0 ? -1 : tail.lastIndexOf(0x06, last); p >= 0;) {
+    if (tail[p + 5] === 0x7b) {
+      const len = view.getUint32(p + 1);
+      if (len === tail.length - p - 5) {
+        return {
+          offset: tailStart + p,
+          jsonOffset: tailStart + p + 5,
+          declaredLength: len,
+          length: len,
+          method: "exact",
+        };
+      }
+    }
+    // (lastIndexOf counts a negative start from the end: stop at 0 instead.)
+    p = p === 0 ? -1 : tail.lastIndexOf(0x06, p - 1);
+  }
+  return undefined;
+}
+
+/**
+ * Parse trailer JSON bytes (at stream offset `offset`) into a description; throws on bad JSON.
+ * The description is read from JSON.parse's objects (reading by key needs no pairs); the pairs
+ * tree with every repeated key (`json`, for `-d desc`) is built only when asked for.
+ */
 export function parseVmdesc(bytes: Uint8Array, offset: number): VmDesc {
   let text: string;
   try {
@@ -114,35 +132,58 @@ export function parseVmdesc(bytes: Uint8Array, offset: number): VmDesc {
   } catch {
     throw new StreamFormatError("vmdesc JSON is not valid UTF-8", { offset });
   }
-  const json = parseJsonPairs(text, offset);
-  if (!(json instanceof JsonObject)) {
+  let pairs: JsonValue | undefined;
+  let json = parsePlain(text);
+  // Not JSON for the careful parser either: it says why, and where.
+  if (json === undefined) json = pairs = parseJsonPairs(text, offset);
+  if (!isObject(json)) {
     throw new StreamFormatError("vmdesc JSON is not an object", { offset });
   }
   const problems: string[] = [];
-  const ps = json.get("page_size");
+  const ps = member(json, "page_size");
   const pageSize = typeof ps === "number" && ps > 0 && (ps & (ps - 1)) === 0 ? ps : undefined;
   if (pageSize === undefined) {
     problems.push(`page_size is missing or invalid (${JSON.stringify(ps)})`);
   }
   const devices: DeviceDesc[] = [];
-  const devs = json.get("devices");
+  const devs = member(json, "devices");
   if (!Array.isArray(devs)) problems.push("devices is missing or not a list");
   else {
     devs.forEach((d, i) => {
-      if (!(d instanceof JsonObject)) return void problems.push(`devices[${i}] is not an object`);
-      const name = d.get("name");
-      const inst = d.get("instance_id");
+      if (!isObject(d)) return void problems.push(`devices[${i}] is not an object`);
+      const name = member(d, "name");
+      const inst = member(d, "instance_id");
       if (typeof name !== "string" || typeof inst !== "number") {
         return void problems.push(`devices[${i}] has no name or instance_id`);
       }
       devices.push({ name, instanceId: inst, ...toVmsd(d, `devices[${i}] (${name})`, problems) });
     });
   }
-  const conf = json.get("configuration");
-  const configuration = conf instanceof JsonObject
-    ? toVmsd(conf, "configuration", problems)
-    : undefined;
-  return { json, pageSize, devices, configuration, problems };
+  const conf = member(json, "configuration");
+  const configuration = isObject(conf) ? toVmsd(conf, "configuration", problems) : undefined;
+  return {
+    get json() {
+      return pairs ??= parseJsonPairs(text, offset);
+    },
+    pageSize,
+    devices,
+    configuration,
+    problems,
+  };
+}
+
+/** A JSON object as parsed: pairs, or JSON.parse's object. */
+type JsonObjectLike = JsonObject | Record<string, unknown>;
+
+/** Whether `v` is a JSON object (not an array or a primitive). */
+function isObject(v: unknown): v is JsonObjectLike {
+  return v instanceof JsonObject || (v !== null && typeof v === "object" && !Array.isArray(v));
+}
+
+/** The value of `key` in a JSON object (the last one when it repeats), or undefined. */
+function member(o: JsonObjectLike, key: string): unknown {
+  if (o instanceof JsonObject) return o.get(key);
+  return Object.hasOwn(o, key) ? o[key] : undefined;
 }
 
 /** Map key for a device: its idstr and instance id, like the script's `(name, instance_id)`. */
@@ -150,25 +191,26 @@ export function deviceKey(name: string, instanceId: number): string {
   return `${name}\u0000${instanceId}`;
 }
 
-function toVmsd(o: JsonObject, where: string, problems: string[]): VmsdDesc {
-  const vmsdName = o.get("vmsd_name");
-  const version = o.get("version");
+function toVmsd(o: JsonObjectLike, where: string, problems: string[]): VmsdDesc {
+  const vmsdName = member(o, "vmsd_name");
+  const version = member(o, "version");
   const fields: FieldDesc[] = [];
-  const fl = o.get("fields");
+  const fl = member(o, "fields");
   if (!Array.isArray(fl)) problems.push(`${where}: fields is missing or not a list`);
   else {
     fl.forEach((f, i) => {
-      const at = `${where}.fields[${i}]`;
-      if (!(f instanceof JsonObject)) return void problems.push(`${at} is not an object`);
-      const name = f.get("name");
-      const type = f.get("type");
-      const size = f.get("size");
-      const index = f.get("index");
-      const arrayLen = f.get("array_len");
-      const st = f.get("struct");
-      if (typeof name !== "string") problems.push(`${at} has no name`);
+      // (Spelled out only for a problem: a pc guest's vmdesc has thousands of fields.)
+      const at = () => `${where}.fields[${i}]`;
+      if (!isObject(f)) return void problems.push(`${at()} is not an object`);
+      const name = member(f, "name");
+      const type = member(f, "type");
+      const size = member(f, "size");
+      const index = member(f, "index");
+      const arrayLen = member(f, "array_len");
+      const st = member(f, "struct");
+      if (typeof name !== "string") problems.push(`${at()} has no name`);
       if (typeof size !== "number" || size < 0 || !Number.isInteger(size)) {
-        problems.push(`${at} has no valid size`);
+        problems.push(`${at()} has no valid size`);
       }
       const fd: FieldDesc = {
         name: typeof name === "string" ? name : `#${i}`,
@@ -178,19 +220,19 @@ function toVmsd(o: JsonObject, where: string, problems: string[]): VmsdDesc {
       if (typeof index === "number") fd.index = index;
       if (typeof arrayLen === "number") fd.arrayLen = arrayLen;
       if (fd.type === "struct") {
-        if (st instanceof JsonObject) fd.struct = toVmsd(st, `${at}.struct`, problems);
-        else problems.push(`${at} is a struct without a description`);
+        if (isObject(st)) fd.struct = toVmsd(st, `${at()}.struct`, problems);
+        else problems.push(`${at()} is a struct without a description`);
       }
       fields.push(fd);
     });
   }
   const subsections: VmsdDesc[] = [];
-  const subs = o.get("subsections");
+  const subs = member(o, "subsections");
   if (subs !== undefined) {
     if (!Array.isArray(subs)) problems.push(`${where}: subsections is not a list`);
     else {
       subs.forEach((s, i) => {
-        if (s instanceof JsonObject) {
+        if (isObject(s)) {
           subsections.push(toVmsd(s, `${where}.subsections[${i}]`, problems));
         } else problems.push(`${where}.subsections[${i}] is not an object`);
       });

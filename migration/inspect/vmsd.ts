@@ -57,33 +57,35 @@ export function decodeVmsd(
   const out: DecodedStruct = { kind: "struct", fields: [], subsections: [] };
   for (const f of expandFields(desc.fields)) {
     const at = base + r.offset;
-    const fpath = `${path}/${f.name}${f.index === undefined ? "" : `[${f.index}]`}`;
+    // (Spelled out only when needed: a pc guest's devices have thousands of leaf fields.)
+    const fpath = () => `${path}/${f.name}${f.index === undefined ? "" : `[${f.index}]`}`;
     let value: DecodedField["value"];
     if (f.type === "struct") {
       if (!f.struct) {
         throw new StreamFormatError("struct field without a description in the vmdesc", {
           offset: at,
-          path: fpath,
+          path: fpath(),
         });
       }
-      value = decodeVmsd(r, f.struct, base, fpath, warn);
+      value = decodeVmsd(r, f.struct, base, fpath(), warn);
     } else {
       if (f.size === undefined) {
         throw new StreamFormatError("field without a size in the vmdesc", {
           offset: at,
-          path: fpath,
+          path: fpath(),
         });
       }
       value = readLeaf(r, f.type, f.size);
     }
-    out.fields.push({
+    const field: DecodedField = {
       name: f.name,
       type: f.type,
       offset: at,
       size: base + r.offset - at,
-      ...(f.index === undefined ? {} : { index: f.index }),
       value,
-    });
+    };
+    if (f.index !== undefined) field.index = f.index;
+    out.fields.push(field);
   }
   for (const sub of desc.subsections) {
     const at = base + r.offset;
@@ -115,8 +117,16 @@ function readLeaf(r: StreamReader, type: string, size: number): LeafValue {
   const signed = SIGNED_INTS.has(type);
   if ((signed || UNSIGNED_INTS.has(type)) && size > 0) {
     const b = r.borrow(size);
-    let u = 0n;
-    for (const x of b) u = (u << 8n) | BigInt(x);
+    let u: bigint;
+    if (size <= 6) {
+      // Up to 48 bits fit a number exactly: one BigInt instead of one per byte.
+      let n = 0;
+      for (let i = 0; i < size; i++) n = n * 256 + b[i];
+      u = BigInt(n);
+    } else {
+      u = 0n;
+      for (const x of b) u = (u << 8n) | BigInt(x);
+    }
     const value = signed ? BigInt.asIntN(size * 8, u) : u;
     return { kind: "int", size, signed, value, unsigned: u };
   }

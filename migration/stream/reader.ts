@@ -304,6 +304,28 @@ export class StreamReader {
     }
   }
 
+  /**
+   * The refill step of a caller's own synchronous loop (what {@link retrying} does per item,
+   * without its closure and promise): after a decoder started at `start` ran short (`short`),
+   * rewind to `start` and buffer more; at the end of the stream that is a truncation error.
+   * Lets a hot loop decode record after record from the buffer and await only when it runs dry.
+   */
+  async refillFrom(start: number, short: NeedMoreInput): Promise<void> {
+    this.pos = start - this.base;
+    if (this.eof) {
+      throw new StreamTruncatedError(short.needed, this.end - this.pos, {
+        offset: this.end + this.base,
+      });
+    }
+    const outer = this.pinned;
+    this.pinned = outer >= 0 ? outer : start;
+    try {
+      await this.fill(Math.max(short.needed, this.end - this.pos));
+    } finally {
+      this.pinned = outer;
+    }
+  }
+
   /** Synchronously require `n` buffered bytes (throws NeedMoreInput or a truncation error). */
   need(n: number): void {
     const have = this.end - this.pos;
@@ -403,6 +425,14 @@ export class StreamReader {
     return out;
   }
 
+  /**
+   * Borrow every buffered byte not yet consumed (valid until the next read or fill), for a hot
+   * loop that parses many small records in place and then {@link skip}s what it used.
+   */
+  bufferedBytes(): Uint8Array {
+    return this.buf.subarray(this.pos, this.end);
+  }
+
   /** Skip `n` bytes. */
   skip(n: number): void {
     if (this.end - this.pos < n) this.need(n);
@@ -432,18 +462,57 @@ export class StreamReader {
     const n = this.u8();
     return decodeName(this.borrow(n));
   }
+
+  /**
+   * {@link str8}, but when the bytes spell `known` (ASCII) return it without decoding: a RAM
+   * record naming the block it is already in costs no string allocation.
+   */
+  str8Like(known: string | undefined): string {
+    const n = this.u8();
+    if (this.end - this.pos < n) this.need(n);
+    if (known !== undefined && known.length === n) {
+      const buf = this.buf;
+      const at = this.pos;
+      let i = 0;
+      while (i < n && buf[at + i] < 0x80 && buf[at + i] === known.charCodeAt(i)) i++;
+      if (i === n) {
+        this.pos += n;
+        return known;
+      }
+    }
+    return decodeName(this.borrow(n));
+  }
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: false });
 
+/**
+ * Names decoded lately, by a hash of their bytes: a stream names the same few sections and
+ * blocks over and over (the fuzzer loads thousands a second), so a hit costs no string.
+ */
+const recentNames: (string | undefined)[] = new Array(256);
+
 /** Decode a wire name; names are ASCII in practice, invalid bytes become U+FFFD. */
 export function decodeName(bytes: Uint8Array): string {
+  let hash = bytes.length;
   let ascii = true;
   for (let i = 0; i < bytes.length; i++) {
-    if (bytes[i] >= 0x80) {
+    const c = bytes[i];
+    if (c >= 0x80) {
       ascii = false;
       break;
     }
+    hash = (Math.imul(hash, 31) + c) | 0;
   }
-  return ascii ? String.fromCharCode(...bytes) : utf8.decode(bytes);
+  if (!ascii) return utf8.decode(bytes);
+  const slot = (hash ^ (hash >>> 8)) & 0xff;
+  const seen = recentNames[slot];
+  if (seen !== undefined && seen.length === bytes.length) {
+    let i = 0;
+    while (i < bytes.length && seen.charCodeAt(i) === bytes[i]) i++;
+    if (i === bytes.length) return seen;
+  }
+  const name = String.fromCharCode(...bytes);
+  recentNames[slot] = name;
+  return name;
 }

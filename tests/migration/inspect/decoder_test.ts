@@ -3,6 +3,7 @@ import { inspect } from "../../../migration/inspect/decoder.ts";
 import { bytesInput } from "../../../migration/inspect/input.ts";
 import { analyzeState } from "../../../migration/inspect/analyze.ts";
 import type { InspectResult, SectionChunk } from "../../../migration/inspect/model.ts";
+import { StreamReader } from "../../../migration/stream/reader.ts";
 import { buildStream, Bytes, DESC_JSON, EXPECTED_STATE } from "./_stream.ts";
 
 const codes = (r: InspectResult) => r.warnings.map((w) => w.code);
@@ -185,4 +186,60 @@ Deno.test("decoder: bad magic, commands, unknown PART ids and mismatched footers
   m[s.ramEnd - 1] = 4;
   const mr = await inspect(bytesInput(m));
   assertEquals(mr.warnings.map((x) => [x.code, x.offset]), [["footer-mismatch", s.ramEnd - 5]]);
+});
+
+Deno.test("decoder: a 96 MiB stream is walked through a bounded window, never held whole", async () => {
+  // header, RAM START with a 96 MiB block, then 24,576 PAGE records (a run of data pages as in
+  // a stream of a guest with random memory), EOS, footer, EOF: made piece by piece on demand.
+  const pages = 24 * 1024;
+  const head = new Bytes().be32(0x5145564d).be32(3)
+    .u8(0x01).be32(2).str8("ram").be32(0).be32(4)
+    .be64(BigInt(pages * 4096) | 0x4n).str8("pc.ram").be64(BigInt(pages * 4096)).bytes();
+  const tail = new Bytes().be64(0x10n).u8(0x7e).be32(2).u8(0x00).bytes();
+  const body = new Uint8Array(4096).fill(0x5a);
+  function* pieces(): Generator<Uint8Array> {
+    yield head;
+    for (let p = 0; p < pages; p++) {
+      const h = new Bytes().be64(BigInt(p * 4096) | (p === 0 ? 0x8n : 0x28n));
+      if (p === 0) h.str8("pc.ram");
+      yield h.bytes();
+      yield body;
+    }
+    yield tail;
+  }
+  // (+ 7: the first record names its block, 1 + 6 bytes)
+  const size = head.length + tail.length + pages * (8 + 4096) + 7;
+  let widest = 0;
+  let delivered = 0;
+  const open = () => {
+    const gen = pieces();
+    let cur: Uint8Array = new Uint8Array(0);
+    const source = {
+      size,
+      read(into: Uint8Array): Promise<number | null> {
+        widest = Math.max(widest, into.length);
+        while (cur.length === 0) {
+          const next = gen.next();
+          if (next.done) return Promise.resolve(null);
+          cur = next.value;
+        }
+        const n = Math.min(into.length, cur.length);
+        into.set(cur.subarray(0, n));
+        cur = cur.subarray(n);
+        delivered += n;
+        return Promise.resolve(n);
+      },
+    };
+    return Promise.resolve({
+      reader: StreamReader.fromSource(source, 256 * 1024),
+      close: () => {},
+    });
+  };
+  const result = await inspect({ name: "<generated>", size, open });
+  assertEquals(delivered, size);
+  assertEquals(result.end, { offset: size, complete: true });
+  const ram = chunks(result)[0].ram!;
+  assertEquals([ram.dataPages, ram.zeroPages, ram.eos], [pages, 0, true]);
+  // Every read filled at most one 256 KiB buffer: the window never grew toward the stream.
+  ok(widest <= 256 * 1024, `widest read ${widest}`);
 });

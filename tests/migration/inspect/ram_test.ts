@@ -169,3 +169,83 @@ Deno.test("ram: XBZRLE deltas are warned about once and applied to the earlier p
   );
   assertEquals(st.blocks[0].xbzrlePages, 3);
 });
+
+/** A chunk of CONTINUE runs with a bad offset and an unknown block in the middle of them. */
+function runs(): Bytes {
+  const w = new Bytes().be64(0x10000n | 4n).str8("a").be64(0x10000n);
+  w.be64(0x2n).str8("a").u8(0); // named ZERO page 0
+  for (let p = 1; p < 6; p++) w.be64(BigInt(p * PAGE) | 0x22n).u8(p === 3 ? 7 : 0);
+  w.be64(6n * 4096n | 0x28n).raw(page(6)).be64(7n * 4096n | 0x28n).raw(page(7));
+  w.be64(0x20000n | 0x22n).u8(0); // out of the block: warned
+  w.be64(8n * 4096n | 0x22n).u8(0);
+  w.be64(0x8n).str8("a").raw(page(9)); // named again: same block
+  w.be64(0x2n).str8("b").u8(0).be64(0x1000n | 0x22n).u8(0); // unknown block
+  w.be64(0x2n).str8("a").u8(0).be64(BigInt(RamFlag.MULTIFD_FLUSH)).be64(0x10n);
+  return w;
+}
+
+Deno.test("ram: CONTINUE runs count the same through every refill size, warnings included", async () => {
+  const bytes = runs().bytes();
+  let first: unknown;
+  for (const chunk of [1, 7, 9, 17, 100, 4105, 4113, bytes.length]) {
+    const st = state();
+    const c = ctx();
+    const r = StreamReader.fromSource(bytesSource(bytes, chunk), Math.max(chunk, 64));
+    const info = await decodeRamChunk(r, st, c);
+    const seen = {
+      info,
+      blocks: st.blocks?.map((b) => [b.name, b.zeroPages, b.dataPages]),
+      current: st.currentBlock,
+      warnings: c.warnings,
+      end: r.offset,
+    };
+    first ??= seen;
+    assertEquals(seen, first, `chunk ${chunk}`);
+  }
+  assertEquals(first, {
+    info: {
+      totalSize: 0x10000n,
+      zeroPages: 11,
+      dataPages: 3,
+      xbzrlePages: 0,
+      otherPages: 0,
+      flushes: 1,
+      eos: true,
+    },
+    blocks: [["a", 9, 3]],
+    current: "a",
+    warnings: ["ram-offset", "ram-unknown-block"],
+    end: bytes.length,
+  });
+});
+
+Deno.test("ram: a run cut anywhere is the same typed truncation whatever the refill size", async () => {
+  const bytes = runs().bytes();
+  for (let cut = 20; cut < bytes.length; cut += 97) {
+    const part = bytes.subarray(0, cut);
+    const errors = [];
+    for (const chunk of [1, 13, part.length]) {
+      const r = StreamReader.fromSource(bytesSource(part, chunk), Math.max(chunk, 64));
+      const e = await decodeRamChunk(r, state(), ctx()).then(() => undefined, (e) => e);
+      if (!(e instanceof StreamTruncatedError)) throw new Error(`cut ${cut}: ${e}`);
+      errors.push([e.offset, e.needed]);
+    }
+    assertEquals(errors[1], errors[0], `cut ${cut}`);
+    assertEquals(errors[2], errors[0], `cut ${cut}`);
+  }
+});
+
+Deno.test("ram: pages are counted into the block list's lengths after they change", async () => {
+  const st = state();
+  const c = ctx();
+  const r = reader(
+    new Bytes().be64(0x1000n | 4n).str8("a").be64(0x1000n).be64(0x2n).str8("a").u8(0)
+      .be64(0x1000n | 0x22n).u8(0) // beyond a 1-page block: warned
+      .be64(0x2000n | 4n).str8("a").be64(0x2000n)
+      .be64(0x1000n | 0x22n).u8(0) // now in bounds
+      .be64(0x10n),
+  );
+  await decodeRamChunk(r, st, c);
+  assertEquals(c.warnings, ["ram-offset"]);
+  assertEquals(st.blocks?.[0].zeroPages, 3);
+});

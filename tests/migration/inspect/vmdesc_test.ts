@@ -1,5 +1,11 @@
-import { deepStrictEqual as assertEquals, ok, throws } from "node:assert/strict";
-import { deviceKey, locateVmdescInTail, parseVmdesc } from "../../../migration/inspect/vmdesc.ts";
+import { deepStrictEqual as assertEquals, ok, strictEqual, throws } from "node:assert/strict";
+import {
+  deviceKey,
+  locateExactInTail,
+  locateVmdescInTail,
+  parseVmdesc,
+} from "../../../migration/inspect/vmdesc.ts";
+import { JsonObject } from "../../../migration/inspect/json_pairs.ts";
 import { StreamFormatError } from "../../../migration/errors.ts";
 import { buildStream, DESC_JSON, fixture, hasFixture } from "./_stream.ts";
 
@@ -86,4 +92,55 @@ Deno.test({
     assertEquals(d.problems, []);
     ok(d.devices.some((x) => x.name === "cpu"));
   },
+});
+
+Deno.test("vmdesc: read by key from JSON.parse, pairs with every repeated key built on demand", () => {
+  const text =
+    '{"page_size": 4096, "page_size": 8192, "devices": [{"name": "d", "instance_id": 0,' +
+    ' "fields": [], "fields": [{"name": "x", "type": "uint8", "size": 1}]}]}';
+  const desc = parseVmdesc(new TextEncoder().encode(text), 50);
+  assertEquals(desc.pageSize, 8192); // the last value, as JsonObject.get gives
+  assertEquals(desc.devices[0].fields.map((f) => f.name), ["x"]);
+  const json = desc.json;
+  if (!(json instanceof JsonObject)) throw new TypeError("not pairs");
+  assertEquals(json.entries.map(([k]) => k), ["page_size", "page_size", "devices"]);
+  strictEqual(desc.json, json); // built once
+});
+
+Deno.test("vmdesc: JSON nested past the careful parser's limit is its error, with its offset", () => {
+  const text = `{"a": ${"[".repeat(600)}${"]".repeat(600)}}`;
+  const e = caughtError(() => parseVmdesc(new TextEncoder().encode(text), 50));
+  if (!(e instanceof StreamFormatError)) throw e;
+  assertEquals(e.message.includes("Nesting too deep"), true);
+  ok((e.offset ?? 0) > 50);
+});
+
+function caughtError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (e) {
+    return e;
+  }
+  throw new Error("expected an exception");
+}
+
+Deno.test("vmdesc: the exact search finds the same trailer in any tail that holds it", () => {
+  const s = buildStream();
+  const whole = locateVmdescInTail(s.bytes, s.bytes.length);
+  for (let from = 0; from <= s.vmdesc; from += 7) {
+    assertEquals(locateExactInTail(s.bytes.subarray(from), s.bytes.length), whole);
+  }
+  // Too short a tail finds nothing, whatever its bytes (0x06 at its very start included).
+  strictEqual(locateExactInTail(s.bytes.subarray(s.vmdesc + 1), s.bytes.length), undefined);
+  strictEqual(locateExactInTail(Uint8Array.of(6, 0, 0, 0, 0), 5), undefined);
+  assertEquals(
+    locateExactInTail(Uint8Array.of(6, 0, 0, 0, 1, 0x7b), 6),
+    {
+      offset: 0,
+      jsonOffset: 5,
+      declaredLength: 1,
+      length: 1,
+      method: "exact",
+    },
+  );
 });

@@ -274,3 +274,62 @@ Deno.test("read-ahead is ignored for small chunks", async () => {
   await r.ensure(1);
   strictEqual(calls, 1);
 });
+
+Deno.test("refillFrom rewinds a record cut short, buffers more, and is a truncation at the end", async () => {
+  const bytes = b([0, 0, 0, 1], [0, 0, 0, 2], [0, 0]);
+  const r = StreamReader.fromSource(bytesSource(bytes, 3), 3);
+  const got: number[] = [];
+  let end: unknown;
+  while (end === undefined) {
+    const start = r.offset;
+    try {
+      got.push(r.be32());
+    } catch (e) {
+      if (!(e instanceof NeedMoreInput)) end = e;
+      else await r.refillFrom(start, e).catch((x) => end = x);
+    }
+  }
+  deepStrictEqual(got, [1, 2]);
+  // Cut short at the end: a truncation at the record's start, which the reader is back at.
+  if (!(end instanceof StreamTruncatedError)) throw end;
+  deepStrictEqual([end.offset, end.needed, r.offset], [8, 2, 8]);
+  // Once the end is known, refillFrom itself says so, at the end of the bytes.
+  const more = await r.refillFrom(8, new NeedMoreInput(2)).catch((x) => x);
+  if (!(more instanceof StreamTruncatedError)) throw more;
+  deepStrictEqual([more.offset, more.needed, r.offset], [10, 2, 8]);
+});
+
+Deno.test("str8Like returns the known name without decoding, and decodes anything else", () => {
+  const known = "pc.ram";
+  const r = StreamReader.fromBytes(b(6, "pc.ram", 6, "pc.rom", [2, 0xc3, 0xa9], [1, 0xe9]));
+  strictEqual(r.str8Like(known), known);
+  strictEqual(r.str8Like(known), "pc.rom");
+  strictEqual(r.str8Like("\u00e9"), "\u00e9"); // UTF-8 bytes, decoded (not byte-compared)
+  strictEqual(r.str8Like("\u00e9"), "\ufffd"); // latin-1 byte 0xe9 is not "é"
+  strictEqual(r.offset, 7 + 7 + 3 + 2);
+  throws(() => StreamReader.fromBytes(b(6, 0x70)).str8Like(known), StreamTruncatedError);
+});
+
+Deno.test("bufferedBytes borrows exactly the unconsumed buffered bytes", async () => {
+  const r = StreamReader.fromSource(bytesSource(b(1, 2, 3, 4, 5, 6), 4), 4);
+  await r.ensure(4);
+  r.u8();
+  deepStrictEqual([...r.bufferedBytes()], [2, 3, 4]);
+  r.skip(3);
+  deepStrictEqual([...r.bufferedBytes()], []);
+});
+
+Deno.test("decodeName gives the same text whether or not it has decoded the bytes before", () => {
+  fc.assert(
+    fc.property(fc.array(fc.uint8Array({ maxLength: 12 }), { maxLength: 40 }), (names) => {
+      for (const round of [0, 1]) {
+        for (const bytes of names) {
+          const want = bytes.every((x) => x < 0x80)
+            ? String.fromCharCode(...bytes)
+            : new TextDecoder().decode(bytes);
+          strictEqual(decodeName(bytes), want, `round ${round}`);
+        }
+      }
+    }),
+  );
+});
