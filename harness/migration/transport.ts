@@ -23,6 +23,14 @@ export interface Outgoing {
   finish(): Promise<void>;
   /** Drop the stream (never throws). */
   abort(): Promise<void>;
+  /**
+   * The destination's messages (tcp only: QEMU's return path on the same socket), for postcopy:
+   * read them, and close our sending side once the stream is complete.
+   */
+  readonly returnPath?: {
+    read(into: Uint8Array): Promise<number | null>;
+    closeWrite(): Promise<void>;
+  };
 }
 
 /** How an outgoing transport behaves. */
@@ -43,6 +51,7 @@ interface RawOutgoing {
   sink: ByteSink;
   finish(): Promise<void>;
   abort(): Promise<void>;
+  returnPath?: Outgoing["returnPath"];
 }
 
 /**
@@ -259,6 +268,10 @@ async function openTcp(
       close();
       return Promise.resolve();
     },
+    returnPath: {
+      read: (into) => conn.read(into),
+      closeWrite: () => conn.closeWrite().catch(() => {}),
+    },
   };
 }
 
@@ -276,5 +289,10 @@ export async function openOutgoing(
   const sink = bw !== undefined && Number.isFinite(bw)
     ? new ThrottledSink(raw.sink, bw, opts.clock ?? realClock, opts.signal)
     : raw.sink;
-  return { sink, finish: () => raw.finish(), abort: () => raw.abort() };
+  return {
+    sink,
+    finish: () => raw.finish(),
+    abort: () => raw.abort(),
+    returnPath: raw.returnPath,
+  };
 }

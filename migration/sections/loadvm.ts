@@ -74,6 +74,12 @@ export interface LoadStreamOptions extends ExtensionLoadOptions {
   dryRun?: boolean;
   /** Observe each section's vendor verdict as it is judged (before its data is read). */
   onVerdict?: (verdict: SectionVerdict) => void;
+  /**
+   * Handle a QEMU_VM_COMMAND this loader does not know (postcopy's, harness/migration): given
+   * its number, payload and offset; "quit" ends the load there (MIG_CMD_POSTCOPY_RUN: the device
+   * state is committed while the RAM section goes on). Without it such a command is an error.
+   */
+  onCommand?: (cmd: number, payload: Uint8Array, offset: number) => "continue" | "quit";
 }
 
 /** What a successful load found. */
@@ -84,6 +90,8 @@ export interface LoadReport {
   sections: {
     idstr: string;
     instanceId: number;
+    /** The stream's section id (START and FULL). */
+    sectionId?: number;
     type: number;
     offset: number;
     version?: number;
@@ -97,6 +105,8 @@ export interface LoadReport {
   vmdescBytes?: number;
   /** Total bytes consumed. */
   bytes: number;
+  /** True when a command ended the load before EOF (postcopy: RAM still arriving). */
+  quitEarly?: boolean;
 }
 
 interface Pending {
@@ -183,6 +193,7 @@ export async function loadStream(
           instanceId: entry.instanceId,
           type,
           offset,
+          sectionId: head.sectionId,
           version: head.versionId,
           vendor: head.vendor,
         });
@@ -259,14 +270,17 @@ export async function loadStream(
         continue;
       }
       if (type === SectionType.COMMAND) {
-        await r.retrying(() => readCommand(r));
+        if ((await r.retrying(() => readCommand(r, opts.onCommand))) === "quit") {
+          report.quitEarly = true;
+          break;
+        }
         continue;
       }
       throw new StreamFormatError(`Unknown savevm section type ${type}`, { offset });
     }
-    report.vmdescBytes = await readTrailer(r, opts);
+    if (!report.quitEarly) report.vmdescBytes = await readTrailer(r, opts);
     for (const p of byEntry.values()) {
-      if (!p.ended) {
+      if (!p.ended && !report.quitEarly) {
         throw new StreamFormatError(`Section '${sectionLabel(p.entry)}' has no END chunk`, {
           section: sectionLabel(p.entry),
           offset: r.offset,
@@ -466,14 +480,20 @@ async function loadChunk(
   }
 }
 
-function readCommand(r: StreamReader): void {
+function readCommand(
+  r: StreamReader,
+  onCommand: LoadStreamOptions["onCommand"],
+): "continue" | "quit" {
   const at = r.offset;
   r.skip(1);
   const cmd = r.be16();
   const len = r.be16();
+  if (onCommand && cmd !== MigCommand.SWITCHOVER_START) {
+    return onCommand(cmd, r.bytes(len), at);
+  }
   r.skip(len);
-  if (cmd === MigCommand.SWITCHOVER_START && len === 0) return;
-  if (cmd === MigCommand.PING && len === 4) return;
+  if (cmd === MigCommand.SWITCHOVER_START && len === 0) return "continue";
+  if (cmd === MigCommand.PING && len === 4) return "continue";
   throw new StreamFormatError(`Unsupported migration command ${cmd} (length ${len})`, {
     offset: at,
   });
