@@ -58,6 +58,8 @@ export interface PostcopyRunOptions {
   sliceCycles?: number;
   /** Run the guest at most this many cycles here during postcopy (tests compare at a point). */
   maxCycles?: number;
+  /** Started paused (QEMU's -S): RUN does not start the vCPU; the pages still all arrive. */
+  paused?: boolean;
 }
 
 /** Where the destination's postcopy state machine is (QEMU's PostcopyState). */
@@ -318,7 +320,7 @@ export class PostcopyIncoming {
     const slice = Math.max(1, opts.sliceCycles ?? 200_000);
     try {
       while (!done && missingOthers() > 0) await waitForNews();
-      while (!done) {
+      while (!done && !opts.paused) {
         const left = stopAtCycle === undefined ? slice : stopAtCycle - m.cpu.cycle;
         if (left <= 0) {
           await reading;
