@@ -32,11 +32,9 @@ import { POSTCOPY_LOST } from "./postcopy_source.ts";
 import {
   commandName,
   decodeDiscard,
-  encodeRequest,
-  encodeRp,
   MAX_PACKAGED_SIZE,
-  RpMessage,
-} from "./postcopy_wire.ts";
+} from "../../migration/sections/postcopy_commands.ts";
+import { encodeRequest, encodeRp, RpMessage } from "./postcopy_wire.ts";
 
 /** What the destination's postcopy phase did. */
 export interface PostcopyIncomingReport {
@@ -96,12 +94,8 @@ export class PostcopyIncoming {
     switch (cmd) {
       case MigCommand.OPEN_RETURN_PATH:
         needLen(0);
-        if (!this.send) {
-          throw new IncompatibleError("The source opened a return path, which file: cannot carry", {
-            offset: at,
-          });
-        }
-        this.returnPathOpen = true;
+        // From a file (no return path) the stream is read whole: nothing is asked for.
+        this.returnPathOpen = this.send !== undefined;
         return "continue";
       case MigCommand.PING: {
         needLen(4);
@@ -217,6 +211,7 @@ export class PostcopyIncoming {
       }
     };
     const request = (idstr: string, page: number) => {
+      if (!this.send) return; // a file: the page comes later in the stream anyway
       report.requests++;
       const named = idstr !== this.lastBlock;
       this.lastBlock = idstr;

@@ -23,11 +23,10 @@ import {
 import { StreamWriter } from "../../migration/stream/writer.ts";
 import {
   discardPayloads,
-  type PageRequest,
   pingPayload,
-  ReturnPathReader,
   writeCommand,
-} from "./postcopy_wire.ts";
+} from "../../migration/sections/postcopy_commands.ts";
+import { type PageRequest, ReturnPathReader } from "./postcopy_wire.ts";
 import type { MigrationStatus } from "./status.ts";
 import type { Outgoing } from "./transport.ts";
 

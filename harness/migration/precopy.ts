@@ -53,7 +53,11 @@ export {
 } from "./status.ts";
 import type { Outgoing } from "./transport.ts";
 import { AutoConverge } from "./auto_converge.ts";
-import { advisePayload, pingPayload, writeCommand } from "./postcopy_wire.ts";
+import {
+  advisePayload,
+  pingPayload,
+  writeCommand,
+} from "../../migration/sections/postcopy_commands.ts";
 import { postcopyPhase } from "./postcopy_source.ts";
 import { MigCommand } from "../../migration/sections/constants.ts";
 

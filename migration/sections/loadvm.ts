@@ -47,6 +47,7 @@ import {
 } from "./constants.ts";
 import type { SectionEntry, SectionRegistry } from "./registry.ts";
 import { sectionLabel } from "./label.ts";
+import { describeCommand } from "./postcopy_commands.ts";
 import { cloneRecord } from "../vmstate/clone.ts";
 
 /** Loader policy. */
@@ -480,6 +481,16 @@ async function loadChunk(
   }
 }
 
+/** Postcopy commands a whole-stream load passes over, with their payload length (-1: varies). */
+const OFFLINE_POSTCOPY = new Map<number, number>([
+  [MigCommand.OPEN_RETURN_PATH, 0],
+  [MigCommand.POSTCOPY_ADVISE, -1],
+  [MigCommand.POSTCOPY_RAM_DISCARD, -1],
+  [MigCommand.PACKAGED, 4],
+  [MigCommand.POSTCOPY_LISTEN, 0],
+  [MigCommand.POSTCOPY_RUN, 0],
+]);
+
 function readCommand(
   r: StreamReader,
   onCommand: LoadStreamOptions["onCommand"],
@@ -491,9 +502,20 @@ function readCommand(
   if (onCommand && cmd !== MigCommand.SWITCHOVER_START) {
     return onCommand(cmd, r.bytes(len), at);
   }
-  r.skip(len);
+  const payload = r.bytes(len);
   if (cmd === MigCommand.SWITCHOVER_START && len === 0) return "continue";
   if (cmd === MigCommand.PING && len === 4) return "continue";
+  // A postcopy stream read whole (a file, `check`): its commands are checked and passed over;
+  // the pages they discard come again later in the stream, PACKAGED's content follows inline.
+  if (OFFLINE_POSTCOPY.has(cmd)) {
+    const d = describeCommand(cmd, payload, at);
+    const bad = d.problem ??
+      (OFFLINE_POSTCOPY.get(cmd)! < 0 || len === OFFLINE_POSTCOPY.get(cmd)
+        ? undefined
+        : `length ${len}, expected ${OFFLINE_POSTCOPY.get(cmd)}`);
+    if (bad) throw new StreamFormatError(`${d.name}: ${bad}`, { offset: at, path: "command" });
+    return "continue";
+  }
   throw new StreamFormatError(`Unsupported migration command ${cmd} (length ${len})`, {
     offset: at,
   });

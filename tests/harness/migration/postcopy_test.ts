@@ -16,6 +16,9 @@ import { type MigrationStatus, precopy } from "../../../harness/migration/precop
 import { openOutgoing } from "../../../harness/migration/transport.ts";
 import { TransportError } from "../../../migration/errors.ts";
 import { fingerprint, memwriter } from "./_guest.ts";
+import { MemorySink } from "../../../migration/stream/io.ts";
+import { StreamReader } from "../../../migration/stream/reader.ts";
+import { bytesInput, inspect, renderTree } from "../../../migration/inspect/mod.ts";
 
 const POSTCOPY: MigrationCapabilities = { ...NO_MIGRATION_CAPABILITIES, postcopyRam: true };
 
@@ -92,6 +95,8 @@ function relay(target: number, opts: { holdShut?: boolean } = {}) {
 }
 
 interface Run {
+  /** Every byte the source sent. */
+  sent: Uint8Array;
   status: MigrationStatus;
   incoming: IncomingResult<VirtMachine> | Error;
   src: VirtMachine;
@@ -130,12 +135,17 @@ async function migrate(
   const r = needsRelay ? relay(destPort, { holdShut: opts.holdShut }) : undefined;
   if (r) relayCut = r.cut;
   const out = await openOutgoing({ kind: "tcp", host: "127.0.0.1", port: r?.port ?? destPort });
-  const status = await precopy(src, out, "tcp:test", opts.params ?? PARAMS, {
+  const sent = new MemorySink();
+  const tee = {
+    ...out,
+    sink: { write: (c: Uint8Array) => sent.write(c.slice()).then(() => out.sink.write(c)) },
+  };
+  const status = await precopy(src, tee, "tcp:test", opts.params ?? PARAMS, {
     capabilities: POSTCOPY,
   });
   const got = await incoming;
   await r?.done;
-  return { status, incoming: got, src };
+  return { sent: sent.bytes(), status, incoming: got, src };
 }
 
 Deno.test("postcopy: the destination runs at once, pulls missing pages and continues the source exactly", async () => {

@@ -20,7 +20,6 @@ import { captureContext } from "../_io.ts";
 import { snapshell } from "./_processes.ts";
 
 const defs = allCommands();
-const ROOT = new URL("../../../", import.meta.url).pathname;
 const SLOW = { regionPages: 256, pagesPerRound: 16, delay: 20000, reportEvery: 4 };
 const FAST = { ...SLOW, delay: 2000 };
 
