@@ -7,6 +7,7 @@
  */
 import {
   FooterError,
+  IncompatibleError,
   MigrationError,
   StreamFormatError,
   UnknownEntityError,
@@ -271,7 +272,7 @@ export async function loadStream(
         continue;
       }
       if (type === SectionType.COMMAND) {
-        if ((await r.retrying(() => readCommand(r, opts.onCommand))) === "quit") {
+        if ((await r.retrying(() => readCommand(r, opts.onCommand, reg))) === "quit") {
           report.quitEarly = true;
           break;
         }
@@ -491,9 +492,27 @@ const OFFLINE_POSTCOPY = new Map<number, number>([
   [MigCommand.POSTCOPY_RUN, 0],
 ]);
 
+/** What of the RAM section a whole-stream load of a postcopy stream checks its commands with. */
+interface PostcopyRam {
+  readonly pageSize: number;
+  discard(idstr: string, start: number, length: number, at: number): void;
+}
+
+/** The registry's RAM section when it can take postcopy's discards (migration/ram). */
+function postcopyRam(reg: SectionRegistry): PostcopyRam | undefined {
+  for (const e of reg.entries) {
+    const h = e.iterative as Partial<PostcopyRam> | undefined;
+    if (h && typeof h.discard === "function" && typeof h.pageSize === "number") {
+      return h as PostcopyRam;
+    }
+  }
+  return undefined;
+}
+
 function readCommand(
   r: StreamReader,
   onCommand: LoadStreamOptions["onCommand"],
+  reg: SectionRegistry,
 ): "continue" | "quit" {
   const at = r.offset;
   r.skip(1);
@@ -514,6 +533,23 @@ function readCommand(
         ? undefined
         : `length ${len}, expected ${OFFLINE_POSTCOPY.get(cmd)}`);
     if (bad) throw new StreamFormatError(`${d.name}: ${bad}`, { offset: at, path: "command" });
+    // As a live destination does: page sizes must match, discards must fit their block.
+    const ram = postcopyRam(reg);
+    if (ram && cmd === MigCommand.POSTCOPY_ADVISE && len === 16) {
+      const { pageSizeSummary, targetPageSize } = d.fields;
+      if (pageSizeSummary !== ram.pageSize || targetPageSize !== ram.pageSize) {
+        throw new IncompatibleError(
+          `Postcopy needs matching page sizes: source ${pageSizeSummary}/${targetPageSize}, ` +
+            `here ${ram.pageSize}`,
+          { offset: at, path: "advise.pagesize" },
+        );
+      }
+    }
+    if (ram && cmd === MigCommand.POSTCOPY_RAM_DISCARD) {
+      for (const [start, length] of d.fields.ranges as [number, number][]) {
+        ram.discard(d.fields.block as string, start, length, at);
+      }
+    }
     return "continue";
   }
   throw new StreamFormatError(`Unsupported migration command ${cmd} (length ${len})`, {
