@@ -7,9 +7,14 @@
  * The guest (emu/guests/build/memwriter.elf, 16 MiB) rewrites 12 bytes of page after page over a
  * 1024-page region, about 1.5 times what 64 MiB/s carries; the link is 64 MiB/s with a 40 ms
  * downtime limit and 30 dirty rounds. Modes: plain precopy (gives up), plain precopy forced after
- * its rounds, xbzrle (64 MiB cache), auto-converge (QEMU's default 20% + 10%). Total time and
- * downtime are the model's (bytes at the bandwidth, deterministic); wall time is measured. Modes
- * are interleaved run by run; the summary gives medians of the wall times.
+ * its rounds, xbzrle (64 MiB cache), auto-converge (QEMU's default 20% + 10%), postcopy-ram
+ * (switch after 2 precopy rounds; to a destination in this process over loopback TCP paced at the
+ * same 64 MiB/s, which runs the guest at once and pulls missing pages over the return path).
+ * Total time and downtime are the model's (bytes at the bandwidth; for postcopy, downtime is the
+ * bytes from the switch-over to MIG_CMD_POSTCOPY_RUN); wall time is measured. Modes are
+ * interleaved run by run; the summary gives medians of the wall times.
+ *
+ *   deno run --allow-read --allow-net=127.0.0.1 bench/migration_caps_bench.ts [--runs N]
  * @module
  */
 import { parseElf } from "../emu/elf.ts";
@@ -20,7 +25,8 @@ import {
 } from "../harness/migration/capabilities.ts";
 import { DEFAULT_PARAMETERS, type MigrationParameters } from "../harness/migration/params.ts";
 import { precopy } from "../harness/migration/precopy.ts";
-import type { Outgoing } from "../harness/migration/transport.ts";
+import { openOutgoing, type Outgoing } from "../harness/migration/transport.ts";
+import { receiveMigration } from "../harness/migration/incoming.ts";
 
 const MEMWRITER = Deno.readFileSync(new URL("../emu/guests/build/memwriter.elf", import.meta.url));
 
@@ -62,7 +68,23 @@ const MODES: Mode[] = [
   { name: "precopy-forced", params: { onNoConvergence: "force" }, caps: {} },
   { name: "xbzrle", params: {}, caps: { xbzrle: true } },
   { name: "auto-converge", params: {}, caps: { autoConverge: true } },
+  { name: "postcopy", params: { postcopyAfterRounds: 2 }, caps: { postcopyRam: true } },
 ];
+
+/** A tcp transport to a destination in this process, paced at `bandwidth`; its outcome. */
+async function loopback(bandwidth: number) {
+  let listening!: (port: number) => void;
+  const port = new Promise<number>((r) => listening = r);
+  const incoming = receiveMigration(
+    { kind: "tcp", host: "127.0.0.1", port: 0 },
+    (ram) => new VirtMachine({ ramSize: ram }),
+    { onListening: (u) => listening(Number(u.split(":").pop())), timeoutMs: 60_000 },
+  );
+  const out = await openOutgoing({ kind: "tcp", host: "127.0.0.1", port: await port }, {
+    maxBandwidth: bandwidth,
+  });
+  return { out, incoming };
+}
 
 const LINK: Partial<MigrationParameters> = {
   maxBandwidth: 64 << 20,
@@ -73,13 +95,15 @@ const LINK: Partial<MigrationParameters> = {
 async function measure(mode: Mode): Promise<Record<string, unknown>> {
   const m = guest();
   const t0 = performance.now();
-  const s = await precopy(m, counting(), "bench:", {
+  const tcp = mode.caps.postcopyRam ? await loopback(LINK.maxBandwidth!) : undefined;
+  const s = await precopy(m, tcp?.out ?? counting(), "bench:", {
     ...DEFAULT_PARAMETERS,
     ...LINK,
     ...mode.params,
   }, {
     capabilities: { ...NO_MIGRATION_CAPABILITIES, ...mode.caps },
   });
+  const dest = await tcp?.incoming;
   return {
     mode: mode.name,
     state: s.state,
@@ -90,6 +114,10 @@ async function measure(mode: Mode): Promise<Record<string, unknown>> {
     downtimeMs: s.downtimeMs === null ? null : Number(s.downtimeMs.toFixed(1)),
     throttlePercent: s.throttlePercent,
     xbzrlePages: s.xbzrle?.pages ?? 0,
+    postcopyRequests: s.postcopy?.requests ?? 0,
+    postcopyPushed: s.postcopy?.pushedPages ?? 0,
+    destFaults: dest?.postcopy?.faults ?? 0,
+    destCyclesDuringPostcopy: dest?.postcopy?.cycles ?? 0,
     wallSeconds: Number(((performance.now() - t0) / 1000).toFixed(2)),
   };
 }
@@ -114,7 +142,8 @@ async function main(): Promise<void> {
     console.log(
       `${mode.name}: ${rec.state}, ${rec.rounds} rounds, ${rec.bytes} bytes, total ${rec.totalSeconds} s, ` +
         `downtime ${rec.downtimeMs ?? "-"} ms, throttle ${rec.throttlePercent}%, ` +
-        `xbzrle pages ${rec.xbzrlePages}, wall median ${median(walls.get(mode.name)!)} s`,
+        `xbzrle pages ${rec.xbzrlePages}, postcopy requests ${rec.postcopyRequests} ` +
+        `(dest faults ${rec.destFaults}), wall median ${median(walls.get(mode.name)!)} s`,
     );
   }
 }

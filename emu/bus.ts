@@ -90,6 +90,7 @@ export class Bus {
       if (r.device === null) {
         const off = addr - r.base;
         const ram = this.ram;
+        if (ram.absent !== null) ram.requirePresent(off, size);
         return size === 4 ? ram.u32[off >>> 2] : size === 2 ? ram.u16[off >>> 1] : ram.u8[off];
       }
       const v = r.device.read(addr - r.base, size);
@@ -109,6 +110,7 @@ export class Bus {
       if (r.device === null) {
         const off = addr - r.base;
         const ram = this.ram;
+        if (ram.absent !== null) ram.requirePresent(off, size);
         if (size === 4) ram.u32[off >>> 2] = value;
         else if (size === 2) ram.u16[off >>> 1] = value;
         else ram.u8[off] = value;

@@ -19,6 +19,20 @@ export const PAGE_SHIFT = 12;
 /** Dirty-tracking granularity in bytes (4 KiB, QEMU's TARGET_PAGE_SIZE on RISC-V). */
 export const PAGE_SIZE = 1 << PAGE_SHIFT;
 
+/**
+ * A CPU access reached a RAM page that a postcopy destination has not received yet: the
+ * instruction did not execute (its pc stays), and the vCPU waits until the page arrives.
+ */
+export class PageAbsentError extends Error {
+  /** Page index from the start of RAM. */
+  readonly page: number;
+  constructor(page: number) {
+    super(`RAM page ${page} has not arrived yet (postcopy)`);
+    this.name = "PageAbsentError";
+    this.page = page;
+  }
+}
+
 /** Byte-addressed guest RAM; the CPU reaches into the views directly on its hot paths. */
 export class Ram {
   /** Guest physical base address. */
@@ -57,6 +71,13 @@ export class Ram {
    * never migrated, cleared by every store so self-modifying code is exact.
    */
   readonly decoded: Uint8Array;
+  /**
+   * Postcopy destination only: pages not received yet (bit set = absent), else null. While set,
+   * the MMU sends every RAM access through the TLB, whose entries cover present pages only, and
+   * the bus calls {@link Ram.requirePresent} on the rest.
+   */
+  absent: Uint32Array | null = null;
+  private absentLeft = 0;
 
   /** Allocates `size` bytes of zeroed RAM at `base`. */
   constructor(size: number = RAM_DEFAULT_SIZE, base: number = RAM_BASE) {
@@ -93,6 +114,54 @@ export class Ram {
     const words = this.i32;
     const step = PAGE_SIZE >>> 2;
     for (let i = 0; i < words.length; i += step) words[i] |= 0;
+  }
+
+  /** Mark the pages set in `bitmap` absent (postcopy: not received yet); an empty one clears. */
+  markAbsent(bitmap: Uint32Array): void {
+    let n = 0;
+    for (let i = 0; i < bitmap.length; i++) {
+      let b = bitmap[i];
+      while (b !== 0) {
+        b &= b - 1;
+        n++;
+      }
+    }
+    this.absentLeft = n;
+    this.absent = n === 0 ? null : bitmap.slice();
+  }
+
+  /** A postcopy page arrived; when the last one does, RAM is plain RAM again. */
+  markPresent(page: number): void {
+    const a = this.absent;
+    if (a === null) return;
+    const bit = 1 << (page & 31);
+    if ((a[page >>> 5] & bit) === 0) return;
+    a[page >>> 5] &= ~bit;
+    if (--this.absentLeft === 0) this.absent = null;
+  }
+
+  /** Pages still absent (0 outside a postcopy load). */
+  get absentPages(): number {
+    return this.absent === null ? 0 : this.absentLeft;
+  }
+
+  /** True unless the page holding byte offset `off` is absent. */
+  isPresent(off: number): boolean {
+    const a = this.absent;
+    if (a === null) return true;
+    const p = off >>> PAGE_SHIFT;
+    return (a[p >>> 5] & (1 << (p & 31))) === 0;
+  }
+
+  /**
+   * The postcopy fault hook: throws {@link PageAbsentError} when `[off, off+len)` touches a page
+   * not received yet. The bus calls it on RAM accesses that missed the TLB (only while pages are
+   * absent), before anything is read or written.
+   */
+  requirePresent(off: number, len: number): void {
+    if (!this.isPresent(off)) throw new PageAbsentError(off >>> PAGE_SHIFT);
+    const last = off + len - 1;
+    if (!this.isPresent(last)) throw new PageAbsentError(last >>> PAGE_SHIFT);
   }
 
   /** Number of 4 KiB pages, i.e. valid bits in {@link Ram.dirty}. */

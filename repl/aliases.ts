@@ -36,6 +36,11 @@ export const QEMU_ALIASES: readonly Alias[] = [
   { qemu: ["delvm"], ours: (r) => ["delete", ...r], shown: "delete" },
   { qemu: ["migrate_cancel"], ours: (r) => ["migrate-cancel", ...r], shown: "migrate-cancel" },
   {
+    qemu: ["migrate_start_postcopy"],
+    ours: (r) => ["migrate-start-postcopy", ...r],
+    shown: "migrate-start-postcopy",
+  },
+  {
     qemu: ["migrate_continue"],
     ours: (r) => ["migrate-continue", ...r],
     shown: "migrate-continue",

@@ -44,7 +44,7 @@ export function formatStatus(s: MigrationStatus): string[] {
     `uri: ${s.uri}`,
     `rounds: ${s.rounds.length}, converged: ${
       s.state === "active" || s.state === "setup" ? "not yet" : s.converged ? "yes" : "no"
-    }${s.forced ? " (switch-over forced)" : ""}`,
+    }${s.forced ? " (switch-over forced)" : ""}${s.postcopy ? " (switched to postcopy)" : ""}`,
     `transferred: ${s.bytes} bytes, normal: ${s.normalPages} pages, zero: ${s.zeroPages} pages`,
     `total ram: ${s.ramBytes} bytes`,
     `capabilities: ${s.capabilities.length ? s.capabilities.join(", ") : "none"}`,
@@ -58,6 +58,14 @@ export function formatStatus(s: MigrationStatus): string[] {
   }
   if (s.state === "pre-switchover") {
     lines.push("paused before the switch-over: migrate-continue pre-switchover completes it");
+  }
+  if (s.postcopy) {
+    const pc = s.postcopy;
+    lines.push(
+      `postcopy: ${pc.requests} page requests from the destination (${pc.requestedPagesSent} ` +
+        `pages sent first), ${pc.pushedPages} pages pushed in the background, ` +
+        `${pc.discardedPages} pages discarded at the switch-over, ${pc.bytes} bytes since it`,
+    );
   }
   if (s.xbzrle) {
     const x = s.xbzrle;
@@ -98,6 +106,14 @@ export function progressNote(p: PrecopyProgress): string {
 
 /** The line a completed migration ends with, saying what is true of both sides. */
 export function completedLine(s: MigrationStatus): string {
+  if (s.postcopy) {
+    return `migrate: completed to ${s.uri} in postcopy: ${s.bytes} bytes, ${s.rounds.length} ` +
+      `precopy ${s.rounds.length === 1 ? "round" : "rounds"}, downtime ${
+        s.downtimeMs!.toFixed(1)
+      } ms (until the destination ran), then ${s.postcopy.requests} pages requested and ` +
+      `${s.postcopy.pushedPages} pushed; the guest runs at the destination (unless started ` +
+      "paused); this copy is stopped in postmigrate (run --force would run a stale copy)";
+  }
   return `migrate: completed to ${s.uri}: ${s.bytes} bytes in ${s.rounds.length} ${
     s.rounds.length === 1 ? "round" : "rounds"
   }, downtime ${s.downtimeMs!.toFixed(1)} ms (limit ${s.parameters.downtimeLimitMs} ms)${

@@ -98,10 +98,11 @@ export class Mmu {
   /**
    * True when accesses at privilege `mode` need neither translation nor PMP
    * checks, so the run loop may index RAM directly: M mode with no locked
-   * PMP entry (below M, even bare mode goes through the TLB for PMP).
+   * PMP entry (below M, even bare mode goes through the TLB for PMP), and no RAM page absent
+   * (a postcopy destination: the TLB then holds only pages that arrived).
    */
   isDirect(mode: number): boolean {
-    return mode === PRV_M && !this.pmp.anyLocked;
+    return mode === PRV_M && !this.pmp.anyLocked && this.ram.absent === null;
   }
 
   /** True when the hart translates with Sv32 at privilege `mode` (4.1.11). */
@@ -196,7 +197,10 @@ export class Mmu {
     }
     const paPage = pa - (pa & 0xfff);
     const ram = this.ram;
-    if (ram.contains(paPage, 4096) && this.pmp.uniformPage(paPage)) {
+    if (
+      ram.contains(paPage, 4096) && this.pmp.uniformPage(paPage) &&
+      ram.isPresent(paPage - ram.base)
+    ) {
       const pmpProt = this.pmp.allowed(paPage, 4096, mode);
       const prot = this.pageProt & (pmpProt < 0 ? 0 : pmpProt);
       const vpn = vaddr >>> 12;

@@ -15,7 +15,7 @@ export interface MigrationCapabilities {
   autoConverge: boolean;
   /** Stop in `pre-switchover` before the stop-and-copy until migrate-continue. */
   pauseBeforeSwitchover: boolean;
-  /** Allow migrate-start-postcopy (not implemented yet: switching it on is refused). */
+  /** Allow migrate-start-postcopy (and postcopy-after-rounds); tcp: only (a return path). */
   postcopyRam: boolean;
 }
 
@@ -56,8 +56,7 @@ export const MIGRATION_CAPABILITIES: readonly MigrationCapabilityInfo[] = Object
   {
     name: "postcopy-ram",
     key: "postcopyRam",
-    summary: "switch to postcopy with migrate-start-postcopy",
-    unavailable: "postcopy is not implemented in snapshell yet",
+    summary: "allow migrate-start-postcopy: the destination runs at once and pulls the rest",
   },
 ]);
 

@@ -22,6 +22,11 @@ import {
 import { type ByteSource, StreamReader } from "../../migration/stream/reader.ts";
 import { MigrationCancelledError, raceCancel } from "./cancel.ts";
 import { encodeShut } from "./return_path.ts";
+import {
+  PostcopyIncoming,
+  type PostcopyIncomingReport,
+  type PostcopyRunOptions,
+} from "./postcopy_incoming.ts";
 import { collectText, killCommand, spawnShell, withTimeout } from "./transport.ts";
 import { formatMigrationUri, type MigrationUri } from "./uri.ts";
 
@@ -31,6 +36,8 @@ interface IncomingStream {
   source: ByteSource;
   /** Tell the source the outcome (tcp); never throws. */
   answer(loaded: boolean): Promise<void>;
+  /** Send return-path bytes to the source (tcp only; queued in order, never throws). */
+  send?(bytes: Uint8Array): void;
   /**
    * Release everything (at once when `cancelled`); returns a TransportError to report instead of
    * a load error, if any.
@@ -53,6 +60,10 @@ export interface IncomingOptions {
   onProgress?: (bytes: number, total: number | undefined) => void;
   /** Cancels waiting and loading: MigrationCancelledError, nothing kept, the listener closed. */
   signal?: AbortSignal;
+  /** How the guest runs here during a postcopy phase (it starts at MIG_CMD_POSTCOPY_RUN). */
+  postcopy?: PostcopyRunOptions;
+  /** Told when the source switched to postcopy: the guest runs here from now on. */
+  onPostcopy?: () => void;
 }
 
 /** What an accepted migration produced. */
@@ -67,6 +78,8 @@ export interface IncomingResult<M extends Machine> {
   uri: string;
   /** Wall-clock seconds from the first byte to the accepted load. */
   seconds: number;
+  /** The postcopy phase, when the source switched to postcopy (the guest already ran here). */
+  postcopy?: PostcopyIncomingReport;
 }
 
 /** A source that fails with a TransportError when no bytes arrive for `ms`. */
@@ -214,16 +227,24 @@ async function openTcp(host: string, port: number, opts: IncomingOptions): Promi
   }
   const accepted = conn;
   let open = true;
+  // Return-path messages and the final SHUT go out in order, one write after another.
+  let sending: Promise<void> = Promise.resolve();
+  const send = (bytes: Uint8Array) => {
+    sending = sending.then(async () => {
+      let off = 0;
+      while (off < bytes.length) off += await accepted.write(bytes.subarray(off));
+    }).catch(() => {/* the source is gone; the stream's end says so */});
+  };
   return {
+    send,
     source: idleTimeout(
       { read: (into) => accepted.read(into) },
       opts.idleTimeoutMs ?? opts.timeoutMs,
       where,
     ),
     async answer(loaded) {
-      try {
-        await accepted.write(encodeShut(loaded ? 0 : 1));
-      } catch { /* the source is gone; it learns nothing more either way */ }
+      send(encodeShut(loaded ? 0 : 1));
+      await sending;
     },
     close() {
       if (open) accepted.close();
@@ -285,8 +306,17 @@ export async function receiveMigration<M extends Machine>(
       readAhead: stream.source.size !== undefined,
     });
     let report: LoadReport;
+    let postcopy: PostcopyIncomingReport | undefined;
+    const pc = new PostcopyIncoming(machine, stream.send);
     try {
-      report = await machine.load(reader);
+      report = await machine.load(reader, { onCommand: pc.onCommand });
+      if (pc.running) {
+        opts.onPostcopy?.();
+        const ramId = report.sections.find((s) => s.idstr === "ram" && s.sectionId !== undefined)
+          ?.sectionId;
+        postcopy = await pc.run(reader, ramId ?? -1, opts.postcopy);
+        report.bytes = reader.offset;
+      }
     } finally {
       await reader.settle();
     }
@@ -294,6 +324,7 @@ export async function receiveMigration<M extends Machine>(
     return {
       machine,
       report,
+      postcopy,
       ramBytes: layout?.total,
       uri: where,
       seconds: (performance.now() - t0) / 1000,

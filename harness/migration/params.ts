@@ -39,6 +39,11 @@ export interface MigrationParameters {
   cpuThrottleIncrement: number;
   /** auto-converge: the throttle never goes above this percentage. */
   maxCpuThrottle: number;
+  /**
+   * postcopy-ram: switch to postcopy by itself after this many precopy rounds (0: only on
+   * migrate-start-postcopy). A snapshell parameter; QEMU leaves the moment to the user.
+   */
+  postcopyAfterRounds: number;
 }
 
 /** QEMU 7.2's defaults: MAX_THROTTLE (128 MiB/s) and DEFAULT_MIGRATE_SET_DOWNTIME (300 ms). */
@@ -51,6 +56,7 @@ export const DEFAULT_PARAMETERS: Readonly<MigrationParameters> = Object.freeze({
   cpuThrottleInitial: 20,
   cpuThrottleIncrement: 10,
   maxCpuThrottle: 99,
+  postcopyAfterRounds: 0,
 });
 
 /** The target page size the XBZRLE cache is counted in. */
@@ -87,6 +93,12 @@ export function checkParameters(p: MigrationParameters): MigrationParameters {
   }
   const cache = pageCacheSizeProblem(p.xbzrleCacheSize, TARGET_PAGE_SIZE);
   if (cache) throw new MigrationParameterError("xbzrle-cache-size", cache);
+  if (!Number.isSafeInteger(p.postcopyAfterRounds) || p.postcopyAfterRounds < 0) {
+    throw new MigrationParameterError(
+      "postcopy-after-rounds",
+      `${p.postcopyAfterRounds} is not a count`,
+    );
+  }
   percent(p.cpuThrottleInitial, "cpu-throttle-initial", 1, 99);
   percent(p.cpuThrottleIncrement, "cpu-throttle-increment", 1, 99);
   percent(p.maxCpuThrottle, "max-cpu-throttle", p.cpuThrottleInitial, 99);

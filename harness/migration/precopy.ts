@@ -53,6 +53,13 @@ export {
 } from "./status.ts";
 import type { Outgoing } from "./transport.ts";
 import { AutoConverge } from "./auto_converge.ts";
+import {
+  advisePayload,
+  pingPayload,
+  writeCommand,
+} from "../../migration/sections/postcopy_commands.ts";
+import { postcopyPhase } from "./postcopy_source.ts";
+import { MigCommand } from "../../migration/sections/constants.ts";
 
 /** Progress callbacks and cancellation. */
 export interface PrecopyOptions {
@@ -79,6 +86,11 @@ export interface PrecopyOptions {
    * that capability. A cancel meanwhile cancels the migration; the source runs on.
    */
   preSwitchover?(status: MigrationStatus): Promise<void>;
+  /**
+   * postcopy-ram: polled after each round; true switches to postcopy (QEMU's
+   * migrate-start-postcopy). Needs a transport with a return path (tcp).
+   */
+  postcopyRequested?(): boolean;
 }
 
 /** Section framing around a device's payload: type, id, idstr length, instance, version, footer. */
@@ -215,11 +227,12 @@ export async function precopy(
     return status;
   };
   const xbzrleCache = caps.xbzrle ? params.xbzrleCacheSize : null;
+  let xbzrleCacheNow = xbzrleCache;
   const noteXbzrle = () => {
-    if (xbzrleCache === null) return;
+    if (xbzrleCacheNow === null) return;
     const st = ram.stats;
     status.xbzrle = {
-      cacheSize: xbzrleCache,
+      cacheSize: xbzrleCacheNow,
       pages: st.xbzrlePages,
       bytes: st.xbzrleBytes,
       cacheMisses: st.xbzrleCacheMisses,
@@ -227,13 +240,30 @@ export async function precopy(
       skipped: st.xbzrleSkipped,
     };
   };
-  // The cache size is fixed at the START chunk (QEMU resizes a live cache; ours keeps its size).
+  if (caps.postcopyRam && !out.returnPath) {
+    status.state = "failed";
+    status.reason = `postcopy-ram needs a return path, which only tcp: has (not ${uri})`;
+    status.error = new MigrationError("environment", status.reason);
+    await out.abort();
+    return status;
+  }
   ram.xbzrleCacheSize = xbzrleCache;
   machine.liveMigrationSource = true; // the guest runs meanwhile (QEMU's globalstate says so)
+  let postcopy = false;
   try {
     throwIfCancelled(signal);
-    // A QEMU destination confirms the load on the return path only when asked to open it.
-    writeHeader(w, { ...opts, openReturnPath: out.returnPath && machine.qemuLayout });
+    // A QEMU destination confirms the load on the return path only when asked to open it
+    // (postcopy opens it below, with its own commands).
+    writeHeader(w, {
+      ...opts,
+      openReturnPath: !!out.returnPath && machine.qemuLayout && !caps.postcopyRam,
+    });
+    if (caps.postcopyRam) {
+      // QEMU's migration_thread: open the return path, ping, then advise postcopy.
+      writeCommand(w, MigCommand.OPEN_RETURN_PATH);
+      writeCommand(w, MigCommand.PING, pingPayload(1));
+      writeCommand(w, MigCommand.POSTCOPY_ADVISE, advisePayload(ram.pageSize));
+    }
     await writeSetup(w, reg, opts);
     status.state = "active";
     for (let round = 0;; round++) {
@@ -242,6 +272,12 @@ export async function precopy(
         params = checkParameters({ ...options.currentParameters() });
         status.parameters = { ...params };
         bw = params.maxBandwidth;
+        // QEMU's xbzrle_cache_resize: a new size rebuilds the cache, its pages dropped.
+        if (xbzrleCache !== null && params.xbzrleCacheSize !== ram.xbzrleCacheBytes) {
+          ram.resizeXbzrleCache(params.xbzrleCacheSize);
+          if (status.xbzrle) status.xbzrle.cacheSize = params.xbzrleCacheSize;
+          xbzrleCacheNow = params.xbzrleCacheSize;
+        }
       }
       const before = {
         offset: w.offset,
@@ -301,6 +337,14 @@ export async function precopy(
         status.converged = true;
         break;
       }
+      if (
+        caps.postcopyRam &&
+        (options.postcopyRequested?.() ||
+          (params.postcopyAfterRounds > 0 && round + 1 >= params.postcopyAfterRounds))
+      ) {
+        postcopy = true;
+        break;
+      }
       if (round >= params.maxRounds) {
         status.reason = `precopy did not converge in ${
           round + 1
@@ -317,6 +361,19 @@ export async function precopy(
       }
     }
     // Stop-and-copy: the guest does not run from here on.
+    if (postcopy) {
+      sink.racing = false;
+      complete = true; // from the switch-over on, a cancel cannot give the guest back
+      const tStop = performance.now();
+      await postcopyPhase(machine, w, out, opts, status, bw);
+      status.downtimeWallMs = performance.now() - tStop;
+      status.bytes = w.offset;
+      status.normalPages = ram.stats.normalPages;
+      status.zeroPages = ram.stats.zeroPages;
+      status.virtualSeconds = w.offset / bw;
+      status.wallSeconds = (performance.now() - t0) / 1000;
+      return status;
+    }
     if (caps.pauseBeforeSwitchover) {
       status.state = "pre-switchover";
       await raceCancel(options.preSwitchover!(status), signal);

@@ -5,6 +5,7 @@
  */
 import type { MigrationParameters } from "./params.ts";
 import type { MigrationError } from "../../migration/errors.ts";
+import type { PostcopyStatus } from "./postcopy_source.ts";
 import {
   capabilitiesOn,
   type MigrationCapabilities,
@@ -13,12 +14,14 @@ import {
 
 /**
  * Where a migration is, with QEMU's status names (gave up or interrupted = "cancelled";
- * "pre-switchover": converged, guest stopped, waiting for migrate-continue).
+ * "pre-switchover": converged, guest stopped, waiting for migrate-continue; "postcopy-active":
+ * the destination runs the guest and pulls the pages still here).
  */
 export type MigrationState =
   | "setup"
   | "active"
   | "pre-switchover"
+  | "postcopy-active"
   | "completed"
   | "failed"
   | "cancelled";
@@ -97,6 +100,13 @@ export interface MigrationStatus {
   virtualSeconds: number;
   /** Wall-clock duration, seconds. */
   wallSeconds: number;
+  /** Postcopy figures once it switched to postcopy (null: precopy only). */
+  postcopy: PostcopyStatus | null;
+  /**
+   * A postcopy migration failed after the switch-over: the guest can continue on neither side
+   * (the source must not resume it).
+   */
+  guestLost: boolean;
   /** Things the user should know although it completed (a downtime past the limit). */
   warnings: string[];
   /** Why it failed or gave up. */
@@ -163,6 +173,8 @@ export function initialStatus(
     forced: false,
     interrupted: false,
     warnings: [],
+    postcopy: null,
+    guestLost: false,
     guestInsns: 0,
     switchoverInstret: null,
     virtualSeconds: 0,

@@ -23,8 +23,14 @@ export interface Outgoing {
   finish(): Promise<void>;
   /** Drop the stream (never throws). */
   abort(): Promise<void>;
-  /** The destination answers on the connection (tcp): a QEMU one only once asked to. */
-  readonly returnPath?: boolean;
+  /**
+   * The destination's messages (tcp only: QEMU's return path on the same socket), for postcopy:
+   * read them, and close our sending side once the stream is complete.
+   */
+  readonly returnPath?: {
+    read(into: Uint8Array): Promise<number | null>;
+    closeWrite(): Promise<void>;
+  };
 }
 
 /** How an outgoing transport behaves. */
@@ -45,6 +51,7 @@ interface RawOutgoing {
   sink: ByteSink;
   finish(): Promise<void>;
   abort(): Promise<void>;
+  returnPath?: Outgoing["returnPath"];
 }
 
 /**
@@ -261,6 +268,10 @@ async function openTcp(
       close();
       return Promise.resolve();
     },
+    returnPath: {
+      read: (into) => conn.read(into),
+      closeWrite: () => conn.closeWrite().catch(() => {}),
+    },
   };
 }
 
@@ -282,6 +293,6 @@ export async function openOutgoing(
     sink,
     finish: () => raw.finish(),
     abort: () => raw.abort(),
-    returnPath: uri.kind === "tcp",
+    returnPath: raw.returnPath,
   };
 }

@@ -9,6 +9,7 @@ import type { ByteAccess } from "../inspect/byte_access.ts";
 import type { LayoutChunk, LayoutField, StreamLayout } from "../inspect/layout.ts";
 import { CorruptOpError } from "./errors.ts";
 import { setXbzrleField } from "./ram_fields.ts";
+import { setCommandField } from "./command_fields.ts";
 import { type CorruptOp, hexToBytes } from "./ops.ts";
 import { type Piece, PieceTable } from "./pieces.ts";
 import { resolveChunks, resolveField, resolveHeaderChunk, resolveSubsection } from "./selectors.ts";
@@ -143,6 +144,8 @@ export async function applyOp(table: PieceTable, ctx: ApplyContext, op: CorruptO
     }
     case "set-xbzrle":
       return setXbzrleField(table, layout, op.record, op.field, op.value);
+    case "set-command":
+      return setCommandField(table, layout, op.index, op.field, op.value);
   }
 }
 

@@ -7,6 +7,7 @@
  */
 import { CorruptOpError } from "./errors.ts";
 import { checkXbzrleField } from "./ram_fields.ts";
+import { checkCommandField } from "./command_fields.ts";
 
 /** How to damage a footer. */
 export type FooterDamage = "drop" | "id" | "marker";
@@ -44,7 +45,9 @@ export type CorruptOp =
   // meaning level
   | { op: "set-field"; path: string; value: string }
   /** The `record`-th XBZRLE record's `offset`, `encoding`, `length` or `data[I]` (ram_fields.ts). */
-  | { op: "set-xbzrle"; record: number; field: string; value: number };
+  | { op: "set-xbzrle"; record: number; field: string; value: number }
+  /** The `index`-th command's `cmd`, `length`, `data[I]` or decoded field (command_fields.ts). */
+  | { op: "set-command"; index: number; field: string; value: number };
 
 /** Operation names, in the order help lists them. */
 export const OP_NAMES = [
@@ -66,6 +69,7 @@ export const OP_NAMES = [
   "damage-vmdesc",
   "set-field",
   "set-xbzrle",
+  "set-command",
 ] as const;
 
 /** Command-line spellings, one line each, for help text. */
@@ -88,6 +92,8 @@ export const OP_SYNTAX = [
   "vmdesc:drop|length|truncate|json|marker  damage the vmdesc trailer",
   "field:PATH=VALUE           rewrite a field in place (= --set PATH=VALUE)",
   "xbzrle:N:FIELD=VALUE       rewrite XBZRLE record N's offset, encoding, length or data[I]",
+  "command:N:FIELD=VALUE      rewrite command N's cmd, length, data[I], pagesize, " +
+  "target-pagesize, start[K], size[K] or package-length (postcopy)",
 ];
 
 /** Parse an integer written in decimal, hex (0x), octal (0o) or binary (0b). */
@@ -217,6 +223,21 @@ export function parseOpWord(word: string): CorruptOp {
         value: nonNegative(a[1].slice(eqAt + 1), "value"),
       };
     }
+    case "command": {
+      need(2);
+      const eqAt = a[1].indexOf("=");
+      if (eqAt <= 0) {
+        throw new CorruptOpError("syntax", `"${word}" is not command:N:FIELD=VALUE`);
+      }
+      const field = a[1].slice(0, eqAt);
+      checkCommandField(field);
+      return {
+        op: "set-command",
+        index: nonNegative(a[0], "command"),
+        field,
+        value: nonNegative(a[1].slice(eqAt + 1), "value"),
+      };
+    }
     default:
       throw new CorruptOpError(
         "syntax",
@@ -277,6 +298,7 @@ export function checkOp(value: unknown, index: number): CorruptOp {
     "set-subsection-version": ["version"],
     "set-instance": ["instance"],
     "set-xbzrle": ["record", "value"],
+    "set-command": ["index", "value"],
   };
   const strs: Record<string, string[]> = {
     "insert": ["hex"],
@@ -293,6 +315,7 @@ export function checkOp(value: unknown, index: number): CorruptOp {
     "damage-vmdesc": ["how"],
     "set-field": ["path", "value"],
     "set-xbzrle": ["field"],
+    "set-command": ["field"],
   };
   for (const k of ints[o.op] ?? []) {
     if (!Number.isSafeInteger(o[k]) || (o[k] as number) < 0) {
@@ -346,6 +369,8 @@ export function opWord(op: CorruptOp): string {
       return `field:${op.path}=${op.value}`;
     case "set-xbzrle":
       return `xbzrle:${op.record}:${op.field}=${op.field === "offset" ? hex(op.value) : op.value}`;
+    case "set-command":
+      return `command:${op.index}:${op.field}=${op.value}`;
   }
 }
 

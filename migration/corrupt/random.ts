@@ -13,6 +13,9 @@ import { CorruptOpError } from "./errors.ts";
 import type { CorruptOp } from "./ops.ts";
 import { PieceTable } from "./pieces.ts";
 import { xbzrleRecords } from "./ram_fields.ts";
+import { commandRecords } from "./command_fields.ts";
+import type { CommandRecord } from "../inspect/model.ts";
+import { MigCommand } from "../sections/constants.ts";
 import type { RamRecord } from "../inspect/ram_records.ts";
 
 /** A deterministic 32-bit PRNG (splitmix32); identical sequences on every platform. */
@@ -67,6 +70,7 @@ export const STRATEGY_WEIGHTS: Readonly<Record<CorruptOp["op"], number>> = {
   "damage-vmdesc": 2,
   "set-field": 25,
   "set-xbzrle": 6,
+  "set-command": 4,
 };
 
 /** A byte range worth aiming at, and how it is weighted. */
@@ -87,6 +91,8 @@ export class Targets {
   readonly subsections: string[];
   /** XBZRLE records (only streams of the xbzrle capability have them). */
   readonly xbzrle: RamRecord[];
+  /** Commands (postcopy streams, SWITCHOVER_START...). */
+  readonly commands: CommandRecord[];
   private readonly strategies: [CorruptOp["op"], number][];
   private readonly totalWeight: number;
 
@@ -121,6 +127,7 @@ export class Targets {
     this.fieldsBySection = [...by.values()];
     this.subsections = layout.subsections.map((s) => s.path);
     this.xbzrle = xbzrleRecords(layout);
+    this.commands = commandRecords(layout);
     this.strategies = (Object.entries(weights) as [CorruptOp["op"], number][])
       .filter(([op, w]) => w > 0 && this.possible(op));
     this.totalWeight = this.strategies.reduce((s, [, w]) => s + w, 0);
@@ -148,6 +155,8 @@ export class Targets {
         return this.fieldsBySection.length > 0;
       case "set-xbzrle":
         return this.xbzrle.length > 0;
+      case "set-command":
+        return this.commands.length > 0;
       default:
         return this.layout.size > 0;
     }
@@ -300,7 +309,30 @@ export function randomOp(rng: Rng, t: Targets, op = t.strategy(rng)): CorruptOp 
     }
     case "set-xbzrle":
       return randomXbzrleOp(rng, t);
+    case "set-command":
+      return randomCommandOp(rng, t);
   }
+}
+
+/** A command field with a value aimed at one of the destination's checks. */
+function randomCommandOp(rng: Rng, t: Targets): CorruptOp {
+  const index = rng.int(t.commands.length);
+  const c = t.commands[index];
+  const ranges = (c.detail?.fields.ranges as unknown[] | undefined)?.length ?? 0;
+  const fields = ["cmd", "length"];
+  if (c.length > 0) fields.push(`data[${rng.int(c.length)}]`);
+  if (c.cmd === MigCommand.POSTCOPY_ADVISE && c.length === 16) fields.push("pagesize");
+  if (c.cmd === MigCommand.PACKAGED && c.length === 4) fields.push("package-length");
+  if (ranges > 0) fields.push(`start[${rng.int(ranges)}]`, `size[${rng.int(ranges)}]`);
+  const field = rng.pick(fields);
+  const value = field === "cmd"
+    ? rng.pick([0, 2, 5, 7, 8, 12, 0xffff])
+    : field === "length"
+    ? rng.pick([0, 1, 3, 4, 16, c.length + 1, 0xffff])
+    : field.startsWith("data")
+    ? rng.pick([0, 1, 0x80, 0xff])
+    : rng.pick([0, 1, 4095, 8192, 0xffffffff, 2 ** 40]);
+  return { op: "set-command", index, field, value };
 }
 
 /** An XBZRLE field with a value aimed at one of the loader's checks. */

@@ -5,6 +5,7 @@
  * structured warning with a byte offset, and the walk goes on wherever it safely can.
  * @module
  */
+import { describeCommand } from "../sections/postcopy_commands.ts";
 import { MigrationError, StreamFormatError, StreamTruncatedError } from "../errors.ts";
 import { StreamReader } from "../stream/reader.ts";
 import type { InspectInput } from "./input.ts";
@@ -188,16 +189,10 @@ class Walker {
           await this.section(itemStart, type);
         } else if (type === SectionType.COMMAND) {
           const [cmd, len] = await r.retrying(() => [r.be16(), r.be16()]);
-          await r.retrying(() => r.skip(len));
-          this.result.items.push({ type: "command", offset: itemStart, cmd, length: len });
-          if (cmd === 7) {
-            this.warn(
-              "packaged",
-              itemStart,
-              "PACKAGED command: the embedded postcopy stream is not decoded",
-            );
-            break;
-          }
+          const payload = await r.retrying(() => r.bytes(len));
+          // Postcopy's commands decoded; PACKAGED's inner stream follows inline and is read on.
+          const detail = describeCommand(cmd, payload, itemStart);
+          this.result.items.push({ type: "command", offset: itemStart, cmd, length: len, detail });
         } else {
           throw new StreamFormatError(`Unknown savevm section type ${type}`, { offset: itemStart });
         }

@@ -4,6 +4,7 @@
  * @module
  */
 import type { VmDesc, VmDescLocation } from "./vmdesc.ts";
+import type { CommandDetail } from "../sections/postcopy_commands.ts";
 
 /** Something that could not be decoded, or was decoded by guessing, and where. */
 export interface InspectWarning {
@@ -111,6 +112,8 @@ export interface CommandRecord {
   offset: number;
   cmd: number;
   length: number;
+  /** The command's name and decoded payload (postcopy's ADVISE, DISCARD, PACKAGED...). */
+  detail?: CommandDetail;
 }
 
 /** Per-section state aggregated over its chunks (what analyze-migration prints per section). */

@@ -43,7 +43,13 @@ export function renderTree(result: InspectResult, name = "stream", opts: TreeOpt
   line(1, `target page size ${ps.value} (${ps.source})`);
   for (const item of result.items) {
     if (item.type === "command") {
-      line(1, `COMMAND ${at(item.offset)}: cmd ${item.cmd}, ${item.length} data bytes`);
+      const d = item.detail;
+      const fields = d ? commandFields(d.fields) : "";
+      line(
+        1,
+        `COMMAND ${at(item.offset)}: ${d?.name ?? `cmd ${item.cmd}`}, ${item.length} data bytes` +
+          (fields ? `: ${fields}` : "") + (d?.problem ? ` (bad: ${d.problem})` : ""),
+      );
       continue;
     }
     renderChunk(item, line, opts);
@@ -143,4 +149,16 @@ function ramLine(b: RamBlockInfo, pageSize: number): string {
   } bytes (${pages} pages): ${b.zeroPages} zero, ${b.dataPages} non-zero` +
     (b.xbzrlePages ? `, ${b.xbzrlePages} xbzrle` : "") +
     (b.otherPages ? `, ${b.otherPages} other` : "");
+}
+
+/** A command's decoded fields on one line (DISCARD ranges as hex start+length). */
+function commandFields(f: Record<string, unknown>): string {
+  return Object.entries(f).map(([k, v]) =>
+    k === "ranges"
+      ? `ranges ${
+        (v as [number, number][]).map(([s, l]) => `0x${s.toString(16)}+0x${l.toString(16)}`)
+          .join(", ")
+      }`
+      : `${k} ${typeof v === "string" ? `"${v}"` : v}`
+  ).join(", ");
 }

@@ -17,7 +17,7 @@ export interface RamLayout {
 }
 
 /**
- * Read the header, configuration and `ram` block list; undefined when the first section is not
+ * Read the header, configuration, any commands and `ram` block list; undefined when the first section is not
  * `ram`. A total that no machine can have (0, not whole pages, over `maxBytes`: the largest RAM
  * the caller can build) is an IncompatibleError, so no caller tries to build it.
  */
@@ -27,6 +27,11 @@ export async function probeRamLayout(
 ): Promise<RamLayout | undefined> {
   return await r.retrying(() => {
     readPreamble(r);
+    // Commands before the first section (QEMU's OPEN_RETURN_PATH, PING, POSTCOPY_ADVISE).
+    while (r.peekU8(0) === SectionType.COMMAND) {
+      r.skip(3);
+      r.skip(r.be16());
+    }
     if (r.u8() !== SectionType.START) return undefined;
     r.be32();
     if (r.str8() !== "ram") return undefined;

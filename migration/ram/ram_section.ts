@@ -249,6 +249,161 @@ export class RamSection implements IterativeHandlers {
   }
 
   /**
+   * QEMU's xbzrle_cache_resize, mid-flight: a new cache of `bytes` replaces the old one, whose
+   * pages are dropped (they go whole the next time, then as deltas again). Applies to saves
+   * started later too. Throws a SaveError for a size QEMU refuses.
+   */
+  resizeXbzrleCache(bytes: number): void {
+    if (this.xbzrleCacheSize === null) return;
+    this.xbzrleCacheSize = bytes;
+    if (!this.cache) return;
+    let pages = 0;
+    for (const b of this.sendOrder) pages += blockPages(b, this.pageSize);
+    try {
+      this.cache = new PageCache(bytes, this.pageSize, pages);
+    } catch (e) {
+      throw new SaveError(`ram: ${(e as Error).message}`, { section: "ram" });
+    }
+  }
+
+  /** The XBZRLE cache's size now (null: no cache in use). */
+  get xbzrleCacheBytes(): number | null {
+    return this.cache ? this.cache.slots * this.pageSize : null;
+  }
+
+  /**
+   * Postcopy switch-over (guest stopped): a last dirty sync, then the pages still to send as
+   * byte ranges per block, the MIG_CMD_POSTCOPY_RAM_DISCARD content (the destination drops them
+   * and faults them in). From here pages go without XBZRLE, each chunk naming its block first.
+   */
+  startPostcopy(): { idstr: string; ranges: [number, number][] }[] {
+    const pending = this.requirePending("switch to postcopy");
+    this.syncDirty();
+    this.cache = null;
+    this.xbzrleActive = false;
+    this.saveCurrent = undefined;
+    const ps = this.pageSize;
+    const out: { idstr: string; ranges: [number, number][] }[] = [];
+    for (const b of this.sendOrder) {
+      const bm = pending.get(b)!;
+      const ranges: [number, number][] = [];
+      let start = -1;
+      const pages = blockPages(b, ps);
+      for (let p = 0; p <= pages; p++) {
+        const set = p < pages && testPage(bm, p);
+        if (set && start < 0) start = p;
+        else if (!set && start >= 0) {
+          ranges.push([start * ps, (p - start) * ps]);
+          start = -1;
+        }
+      }
+      out.push({ idstr: b.idstr, ranges });
+    }
+    return out;
+  }
+
+  /**
+   * Postcopy: send the page at byte `offset` of block `idstr` now if it is still pending (a
+   * destination's REQ_PAGES); resolves false when it had gone already or is unknown.
+   */
+  async sendRequested(w: StreamWriter, idstr: string, offset: number): Promise<boolean> {
+    const pending = this.requirePending("send a requested page");
+    const b = this.sendOrder.find((x) => x.idstr === idstr);
+    if (!b || offset % this.pageSize !== 0 || offset >= b.bytes.length) return false;
+    const p = offset / this.pageSize;
+    const bm = pending.get(b)!;
+    if (!testPage(bm, p)) return false;
+    const one = newBitmap(blockPages(b, this.pageSize));
+    setPage(one, p);
+    bm[p >>> 5] &= ~(1 << (p & 31));
+    await this.sendBlock(w, b, one);
+    return true;
+  }
+
+  /** Postcopy background push: up to `max` pending pages in order; resolves the pages sent. */
+  async sendSome(w: StreamWriter, max: number): Promise<number> {
+    const pending = this.requirePending("send pages");
+    let sent = 0;
+    for (const b of this.sendOrder) {
+      const bm = pending.get(b)!;
+      const batch = newBitmap(blockPages(b, this.pageSize));
+      let any = false;
+      for (let wi = 0; wi < bm.length && sent < max; wi++) {
+        let bits = bm[wi];
+        while (bits !== 0 && sent < max) {
+          const low = bits & -bits;
+          bits ^= low;
+          batch[wi] |= low;
+          bm[wi] &= ~low;
+          sent++;
+          any = true;
+        }
+      }
+      if (any) await this.sendBlock(w, b, batch);
+      if (sent >= max) break;
+    }
+    return sent;
+  }
+
+  /** Postcopy chunks name their block first (a chunk may be the first the destination reads). */
+  forgetCurrentBlock(): void {
+    this.saveCurrent = undefined;
+  }
+
+  /** The blocks of the load under way (their order in the stream's block list). */
+  get loadingBlocks(): readonly RamBlock[] {
+    return this.loadBlocks;
+  }
+
+  /**
+   * Postcopy destination: pages of block `idstr` this load has received (a live view), or
+   * undefined before the START chunk.
+   */
+  receivedPages(idstr: string): Uint32Array | undefined {
+    const b = this.loadBlocks.find((x) => x.idstr === idstr);
+    return b ? this.received.get(b) : undefined;
+  }
+
+  /**
+   * MIG_CMD_POSTCOPY_RAM_DISCARD on the destination: the pages of `[start, start+length)` are
+   * stale and count as not received (faulted in again). Throws for an unknown block or a range
+   * outside it or not page aligned.
+   */
+  discard(idstr: string, start: number, length: number, at: number): void {
+    const b = this.loadBlocks.find((x) => x.idstr === idstr);
+    const received = b ? this.received.get(b) : undefined;
+    if (!b || !received) {
+      throw new UnknownEntityError(`postcopy discard: unknown RAM block "${idstr}"`, {
+        offset: at,
+        path: "discard.name",
+      });
+    }
+    const ps = this.pageSize;
+    if (start % ps !== 0 || length % ps !== 0 || start + length > b.bytes.length) {
+      throw new StreamFormatError(
+        `postcopy discard range 0x${start.toString(16)}+0x${length.toString(16)} is not ` +
+          `page aligned inside ${idstr} (0x${b.bytes.length.toString(16)} bytes)`,
+        { offset: at, path: "discard.range" },
+      );
+    }
+    for (let p = start / ps, end = (start + length) / ps; p < end; p++) {
+      received[p >>> 5] &= ~(1 << (p & 31));
+    }
+  }
+
+  /**
+   * Postcopy destination: keep the pages loaded so far (no undo: the guest runs on them) and
+   * tell each block which changed; the current block stays for CONTINUE records.
+   */
+  keepLoaded(): void {
+    for (const b of this.loadBlocks) {
+      const changed = this.journal.changedPages(b.bytes);
+      if (changed) b.onLoaded?.(changed);
+    }
+    this.journal.clear();
+  }
+
+  /**
    * Abandon the save under way (the source keeps running): pages not yet sent go back into the
    * dirty bitmaps, so nothing written by the guest is forgotten.
    */

@@ -7,6 +7,7 @@
  */
 import {
   FooterError,
+  IncompatibleError,
   MigrationError,
   StreamFormatError,
   UnknownEntityError,
@@ -47,6 +48,7 @@ import {
 } from "./constants.ts";
 import type { SectionEntry, SectionRegistry } from "./registry.ts";
 import { sectionLabel } from "./label.ts";
+import { describeCommand } from "./postcopy_commands.ts";
 import { cloneRecord } from "../vmstate/clone.ts";
 
 /** Loader policy. */
@@ -74,6 +76,12 @@ export interface LoadStreamOptions extends ExtensionLoadOptions {
   dryRun?: boolean;
   /** Observe each section's vendor verdict as it is judged (before its data is read). */
   onVerdict?: (verdict: SectionVerdict) => void;
+  /**
+   * Handle a QEMU_VM_COMMAND this loader does not know (postcopy's, harness/migration): given
+   * its number, payload and offset; "quit" ends the load there (MIG_CMD_POSTCOPY_RUN: the device
+   * state is committed while the RAM section goes on). Without it such a command is an error.
+   */
+  onCommand?: (cmd: number, payload: Uint8Array, offset: number) => "continue" | "quit";
 }
 
 /** What a successful load found. */
@@ -84,6 +92,8 @@ export interface LoadReport {
   sections: {
     idstr: string;
     instanceId: number;
+    /** The stream's section id (START and FULL). */
+    sectionId?: number;
     type: number;
     offset: number;
     version?: number;
@@ -97,6 +107,8 @@ export interface LoadReport {
   vmdescBytes?: number;
   /** Total bytes consumed. */
   bytes: number;
+  /** True when a command ended the load before EOF (postcopy: RAM still arriving). */
+  quitEarly?: boolean;
 }
 
 interface Pending {
@@ -183,6 +195,7 @@ export async function loadStream(
           instanceId: entry.instanceId,
           type,
           offset,
+          sectionId: head.sectionId,
           version: head.versionId,
           vendor: head.vendor,
         });
@@ -259,14 +272,17 @@ export async function loadStream(
         continue;
       }
       if (type === SectionType.COMMAND) {
-        await r.retrying(() => readCommand(r));
+        if ((await r.retrying(() => readCommand(r, opts.onCommand, reg))) === "quit") {
+          report.quitEarly = true;
+          break;
+        }
         continue;
       }
       throw new StreamFormatError(`Unknown savevm section type ${type}`, { offset });
     }
-    report.vmdescBytes = await readTrailer(r, opts);
+    if (!report.quitEarly) report.vmdescBytes = await readTrailer(r, opts);
     for (const p of byEntry.values()) {
-      if (!p.ended) {
+      if (!p.ended && !report.quitEarly) {
         throw new StreamFormatError(`Section '${sectionLabel(p.entry)}' has no END chunk`, {
           section: sectionLabel(p.entry),
           offset: r.offset,
@@ -471,16 +487,76 @@ async function loadChunk(
   }
 }
 
-function readCommand(r: StreamReader): void {
+/** Postcopy commands a whole-stream load passes over, with their payload length (-1: varies). */
+const OFFLINE_POSTCOPY = new Map<number, number>([
+  [MigCommand.OPEN_RETURN_PATH, 0],
+  [MigCommand.POSTCOPY_ADVISE, -1],
+  [MigCommand.POSTCOPY_RAM_DISCARD, -1],
+  [MigCommand.PACKAGED, 4],
+  [MigCommand.POSTCOPY_LISTEN, 0],
+  [MigCommand.POSTCOPY_RUN, 0],
+]);
+
+/** What of the RAM section a whole-stream load of a postcopy stream checks its commands with. */
+interface PostcopyRam {
+  readonly pageSize: number;
+  discard(idstr: string, start: number, length: number, at: number): void;
+}
+
+/** The registry's RAM section when it can take postcopy's discards (migration/ram). */
+function postcopyRam(reg: SectionRegistry): PostcopyRam | undefined {
+  for (const e of reg.entries) {
+    const h = e.iterative as Partial<PostcopyRam> | undefined;
+    if (h && typeof h.discard === "function" && typeof h.pageSize === "number") {
+      return h as PostcopyRam;
+    }
+  }
+  return undefined;
+}
+
+function readCommand(
+  r: StreamReader,
+  onCommand: LoadStreamOptions["onCommand"],
+  reg: SectionRegistry,
+): "continue" | "quit" {
   const at = r.offset;
   r.skip(1);
   const cmd = r.be16();
   const len = r.be16();
-  r.skip(len);
-  if (cmd === MigCommand.SWITCHOVER_START && len === 0) return;
-  if (cmd === MigCommand.PING && len === 4) return;
-  // The return path is the connection itself: a tcp destination always answers on it.
-  if (cmd === MigCommand.OPEN_RETURN_PATH && len === 0) return;
+  if (onCommand && cmd !== MigCommand.SWITCHOVER_START) {
+    return onCommand(cmd, r.bytes(len), at);
+  }
+  const payload = r.bytes(len);
+  if (cmd === MigCommand.SWITCHOVER_START && len === 0) return "continue";
+  if (cmd === MigCommand.PING && len === 4) return "continue";
+  // A postcopy stream read whole (a file, `check`): its commands are checked and passed over;
+  // the pages they discard come again later in the stream, PACKAGED's content follows inline.
+  if (OFFLINE_POSTCOPY.has(cmd)) {
+    const d = describeCommand(cmd, payload, at);
+    const bad = d.problem ??
+      (OFFLINE_POSTCOPY.get(cmd)! < 0 || len === OFFLINE_POSTCOPY.get(cmd)
+        ? undefined
+        : `length ${len}, expected ${OFFLINE_POSTCOPY.get(cmd)}`);
+    if (bad) throw new StreamFormatError(`${d.name}: ${bad}`, { offset: at, path: "command" });
+    // As a live destination does: page sizes must match, discards must fit their block.
+    const ram = postcopyRam(reg);
+    if (ram && cmd === MigCommand.POSTCOPY_ADVISE && len === 16) {
+      const { pageSizeSummary, targetPageSize } = d.fields;
+      if (pageSizeSummary !== ram.pageSize || targetPageSize !== ram.pageSize) {
+        throw new IncompatibleError(
+          `Postcopy needs matching page sizes: source ${pageSizeSummary}/${targetPageSize}, ` +
+            `here ${ram.pageSize}`,
+          { offset: at, path: "advise.pagesize" },
+        );
+      }
+    }
+    if (ram && cmd === MigCommand.POSTCOPY_RAM_DISCARD) {
+      for (const [start, length] of d.fields.ranges as [number, number][]) {
+        ram.discard(d.fields.block as string, start, length, at);
+      }
+    }
+    return "continue";
+  }
   throw new StreamFormatError(`Unsupported migration command ${cmd} (length ${len})`, {
     offset: at,
   });

@@ -167,6 +167,32 @@ export async function writeCompletion(
   json?.startObject();
   json?.int("page_size", opts.pageSize ?? 4096);
   json?.startArray("devices");
+  await writeDeviceSections(w, reg, opts, json);
+  json?.endArray();
+  json?.endObject();
+  w.u8(SectionType.EOF);
+  if (opts.sendVmdesc !== false && json) {
+    const text = new TextEncoder().encode(json.toString());
+    const start = w.offset;
+    w.u8(SectionType.VMDESCRIPTION);
+    w.be32(text.length);
+    w.bytes(text);
+    opts.onSection?.({ idstr: "vmdesc", type: SectionType.VMDESCRIPTION, start, end: w.offset });
+  }
+  await w.flush();
+}
+
+/**
+ * One FULL section per needed device, with its vmdesc entry when `json` is given: the device
+ * part of a stop-and-copy, and of a postcopy switch-over's MIG_CMD_PACKAGED (no EOF there).
+ */
+export async function writeDeviceSections(
+  w: StreamWriter,
+  reg: SectionRegistry,
+  opts: SaveOptions,
+  json?: QemuJsonWriter,
+): Promise<void> {
+  const ext = extensionsFrom(opts.capabilities ?? []);
   for (const e of reg.ordered()) {
     if (!e.vmsd) continue;
     const state = e.state!();
@@ -191,18 +217,6 @@ export async function writeCompletion(
     opts.onSection?.({ idstr: e.idstr, type: SectionType.FULL, start, end: w.offset });
     await w.maybeFlush();
   }
-  json?.endArray();
-  json?.endObject();
-  w.u8(SectionType.EOF);
-  if (opts.sendVmdesc !== false && json) {
-    const text = new TextEncoder().encode(json.toString());
-    const start = w.offset;
-    w.u8(SectionType.VMDESCRIPTION);
-    w.be32(text.length);
-    w.bytes(text);
-    opts.onSection?.({ idstr: "vmdesc", type: SectionType.VMDESCRIPTION, start, end: w.offset });
-  }
-  await w.flush();
 }
 
 /**

@@ -113,6 +113,19 @@ export const incomingCommand: CommandDef<ShellContext> = {
             idleTimeoutMs: opts.idleTimeout as number | undefined,
             signal,
             onListening: (where) => ctx.io.out(`incoming: listening on ${where}`),
+            // postcopy: the guest starts at MIG_CMD_POSTCOPY_RUN unless paused (-S, or a script
+            // without --run, which then decides where it stops).
+            postcopy: {
+              paused: !!opts.paused || (runCycles === undefined && !ctx.interactive),
+              maxCycles: runCycles,
+            },
+            onPostcopy: () =>
+              ctx.io.out(
+                "incoming: the source switched to postcopy; the device state is here" +
+                  (opts.paused || (runCycles === undefined && !ctx.interactive)
+                    ? " (the guest stays paused; pages still arrive)"
+                    : " and the guest runs, pulling missing pages over the return path"),
+              ),
             // Only a file has a known length; a socket or pipe shows the bytes so far.
             onProgress: (bytes, total) =>
               uri.kind === "file" && total !== undefined
@@ -137,11 +150,20 @@ export const incomingCommand: CommandDef<ShellContext> = {
     let consoleOut = "";
     let ran: { cycles: number; insns: number } | undefined;
     let interrupted = false;
-    if (runCycles !== undefined) {
+    const pc = result.postcopy;
+    const postcopyLine = pc
+      ? `incoming: postcopy completed: ${pc.absentAtStart} pages were missing at the start, ` +
+        `${pc.faults} page faults, ${pc.requests} pages requested over the return path; the ` +
+        `guest ran ${pc.cycles} cycles meanwhile (waited ${(pc.waitSeconds * 1000).toFixed(1)} ms)`
+      : undefined;
+    if (runCycles !== undefined && pc && pc.cycles >= runCycles) {
+      ran = { cycles: pc.cycles, insns: 0 };
+    } else if (runCycles !== undefined) {
       // A session run like `run N`: Ctrl-C stops it (the loaded machine stays installed).
-      const before = m.consoleText.length;
-      const outcome = await session.startRun({ kind: "cycles", count: runCycles }, false).run.done;
-      ran = outcome;
+      const before = pc ? 0 : m.consoleText.length; // postcopy: the guest printed already
+      const count = runCycles - (pc?.cycles ?? 0); // postcopy ran part of it already
+      const outcome = await session.startRun({ kind: "cycles", count }, false).run.done;
+      ran = { ...outcome, cycles: outcome.cycles + (pc?.cycles ?? 0) };
       interrupted = outcome.end === "interrupted";
       consoleOut = m.consoleText.slice(before);
     }
@@ -160,11 +182,13 @@ export const incomingCommand: CommandDef<ShellContext> = {
         interrupted,
         running: runsOn,
         console: consoleOut,
+        postcopy: pc ?? null,
       }));
       if (runsOn) session.startRun({ kind: "forever" }, true, true);
       return interrupted ? EXIT_INTERRUPTED : 0;
     }
     ctx.io.out(loaded);
+    if (postcopyLine) ctx.io.out(postcopyLine);
     if (ran !== undefined) {
       if (consoleOut && !session.echo) {
         (ctx.io.raw ?? ((b: Uint8Array) => Deno.stdout.writeSync(b)))(

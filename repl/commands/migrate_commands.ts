@@ -2,7 +2,9 @@
  * Live migration from the shell, with QEMU's words: `migrate URI` (precopy to file:, exec: or
  * tcp:; `-d` detaches it, as QEMU's `migrate -d`, and the prompt comes back), `migrate-status`,
  * `migrate-set-parameters` (applied to a migration in flight at its next round) and
- * `migrate-cancel`. After a completed migration the source stays stopped in postmigrate. They
+ * `migrate-cancel`, `migrate-start-postcopy` (postcopy-ram: the destination runs from then on and
+ * pulls the pages still here). After a completed migration the source stays stopped in
+ * postmigrate, and after a postcopy that failed too (the guest is lost on both sides). They
  * parse words and print; the migration itself lives in harness/migration.
  * @module
  */
@@ -47,6 +49,8 @@ interface SessionMigration {
   detached?: { controller: AbortController; done: Promise<number> };
   /** Set while a migration waits in pre-switchover: migrate-continue calls it. */
   resume?: () => void;
+  /** migrate-start-postcopy was given for the migration in progress. */
+  startPostcopy?: boolean;
 }
 
 const perSession = new WeakMap<Session, SessionMigration>();
@@ -98,6 +102,12 @@ const parameterOptions: OptionDef<ShellContext>[] = [
     description: "auto-converge: the highest throttle (default 99)",
     type: countType,
   },
+  {
+    flags: "--postcopy-after-rounds <n>",
+    description: "postcopy-ram: switch to postcopy after n precopy rounds (default 0: only on " +
+      "migrate-start-postcopy)",
+    type: countType,
+  },
 ];
 
 /** Parameters with the options' overrides applied and checked. */
@@ -114,6 +124,9 @@ function withOverrides(base: MigrationParameters, opts: OptionValues): Migration
     p.cpuThrottleIncrement = opts.cpuThrottleIncrement as number;
   }
   if (opts.maxCpuThrottle !== undefined) p.maxCpuThrottle = opts.maxCpuThrottle as number;
+  if (opts.postcopyAfterRounds !== undefined) {
+    p.postcopyAfterRounds = opts.postcopyAfterRounds as number;
+  }
   if (opts.onNoConvergence !== undefined) {
     p.onNoConvergence = opts.onNoConvergence as NoConvergencePolicy;
   }
@@ -160,6 +173,10 @@ function report(ctx: ShellContext, status: MigrationStatus, json: boolean): numb
   if (status.state === "cancelled") {
     ctx.io.err(`migrate: gave up: ${status.reason}; the guest keeps running here`);
     return 1;
+  }
+  if (status.guestLost) {
+    ctx.io.err(`migrate: failed in postcopy: ${status.reason}`);
+    throw status.error!;
   }
   ctx.io.err(`migrate: failed, the guest keeps running here`);
   throw status.error!;
@@ -211,6 +228,7 @@ async function migrateOnce(
           return now;
         },
         onStart: (s) => mig.last = s,
+        postcopyRequested: () => mig.startPostcopy === true,
         onRound: (r) => {
           if (!opts.json) ctx.io.out(formatRound(r));
         },
@@ -221,11 +239,19 @@ async function migrateOnce(
     mig.current = undefined;
     mig.resume = undefined;
     if (status.state === "completed") session.postmigrate = { machine, uri: text };
+    // A postcopy that failed: the source's RAM is stale, so it must not run (QEMU's failed).
+    if (status.guestLost) {
+      session.postmigrate = { machine, uri: `${text}, where postcopy failed` };
+    }
     return status;
   } finally {
     mig.current = undefined;
+    mig.startPostcopy = undefined;
     bar.done();
-    if (status?.state !== "completed" && active && stopped && session.machine === machine) {
+    if (
+      status?.state !== "completed" && !status?.guestLost && active && stopped &&
+      session.machine === machine
+    ) {
       // The source keeps running: resume the background run it had.
       const rest = remainingGoal(active.goal, stopped.cycles);
       if (rest) session.startRun(rest, true, active.paced);
@@ -361,6 +387,7 @@ export const migrateSetParametersCommand: CommandDef<ShellContext> = {
       ctx.io.out(`cpu-throttle-initial: ${p.cpuThrottleInitial}`);
       ctx.io.out(`cpu-throttle-increment: ${p.cpuThrottleIncrement}`);
       ctx.io.out(`max-cpu-throttle: ${p.maxCpuThrottle}`);
+      ctx.io.out(`postcopy-after-rounds: ${p.postcopyAfterRounds}`);
       if (mig.detached) ctx.io.out("(the migration in progress takes them at its next round)");
     }
     return Promise.resolve(0);
@@ -410,6 +437,31 @@ export const migrateContinueCommand: CommandDef<ShellContext> = {
   },
 };
 
+/** `migrate-start-postcopy`: switch the migration in progress to postcopy, as QEMU's. */
+export const migrateStartPostcopyCommand: CommandDef<ShellContext> = {
+  name: "migrate-start-postcopy",
+  summary: "Switch the migration in progress (migrate -d) to postcopy after its current round: " +
+    "the destination runs the guest at once and pulls the pages still here (postcopy-ram on)",
+  run(ctx): Promise<number> {
+    const mig = migrationOf(ctx.session);
+    if (!mig.capabilities.postcopyRam) {
+      throw new UsageError(
+        "Enable postcopy with migrate_set_capability before the start of migration " +
+          "(set capability postcopy-ram on)",
+      );
+    }
+    const state = mig.last?.state;
+    if (!mig.detached || (state !== "setup" && state !== "active")) {
+      throw new UsageError(
+        `Postcopy must be started after migration has been started (state: ${state ?? "none"})`,
+      );
+    }
+    mig.startPostcopy = true;
+    ctx.io.out("migrate-start-postcopy: switching to postcopy after the current round");
+    return Promise.resolve(0);
+  },
+};
+
 /** Every migration command but incoming (incoming_command.ts), for repl/commands/mod.ts. */
 export const migrateCommands: CommandDef<ShellContext>[] = [
   migrateCommand,
@@ -417,4 +469,5 @@ export const migrateCommands: CommandDef<ShellContext>[] = [
   migrateSetParametersCommand,
   migrateCancelCommand,
   migrateContinueCommand,
+  migrateStartPostcopyCommand,
 ];

@@ -79,3 +79,27 @@ Deno.test("prefault() changes no byte, dirty bit or written bit", () => {
   assertEquals(nonzeroWords, 2, "only the two words written hold data");
   assertEquals([ram.dirty, ram.written], [dirty, written]);
 });
+
+Deno.test("postcopy hook: absent pages fault on the bus before any byte moves, until they arrive", async () => {
+  const { Bus } = await import("../../emu/bus.ts");
+  const { PageAbsentError } = await import("../../emu/ram.ts");
+  const ram = new Ram(4 * 4096);
+  const bus = new Bus(ram);
+  const absent = new Uint32Array(1);
+  absent[0] = 0b0110; // pages 1 and 2
+  ram.markAbsent(absent);
+  assertEquals(ram.absentPages, 2);
+  assert(ram.isPresent(0) && !ram.isPresent(4096));
+  bus.store(RAM_BASE + 8, 4, 0x1234);
+  throws(() => bus.load(RAM_BASE + 4096, 4), (e: unknown) => {
+    return e instanceof PageAbsentError && e.page === 1;
+  });
+  throws(() => bus.store(RAM_BASE + 2 * 4096 + 4, 4, 7), PageAbsentError);
+  assertEquals(ram.u32[(2 * 4096 + 4) >> 2], 0, "nothing was written");
+  ram.markPresent(1);
+  assertEquals(bus.load(RAM_BASE + 4096, 4), 0);
+  ram.markPresent(2);
+  assertEquals(ram.absent, null, "the last page turns the hook off");
+  ram.markAbsent(new Uint32Array(1));
+  assertEquals(ram.absent, null, "an empty set is no set");
+});

@@ -72,3 +72,38 @@ export function memoryOutgoing(): Outgoing & { bytes(): Uint8Array; ended: strin
   };
   return out;
 }
+
+/**
+ * The bytes of a postcopy migration of a warmed-up memwriter (2 precopy rounds, then postcopy),
+ * sent over loopback TCP to a destination in this process, and the source at the switch-over.
+ */
+export async function postcopyStream(): Promise<{ bytes: Uint8Array; source: VirtMachine }> {
+  const { receiveMigration } = await import("../../../harness/migration/incoming.ts");
+  const { openOutgoing } = await import("../../../harness/migration/transport.ts");
+  const { precopy } = await import("../../../harness/migration/precopy.ts");
+  const { DEFAULT_PARAMETERS } = await import("../../../harness/migration/params.ts");
+  const { NO_MIGRATION_CAPABILITIES } = await import("../../../harness/migration/capabilities.ts");
+  const src = memwriter({ pagesPerRound: 16, delay: 2000, regionPages: 64, reportEvery: 64 });
+  src.run(3_000_000);
+  let listening!: (port: number) => void;
+  const port = new Promise<number>((r) => listening = r);
+  const incoming = receiveMigration(
+    { kind: "tcp", host: "127.0.0.1", port: 0 },
+    (ram) => new VirtMachine({ ramSize: ram }),
+    { onListening: (u) => listening(Number(u.split(":").pop())), timeoutMs: 20_000 },
+  );
+  const out = await openOutgoing({ kind: "tcp", host: "127.0.0.1", port: await port });
+  const sent = new MemorySink();
+  const tee = {
+    ...out,
+    sink: { write: (c: Uint8Array) => sent.write(c.slice()).then(() => out.sink.write(c)) },
+  };
+  const status = await precopy(src, tee, "tcp:test", {
+    ...DEFAULT_PARAMETERS,
+    downtimeLimitMs: 0,
+    postcopyAfterRounds: 2,
+  }, { capabilities: { ...NO_MIGRATION_CAPABILITIES, postcopyRam: true } });
+  await incoming;
+  if (status.state !== "completed") throw new Error(`postcopy: ${status.reason}`);
+  return { bytes: sent.bytes(), source: src };
+}

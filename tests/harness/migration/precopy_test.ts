@@ -710,3 +710,35 @@ Deno.test("a link cut in each phase (throttled or xbzrle rounds, pre-switchover,
     ok(!src.consoleText.includes("CORRUPTION"), phase);
   }
 });
+
+Deno.test("xbzrle-cache-size changed mid-flight rebuilds the cache at the next round (QEMU's resize)", async () => {
+  const src = memwriter({ regionPages: 32, pagesPerRound: 16, delay: 2000, reportEvery: 64 });
+  src.run(2_000_000);
+  const base: MigrationParameters = {
+    ...DEFAULT_PARAMETERS,
+    downtimeLimitMs: 0,
+    maxRounds: 4,
+    onNoConvergence: "force",
+    xbzrleCacheSize: 1 << 20,
+  };
+  let rounds = 0;
+  const out = memoryOutgoing();
+  const status = await precopy(src, out, "mem:", base, {
+    capabilities: {
+      xbzrle: true,
+      autoConverge: false,
+      pauseBeforeSwitchover: false,
+      postcopyRam: false,
+    },
+    onRound: () => rounds++,
+    currentParameters: () => rounds >= 2 ? { ...base, xbzrleCacheSize: 2 << 20 } : base,
+  });
+  strictEqual(status.state, "completed");
+  strictEqual(status.xbzrle?.cacheSize, 2 << 20);
+  strictEqual(status.parameters.xbzrleCacheSize, 2 << 20);
+  ok(status.xbzrle!.cacheMisses > 0);
+  // The stream still loads to the source's state.
+  const dest = new VirtMachine({ ramSize: 16 << 20 });
+  await dest.load(StreamReader.fromBytes(out.bytes()));
+  deepStrictEqual(fingerprint(dest).ram, fingerprint(src).ram);
+});

@@ -177,7 +177,13 @@ Deno.test("decoder: bad magic, commands, unknown PART ids and mismatched footers
   const footer = w.at;
   w.u8(0x7e).be32(5).u8(0);
   const r = await inspect(bytesInput(w.bytes()));
-  assertEquals(r.items[0], { type: "command", offset: 14, cmd: 11, length: 0 });
+  assertEquals(r.items[0], {
+    type: "command",
+    offset: 14,
+    cmd: 11,
+    length: 0,
+    detail: { name: "MIG_CMD_SWITCHOVER_START", fields: {} },
+  });
   assertEquals(codes(r), ["unknown-section-id", "no-schema", "no-vmdesc"]);
   assertEquals(chunks(r).map((c) => [c.offset, c.footer?.offset]), [[19, 24], [full, footer]]);
   assertEquals(r.end.complete, true);

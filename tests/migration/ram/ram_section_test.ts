@@ -528,3 +528,59 @@ Deno.test("xbzrle: a bad encoding, length, delta or a page never sent is a typed
     deepStrictEqual(block.bytes, before, `${what}: the page sent earlier is rolled back too`);
   }
 });
+
+Deno.test("xbzrle: resizing the cache mid-flight drops its pages, as QEMU's xbzrle_cache_resize", async () => {
+  const { block, section } = tiny();
+  section.xbzrleCacheSize = 4 * PS;
+  block.bytes.set(pageOf(0x11), PS);
+  section.saveSetup(new StreamWriter());
+  await section.saveIterate(new StreamWriter());
+  block.bytes[PS + 8] = 0x99;
+  setPage(block.dirty, 1);
+  section.syncDirty();
+  await section.saveIterate(new StreamWriter()); // a miss: page 1 is cached now
+  strictEqual(section.xbzrleCacheBytes, 4 * PS);
+  section.resizeXbzrleCache(8 * PS);
+  strictEqual(section.xbzrleCacheBytes, 8 * PS, "the new size is in force");
+  block.bytes[PS + 9] = 0x77;
+  setPage(block.dirty, 1);
+  section.syncDirty();
+  const after = new StreamWriter();
+  await section.saveIterate(after);
+  const bytes = after.take();
+  strictEqual(bytes.length, 8 + PS + 8, "the cached copy went with the old cache: sent whole");
+  strictEqual(section.stats.xbzrleCacheMisses, 2);
+  throws(() => section.resizeXbzrleCache(3 * PS), /power of two/);
+});
+
+Deno.test("postcopy source: discard ranges of the dirty pages, requested pages first, the push", async () => {
+  const { block, section } = tiny(8);
+  section.saveSetup(new StreamWriter());
+  await section.saveIterate(new StreamWriter());
+  for (const p of [1, 2, 5]) setPage(block.dirty, p);
+  deepStrictEqual(section.startPostcopy(), [{
+    idstr: "blk",
+    ranges: [[PS, 2 * PS], [5 * PS, PS]],
+  }]);
+  const w = new StreamWriter();
+  strictEqual(await section.sendRequested(w, "blk", 5 * PS), true);
+  strictEqual(await section.sendRequested(w, "blk", 5 * PS), false, "sent already");
+  strictEqual(await section.sendRequested(w, "nope", 0), false);
+  strictEqual(await section.sendSome(w, 1), 1);
+  strictEqual(section.pendingPages, 1);
+  strictEqual(await section.sendSome(w, 10), 1);
+  strictEqual(section.pendingPages, 0);
+});
+
+Deno.test("postcopy destination: a discard un-receives pages; bad ranges are typed errors", async () => {
+  const { section } = tiny();
+  const full = b(be64(PS + RamFlag.ZERO), str8("blk"), 0, be64(RamFlag.EOS));
+  await loadChunks(section, [[START, "start"], [full, "part"]]);
+  const recv = section.receivedPages("blk")!;
+  strictEqual(recv[0], 0b010);
+  section.discard("blk", PS, PS, 0);
+  strictEqual(recv[0], 0);
+  throws(() => section.discard("blk", 1, PS, 7), /not page aligned/);
+  throws(() => section.discard("blk", 2 * PS, 2 * PS, 7), /not page aligned inside/);
+  throws(() => section.discard("other", 0, PS, 7), /unknown RAM block/);
+});

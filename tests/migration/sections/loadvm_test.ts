@@ -245,7 +245,7 @@ Deno.test("loadStream() rejects an unknown section type byte", async () => {
   }
 });
 
-Deno.test("loadStream() accepts SWITCHOVER_START and PING commands and rejects others", async () => {
+Deno.test("loadStream() accepts SWITCHOVER_START, PING and postcopy's commands and rejects others", async () => {
   const src = makeWorld();
   const bytes = await saved(src);
   const l = await layout();
@@ -260,9 +260,31 @@ Deno.test("loadStream() accepts SWITCHOVER_START and PING commands and rejects o
   await load(dest, withCmds);
   deepStrictEqual(snapshot(dest), snapshot(src));
   await failsCleanly(
-    b(bytes.subarray(0, end), [0x08, 0, 7, 0, 4, 0, 0, 0, 0], bytes.subarray(end)),
+    b(bytes.subarray(0, end), [0x08, 0, 8, 0, 0], bytes.subarray(end)),
     StreamFormatError,
-    /Unsupported migration command 7/,
+    /Unsupported migration command 8/,
+  );
+  // A postcopy stream read whole: OPEN_RETURN_PATH, ADVISE, LISTEN, RUN pass; bad ones do not.
+  const postcopy = b(
+    bytes.subarray(0, end),
+    [0x08, 0, 1, 0, 0],
+    [0x08, 0, 3, 0, 16, ...new Array(6).fill(0), 0x10, 0, ...new Array(6).fill(0), 0x10, 0],
+    [0x08, 0, 4, 0, 0],
+    [0x08, 0, 5, 0, 0],
+    bytes.subarray(end),
+  );
+  const dest2 = makeWorld(1);
+  await load(dest2, postcopy);
+  deepStrictEqual(snapshot(dest2), snapshot(src));
+  await failsCleanly(
+    b(bytes.subarray(0, end), [0x08, 0, 3, 0, 3, 1, 2, 3], bytes.subarray(end)),
+    StreamFormatError,
+    /MIG_CMD_POSTCOPY_ADVISE: length 3, expected 0 or 16/,
+  );
+  await failsCleanly(
+    b(bytes.subarray(0, end), [0x08, 0, 6, 0, 3, 1, 0, 0], bytes.subarray(end)),
+    StreamFormatError,
+    /MIG_CMD_POSTCOPY_RAM_DISCARD: unknown version 1/,
   );
 });
 
