@@ -17,8 +17,6 @@ import { openOutgoing } from "../../../harness/migration/transport.ts";
 import { TransportError } from "../../../migration/errors.ts";
 import { fingerprint, memwriter } from "./_guest.ts";
 import { MemorySink } from "../../../migration/stream/io.ts";
-import { StreamReader } from "../../../migration/stream/reader.ts";
-import { bytesInput, inspect, renderTree } from "../../../migration/inspect/mod.ts";
 
 const POSTCOPY: MigrationCapabilities = { ...NO_MIGRATION_CAPABILITIES, postcopyRam: true };
 
