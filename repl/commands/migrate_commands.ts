@@ -404,6 +404,15 @@ export const migrateCancelCommand: CommandDef<ShellContext> = {
       ctx.io.out("migrate-cancel: no migration in progress");
       return 0;
     }
+    if (migrationOf(ctx.session).last?.state === "postcopy-active") {
+      // The destination already runs the guest on the pages it has: stopping now would leave the
+      // guest whole on neither side, so postcopy runs to its end (or to a failed link).
+      ctx.io.err(
+        "migrate-cancel: postcopy has started: the destination runs the guest, so the " +
+          "migration cannot be cancelled any more; it runs to completion (migrate-status)",
+      );
+      return 1;
+    }
     d.controller.abort();
     await d.done; // its own report says what was cancelled
     return 0;

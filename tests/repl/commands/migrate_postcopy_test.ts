@@ -143,3 +143,18 @@ Deno.test("two processes over tcp in postcopy: the destination's console carries
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("migrate-cancel in postcopy-active refuses: the destination already runs the guest", async () => {
+  const ctx = captureContext();
+  const mig = migrationOf(ctx.session);
+  const controller = new AbortController();
+  mig.detached = { controller, done: Promise.resolve(0) };
+  mig.last = { state: "postcopy-active" } as typeof mig.last;
+  try {
+    strictEqual(await run(ctx, "migrate_cancel"), 1);
+    ok(/postcopy has started.*cannot be cancelled/.test(ctx.errText()), ctx.errText());
+    ok(!controller.signal.aborted, "the migration was not aborted");
+  } finally {
+    mig.detached = undefined;
+  }
+});
