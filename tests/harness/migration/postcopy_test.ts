@@ -82,8 +82,9 @@ function relay(target: number, opts: { holdShut?: boolean } = {}) {
     await Promise.all([
       pump(a, b, () => true).then(async () => {
         sourceDone = true;
-        if (opts.holdShut) cutNow();
-        else await b.closeWrite().catch(() => {});
+        // Half-close, never close: a close with the destination's unread messages still queued
+        // here resets the connection and can drop the stream's last bytes before it reads them.
+        await b.closeWrite().catch(() => {});
       }),
       pump(b, a, () => !(opts.holdShut && sourceDone)),
     ]);
