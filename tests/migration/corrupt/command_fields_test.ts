@@ -4,7 +4,6 @@
  * command corruptions (the fuzzer's strategy) only ever give a typed error or a clean load.
  */
 import { ok, strictEqual, throws } from "node:assert/strict";
-import { VirtMachine } from "../../../emu/virt.ts";
 import { applyOps } from "../../../migration/corrupt/apply.ts";
 import { CorruptOpError } from "../../../migration/corrupt/errors.ts";
 import { layoutOfBytes } from "../../../migration/corrupt/mod.ts";
@@ -14,7 +13,7 @@ import { commandRecords } from "../../../migration/corrupt/command_fields.ts";
 import { IncompatibleError, MigrationError, StreamFormatError } from "../../../migration/errors.ts";
 import { bytesAccess } from "../../../migration/inspect/byte_access.ts";
 import { MigCommand } from "../../../migration/sections/constants.ts";
-import { StreamReader } from "../../../migration/stream/reader.ts";
+import { loadError } from "./_load.ts";
 import { postcopyStream } from "../../harness/migration/_guest.ts";
 
 const { bytes: stream } = await postcopyStream();
@@ -22,18 +21,6 @@ const layout = await layoutOfBytes(stream);
 const ctx = { layout, input: bytesAccess(stream) };
 const commands = commandRecords(layout);
 const indexOf = (cmd: number) => commands.findIndex((c) => c.cmd === cmd);
-
-async function loadError(bytes: Uint8Array): Promise<unknown> {
-  const d = new VirtMachine({ ramSize: 16 << 20 });
-  const before = d.ram.u8.slice();
-  try {
-    await d.load(StreamReader.fromBytes(bytes));
-    return undefined;
-  } catch (e) {
-    ok(d.ram.u8.every((v, i) => v === before[i]), "a failed load changes no RAM");
-    return e;
-  }
-}
 
 async function corrupted(word: string): Promise<unknown> {
   const op = parseOpWord(word);

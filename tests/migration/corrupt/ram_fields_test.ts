@@ -5,7 +5,6 @@
  * error or a clean load.
  */
 import { deepStrictEqual, ok, strictEqual, throws } from "node:assert/strict";
-import { VirtMachine } from "../../../emu/virt.ts";
 import { applyOps } from "../../../migration/corrupt/apply.ts";
 import { CorruptOpError } from "../../../migration/corrupt/errors.ts";
 import { layoutOfBytes } from "../../../migration/corrupt/mod.ts";
@@ -14,7 +13,7 @@ import { randomOp, Rng, STRATEGY_WEIGHTS, Targets } from "../../../migration/cor
 import { xbzrleRecords } from "../../../migration/corrupt/ram_fields.ts";
 import { MigrationError } from "../../../migration/errors.ts";
 import { bytesAccess } from "../../../migration/inspect/byte_access.ts";
-import { StreamReader } from "../../../migration/stream/reader.ts";
+import { loadError } from "./_load.ts";
 import { DEFAULT_PARAMETERS } from "../../../harness/migration/params.ts";
 import { precopy } from "../../../harness/migration/precopy.ts";
 import { memoryOutgoing, memwriter } from "../../harness/migration/_guest.ts";
@@ -44,19 +43,6 @@ async function xbzrleStream(): Promise<Uint8Array> {
 const stream = await xbzrleStream();
 const layout = await layoutOfBytes(stream);
 const ctx = { layout, input: bytesAccess(stream) };
-
-/** Load `bytes` into a fresh machine: the error, or undefined; on error the RAM is untouched. */
-async function loadError(bytes: Uint8Array): Promise<unknown> {
-  const d = new VirtMachine({ ramSize: 16 << 20 });
-  const before = d.ram.u8.slice();
-  try {
-    await d.load(StreamReader.fromBytes(bytes));
-    return undefined;
-  } catch (e) {
-    ok(d.ram.u8.every((v, i) => v === before[i]), "a failed load changes no RAM");
-    return e;
-  }
-}
 
 Deno.test("the stream has XBZRLE records and loads as it is", async () => {
   ok(xbzrleRecords(layout).length > 10, `${xbzrleRecords(layout).length} records`);
