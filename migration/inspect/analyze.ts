@@ -69,37 +69,17 @@ export function structValue(st: DecodedStruct): Record<string, PlainJson> {
  * Serialise exactly as the script's `json.JSONEncoder(indent=4, separators=(',', ': '))` does
  * (ASCII-only escapes), so files such as extract's desc.json and state.json match byte for byte.
  */
-export function pythonJson(v: PlainJson, indent = 4, level = 0): string {
-  if (v === null) return "null";
-  if (typeof v === "boolean" || typeof v === "number") return String(v);
-  if (typeof v === "string") return pyString(v);
-  const pad = "\n" + " ".repeat(indent * (level + 1));
-  const end = "\n" + " ".repeat(indent * level);
-  if (Array.isArray(v)) {
-    if (v.length === 0) return "[]";
-    return "[" + pad + v.map((x) => pythonJson(x, indent, level + 1)).join("," + pad) + end + "]";
-  }
-  const keys = Object.keys(v);
-  if (keys.length === 0) return "{}";
-  return "{" + pad +
-    keys.map((k) => pyString(k) + ": " + pythonJson(v[k], indent, level + 1)).join("," + pad) +
-    end + "}";
+export function pythonJson(v: PlainJson, indent = 4): string {
+  // JSON.stringify with an indent lays out, orders keys and escapes quotes, backslashes and
+  // control characters exactly as Python's encoder does; only `ensure_ascii` is left: DEL and
+  // everything above it as \uXXXX (lower-case hex, surrogate pairs for astral characters, which
+  // JavaScript strings already hold as pairs). Structure is ASCII, so only strings can match.
+  return JSON.stringify(v, null, indent).replace(NON_ASCII, asciiEscape);
 }
 
-const PY_ESCAPES: Record<string, string> = {
-  '"': '\\"',
-  "\\": "\\\\",
-  "\n": "\\n",
-  "\r": "\\r",
-  "\t": "\\t",
-  "\b": "\\b",
-  "\f": "\\f",
-};
+/** What Python's `ensure_ascii` escapes that JSON.stringify leaves as it is. */
+const NON_ASCII = /[\u007f-\uffff]/g;
 
-function pyString(s: string): string {
-  return '"' +
-    s.replace(
-      /[^ -~]|["\\]/g,
-      (c) => PY_ESCAPES[c] ?? "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0"),
-    ) + '"';
+function asciiEscape(c: string): string {
+  return "\\u" + c.charCodeAt(0).toString(16).padStart(4, "0");
 }

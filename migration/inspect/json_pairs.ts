@@ -46,7 +46,17 @@ export class JsonObject {
 
 /** Set an own property even for keys like `__proto__`, so hostile names cannot reach prototypes. */
 export function setKey(obj: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  // Only `__proto__` is an accessor on Object.prototype; any other key assigned plainly becomes an
+  // own data property in the same place, and keeps the object in V8's fast mode (a
+  // defineProperty per key made every decoded struct a dictionary).
+  if (key === "__proto__") {
+    Object.defineProperty(obj, key, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  } else obj[key] = value;
 }
 
 /** Collapse to plain JS values as Python's OrderedDict hook does: first position, last value. */

@@ -20,7 +20,15 @@ export interface InspectWarning {
 
 /** A decoded leaf value from a VMSD field. */
 export type LeafValue =
-  | { kind: "int"; size: number; signed: boolean; value: bigint; unsigned: bigint }
+  | {
+    kind: "int";
+    size: number;
+    signed: boolean;
+    readonly value: bigint;
+    readonly unsigned: bigint;
+    /** The wire bytes as read, big-endian unsigned: a number up to 48 bits (no BigInt to make). */
+    readonly raw?: number | bigint;
+  }
   | { kind: "bool"; value: boolean }
   | { kind: "bytes"; bytes: Uint8Array };
 

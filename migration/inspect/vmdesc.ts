@@ -191,6 +191,11 @@ export function deviceKey(name: string, instanceId: number): string {
   return `${name}\u0000${instanceId}`;
 }
 
+/** Where a field entry sits, for problems (spelled out only for one: a pc guest has thousands). */
+function fieldAt(where: string, i: number): string {
+  return `${where}.fields[${i}]`;
+}
+
 function toVmsd(o: JsonObjectLike, where: string, problems: string[]): VmsdDesc {
   const vmsdName = member(o, "vmsd_name");
   const version = member(o, "version");
@@ -198,33 +203,34 @@ function toVmsd(o: JsonObjectLike, where: string, problems: string[]): VmsdDesc 
   const fl = member(o, "fields");
   if (!Array.isArray(fl)) problems.push(`${where}: fields is missing or not a list`);
   else {
-    fl.forEach((f, i) => {
-      // (Spelled out only for a problem: a pc guest's vmdesc has thousands of fields.)
-      const at = () => `${where}.fields[${i}]`;
-      if (!isObject(f)) return void problems.push(`${at()} is not an object`);
+    for (let i = 0; i < fl.length; i++) {
+      const f = fl[i];
+      if (!isObject(f)) {
+        problems.push(`${fieldAt(where, i)} is not an object`);
+        continue;
+      }
       const name = member(f, "name");
       const type = member(f, "type");
       const size = member(f, "size");
       const index = member(f, "index");
       const arrayLen = member(f, "array_len");
-      const st = member(f, "struct");
-      if (typeof name !== "string") problems.push(`${at()} has no name`);
-      if (typeof size !== "number" || size < 0 || !Number.isInteger(size)) {
-        problems.push(`${at()} has no valid size`);
-      }
+      const validSize = typeof size === "number" && size >= 0 && Number.isInteger(size);
+      if (typeof name !== "string") problems.push(`${fieldAt(where, i)} has no name`);
+      if (!validSize) problems.push(`${fieldAt(where, i)} has no valid size`);
       const fd: FieldDesc = {
         name: typeof name === "string" ? name : `#${i}`,
         type: typeof type === "string" ? type : "unknown",
-        size: typeof size === "number" && size >= 0 && Number.isInteger(size) ? size : undefined,
+        size: validSize ? size : undefined,
       };
       if (typeof index === "number") fd.index = index;
       if (typeof arrayLen === "number") fd.arrayLen = arrayLen;
       if (fd.type === "struct") {
-        if (isObject(st)) fd.struct = toVmsd(st, `${at()}.struct`, problems);
-        else problems.push(`${at()} is a struct without a description`);
+        const st = member(f, "struct");
+        if (isObject(st)) fd.struct = toVmsd(st, `${fieldAt(where, i)}.struct`, problems);
+        else problems.push(`${fieldAt(where, i)} is a struct without a description`);
       }
       fields.push(fd);
-    });
+    }
   }
   const subsections: VmsdDesc[] = [];
   const subs = member(o, "subsections");

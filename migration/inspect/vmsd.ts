@@ -29,18 +29,14 @@ const UNSIGNED_INTS = new Set(["uint8", "uint16", "uint32", "uint32 equal", "uin
 /** Called for oddities that do not stop decoding (offset is absolute). */
 export type WarnFn = (code: string, offset: number, message: string) => void;
 
-/** Expand `array_len` entries into one entry per element with `index`, as the script does. */
-export function expandFields(fields: FieldDesc[]): FieldDesc[] {
-  const out: FieldDesc[] = [];
-  for (const f of fields) {
-    if (f.arrayLen === undefined) {
-      out.push(f);
-      continue;
-    }
-    const { arrayLen, ...rest } = f;
-    for (let i = 0; i < Math.max(1, arrayLen); i++) out.push({ ...rest, index: i });
-  }
-  return out;
+/** Elements an `array_len` field stands for: the script reads at least one. */
+function elementCount(arrayLen: number): number {
+  return Math.max(1, arrayLen);
+}
+
+/** A field's path in messages (`dev/field[3]`); built only when a message needs it. */
+function fieldPath(path: string, f: FieldDesc, index: number | undefined): string {
+  return `${path}/${f.name}${index === undefined ? "" : `[${index}]`}`;
 }
 
 /**
@@ -55,37 +51,41 @@ export function decodeVmsd(
   warn: WarnFn,
 ): DecodedStruct {
   const out: DecodedStruct = { kind: "struct", fields: [], subsections: [] };
-  for (const f of expandFields(desc.fields)) {
-    const at = base + r.offset;
-    // (Spelled out only when needed: a pc guest's devices have thousands of leaf fields.)
-    const fpath = () => `${path}/${f.name}${f.index === undefined ? "" : `[${f.index}]`}`;
-    let value: DecodedField["value"];
-    if (f.type === "struct") {
-      if (!f.struct) {
-        throw new StreamFormatError("struct field without a description in the vmdesc", {
-          offset: at,
-          path: fpath(),
-        });
+  // Arrays are walked element by element in place (what expandFields describes) rather than
+  // expanded into one description object per element first.
+  for (const f of desc.fields) {
+    const count = f.arrayLen === undefined ? 1 : elementCount(f.arrayLen);
+    for (let i = 0; i < count; i++) {
+      const index = f.arrayLen === undefined ? f.index : i;
+      const at = base + r.offset;
+      let value: DecodedField["value"];
+      if (f.type === "struct") {
+        if (!f.struct) {
+          throw new StreamFormatError("struct field without a description in the vmdesc", {
+            offset: at,
+            path: fieldPath(path, f, index),
+          });
+        }
+        value = decodeVmsd(r, f.struct, base, fieldPath(path, f, index), warn);
+      } else {
+        if (f.size === undefined) {
+          throw new StreamFormatError("field without a size in the vmdesc", {
+            offset: at,
+            path: fieldPath(path, f, index),
+          });
+        }
+        value = readLeaf(r, f.type, f.size);
       }
-      value = decodeVmsd(r, f.struct, base, fpath(), warn);
-    } else {
-      if (f.size === undefined) {
-        throw new StreamFormatError("field without a size in the vmdesc", {
-          offset: at,
-          path: fpath(),
-        });
-      }
-      value = readLeaf(r, f.type, f.size);
+      const field: DecodedField = {
+        name: f.name,
+        type: f.type,
+        offset: at,
+        size: base + r.offset - at,
+        value,
+      };
+      if (index !== undefined) field.index = index;
+      out.fields.push(field);
     }
-    const field: DecodedField = {
-      name: f.name,
-      type: f.type,
-      offset: at,
-      size: base + r.offset - at,
-      value,
-    };
-    if (f.index !== undefined) field.index = f.index;
-    out.fields.push(field);
   }
   for (const sub of desc.subsections) {
     const at = base + r.offset;
@@ -117,18 +117,15 @@ function readLeaf(r: StreamReader, type: string, size: number): LeafValue {
   const signed = SIGNED_INTS.has(type);
   if ((signed || UNSIGNED_INTS.has(type)) && size > 0) {
     const b = r.borrow(size);
-    let u: bigint;
     if (size <= 6) {
-      // Up to 48 bits fit a number exactly: one BigInt instead of one per byte.
+      // Up to 48 bits fit a number exactly: the BigInts are made only if someone asks.
       let n = 0;
       for (let i = 0; i < size; i++) n = n * 256 + b[i];
-      u = BigInt(n);
-    } else {
-      u = 0n;
-      for (const x of b) u = (u << 8n) | BigInt(x);
+      return new IntLeaf(size, signed, n);
     }
-    const value = signed ? BigInt.asIntN(size * 8, u) : u;
-    return { kind: "int", size, signed, value, unsigned: u };
+    let u = 0n;
+    for (const x of b) u = (u << 8n) | BigInt(x);
+    return new IntLeaf(size, signed, u);
   }
   if (type === "bool" && size > 0) {
     const b = r.borrow(size);
@@ -137,10 +134,30 @@ function readLeaf(r: StreamReader, type: string, size: number): LeafValue {
   return { kind: "bytes", bytes: r.bytes(size) };
 }
 
+/** An integer leaf as read: its value as bigints on demand, from the number or bigint read. */
+class IntLeaf {
+  readonly kind = "int" as const;
+  constructor(readonly size: number, readonly signed: boolean, readonly raw: number | bigint) {}
+  /** The bytes as an unsigned integer. */
+  get unsigned(): bigint {
+    return BigInt(this.raw);
+  }
+  /** The integer as the script reads it (two's complement for the signed types). */
+  get value(): bigint {
+    return this.signed ? BigInt.asIntN(this.size * 8, BigInt(this.raw)) : BigInt(this.raw);
+  }
+}
+
 /** The script's rendering of a leaf: `0x%0Nx`, `0x%0Nx (-N)` for negatives, or spaced hex. */
 export function formatLeaf(v: LeafValue): string | boolean {
   if (v.kind === "bool") return v.value;
   if (v.kind === "int") {
+    const raw = v.raw;
+    if (typeof raw === "number") {
+      const h = hex(raw, v.size * 2);
+      const half = 2 ** (v.size * 8 - 1);
+      return v.signed && raw >= half ? `${h} (${raw - 2 * half})` : h;
+    }
     const h = hex(v.unsigned, v.size * 2);
     return v.value < 0n ? `${h} (${v.value})` : h;
   }

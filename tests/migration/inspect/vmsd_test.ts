@@ -1,5 +1,6 @@
 import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
-import { decodeVmsd, expandFields, formatLeaf } from "../../../migration/inspect/vmsd.ts";
+import { decodeVmsd, formatLeaf } from "../../../migration/inspect/vmsd.ts";
+import type { LeafValue } from "../../../migration/inspect/model.ts";
 import { hexBytes } from "../../../migration/format.ts";
 import { parseVmdesc } from "../../../migration/inspect/vmdesc.ts";
 import { StreamReader } from "../../../migration/stream/reader.ts";
@@ -8,14 +9,59 @@ import { buildStream, DESC_JSON } from "./_stream.ts";
 
 const desc = parseVmdesc(new TextEncoder().encode(DESC_JSON), 0).devices[0];
 
-Deno.test("vmsd: expandFields unrolls array_len into indexed entries", () => {
-  const f = expandFields([{ name: "a", type: "uint8", size: 1, arrayLen: 3 }, {
-    name: "b",
-    type: "x",
-    size: 2,
-  }]);
-  assertEquals(f.map((x) => [x.name, x.index]), [["a", 0], ["a", 1], ["a", 2], ["b", undefined]]);
-  assertEquals(expandFields([{ name: "z", type: "x", size: 1, arrayLen: 0 }]).length, 1);
+Deno.test("vmsd: array_len fields decode one indexed element each (at least one), ints lazily", () => {
+  const d = {
+    fields: [
+      { name: "a", type: "uint8", size: 1, arrayLen: 3 },
+      { name: "z", type: "int16", size: 2, arrayLen: 0 },
+      { name: "big", type: "int64", size: 8 },
+      { name: "u", type: "uint32", size: 4 },
+    ],
+    subsections: [],
+  };
+  const bytes = new Uint8Array([
+    1,
+    2,
+    0xff,
+    0xff,
+    0xfe,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0xfd,
+    0x80,
+    0,
+    0,
+    1,
+  ]);
+  const r = StreamReader.fromBytes(bytes);
+  const v = decodeVmsd(r, d, 100, "dev", () => {});
+  assertEquals(v.fields.map((f) => [f.name, f.index, f.offset]), [
+    ["a", 0, 100],
+    ["a", 1, 101],
+    ["a", 2, 102],
+    ["z", 0, 103],
+    ["big", undefined, 105],
+    ["u", undefined, 113],
+  ]);
+  const leaves = v.fields.map((f) => f.value as LeafValue);
+  assertEquals(leaves.map((l) => formatLeaf(l)), [
+    "0x01",
+    "0x02",
+    "0xff",
+    "0xfffe (-2)",
+    "0xfffffffffffffffd (-3)",
+    "0x80000001",
+  ]);
+  const ints = leaves.map((l) => l.kind === "int" ? [l.value, l.unsigned] : undefined);
+  assertEquals(ints[3], [-2n, 0xfffen]);
+  assertEquals(ints[4], [-3n, 0xfffffffffffffffdn]);
+  assertEquals(ints[5], [0x80000001n, 0x80000001n]);
+  assertEquals(r.offset, bytes.length);
 });
 
 Deno.test("vmsd: decodes a payload by the description, with offsets", () => {
