@@ -1,14 +1,14 @@
 import { AssertionError, deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { parseMainArgs } from "../main.ts";
 
-const ROOT = new URL("../", import.meta.url).pathname;
+import { MAIN_PERMS, ROOT } from "./_main_process.ts";
+
 const EXAMPLES = `${ROOT}snapshots/examples/`;
-const FLAGS = ["--allow-read", "--allow-write", "--allow-env", "--allow-run"];
 
 /** Run main.ts as `deno task` would, from the repository root. */
 async function snapshell(args: string[], stdin?: string) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...FLAGS, "main.ts", ...args],
+    args: ["run", ...MAIN_PERMS, "main.ts", ...args],
     cwd: ROOT,
     env: { NO_COLOR: "1" },
     stdin: stdin === undefined ? "null" : "piped",
@@ -85,7 +85,7 @@ Deno.test("deno task cli runs one command: snapshots of a fresh store, a missing
 /** main.ts with networking, its stdout watched as it comes. */
 function liveSnapshell(args: string[]) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...FLAGS, "--allow-net=127.0.0.1", "main.ts", ...args],
+    args: ["run", ...MAIN_PERMS, "main.ts", ...args],
     cwd: ROOT,
     env: { NO_COLOR: "1" },
     stdin: "null",

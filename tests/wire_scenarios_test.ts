@@ -8,15 +8,9 @@
  */
 import { deepStrictEqual, fail, ok, strictEqual } from "node:assert/strict";
 
-const ROOT = new URL("../", import.meta.url).pathname;
+import { MAIN_PERMS, ROOT } from "./_main_process.ts";
+
 const DIR = `${ROOT}snapshots/examples/wire/`;
-const PERMS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-net=127.0.0.1,localhost",
-  "--allow-run",
-];
 /** No scenario process may live longer than this. */
 const PROCESS_LIMIT_MS = 60_000;
 
@@ -55,7 +49,7 @@ function substitute(line: string, vars: Map<string, string>): string {
 /** A snapshell process running `script` from its stdin, its output collected. */
 function spawnRole(store: string, script: string) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMS, "main.ts", "--store", store, "repl"],
+    args: ["run", ...MAIN_PERMS, "main.ts", "--store", store, "repl"],
     cwd: ROOT,
     env: { NO_COLOR: "1" },
     stdin: "piped",

@@ -7,6 +7,7 @@ import { silentProgress } from "../../repl/progress.ts";
 import { memwriter } from "../harness/migration/_guest.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
 import { captureContext, demoContext } from "./_io.ts";
+import { MAIN_PERMS, ROOT } from "../_main_process.ts";
 
 const GUESTS = new URL("../../emu/guests/build/", import.meta.url).pathname;
 
@@ -84,7 +85,20 @@ Deno.test("help lists the shell's own words", async () => {
 // ---------------------------------------------------------------------------------------------
 // The real interactive shell in a pseudo-terminal (tmux), driven by keys.
 
-const ROOT = new URL("../../", import.meta.url).pathname;
+/**
+ * The shell command line for a tmux pane: `deno task repl`'s main.ts and permissions, with a
+ * temporary HOME (history) and store; the pane stays open after the shell ends.
+ */
+async function shellCommand(home: string, store: string): Promise<string> {
+  const deno = Deno.execPath();
+  // The temporary HOME must not hide Deno's package cache.
+  const info = await new Deno.Command(deno, { args: ["info", "--json"], stdout: "piped" })
+    .output();
+  const denoDir = JSON.parse(new TextDecoder().decode(info.stdout)).denoDir as string;
+  return `cd '${ROOT}' && HOME='${home}' DENO_DIR='${denoDir}' SNAPSHELL_STORE='${store}' ` +
+    `NO_COLOR=1 '${deno}' run ${MAIN_PERMS.join(" ")} main.ts repl; ` +
+    `echo "SHELL-ENDED rc=$?"; sleep 60`;
+}
 const hasTmux = (() => {
   try {
     return new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" }).outputSync()
@@ -121,15 +135,7 @@ Deno.test({
     const home = await Deno.makeTempDir();
     const store = await Deno.makeTempDir();
     await Deno.writeTextFile(`${home}/.snapshell_history`, "info machine\n");
-    const deno = Deno.execPath();
-    // The temporary HOME must not hide Deno's package cache.
-    const info = await new Deno.Command(deno, { args: ["info", "--json"], stdout: "piped" })
-      .output();
-    const denoDir = JSON.parse(new TextDecoder().decode(info.stdout)).denoDir as string;
-    const cmd = `cd '${ROOT}' && HOME='${home}' DENO_DIR='${denoDir}' SNAPSHELL_STORE='${store}' ` +
-      `NO_COLOR=1 '${deno}' ` +
-      `run --allow-read --allow-write --allow-env --allow-run main.ts repl; ` +
-      `echo "SHELL-ENDED rc=$?"; sleep 60`;
+    const cmd = await shellCommand(home, store);
     await tmux(socket, "new-session", "-d", "-x", "120", "-y", "40", cmd);
     try {
       await waitForPane(socket, /demo guest is paused at reset[\s\S]*snapshell>\s*$/m);
@@ -173,14 +179,7 @@ Deno.test({
     const socket = `snapshell-test-${Deno.pid}-${Math.random().toString(36).slice(2)}`;
     const home = await Deno.makeTempDir();
     const store = await Deno.makeTempDir();
-    const deno = Deno.execPath();
-    const info = await new Deno.Command(deno, { args: ["info", "--json"], stdout: "piped" })
-      .output();
-    const denoDir = JSON.parse(new TextDecoder().decode(info.stdout)).denoDir as string;
-    const cmd = `cd '${ROOT}' && HOME='${home}' DENO_DIR='${denoDir}' SNAPSHELL_STORE='${store}' ` +
-      `NO_COLOR=1 '${deno}' ` +
-      `run --allow-read --allow-write --allow-env --allow-run main.ts repl; ` +
-      `echo "SHELL-ENDED rc=$?"; sleep 60`;
+    const cmd = await shellCommand(home, store);
     await tmux(socket, "new-session", "-d", "-x", "160", "-y", "50", cmd);
     const send = (line: string) =>
       tmux(socket, "send-keys", "-l", line).then(() => tmux(socket, "send-keys", "Enter"));

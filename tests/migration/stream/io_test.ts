@@ -14,6 +14,7 @@ import {
 } from "../../../migration/stream/io.ts";
 import { StreamReader } from "../../../migration/stream/reader.ts";
 import { b } from "../_helpers.ts";
+import { MAIN_PERMS, ROOT } from "../../_main_process.ts";
 
 Deno.test("bytesSource() delivers at most `chunk` bytes per read, then null", async () => {
   const src = bytesSource(b(1, 2, 3, 4, 5), 2);
@@ -67,22 +68,11 @@ Deno.test("MemorySink keeps copies of what was written", async () => {
   deepStrictEqual([...s.bytes()], [1, 2, 7, 2]);
 });
 
-const ROOT = new URL("../../../", import.meta.url).pathname;
-
 /** Run the CLI with `bytes` on its standard input (a pipe); exit code and all output. */
 async function cliWithStdin(bytes: Uint8Array, ...args: string[]) {
   const child = new Deno.Command(Deno.execPath(), {
     // The permissions of `deno task cli` (Deno wants full access to open /dev/stdin by path).
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-write",
-      "--allow-env",
-      "--allow-net=127.0.0.1,localhost",
-      "--allow-run",
-      `${ROOT}main.ts`,
-      ...args,
-    ],
+    args: ["run", ...MAIN_PERMS, `${ROOT}main.ts`, ...args],
     stdin: "piped",
     stdout: "piped",
     stderr: "piped",

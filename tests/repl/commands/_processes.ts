@@ -4,20 +4,12 @@
  * @module
  */
 
-const ROOT = new URL("../../../", import.meta.url).pathname;
-
-const PERMS = [
-  "--allow-read",
-  "--allow-write",
-  "--allow-env",
-  "--allow-net=127.0.0.1,localhost",
-  "--allow-run",
-];
+import { MAIN_PERMS, ROOT } from "../../_main_process.ts";
 
 /** A snapshell process running the `commands` script from its stdin. */
 export function snapshell(store: string, commands: string) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...PERMS, "main.ts", "--store", store, "repl"],
+    args: ["run", ...MAIN_PERMS, "main.ts", "--store", store, "repl"],
     cwd: ROOT,
     stdin: "piped",
     stdout: "piped",
