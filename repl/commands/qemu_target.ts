@@ -5,7 +5,11 @@
  * hung, never started. The work is in harness/fuzz/qemu.
  * @module
  */
-import { type Oracle, runQemuCampaign } from "../../harness/fuzz/qemu/campaign.ts";
+import {
+  DEFAULT_WARM_PER_LANE,
+  type Oracle,
+  runQemuCampaign,
+} from "../../harness/fuzz/qemu/campaign.ts";
 import {
   isQemuFinding,
   QEMU_CLASS_MEANING,
@@ -60,6 +64,23 @@ export const qemuRunOptions: OptionDef[] = [
       "(wall-clock; twice this is the safety net of a load or run)",
     default: "60000",
     type: positiveCountType,
+  },
+];
+
+/** How `fuzz --target qemu` runs its QEMUs (not a case's verdict: only how fast they come). */
+export const qemuFuzzOptions: OptionDef[] = [
+  {
+    flags: "--warm <n>",
+    description: "with --target qemu: QEMUs starting or waiting ahead of the cases (default " +
+      `${DEFAULT_WARM_PER_LANE} per worker: a start takes longer than most cases)`,
+    type: positiveCountType,
+  },
+  {
+    flags: "--qemu-heap <kind>",
+    description: "with --target qemu: huge (QEMU's malloc heap on transparent huge pages, " +
+      "glibc.malloc.hugetlb=1: a third less CPU per start) or plain",
+    default: "huge",
+    type: enumType("heap", ["huge", "plain"]),
   },
 ];
 
@@ -189,6 +210,8 @@ export async function runFuzzQemu(
     lanes: number;
     maxOps: number;
     bounds: CaseBounds;
+    /** The options of {@link qemuFuzzOptions}. */
+    runners?: Record<string, unknown>;
     outDir: string;
     shard?: Shard;
     oracle?: Oracle;
@@ -209,6 +232,8 @@ export async function runFuzzQemu(
         iterations: settings.iterations,
         seed: settings.seed,
         lanes: settings.lanes,
+        ...(settings.runners?.warm ? { warm: settings.runners.warm as number } : {}),
+        hugeHeap: settings.runners?.qemuHeap !== "plain",
         maxOps: settings.maxOps,
         ...settings.bounds,
         outDir: settings.outDir,
@@ -253,7 +278,7 @@ export async function runFuzzQemu(
       `${shard ? `, shard ${shard.k}/${shard.n} of ${settings.iterations}` : ""}) in ` +
       `${r.seconds.toFixed(1)} s: ${r.runsPerSecond.toFixed(2)} runs/s on ${r.lanes} ` +
       `lane${r.lanes === 1 ? "" : "s"} (a QEMU start takes ${Math.round(r.startMs)} ms, ` +
-      "overlapped with the previous case)",
+      "overlapped with earlier cases)",
   );
   if (r.safetyNet) {
     ctx.io.out(

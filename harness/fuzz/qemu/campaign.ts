@@ -45,6 +45,15 @@ export interface QemuCampaignOptions extends CaseBounds {
   seed: number;
   /** Cases run at once (each on its own warm QEMU; default 2). */
   lanes?: number;
+  /**
+   * QEMUs starting or warm ahead of the cases (default {@link DEFAULT_WARM_PER_LANE} per lane: a
+   * start takes longer than most cases, so one per lane would leave the lanes waiting).
+   */
+  warm?: number;
+  /** Back each QEMU's heap with huge pages (default true: a third less CPU per start). */
+  hugeHeap?: boolean;
+  /** Told each case's index and outcome as it is classified (in completion order). */
+  onCase?: (index: number, outcome: QemuOutcome) => void;
   /** Most operations per case (default 3). */
   maxOps?: number;
   shard?: Shard;
@@ -140,6 +149,9 @@ export function reproduceCommand(argv: readonly string[], file: string): string 
 
 const MAX_REJECTION_TEXTS = 500;
 
+/** QEMUs started ahead per lane by default (measured in docs/benchmarks.md). */
+export const DEFAULT_WARM_PER_LANE = 3;
+
 /** Run a campaign against QEMU over `base` (a stream QEMU accepts with `argv`). */
 export async function runQemuCampaign(
   base: Uint8Array,
@@ -148,7 +160,12 @@ export async function runQemuCampaign(
   const seed = opts.seed >>> 0;
   const lanes = Math.max(1, opts.lanes ?? 2);
   const maker = await CaseMaker.create(base, opts.maxOps ?? 3);
-  const pool = await QemuPool.create({ ...opts, warm: lanes, resave: opts.oracle?.resave });
+  const pool = await QemuPool.create({
+    ...opts,
+    warm: Math.max(1, opts.warm ?? DEFAULT_WARM_PER_LANE * lanes),
+    hugeHeap: opts.hugeHeap ?? true,
+    resave: opts.oracle?.resave,
+  });
   try {
     const check = await pool.run(base);
     if (check.class !== "accepted" && check.class !== "stopped") throw new QemuBaseError(check);
@@ -177,6 +194,7 @@ export async function runQemuCampaign(
         const c = await maker.make(seed, i, true);
         const outcome = await judge(c.input as Uint8Array);
         counts[outcome.class]++;
+        opts.onCase?.(i, outcome);
         if (outcome.safetyNet) safetyNet++;
         if (outcome.class === "rejected") {
           const key = normalise(outcome.detail ?? "");

@@ -35,6 +35,22 @@ export interface QemuStartOptions {
   timeoutMs?: number;
   /** False: a source QEMU (no `-incoming`; paused at reset by `-S`). Default true. */
   incoming?: boolean;
+  /** Back QEMU's malloc heap with transparent huge pages ({@link qemuEnv}); default false. */
+  hugeHeap?: boolean;
+}
+
+/**
+ * QEMU's environment: ours, plus (with `hugeHeap`) glibc's `malloc.hugetlb=1` tunable, which
+ * backs QEMU's heap with transparent huge pages. A QEMU start is mostly page faults (device
+ * models' zeroed allocations) and dynamic linking: this cuts its CPU time by about a third. It
+ * changes where glibc places allocations, never what QEMU does with them.
+ */
+export function qemuEnv(hugeHeap: boolean): Record<string, string> | undefined {
+  if (!hugeHeap) return undefined;
+  const env = { ...process.env } as Record<string, string>;
+  const tunables = env.GLIBC_TUNABLES ? `${env.GLIBC_TUNABLES}:` : "";
+  env.GLIBC_TUNABLES = `${tunables}glibc.malloc.hugetlb=1`;
+  return env;
 }
 
 /** Arguments snapshell adds to the user's QEMU command line. */
@@ -148,6 +164,7 @@ export class QemuProcess {
       ], {
         detached: true,
         stdio: ["ignore", "ignore", "pipe"],
+        env: qemuEnv(opts.hugeHeap ?? false),
       });
       q = new QemuProcess(child, serialPath);
       const accepted = listener.accept();
