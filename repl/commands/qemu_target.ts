@@ -17,6 +17,7 @@ import {
   type QemuOutcome,
 } from "../../harness/fuzz/qemu/outcome.ts";
 import { QemuPool } from "../../harness/fuzz/qemu/pool.ts";
+import { QEMU_VIAS, type QemuVia } from "../../harness/fuzz/qemu/inlet.ts";
 import { runQemuWithFaults } from "../../harness/fuzz/qemu/wire.ts";
 import { formatEvent } from "../../harness/wire/fault_engine.ts";
 import type { Fault } from "../../harness/wire/fault_spec.ts";
@@ -59,6 +60,14 @@ export const qemuRunOptions: OptionDef[] = [
     type: positiveCountType,
   },
   {
+    flags: "--qemu-incoming <how>",
+    description: "with --target qemu: how the stream reaches QEMU: tcp (migrate-incoming " +
+      "tcp:, a loopback port) or exec (migrate-incoming exec:cat FIFO: QEMU reads a command's " +
+      "stdout, a pipe snapshell writes into)",
+    default: "tcp",
+    type: enumType("incoming", [...QEMU_VIAS]),
+  },
+  {
     flags: "--qmp-ms <ms>",
     description: "with --target qemu: QEMU answering no QMP command this long is hung " +
       "(wall-clock; twice this is the safety net of a load or run)",
@@ -84,12 +93,13 @@ export const qemuFuzzOptions: OptionDef[] = [
   },
 ];
 
-/** The case bounds the options of {@link qemuRunOptions} ask for. */
-export function qemuBounds(opts: Record<string, unknown>): CaseBounds {
+/** The case bounds and the way in that the options of {@link qemuRunOptions} ask for. */
+export function qemuBounds(opts: Record<string, unknown>): CaseBounds & { via: QemuVia } {
   return {
     runMs: opts.runMs as number,
     runInsns: opts.guestInsns as number,
     qmpMs: opts.qmpMs as number,
+    via: (opts.qemuIncoming as QemuVia | undefined) ?? "tcp",
   };
 }
 
@@ -209,7 +219,7 @@ export async function runFuzzQemu(
     seed: number;
     lanes: number;
     maxOps: number;
-    bounds: CaseBounds;
+    bounds: CaseBounds & { via?: QemuVia };
     /** The options of {@link qemuFuzzOptions}. */
     runners?: Record<string, unknown>;
     outDir: string;
@@ -284,6 +294,12 @@ export async function runFuzzQemu(
     ctx.io.out(
       `fuzz: ${r.safetyNet} cases were ended by the wall-clock safety net before the guest's ` +
         "progress decided them (a starved host): their class is what was seen by then",
+    );
+  }
+  if (r.spinning) {
+    ctx.io.out(
+      `fuzz: ${r.spinning} of those spun: QEMU's vCPU kept using CPU time while the guest ` +
+        "executed nothing (a QEMU livelock)",
     );
   }
   const texts = Object.entries(r.rejections).sort((a, b) => b[1] - a[1]);

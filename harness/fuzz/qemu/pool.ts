@@ -11,7 +11,8 @@
 import type { QemuOutcome } from "./outcome.ts";
 import { QemuProcess, QemuStartError } from "./process.ts";
 import { usesIcount } from "./progress.ts";
-import { type CaseBounds, runQemuCase } from "./run_case.ts";
+import { type CaseBounds, type QemuSender, runQemuCase } from "./run_case.ts";
+import type { QemuVia } from "./inlet.ts";
 
 /** Starts a case tries before it is `no-start`. */
 const START_ATTEMPTS = 3;
@@ -26,6 +27,8 @@ export interface QemuPoolOptions extends CaseBounds {
   startMs?: number;
   /** Back each QEMU's heap with huge pages (process.ts `qemuEnv`). */
   hugeHeap?: boolean;
+  /** How streams reach the QEMUs (default tcp). */
+  via?: QemuVia;
 }
 
 /** Warm QEMUs and the cases run on them. */
@@ -55,6 +58,7 @@ export class QemuPool {
       dir: this.dir,
       timeoutMs: this.opts.startMs,
       hugeHeap: this.opts.hugeHeap,
+      via: this.opts.via,
     })
       .then((q) => {
         this.starts++;
@@ -83,7 +87,7 @@ export class QemuPool {
    */
   async run(
     bytes: Uint8Array,
-    send?: (port: number, bytes: Uint8Array) => Promise<void>,
+    send?: QemuSender,
   ): Promise<QemuOutcome> {
     let q: QemuProcess | undefined;
     // A start that failed says nothing about the stream (a starved host can miss the bound):
