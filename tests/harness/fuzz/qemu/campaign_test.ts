@@ -48,11 +48,13 @@ Deno.test({
 
 Deno.test({
   name:
-    `how QEMUs are run (lanes, starts ahead, huge-page heap) never changes a case's verdict${ignored}`,
+    `how QEMUs are run (lanes, starts ahead, huge-page heap, tcp: or exec:) never changes a case's verdict${ignored}`,
   ignore: skip !== null,
   async fn() {
     const { argv, bytes } = await tickerSeed();
-    const verdicts = async (settings: { lanes: number; warm: number; hugeHeap: boolean }) => {
+    const verdicts = async (
+      settings: { lanes: number; warm: number; hugeHeap: boolean; via?: "tcp" | "exec" },
+    ) => {
       const seen = new Map<number, string>();
       const r = await runQemuCampaign(bytes, {
         argv,
@@ -75,6 +77,12 @@ Deno.test({
       [...old.seen].sort((a, b) => a[0] - b[0]),
     );
     deepStrictEqual(fast.counts, old.counts);
+    const piped = await verdicts({ lanes: 2, warm: 4, hugeHeap: true, via: "exec" });
+    deepStrictEqual(
+      [...piped.seen].sort((a, b) => a[0] - b[0]),
+      [...old.seen].sort((a, b) => a[0] - b[0]),
+      "through exec: as through tcp:",
+    );
     deepStrictEqual(await snapshellQemus(), [], "every QEMU is gone");
   },
 });
