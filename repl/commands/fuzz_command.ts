@@ -14,7 +14,14 @@ import { opWord } from "../../migration/corrupt/ops.ts";
 import type { ShellContext } from "../session.ts";
 import { differentialOracle } from "../../harness/fuzz/qemu/differential.ts";
 import { wholeStreamOracle } from "../../harness/fuzz/qemu/whole_stream.ts";
-import { qemuArgv, qemuBounds, qemuRunOptions, runFuzzQemu, targetOption } from "./qemu_target.ts";
+import {
+  qemuArgv,
+  qemuBounds,
+  qemuFuzzOptions,
+  qemuRunOptions,
+  runFuzzQemu,
+  targetOption,
+} from "./qemu_target.ts";
 import { renderTable } from "../style.ts";
 import { readStreamArg } from "../snapshot_io.ts";
 import { EXIT_INTERRUPTED } from "../machine_text.ts";
@@ -146,6 +153,7 @@ export const fuzzCommand: CommandDef<ShellContext> = {
     },
     targetOption,
     ...qemuRunOptions,
+    ...qemuFuzzOptions,
     {
       flags: "--differential",
       description: "with --target qemu: also load each case in snapshell (a QEMU riscv32 virt " +
@@ -209,6 +217,7 @@ export const fuzzCommand: CommandDef<ShellContext> = {
         lanes: (opts.workers as number | undefined) || (navigator.hardwareConcurrency || 1),
         maxOps,
         bounds: qemuBounds(opts),
+        runners: opts,
         outDir: String(opts.out),
         json: Boolean(opts.json),
         ...(shard ? { shard } : {}),

@@ -5,7 +5,11 @@
  * hung, never started. The work is in harness/fuzz/qemu.
  * @module
  */
-import { type Oracle, runQemuCampaign } from "../../harness/fuzz/qemu/campaign.ts";
+import {
+  DEFAULT_WARM_PER_LANE,
+  type Oracle,
+  runQemuCampaign,
+} from "../../harness/fuzz/qemu/campaign.ts";
 import {
   isQemuFinding,
   QEMU_CLASS_MEANING,
@@ -13,6 +17,7 @@ import {
   type QemuOutcome,
 } from "../../harness/fuzz/qemu/outcome.ts";
 import { QemuPool } from "../../harness/fuzz/qemu/pool.ts";
+import { QEMU_VIAS, type QemuVia } from "../../harness/fuzz/qemu/inlet.ts";
 import { runQemuWithFaults } from "../../harness/fuzz/qemu/wire.ts";
 import { formatEvent } from "../../harness/wire/fault_engine.ts";
 import type { Fault } from "../../harness/wire/fault_spec.ts";
@@ -55,6 +60,14 @@ export const qemuRunOptions: OptionDef[] = [
     type: positiveCountType,
   },
   {
+    flags: "--qemu-incoming <how>",
+    description: "with --target qemu: how the stream reaches QEMU: tcp (migrate-incoming " +
+      "tcp:, a loopback port) or exec (migrate-incoming exec:cat FIFO: QEMU reads a command's " +
+      "stdout, a pipe snapshell writes into)",
+    default: "tcp",
+    type: enumType("incoming", [...QEMU_VIAS]),
+  },
+  {
     flags: "--qmp-ms <ms>",
     description: "with --target qemu: QEMU answering no QMP command this long is hung " +
       "(wall-clock; twice this is the safety net of a load or run)",
@@ -63,12 +76,30 @@ export const qemuRunOptions: OptionDef[] = [
   },
 ];
 
-/** The case bounds the options of {@link qemuRunOptions} ask for. */
-export function qemuBounds(opts: Record<string, unknown>): CaseBounds {
+/** How `fuzz --target qemu` runs its QEMUs (not a case's verdict: only how fast they come). */
+export const qemuFuzzOptions: OptionDef[] = [
+  {
+    flags: "--warm <n>",
+    description: "with --target qemu: QEMUs starting or waiting ahead of the cases (default " +
+      `${DEFAULT_WARM_PER_LANE} per worker: a start takes longer than most cases)`,
+    type: positiveCountType,
+  },
+  {
+    flags: "--qemu-heap <kind>",
+    description: "with --target qemu: huge (QEMU's malloc heap on transparent huge pages, " +
+      "glibc.malloc.hugetlb=1: a third less CPU per start) or plain",
+    default: "huge",
+    type: enumType("heap", ["huge", "plain"]),
+  },
+];
+
+/** The case bounds and the way in that the options of {@link qemuRunOptions} ask for. */
+export function qemuBounds(opts: Record<string, unknown>): CaseBounds & { via: QemuVia } {
   return {
     runMs: opts.runMs as number,
     runInsns: opts.guestInsns as number,
     qmpMs: opts.qmpMs as number,
+    via: (opts.qemuIncoming as QemuVia | undefined) ?? "tcp",
   };
 }
 
@@ -188,7 +219,9 @@ export async function runFuzzQemu(
     seed: number;
     lanes: number;
     maxOps: number;
-    bounds: CaseBounds;
+    bounds: CaseBounds & { via?: QemuVia };
+    /** The options of {@link qemuFuzzOptions}. */
+    runners?: Record<string, unknown>;
     outDir: string;
     shard?: Shard;
     oracle?: Oracle;
@@ -209,6 +242,8 @@ export async function runFuzzQemu(
         iterations: settings.iterations,
         seed: settings.seed,
         lanes: settings.lanes,
+        ...(settings.runners?.warm ? { warm: settings.runners.warm as number } : {}),
+        hugeHeap: settings.runners?.qemuHeap !== "plain",
         maxOps: settings.maxOps,
         ...settings.bounds,
         outDir: settings.outDir,
@@ -253,12 +288,18 @@ export async function runFuzzQemu(
       `${shard ? `, shard ${shard.k}/${shard.n} of ${settings.iterations}` : ""}) in ` +
       `${r.seconds.toFixed(1)} s: ${r.runsPerSecond.toFixed(2)} runs/s on ${r.lanes} ` +
       `lane${r.lanes === 1 ? "" : "s"} (a QEMU start takes ${Math.round(r.startMs)} ms, ` +
-      "overlapped with the previous case)",
+      "overlapped with earlier cases)",
   );
   if (r.safetyNet) {
     ctx.io.out(
       `fuzz: ${r.safetyNet} cases were ended by the wall-clock safety net before the guest's ` +
         "progress decided them (a starved host): their class is what was seen by then",
+    );
+  }
+  if (r.spinning) {
+    ctx.io.out(
+      `fuzz: ${r.spinning} of those spun: QEMU's vCPU kept using CPU time while the guest ` +
+        "executed nothing (a QEMU livelock)",
     );
   }
   const texts = Object.entries(r.rejections).sort((a, b) => b[1] - a[1]);

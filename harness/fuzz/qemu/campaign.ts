@@ -24,6 +24,8 @@ import {
 import { QemuPool } from "./pool.ts";
 import { usesIcount } from "./progress.ts";
 import { type CaseBounds, DEFAULT_RUN_INSNS } from "./run_case.ts";
+import { shellWord } from "./shell_word.ts";
+import type { QemuVia } from "./inlet.ts";
 
 /** A second opinion on a case (`--differential`): a disagreement outcome, or undefined. */
 export type Oracle =
@@ -45,6 +47,17 @@ export interface QemuCampaignOptions extends CaseBounds {
   seed: number;
   /** Cases run at once (each on its own warm QEMU; default 2). */
   lanes?: number;
+  /**
+   * QEMUs starting or warm ahead of the cases (default {@link DEFAULT_WARM_PER_LANE} per lane: a
+   * start takes longer than most cases, so one per lane would leave the lanes waiting).
+   */
+  warm?: number;
+  /** Back each QEMU's heap with huge pages (default true: a third less CPU per start). */
+  hugeHeap?: boolean;
+  /** How each case reaches its QEMU (default tcp; inlet.ts). */
+  via?: QemuVia;
+  /** Told each case's index and outcome as it is classified (in completion order). */
+  onCase?: (index: number, outcome: QemuOutcome) => void;
   /** Most operations per case (default 3). */
   maxOps?: number;
   shard?: Shard;
@@ -88,6 +101,11 @@ export interface QemuCampaignResult {
    * is what was seen by then); 0 on a host that let QEMU run.
    */
   safetyNet: number;
+  /**
+   * Of those, runs ended because QEMU's vCPU spun without executing a guest instruction
+   * (run_case.ts `SPIN_CPU_SECONDS`): a QEMU livelock, decided without waiting for the net.
+   */
+  spinning: number;
   /** With `--differential`: which oracle (whole streams in `qemu-virt`, or modelled sections). */
   oracle?: "whole-stream" | "sections";
   /** Sections (and how many bytes) already differing for the unmodified stream: not compared. */
@@ -117,10 +135,7 @@ export class QemuBaseError extends Error {
   }
 }
 
-/** Quote one word for a POSIX shell. */
-export function shellWord(w: string): string {
-  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`;
-}
+export { shellWord };
 
 /**
  * The command that loads `file` into a stock QEMU the way the campaign did: paused (`-S`), the
@@ -140,6 +155,9 @@ export function reproduceCommand(argv: readonly string[], file: string): string 
 
 const MAX_REJECTION_TEXTS = 500;
 
+/** QEMUs started ahead per lane by default (measured in docs/benchmarks.md). */
+export const DEFAULT_WARM_PER_LANE = 3;
+
 /** Run a campaign against QEMU over `base` (a stream QEMU accepts with `argv`). */
 export async function runQemuCampaign(
   base: Uint8Array,
@@ -148,7 +166,12 @@ export async function runQemuCampaign(
   const seed = opts.seed >>> 0;
   const lanes = Math.max(1, opts.lanes ?? 2);
   const maker = await CaseMaker.create(base, opts.maxOps ?? 3);
-  const pool = await QemuPool.create({ ...opts, warm: lanes, resave: opts.oracle?.resave });
+  const pool = await QemuPool.create({
+    ...opts,
+    warm: Math.max(1, opts.warm ?? DEFAULT_WARM_PER_LANE * lanes),
+    hugeHeap: opts.hugeHeap ?? true,
+    resave: opts.oracle?.resave,
+  });
   try {
     const check = await pool.run(base);
     if (check.class !== "accepted" && check.class !== "stopped") throw new QemuBaseError(check);
@@ -168,6 +191,7 @@ export async function runQemuCampaign(
     const rejections: Record<string, number> = {};
     const candidates: { index: number; ops: CorruptOp[]; outcome: QemuOutcome }[] = [];
     let safetyNet = 0;
+    let spinning = 0;
     let next = from;
     let done = 0;
     const t0 = performance.now();
@@ -177,7 +201,9 @@ export async function runQemuCampaign(
         const c = await maker.make(seed, i, true);
         const outcome = await judge(c.input as Uint8Array);
         counts[outcome.class]++;
+        opts.onCase?.(i, outcome);
         if (outcome.safetyNet) safetyNet++;
+        if (outcome.spinning) spinning++;
         if (outcome.class === "rejected") {
           const key = normalise(outcome.detail ?? "");
           if (key in rejections || Object.keys(rejections).length < MAX_REJECTION_TEXTS) {
@@ -203,6 +229,7 @@ export async function runQemuCampaign(
       counts,
       bugs: candidates.length,
       safetyNet,
+      spinning,
       ...(opts.oracle
         ? {
           oracle: opts.oracle.resave ? "whole-stream" : "sections",

@@ -63,6 +63,11 @@ export interface QemuOutcome {
    * starved host, or a QEMU slow but answering): what was seen. Reported apart from the class.
    */
   safetyNet?: string;
+  /**
+   * With `-icount`: the run ended because QEMU's vCPU kept using CPU time while the guest executed
+   * nothing (a livelock; also flagged `safetyNet`, its class unchanged).
+   */
+  spinning?: boolean;
   /** For `disagree`: what snapshell's loader said. */
   ours?: string;
   /** QEMU's loaded state migrated back out (only when asked; dropped once compared). */

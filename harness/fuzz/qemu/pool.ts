@@ -1,29 +1,42 @@
 /**
  * A pool of warm QEMU processes: each lane runs one case at a time on a QEMU that was started and
- * set waiting on `migrate-incoming` while the previous case ran, so a case costs the load and the
- * verdict, not the start. A QEMU serves one case (a loaded machine is not fresh any more) and is
- * then killed with its process group; {@link QemuPool.close} kills every process still there.
+ * set waiting on `migrate-incoming` while earlier cases ran, so a case costs the load and the
+ * verdict, not the start. A start takes longer than most cases (a rejection is over in tens of
+ * milliseconds, a start takes hundreds), so more QEMUs start ahead than there are lanes, or the
+ * lanes would wait for them. A QEMU serves one case (a loaded machine is not fresh any more, and
+ * QEMU 7.2 exits after a failed load) and is then killed with its process group, in the
+ * background while its lane goes on; {@link QemuPool.close} kills every process still there.
  * @module
  */
 import type { QemuOutcome } from "./outcome.ts";
 import { QemuProcess, QemuStartError } from "./process.ts";
 import { usesIcount } from "./progress.ts";
-import { type CaseBounds, runQemuCase } from "./run_case.ts";
+import { type CaseBounds, type QemuSender, runQemuCase } from "./run_case.ts";
+import type { QemuVia } from "./inlet.ts";
+
+/** Starts a case tries before it is `no-start`. */
+const START_ATTEMPTS = 3;
 
 /** Settings of a pool. */
 export interface QemuPoolOptions extends CaseBounds {
   /** Program and machine arguments (`qemu-system-riscv32 -M virt -bios none -m 16M`). */
   argv: readonly string[];
-  /** QEMUs kept warm ahead of the cases (default: one per lane). */
+  /** QEMUs kept starting or warm ahead of the cases. */
   warm: number;
   /** Bound for one start (default 20,000 ms). */
   startMs?: number;
+  /** Back each QEMU's heap with huge pages (process.ts `qemuEnv`). */
+  hugeHeap?: boolean;
+  /** How streams reach the QEMUs (default tcp). */
+  via?: QemuVia;
 }
 
 /** Warm QEMUs and the cases run on them. */
 export class QemuPool {
   private readonly ready: Promise<QemuProcess>[] = [];
   private readonly live = new Set<QemuProcess>();
+  /** QEMUs done with and being killed (their lanes did not wait). */
+  private readonly retiring = new Set<Promise<void>>();
   private closed = false;
   /** Starts made, and the milliseconds from spawn to waiting on a port (summed). */
   starts = 0;
@@ -41,7 +54,12 @@ export class QemuPool {
 
   private startOne(): Promise<QemuProcess> {
     const t0 = performance.now();
-    const p = QemuProcess.start(this.opts.argv, { dir: this.dir, timeoutMs: this.opts.startMs })
+    const p = QemuProcess.start(this.opts.argv, {
+      dir: this.dir,
+      timeoutMs: this.opts.startMs,
+      hugeHeap: this.opts.hugeHeap,
+      via: this.opts.via,
+    })
       .then((q) => {
         this.starts++;
         this.startMs += performance.now() - t0;
@@ -69,21 +87,28 @@ export class QemuPool {
    */
   async run(
     bytes: Uint8Array,
-    send?: (port: number, bytes: Uint8Array) => Promise<void>,
+    send?: QemuSender,
   ): Promise<QemuOutcome> {
-    let q: QemuProcess;
-    try {
-      q = await this.take();
-    } catch (e) {
-      if (!(e instanceof QemuStartError)) throw e;
-      return { class: "no-start", phase: "start", detail: e.message };
+    let q: QemuProcess | undefined;
+    // A start that failed says nothing about the stream (a starved host can miss the bound):
+    // the case waits for the next QEMU, and only a QEMU that never starts is `no-start`.
+    for (let attempt = 1; !q; attempt++) {
+      try {
+        q = await this.take();
+      } catch (e) {
+        if (!(e instanceof QemuStartError)) throw e;
+        if (attempt >= START_ATTEMPTS || this.closed) {
+          return { class: "no-start", phase: "start", detail: e.message };
+        }
+      }
     }
     try {
       const bounds = { ...this.opts, icount: usesIcount(this.opts.argv) };
       return await runQemuCase(q, bytes, bounds, send);
     } finally {
       this.live.delete(q);
-      await q.dispose();
+      const gone: Promise<void> = q.dispose().finally(() => this.retiring.delete(gone));
+      this.retiring.add(gone);
     }
   }
 
@@ -96,6 +121,7 @@ export class QemuPool {
     await Promise.all([
       ...procs.map((q) => q.dispose()),
       ...waiting.map((p) => p.then((q) => q.dispose(), () => {})),
+      ...this.retiring,
     ]);
     await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }

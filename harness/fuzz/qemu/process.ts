@@ -3,12 +3,14 @@
  * user's machine arguments plus `-S -incoming defer`, QMP on a loopback TCP connection QEMU makes
  * to a port we listen on (so "ready" is an event, not a poll; a unix socket would need a wider
  * `--allow-net` than the project's 127.0.0.1), the guest's serial port in a file, stderr kept for QEMU's own
- * error text; then `migrate-incoming tcp:127.0.0.1:0` so it waits on a port before the case is
- * ready (a warm start). Killing it kills the whole group.
+ * error text; then `migrate-incoming` (tcp:127.0.0.1:0, or exec: reading a FIFO: inlet.ts) so it
+ * waits for its stream before the case is ready (a warm start). Killing it kills the whole group
+ * (with an `exec:` command QEMU started).
  * @module
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import process from "node:process";
+import { execUri, makeFifo, type QemuInlet, type QemuVia } from "./inlet.ts";
 import { QmpClient, QmpError } from "./qmp.ts";
 
 /** QEMU could not be started or did not get ready: the program, and what it said. */
@@ -35,6 +37,24 @@ export interface QemuStartOptions {
   timeoutMs?: number;
   /** False: a source QEMU (no `-incoming`; paused at reset by `-S`). Default true. */
   incoming?: boolean;
+  /** Back QEMU's malloc heap with transparent huge pages ({@link qemuEnv}); default false. */
+  hugeHeap?: boolean;
+  /** How the stream will reach it (default tcp). */
+  via?: QemuVia;
+}
+
+/**
+ * QEMU's environment: ours, plus (with `hugeHeap`) glibc's `malloc.hugetlb=1` tunable, which
+ * backs QEMU's heap with transparent huge pages. A QEMU start is mostly page faults (device
+ * models' zeroed allocations) and dynamic linking: this cuts its CPU time by about a third. It
+ * changes where glibc places allocations, never what QEMU does with them.
+ */
+export function qemuEnv(hugeHeap: boolean): Record<string, string> | undefined {
+  if (!hugeHeap) return undefined;
+  const env = { ...process.env } as Record<string, string>;
+  const tunables = env.GLIBC_TUNABLES ? `${env.GLIBC_TUNABLES}:` : "";
+  env.GLIBC_TUNABLES = `${tunables}glibc.malloc.hugetlb=1`;
+  return env;
 }
 
 /** Arguments snapshell adds to the user's QEMU command line. */
@@ -87,8 +107,8 @@ export class QemuProcess {
   /** Resolves when the process ended. */
   readonly exited: Promise<QemuExit>;
   private exitInfo?: QemuExit;
-  /** The port its `migrate-incoming` listens on. */
-  port = 0;
+  /** Where its `migrate-incoming` reads the stream. */
+  inlet!: QemuInlet;
   qmp!: QmpClient;
 
   private constructor(
@@ -148,6 +168,7 @@ export class QemuProcess {
       ], {
         detached: true,
         stdio: ["ignore", "ignore", "pipe"],
+        env: qemuEnv(opts.hugeHeap ?? false),
       });
       q = new QemuProcess(child, serialPath);
       const accepted = listener.accept();
@@ -170,12 +191,21 @@ export class QemuProcess {
       await q.qmp.execute("migrate-set-capabilities", {
         capabilities: [{ capability: "events", state: true }],
       });
+      if (opts.via === "exec") {
+        const fifo = `${opts.dir}/stream-${id}.fifo`;
+        await makeFifo(fifo);
+        const uri = execUri(fifo);
+        await q.qmp.execute("migrate-incoming", { uri });
+        q.inlet = { via: "exec", uri, fifo, gone: q.exited };
+        return q;
+      }
       await q.qmp.execute("migrate-incoming", { uri: "tcp:127.0.0.1:0" });
       const info = await q.qmp.execute("query-migrate") as {
         "socket-address"?: { port?: string }[];
       };
-      q.port = Number(info["socket-address"]?.[0]?.port ?? 0);
-      if (!q.port) throw new QemuStartError("QEMU did not say which port it listens on", q.stderr);
+      const port = Number(info["socket-address"]?.[0]?.port ?? 0);
+      if (!port) throw new QemuStartError("QEMU did not say which port it listens on", q.stderr);
+      q.inlet = { via: "tcp", uri: `tcp:127.0.0.1:${port}`, port, gone: q.exited };
       return q;
     } catch (e) {
       q?.kill();
@@ -224,11 +254,12 @@ export class QemuProcess {
     }
   }
 
-  /** Kill it, wait for the exit, remove its serial file. */
+  /** Kill it, wait for the exit, remove its serial file (and its inlet's FIFO). */
   async dispose(): Promise<void> {
     this.kill();
     await this.exited;
     await Deno.remove(this.serialPath).catch(() => {});
+    if (this.inlet?.fifo) await Deno.remove(this.inlet.fifo).catch(() => {});
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * One stream into one warm QEMU and its verdict: the bytes go to the port `migrate-incoming`
- * listens on; then the MIGRATION event (completed / failed) or the process's exit decides. An
+ * One stream into one warm QEMU and its verdict: the bytes go where its `migrate-incoming` reads
+ * (a port or an `exec:` command's pipe: inlet.ts); then the MIGRATION event (completed / failed) or the process's exit decides. An
  * accepted load is asked `query-status`, resumed with `cont`, and watched until the guest has made
  * a fixed amount of progress: with `-icount` in QEMU's arguments, a number of guest instructions
  * (or the guest going idle for good), so the verdict is the same on a fast or a starved host;
@@ -12,7 +12,8 @@
  */
 import { keyLine, type QemuOutcome } from "./outcome.ts";
 import { describeExit, type QemuProcess } from "./process.ts";
-import { guestInsns, nothingRunnable } from "./progress.ts";
+import { guestInsns, qemuThreads } from "./progress.ts";
+import { type QemuInlet, sendAll } from "./inlet.ts";
 import { QmpError } from "./qmp.ts";
 
 /** Bounds of one case. */
@@ -40,23 +41,14 @@ export const DEFAULT_RUN_INSNS = 5_000_000;
 const POLL_MS = 20;
 /** Consecutive samples with no instruction executed and nothing runnable: the guest is idle. */
 const IDLE_SAMPLES = 5;
+/**
+ * CPU-seconds QEMU's vCPU threads may burn without executing one guest instruction before the run
+ * ends as spinning (a QEMU livelock: the guest is frozen for good while its vCPU runs; a starved
+ * vCPU waits for a core instead of using one).
+ */
+export const SPIN_CPU_SECONDS = 3;
 
 const MIGRATION_END = new Set(["completed", "failed", "cancelled"]);
-
-/** Write `bytes` to 127.0.0.1:`port` and close; QEMU hanging up early is part of the verdict. */
-async function send(port: number, bytes: Uint8Array): Promise<void> {
-  let conn: Deno.Conn | undefined;
-  try {
-    conn = await Deno.connect({ hostname: "127.0.0.1", port });
-    for (let at = 0; at < bytes.length;) at += await conn.write(bytes.subarray(at));
-  } catch {
-    // ECONNRESET / EPIPE: QEMU stopped reading (it refused the stream or died).
-  } finally {
-    try {
-      conn?.close();
-    } catch { /* closed */ }
-  }
-}
 
 function crashedOrStopped(q: QemuProcess, phase: string, extra: Partial<QemuOutcome> = {}) {
   const e = q.exit!;
@@ -123,20 +115,23 @@ async function awaitLoad(
   }
 }
 
+/** Delivers a case's bytes to a waiting QEMU's inlet (wire.ts: through the fault engine). */
+export type QemuSender = (inlet: QemuInlet, bytes: Uint8Array) => Promise<void>;
+
 /**
  * Run one case on `q` (which is used up: the caller disposes of it) and classify it; `sender`
- * delivers the bytes to QEMU's port (default: all of them, then close).
+ * delivers the bytes to QEMU's inlet (default: all of them, then close).
  */
 export async function runQemuCase(
   q: QemuProcess,
   bytes: Uint8Array,
   bounds: CaseBounds = {},
-  sender: (port: number, bytes: Uint8Array) => Promise<void> = send,
+  sender: QemuSender = sendAll,
 ): Promise<QemuOutcome> {
   const loadMs = bounds.loadMs ?? 10_000;
   const qmpMs = bounds.qmpMs ?? 60_000;
   // A sender's own failure (a write QEMU stopped taking) is QEMU's verdict to give, not ours.
-  const sent = sender(q.port, bytes).catch(() => {});
+  const sent = sender(q.inlet, bytes).catch(() => {});
   const status = await awaitLoad(q, loadMs, qmpMs);
   if (typeof status !== "string") return status;
   if (status !== "completed") {
@@ -234,6 +229,9 @@ async function runByInsns(
   let still = 0;
   let idle = false;
   let safetyNet: string | undefined;
+  let spinning = false;
+  /** The vCPU threads' CPU time when the current stretch without guest progress began. */
+  let spinFrom: number | undefined;
   for (;;) {
     if (await within(q.exited, POLL_MS)) {
       await q.settleStderr();
@@ -255,7 +253,21 @@ async function runByInsns(
       last = now;
       break;
     }
-    const idleNow = now === last && await nothingRunnable(q.pid);
+    let idleNow = false;
+    if (now === last) {
+      const threads = await qemuThreads(q.pid);
+      idleNow = threads?.runnable === false;
+      if (threads) {
+        spinFrom ??= threads.cpuSeconds;
+        if (threads.cpuSeconds - spinFrom >= SPIN_CPU_SECONDS) {
+          safetyNet = `no guest instruction while QEMU's vCPU threads used ` +
+            `${threads.cpuSeconds - spinFrom} CPU-seconds (spinning; ${now - i0} of ${runInsns} ` +
+            `guest instructions ran)`;
+          spinning = true;
+          break;
+        }
+      }
+    } else spinFrom = undefined;
     still = idleNow ? still + 1 : 0;
     last = now;
     if (still >= IDLE_SAMPLES) {
@@ -276,5 +288,6 @@ async function runByInsns(
     guestInsns: last - i0,
     ...(idle ? { idle: true } : {}),
     ...(safetyNet ? { safetyNet } : {}),
+    ...(spinning ? { spinning: true } : {}),
   };
 }

@@ -1,9 +1,11 @@
 /**
- * `replay FILE --target qemu` with faults on the wire: the stream goes to the port a warm QEMU's
- * `migrate-incoming tcp:` listens on through snapshell's fault engine (harness/wire: a cut
- * link, a stall, a throttled or chunked link, truncation at a byte or a named position), and
- * QEMU's verdict is classified like a fuzz case (run_case.ts). The report keeps every fault as it
- * fired, with the stream offset and its name.
+ * `replay FILE --target qemu` with faults on the wire: the stream goes where a warm QEMU's
+ * `migrate-incoming` reads (the port of `tcp:`, or the pipe of an `exec:` command: inlet.ts)
+ * through snapshell's fault engine (harness/wire: a cut link, a stall, a throttled or chunked
+ * link, truncation at a byte or a named position), and QEMU's verdict is classified like a fuzz
+ * case (run_case.ts). A cut closes the connection, or the FIFO the command reads (the command
+ * then ends, and QEMU sees its stream end there). The report keeps every fault as it fired,
+ * with the stream offset and its name.
  * @module
  */
 import { layoutOfBytes } from "../../../migration/corrupt/mod.ts";
@@ -12,6 +14,7 @@ import type { Fault } from "../../wire/fault_spec.ts";
 import { pacingOf } from "../../wire/replay_to.ts";
 import { recordedView } from "../../wire/stream_view.ts";
 import { bytesInput, connOutput } from "../../wire/wire_io.ts";
+import { openInlet, type QemuInlet } from "./inlet.ts";
 import type { QemuOutcome } from "./outcome.ts";
 import { QemuPool, type QemuPoolOptions } from "./pool.ts";
 
@@ -23,28 +26,30 @@ export interface QemuWireResult {
 }
 
 /**
- * A sender for {@link QemuPool.run}: `bytes` through the fault engine to 127.0.0.1:`port`, the
- * connection closed at the end (or at a cut); QEMU hanging up early is part of the verdict.
- * Fault positions the stream does not have are FaultSpecErrors before anything starts.
+ * A sender for {@link QemuPool.run}: `bytes` through the fault engine into QEMU's inlet, closed
+ * at the end (or at a cut); QEMU hanging up early is part of the verdict. Fault positions the
+ * stream does not have are FaultSpecErrors before anything starts.
  */
 export async function faultySender(
   bytes: Uint8Array,
   faults: readonly Fault[],
   writeTimeoutMs: number,
-): Promise<{ send: (port: number) => Promise<void>; result: () => EngineResult | undefined }> {
+): Promise<{
+  send: (inlet: QemuInlet) => Promise<void>;
+  result: () => EngineResult | undefined;
+}> {
   const view = recordedView(await layoutOfBytes(bytes, "<replayed stream>"));
   checkFaults(view, faults);
   let engine: EngineResult | undefined;
-  const send = async (port: number) => {
-    const where = `tcp:127.0.0.1:${port}`;
-    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const send = async (inlet: QemuInlet) => {
+    const w = await openInlet(inlet);
     try {
-      const output = connOutput(conn, where, { ...pacingOf(faults), writeTimeoutMs });
+      // Only written to: nothing comes back from QEMU's incoming side.
+      const conn = { write: (b: Uint8Array) => w.write(b), read: () => Promise.resolve(null) };
+      const output = connOutput(conn, inlet.uri, { ...pacingOf(faults), writeTimeoutMs });
       engine = await runFaults(bytesInput(bytes), output, view, [...faults]);
     } finally {
-      try {
-        conn.close();
-      } catch { /* QEMU closed it */ }
+      w.close();
     }
   };
   return { send, result: () => engine };

@@ -34,6 +34,19 @@ Deno.test({
       strictEqual(j.class, "rejected");
       strictEqual(j.exit, "exit code 1");
       ctx.clear();
+      // exec: QEMU reads the stream from a command's stdout; --cut-at truncates it there.
+      const viaExec = ["--target", "qemu", "--qemu-incoming", "exec", "--json"];
+      strictEqual(await run("replay", `${dir}/seed.qemu`, ...viaExec, "--", ...argv), 0);
+      strictEqual(JSON.parse(ctx.outText()).class, "accepted", ctx.outText());
+      ctx.clear();
+      strictEqual(
+        await run("replay", `${dir}/seed.qemu`, ...viaExec, "--cut-at", "4000", "--", ...argv),
+        1,
+      );
+      const cut = JSON.parse(ctx.outText());
+      strictEqual(cut.class, "rejected", ctx.outText());
+      strictEqual(cut.sent, 4000);
+      ctx.clear();
       const out = `${dir}/out`;
       strictEqual(
         await run(

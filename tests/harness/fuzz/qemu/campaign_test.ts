@@ -47,6 +47,47 @@ Deno.test({
 });
 
 Deno.test({
+  name:
+    `how QEMUs are run (lanes, starts ahead, huge-page heap, tcp: or exec:) never changes a case's verdict${ignored}`,
+  ignore: skip !== null,
+  async fn() {
+    const { argv, bytes } = await tickerSeed();
+    const verdicts = async (
+      settings: { lanes: number; warm: number; hugeHeap: boolean; via?: "tcp" | "exec" },
+    ) => {
+      const seen = new Map<number, string>();
+      const r = await runQemuCampaign(bytes, {
+        argv,
+        iterations: 10,
+        seed: 11,
+        ...settings,
+        maxReports: 0,
+        onCase: (i, o) => seen.set(i, qemuSignature(o)),
+      });
+      strictEqual(r.safetyNet, 0, "every verdict decided by the guest, not the wall clock");
+      return { seen, counts: r.counts };
+    };
+    // The old runner: one lane, one QEMU started ahead, glibc's default heap.
+    const old = await verdicts({ lanes: 1, warm: 1, hugeHeap: false });
+    const fast = await verdicts({ lanes: 2, warm: 6, hugeHeap: true });
+    strictEqual(old.seen.size, 10);
+    ok(new Set(old.seen.values()).size > 1, "the cases are not all alike");
+    deepStrictEqual(
+      [...fast.seen].sort((a, b) => a[0] - b[0]),
+      [...old.seen].sort((a, b) => a[0] - b[0]),
+    );
+    deepStrictEqual(fast.counts, old.counts);
+    const piped = await verdicts({ lanes: 2, warm: 4, hugeHeap: true, via: "exec" });
+    deepStrictEqual(
+      [...piped.seen].sort((a, b) => a[0] - b[0]),
+      [...old.seen].sort((a, b) => a[0] - b[0]),
+      "through exec: as through tcp:",
+    );
+    deepStrictEqual(await snapshellQemus(), [], "every QEMU is gone");
+  },
+});
+
+Deno.test({
   name: `a base stream QEMU refuses stops the campaign before any case${ignored}`,
   ignore: skip !== null,
   async fn() {

@@ -1,4 +1,4 @@
-import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
+import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import {
   incomingArgs,
   QemuProcess,
@@ -25,12 +25,22 @@ Deno.test({
     const dir = await Deno.makeTempDir({ prefix: "snapshell-qemu-" });
     try {
       const q = await QemuProcess.start(VIRT, { dir });
-      ok(q.port > 0);
+      strictEqual(q.inlet.via, "tcp");
+      ok(q.inlet.port! > 0);
+      strictEqual(q.inlet.uri, `tcp:127.0.0.1:${q.inlet.port}`);
       strictEqual(q.qmp.version.split(".")[0], "7");
       const s = await q.qmp.execute("query-status") as { status: string };
       strictEqual(s.status, "inmigrate");
       await q.dispose();
       strictEqual(q.exit?.signal, "SIGKILL");
+      // exec: QEMU runs `cat FIFO` for its stream; the FIFO goes with the QEMU.
+      const e = await QemuProcess.start(VIRT, { dir, via: "exec" });
+      strictEqual(e.inlet.via, "exec");
+      ok(e.inlet.uri.startsWith("exec:cat ") && e.inlet.uri.endsWith(".fifo"), e.inlet.uri);
+      ok((await Deno.stat(e.inlet.fifo!)).isFifo);
+      strictEqual((await e.qmp.execute("query-status") as { status: string }).status, "inmigrate");
+      await e.dispose();
+      await rejects(Deno.stat(e.inlet.fifo!), Deno.errors.NotFound);
       const bad = await QemuProcess.start([...VIRT, "-no-such-option"], { dir }).catch((e) => e);
       ok(bad instanceof QemuStartError, String(bad));
       ok(/no-such-option/.test(bad.message), bad.message);

@@ -1,5 +1,6 @@
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { QemuPool } from "../../../../harness/fuzz/qemu/pool.ts";
+import { DEFAULT_RUN_INSNS } from "../../../../harness/fuzz/qemu/run_case.ts";
 import { CaseMaker } from "../../../../harness/fuzz/cases.ts";
 import { skip, snapshellQemus, tickerSeed } from "./_seed.ts";
 
@@ -128,6 +129,33 @@ Deno.test({
       strictEqual(o.idle, true, JSON.stringify(o));
       strictEqual(o.consoleBytes, 0);
       strictEqual(o.safetyNet, undefined, "decided by the guest, not the safety net");
+    } finally {
+      await pool.close();
+    }
+  },
+});
+
+Deno.test({
+  name: `a vCPU that spins without executing the guest ends the run by its CPU time, not the ` +
+    `wall-clock net${ignored}`,
+  ignore: skip !== null,
+  async fn() {
+    const { argv, bytes } = await tickerSeed();
+    const maker = await CaseMaker.create(bytes);
+    // A wall-clock net far away (2 × qmpMs): only the spin rule can end this run in a test's time.
+    const pool = await QemuPool.create({ argv, warm: 1, qmpMs: 600_000 });
+    try {
+      // A locked TOR entry with X only binds M-mode: the hart faults at its trap vector forever,
+      // QEMU's vCPU keeps running and its instruction counter stands still (qemu-findings 9).
+      const frozen = await maker.build([
+        { op: "set-field", path: "cpu/pmp.env.pmp_state.pmp[15].cfg_reg", value: "0xec" },
+      ]);
+      const o = await pool.run(frozen);
+      strictEqual(o.class, "accepted", JSON.stringify(o));
+      strictEqual(o.spinning, true, JSON.stringify(o));
+      ok(/spinning/.test(o.safetyNet ?? ""), "flagged like the wall-clock net");
+      ok(o.guestInsns! < DEFAULT_RUN_INSNS);
+      strictEqual(o.idle, undefined, "not idle: its vCPU kept using a core");
     } finally {
       await pool.close();
     }
