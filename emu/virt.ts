@@ -93,6 +93,13 @@ function qemuEarly(opts: VirtOptions): { early: QemuEarly; machine: MachineOptio
     mrom: new RomDevice(QEMU_VIRT_BOARD.mrom.size),
   };
   const block = (idstr: string, bytes: Uint8Array) => ({ idstr, bytes });
+  // Only the pflash device writes its storage: its dirty and written pages are the block's.
+  const flash = (idstr: string, f: PflashCfi01) => ({
+    idstr,
+    bytes: f.storage,
+    dirty: f.dirty,
+    written: f.written,
+  });
   return {
     early,
     machine: {
@@ -101,8 +108,8 @@ function qemuEarly(opts: VirtOptions): { early: QemuEarly; machine: MachineOptio
       qemu: {
         beforeRam: [early.timers],
         blocksBefore: [
-          block("virt.flash0", early.flash0.storage),
-          block("virt.flash1", early.flash1.storage),
+          flash("virt.flash0", early.flash0),
+          flash("virt.flash1", early.flash1),
         ],
         blocksAfter: [block("riscv_virt_board.mrom", early.mrom.bytes)],
         beforeCpu: early.slirp ? [early.slirp] : [],
