@@ -124,3 +124,14 @@ Deno.test("qemu-virt: a flash program and erase are migrated, and only dirty fla
   deepStrictEqual(ram.syncDirty(), { dirtied: 2, pending: 2 });
   ram.cancel();
 });
+
+Deno.test("qemu-virt: the PCIe windows and empty virtio-mmio transports answer as on QEMU 7.2", () => {
+  // virt-probe reads, writes and reads back the PCIe I/O and memory windows (all ones, writes
+  // ignored), the ECAM window and the eight transports (magic, version 1, vendor; 0 elsewhere),
+  // and the unmapped addresses right after them (access faults); QEMU's output is committed.
+  const m = new VirtMachine({ profile: "qemu-virt", ramSize: 16 << 20 });
+  m.boot(guest("virt-probe"));
+  const r = m.run(10_000_000);
+  strictEqual(r.exitCode, 0, m.consoleText);
+  strictEqual(norm(m.consoleText), norm(expected("virt-probe")));
+});
