@@ -4,7 +4,8 @@
  * second checkout (e.g. `git archive` of an earlier commit) in the same process, run for run
  * interleaved with this one, so both see the same machine load.
  *
- * deno run --allow-read --allow-sys=loadavg bench/qemu_virt_bench.ts [--runs N] [--ram MIB] [--base DIR]
+ * deno run --allow-read --allow-sys=loadavg bench/qemu_virt_bench.ts [--runs N] [--ram MIB]
+ *   [--base DIR] [--stream QEMU_STREAM]
  * @module
  */
 import { parseArgs } from "node:util";
@@ -35,12 +36,17 @@ const { values } = parseArgs({
     runs: { type: "string", default: "9" },
     ram: { type: "string", default: "16" },
     base: { type: "string" },
+    stream: { type: "string" },
   },
 });
 const builds = [await build("this", new URL("../", import.meta.url))];
 if (values.base) builds.unshift(await build("base", new URL(`file://${values.base}/`)));
 const ramSize = Number(values.ram) << 20;
-const times = new Map(builds.map((b) => [b.name, { save: [] as number[], load: [] as number[] }]));
+const times = new Map(
+  builds.map((b) => [b.name, { save: [] as number[], load: [] as number[], qemu: [] as number[] }]),
+);
+/** A stream QEMU wrote (`--stream FILE`, e.g. tests/fixtures/qemu72/virt-reset.qemu), loaded too. */
+const qemuStream = values.stream ? Deno.readFileSync(values.stream) : undefined;
 
 for (let i = 0; i < Number(values.runs); i++) {
   for (const b of builds) {
@@ -59,6 +65,12 @@ for (let i = 0; i < Number(values.runs); i++) {
     const load = performance.now() - t;
     times.get(b.name)!.save.push(save);
     times.get(b.name)!.load.push(load);
+    if (qemuStream) {
+      t = performance.now();
+      const q = new b.VirtMachine({ ...opts, slirp: true }); // QEMU with its default user NIC
+      await q.load(b.StreamReader.fromBytes(qemuStream));
+      times.get(b.name)!.qemu.push(performance.now() - t);
+    }
   }
 }
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -67,12 +79,15 @@ const fmt = (xs: number[]) =>
 console.log(
   `qemu-virt, ${values.ram} MiB RAM, ${values.runs} runs, load average ${loadavg()[0].toFixed(1)}`,
 );
-for (const [name, t] of times) console.log(`${name}: save ${fmt(t.save)}, load ${fmt(t.load)}`);
+for (const [name, t] of times) {
+  const q = qemuStream ? `, load of QEMU's stream ${fmt(t.qemu)}` : "";
+  console.log(`${name}: save ${fmt(t.save)}, load ${fmt(t.load)}${q}`);
+}
 if (builds.length === 2) {
   const [a, b] = builds.map((x) => times.get(x.name)!);
   console.log(
     `ratio base/this: save ${(median(a.save) / median(b.save)).toFixed(2)}x, load ${
       (median(a.load) / median(b.load)).toFixed(2)
-    }x`,
+    }x${qemuStream ? `, QEMU's stream ${(median(a.qemu) / median(b.qemu)).toFixed(2)}x` : ""}`,
   );
 }
