@@ -104,6 +104,8 @@ Deno.test("virtDtb() refuses devices it cannot describe, or without their irq", 
 });
 
 const qemuSkip = await qemuMissingReason(); // apt-get install qemu-system-misc
+const HELLO = new URL("../../../emu/guests/build/hello.elf", import.meta.url).pathname;
+const BOOTARGS = "console=ttyS0 earlycon";
 
 /** Every node and property path where two trees differ: "only in ours/QEMU's: PATH", "differs: PATH". */
 function treeDiff(ours: FdtNode, theirs: FdtNode, path = ""): string[] {
@@ -154,7 +156,7 @@ Deno.test({
       const out = await new Deno.Command(QEMU_RV32, {
         args: [
           ...["-M", `virt,dumpdtb=${dir}/q.dtb`, "-bios", "none", "-m", "16M", "-smp", "1"],
-          ...["-display", "none", "-nodefaults"],
+          ...["-kernel", HELLO, "-append", BOOTARGS, "-display", "none", "-nodefaults"],
         ],
         stdout: "null",
         stderr: "piped",
@@ -162,7 +164,7 @@ Deno.test({
       assertEquals(out.success, true, new TextDecoder().decode(out.stderr));
       const theirs = parseDtb(await Deno.readFile(`${dir}/q.dtb`));
       const m = new VirtMachine({ profile: "qemu-virt", ramSize: 16 << 20 });
-      const ours = parseDtb(machineDtb(m));
+      const ours = parseDtb(machineDtb(m, BOOTARGS));
       assertEquals(treeDiff(ours, theirs).sort(), [...INTENDED_DIFFERENCES].sort());
     } finally {
       await Deno.remove(dir, { recursive: true });
