@@ -15,6 +15,15 @@ import {
   VIRT_FW_CFG_SIZE,
   VIRT_PCIE_ECAM_BASE,
   VIRT_PCIE_ECAM_SIZE,
+  VIRT_PCIE_MMIO_BASE,
+  VIRT_PCIE_MMIO_SIZE,
+  VIRT_PCIE_PIO_BASE,
+  VIRT_PCIE_PIO_SIZE,
+  VIRT_VIRTIO_BASE,
+  VIRT_VIRTIO_COUNT,
+  VIRT_VIRTIO_IRQ,
+  VIRT_VIRTIO_STRIDE,
+  VIRTIO_MMIO_REGION_SIZE,
 } from "./devices/qemu/mod.ts";
 import { MROM_BASE, MROM_SIZE } from "./boot/reset_rom.ts";
 import { NVME_SIZE } from "./devices/nvme.ts";
@@ -93,7 +102,36 @@ export const QEMU_VIRT_BOARD = {
     base: VIRT_PCIE_ECAM_BASE,
     size: VIRT_PCIE_ECAM_SIZE,
   },
+  /** The PCIe host's I/O port window (nothing behind it: all ones). */
+  pciePio: {
+    name: "pcie-pio",
+    kind: "pci-host-ecam-generic",
+    base: VIRT_PCIE_PIO_BASE,
+    size: VIRT_PCIE_PIO_SIZE,
+  },
+  /** The PCIe host's 32-bit memory window (nothing behind it: all ones). */
+  pcieMmio: {
+    name: "pcie-mmio",
+    kind: "pci-host-ecam-generic",
+    base: VIRT_PCIE_MMIO_BASE,
+    size: VIRT_PCIE_MMIO_SIZE,
+  },
 } as const satisfies Record<string, BoardDevice>;
+
+/**
+ * QEMU virt's eight virtio-mmio transports (`virtio0`..`virtio7`), in QEMU's creation order: each
+ * decodes {@link VIRTIO_MMIO_REGION_SIZE} bytes of its 4 KiB slot and drives PLIC source 1..8.
+ */
+export const QEMU_VIRT_VIRTIO: readonly BoardDevice[] = Array.from(
+  { length: VIRT_VIRTIO_COUNT },
+  (_, i) => ({
+    name: `virtio${i}`,
+    kind: "virtio,mmio",
+    base: VIRT_VIRTIO_BASE + i * VIRT_VIRTIO_STRIDE,
+    size: VIRTIO_MMIO_REGION_SIZE,
+    irq: VIRT_VIRTIO_IRQ + i,
+  }),
+);
 
 /** The virt board's devices as a list, in attach order (listings, device trees). */
 export const VIRT_DEVICES: readonly BoardDevice[] = Object.values(VIRT_BOARD);

@@ -5,7 +5,7 @@
  * registration order, so section ids are stable.
  * @module
  */
-import { type BoardDevice, QEMU_VIRT_BOARD, VIRT_BOARD } from "./board.ts";
+import { type BoardDevice, QEMU_VIRT_BOARD, QEMU_VIRT_VIRTIO, VIRT_BOARD } from "./board.ts";
 import { RomDevice } from "./boot/reset_rom.ts";
 import { QEMU_MISA_EXT, QEMU_RV32IMA_MISA_EXT, setQemuMisaMask } from "./cpu/vmstate.ts";
 import {
@@ -15,8 +15,10 @@ import {
   GlobalState,
   GpexHost,
   MAX_ICOUNT_SHIFT,
+  PciUnassignedWindow,
   PflashCfi01,
   SlirpNetdev,
+  VirtioMmioTransport,
 } from "./devices/qemu/mod.ts";
 import { Irq } from "./cpu/trap.ts";
 import { Aclint } from "./devices/aclint.ts";
@@ -93,6 +95,13 @@ function qemuEarly(opts: VirtOptions): { early: QemuEarly; machine: MachineOptio
     mrom: new RomDevice(QEMU_VIRT_BOARD.mrom.size),
   };
   const block = (idstr: string, bytes: Uint8Array) => ({ idstr, bytes });
+  // Only the pflash device writes its storage: its dirty and written pages are the block's.
+  const flash = (idstr: string, f: PflashCfi01) => ({
+    idstr,
+    bytes: f.storage,
+    dirty: f.dirty,
+    written: f.written,
+  });
   return {
     early,
     machine: {
@@ -101,8 +110,8 @@ function qemuEarly(opts: VirtOptions): { early: QemuEarly; machine: MachineOptio
       qemu: {
         beforeRam: [early.timers],
         blocksBefore: [
-          block("virt.flash0", early.flash0.storage),
-          block("virt.flash1", early.flash1.storage),
+          flash("virt.flash0", early.flash0),
+          flash("virt.flash1", early.flash1),
         ],
         blocksAfter: [block("riscv_virt_board.mrom", early.mrom.bytes)],
         beforeCpu: early.slirp ? [early.slirp] : [],
@@ -230,8 +239,12 @@ export class VirtMachine extends Machine {
       this.aclint.sections().filter((sec) => sec.vmsd.name === "riscv_mtimer"),
     );
     this.place(B.plic, this.plic);
+    // The virtio-mmio transports (empty: no section) are created before the PCIe host, as QEMU does.
+    for (const at of QEMU_VIRT_VIRTIO) this.place(at, new VirtioMmioTransport());
     const gpex = new GpexHost();
     this.place(B.pcie, gpex);
+    this.place(B.pciePio, new PciUnassignedWindow());
+    this.place(B.pcieMmio, new PciUnassignedWindow());
     this.place(B.uart0, this.uart);
     this.place(B.rtc, this.rtc);
     this.place(B.flash0, early.flash0);

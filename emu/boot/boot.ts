@@ -8,7 +8,7 @@
 import { EmuError } from "../errors.ts";
 import { parseElf } from "../elf.ts";
 import type { Machine } from "../machine.ts";
-import { VIRT_DEVICES } from "../board.ts";
+import { QEMU_VIRT_VIRTIO, VIRT_DEVICES } from "../board.ts";
 import { fdtAddress, initrdStart, kernelStart, QEMU_FDT_BUFFER } from "./layout.ts";
 import { MROM_BASE, MROM_SIZE, resetRomImage, RomDevice } from "./reset_rom.ts";
 import { type DeviceTableEntry, virtDtb } from "./virt_dt.ts";
@@ -225,7 +225,7 @@ export function virtDevices(machine: Machine): DeviceTableEntry[] {
       name: r.name,
       base: r.base,
       size: r.size,
-      irq: VIRT_DEVICES.find((d) => d.name === r.name)?.irq,
+      irq: [...VIRT_DEVICES, ...QEMU_VIRT_VIRTIO].find((d) => d.name === r.name)?.irq,
     }));
 }
 

@@ -6,6 +6,18 @@
  * @module
  */
 import { buildDtb, cells64, FdtError, FdtNode } from "./fdt.ts";
+import {
+  PCI_NUM_PINS,
+  VIRT32_HIGH_PCIE_MMIO_BASE,
+  VIRT32_HIGH_PCIE_MMIO_SIZE,
+  VIRT_PCIE_IRQ,
+  VIRT_PCIE_MMIO_BASE,
+  VIRT_PCIE_MMIO_SIZE,
+  VIRT_PCIE_PIO_BASE,
+  VIRT_PCIE_PIO_SIZE,
+  VIRT_VIRTIO_COUNT,
+  VIRT_VIRTIO_STRIDE,
+} from "../devices/qemu/mod.ts";
 
 /** One entry of the machine's device table. */
 export interface DeviceTableEntry {
@@ -62,6 +74,13 @@ const IRQ_M_SOFT = 3;
 const IRQ_M_TIMER = 7;
 const IRQ_S_EXT = 9;
 const IRQ_M_EXT = 11;
+
+// PCI address space codes of a `ranges` entry's first cell (FDT_PCI_RANGE_*).
+const PCI_RANGE_IOPORT = 0x0100_0000;
+const PCI_RANGE_MMIO = 0x0200_0000;
+const PCI_RANGE_MMIO_64BIT = 0x0300_0000;
+/** ECAM bytes per bus (PCIE_MMCFG_SIZE_MIN): 32 devices × 8 functions × 4 KiB. */
+const PCIE_MMCFG_SIZE_MIN = 0x10_0000;
 
 const hex = (n: number) => (n >>> 0).toString(16);
 const reg = (d: DeviceTableEntry) => [...cells64(d.base), ...cells64(d.size)];
@@ -122,16 +141,17 @@ const WRITERS: Record<string, NodeWriter> = {
       .prop("reg", reg(d))
       .prop("compatible", "ns16550a");
   },
-  // QEMU 7.2 virt's own devices (the `qemu-virt` profile), as QEMU's tree describes them.
-  fw_cfg(soc, _root, d) {
-    soc.child(`fw-cfg@${hex(d.base)}`)
+  // QEMU 7.2 virt's own devices (the `qemu-virt` profile), as QEMU's tree describes them:
+  // fw_cfg and the flash at the root, not under /soc.
+  fw_cfg(_soc, root, d) {
+    root.child(`fw-cfg@${hex(d.base)}`)
       .prop("dma-coherent", true)
       .prop("reg", reg(d))
       .prop("compatible", "qemu,fw-cfg-mmio");
   },
-  flash0(soc, _root, d) {
+  flash0(_soc, root, d) {
     // QEMU describes both banks in one node; bank 1 follows bank 0.
-    soc.child(`flash@${hex(d.base)}`)
+    root.child(`flash@${hex(d.base)}`)
       .prop("bank-width", 4)
       .prop("reg", [...reg(d), ...cells64(d.base + d.size), ...cells64(d.size)])
       .prop("compatible", "cfi-flash");
@@ -139,9 +159,55 @@ const WRITERS: Record<string, NodeWriter> = {
   flash1() {
     // In flash0's node.
   },
-  pcie() {
-    // Not described: the host bridge has no device behind it and its windows are unmapped.
+  pcie(soc, _root, d) {
+    // QEMU's create_fdt_pcie: the ECAM window, the I/O, 32-bit and 64-bit memory windows, and
+    // the standard INTx swizzle onto PLIC sources 32..35.
+    const map: number[] = [];
+    for (let dev = 0; dev < PCI_NUM_PINS; dev++) {
+      for (let pin = 0; pin < PCI_NUM_PINS; pin++) {
+        map.push(dev << 11, 0, 0, pin + 1, PH_PLIC, VIRT_PCIE_IRQ + (pin + dev) % PCI_NUM_PINS);
+      }
+    }
+    soc.child(`pci@${hex(d.base)}`)
+      .prop("interrupt-map-mask", [0x1800, 0, 0, 7])
+      .prop("interrupt-map", map)
+      .prop("ranges", [
+        ...[PCI_RANGE_IOPORT, 0, 0, ...cells64(VIRT_PCIE_PIO_BASE)],
+        ...cells64(VIRT_PCIE_PIO_SIZE),
+        ...[PCI_RANGE_MMIO, ...cells64(VIRT_PCIE_MMIO_BASE), ...cells64(VIRT_PCIE_MMIO_BASE)],
+        ...cells64(VIRT_PCIE_MMIO_SIZE),
+        ...[PCI_RANGE_MMIO_64BIT, ...cells64(VIRT32_HIGH_PCIE_MMIO_BASE)],
+        ...cells64(VIRT32_HIGH_PCIE_MMIO_BASE),
+        ...cells64(VIRT32_HIGH_PCIE_MMIO_SIZE),
+      ])
+      .prop("reg", reg(d))
+      .prop("dma-coherent", true)
+      .prop("bus-range", [0, d.size / PCIE_MMCFG_SIZE_MIN - 1])
+      .prop("linux,pci-domain", 0)
+      .prop("device_type", "pci")
+      .prop("compatible", "pci-host-ecam-generic")
+      .prop("#size-cells", 2)
+      .prop("#interrupt-cells", 1)
+      .prop("#address-cells", 3);
   },
+  "pcie-pio"() {
+    // In the pci node's ranges.
+  },
+  "pcie-mmio"() {
+    // In the pci node's ranges.
+  },
+  ...Object.fromEntries(
+    Array.from({ length: VIRT_VIRTIO_COUNT }, (_, i): [string, NodeWriter] => [
+      `virtio${i}`,
+      (soc, _root, d) => {
+        soc.child(`virtio_mmio@${hex(d.base)}`)
+          .prop("interrupts", needIrq(d))
+          .prop("interrupt-parent", PH_PLIC)
+          .prop("reg", [...cells64(d.base), ...cells64(VIRT_VIRTIO_STRIDE)])
+          .prop("compatible", "virtio,mmio");
+      },
+    ]),
+  ),
   nvme(soc, _root, d) {
     // snapshell's own queue device (docs/devices/nvme.md); Linux has no driver for it.
     soc.child(`nvme@${hex(d.base)}`)

@@ -49,6 +49,7 @@ export const GUESTS: Guest[] = [
   { name: "compute-small", src: "compute.c", defines: ["COMPUTE_ITERATIONS=8"] },
   { name: "compute-paged", src: "compute.c", extra: ["paging.c"], defines: ["COMPUTE_PAGED"] },
   { name: "demo", src: "demo.c", extra: ["nvme.c"] },
+  { name: "virt-probe", src: "virt-probe.c" },
 ];
 
 const here = new URL(".", import.meta.url).pathname;

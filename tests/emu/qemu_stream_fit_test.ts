@@ -16,7 +16,7 @@ import {
 import { runCommandLine } from "../../repl/cli.ts";
 import { allCommands } from "../../repl/commands/mod.ts";
 import { captureContext } from "../repl/_io.ts";
-import { qemuMissingReason } from "../../emu/guests/linux/qemu.ts";
+import { QEMU_RV32, qemuMissingReason } from "../../emu/guests/linux/qemu.ts";
 import { freePort, Qmp } from "../../bench/qmp.ts";
 import { migrateToFile } from "./_qemu_virt.ts";
 import { StreamWriter } from "../../migration/stream/writer.ts";
@@ -215,6 +215,37 @@ Deno.test({
       ok(out.blockers.some((b: { where: string }) => b.where === "apic"), ctx.outText());
       strictEqual(await run("compat", "--stream", `${dir}/pc.qemu`), 1);
       ok(ctx.outText().includes("configuration: machine type 'pc-i440fx-7.2'"), ctx.outText());
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+const rvSkip = await qemuMissingReason(); // apt-get install qemu-system-misc
+
+Deno.test({
+  name: `a QEMU riscv virt stream with a virtio device is refused, naming its section${
+    rvSkip ? ` (ignored: ${rvSkip})` : ""
+  }`,
+  ignore: rvSkip !== null,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "snapshell-fit-" });
+    try {
+      await qemuStream(
+        QEMU_RV32,
+        ["-M", "virt", "-bios", "none", "-m", "16M", "-device", "virtio-rng-device"],
+        `${dir}/rng.qemu`,
+      );
+      const ctx = captureContext();
+      const run = (...argv: string[]) => runCommandLine(allCommands(), ctx, argv);
+      strictEqual(await run("check", `${dir}/rng.qemu`), 1);
+      // QEMU plugs the device into the last transport (0x10008000); no virtio device exists here.
+      ok(
+        ctx.errText().includes(
+          "section 'virtio-mmio@0000000010008000/virtio-rng': no such device here (vmsd virtio-rng)",
+        ),
+        ctx.errText(),
+      );
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

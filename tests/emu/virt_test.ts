@@ -96,3 +96,42 @@ Deno.test("a load leaves no PLIC pending bit from an interrupt line that was hig
   await m.load(StreamReader.fromBytes(w.take()));
   deepStrictEqual([...m.plic.state.pending], [...blank.plic.state.pending]);
 });
+
+Deno.test("qemu-virt: a flash program and erase are migrated, and only dirty flash pages are resent", async () => {
+  const opts = { profile: "qemu-virt" as const, ramSize: 8 << 20, slirp: false };
+  const src = new VirtMachine(opts);
+  const flash1 = 0x2200_0000;
+  src.bus.store(flash1 + 0x5000, 4, 0x40); // program one word in bank 1, page 5
+  src.bus.store(flash1 + 0x5000, 4, 0xcafe_f00d);
+  src.bus.store(flash1 + 0x4_0000, 4, 0x20); // erase the second 256 KiB sector: 64 pages of 0xff
+  src.bus.store(flash1 + 0x4_0000, 4, 0xd0);
+  src.bus.store(flash1, 4, 0xff);
+  const dst = new VirtMachine(opts);
+  await dst.load(StreamReader.fromBytes(await save(src)));
+  const f = dst.qemuDevices!.flash1;
+  strictEqual(dst.bus.load(flash1 + 0x5000, 4), 0xcafe_f00d);
+  strictEqual(dst.bus.load(flash1 + 0x7_fffc, 4), 0xffff_ffff);
+  deepStrictEqual(f.storage, src.qemuDevices!.flash1.storage);
+  // A live migration: after the first pass only the pages written since are pending again.
+  const ram = src.ramSection;
+  ram.saveSetup(new StreamWriter());
+  await ram.saveIterate(new StreamWriter());
+  for (const at of [0x9000, 0xb000]) {
+    src.bus.store(flash1 + at, 4, 0x40);
+    src.bus.store(flash1 + at, 4, 0x1234_5678);
+  }
+  src.bus.store(flash1, 4, 0xff);
+  deepStrictEqual(ram.syncDirty(), { dirtied: 2, pending: 2 });
+  ram.cancel();
+});
+
+Deno.test("qemu-virt: the PCIe windows and empty virtio-mmio transports answer as on QEMU 7.2", () => {
+  // virt-probe reads, writes and reads back the PCIe I/O and memory windows (all ones, writes
+  // ignored), the ECAM window and the eight transports (magic, version 1, vendor; 0 elsewhere),
+  // and the unmapped addresses right after them (access faults); QEMU's output is committed.
+  const m = new VirtMachine({ profile: "qemu-virt", ramSize: 16 << 20 });
+  m.boot(guest("virt-probe"));
+  const r = m.run(10_000_000);
+  strictEqual(r.exitCode, 0, m.consoleText);
+  strictEqual(norm(m.consoleText), norm(expected("virt-probe")));
+});

@@ -10,8 +10,9 @@
  * - `PCIHost` v1: `config_reg` (the CF8-style address latch, unused behind ECAM);
  * - `PCIBUS` v1: `nirq` (int32 equal, 4) and `irq_count[nirq]` (int32).
  *
- * The PIO (0x03000000) and MMIO (0x40000000) windows are not modelled: no BAR exists to
- * decode them.
+ * The PIO (0x03000000, 64 KiB) and MMIO (0x40000000, 1 GiB) windows are mapped as QEMU 7.2 maps
+ * them with nothing on the bus (gpex's `allow-unmapped-accesses`, on by default: the windows are
+ * `unassigned_io_ops`): reads are all ones, writes are ignored ({@link PciUnassignedWindow}).
  *
  * @module
  */
@@ -34,12 +35,48 @@ import type { DeviceSection, SnapshotDevice } from "../device.ts";
 export const VIRT_PCIE_ECAM_BASE = 0x3000_0000;
 /** Size of virt's ECAM window (256 buses × 32 devices × 8 functions × 4 KiB). */
 export const VIRT_PCIE_ECAM_SIZE = 0x1000_0000;
+/** QEMU virt: the PCI I/O port window (VIRT_PCIE_PIO). */
+export const VIRT_PCIE_PIO_BASE = 0x0300_0000;
+/** Size of virt's PCI I/O window. */
+export const VIRT_PCIE_PIO_SIZE = 0x1_0000;
+/** QEMU virt: the 32-bit PCI memory window (VIRT_PCIE_MMIO). */
+export const VIRT_PCIE_MMIO_BASE = 0x4000_0000;
+/** Size of virt's 32-bit PCI memory window. */
+export const VIRT_PCIE_MMIO_SIZE = 0x4000_0000;
+/**
+ * QEMU riscv32 virt's 64-bit PCI memory window (VIRT32_HIGH_PCIE_MMIO_BASE, 4 GiB): above 4 GiB,
+ * in the device tree only (this hart's bus is 32-bit).
+ */
+export const VIRT32_HIGH_PCIE_MMIO_BASE = 0x3_0000_0000;
+/** Size of {@link VIRT32_HIGH_PCIE_MMIO_BASE}'s window. */
+export const VIRT32_HIGH_PCIE_MMIO_SIZE = 0x1_0000_0000;
+/** PLIC source of INTA (PCIE_IRQ); INTB..INTD follow. */
+export const VIRT_PCIE_IRQ = 0x20;
 /** The bus's interrupt pins (INTA..INTD → PLIC 32..35 on virt). */
 export const PCI_NUM_PINS = 4;
 /** Bytes of a conventional PCI configuration space. */
 export const PCI_CONFIG_SPACE_SIZE = 256;
 /** The section idstr of the host bridge device (QEMU's "<pci address>/<vmsd name>"). */
 export const GPEX_ROOT_IDSTR = "0000:00:00.0/gpex_root";
+
+/**
+ * A PCI window with no BAR behind it, as gpex maps it (QEMU's `unassigned_io_ops`): every read is
+ * all ones, every write is ignored, and no access faults. No state, no section.
+ */
+export class PciUnassignedWindow implements MmioDevice, SnapshotDevice {
+  /** All ones of the access size. */
+  read(_offset: number, size: AccessSize): number {
+    return size === 4 ? 0xffff_ffff : (1 << (size * 8)) - 1;
+  }
+
+  /** Ignored. */
+  write(_offset: number, _size: AccessSize, _value: number): void {}
+
+  /** Stateless. */
+  sections(): DeviceSection[] {
+    return [];
+  }
+}
 
 /** QEMU's PCIDevice, migrated part. */
 export interface PciDeviceState {

@@ -11,6 +11,7 @@
  * @module
  */
 import { StateValidationError } from "../../../migration/errors.ts";
+import { newBitmap, setAllPages } from "../../../migration/ram/page_bitmap.ts";
 import { uint64, uint8, vmsd } from "../../../migration/vmstate/fields.ts";
 import type { AccessSize, MmioDevice } from "../../bus.ts";
 import { ConfigError } from "../../errors.ts";
@@ -24,6 +25,11 @@ export const VIRT_FLASH1_BASE = 0x2200_0000;
 export const VIRT_FLASH_SIZE = 0x200_0000;
 /** virt's flash sector length (VIRT_FLASH_SECTOR_SIZE). */
 export const VIRT_FLASH_SECTOR = 256 * 1024;
+
+/** Page size of the flash's dirty tracking: the `ram` section's (QEMU's target page). */
+export const FLASH_PAGE_SIZE = 4096;
+/** log2 of {@link FLASH_PAGE_SIZE}. */
+const PAGE_SHIFT = 12;
 
 /** "Read array" in QEMU's encoding (0x00, not the CFI 0xff). */
 const CMD_READ_ARRAY = 0x00;
@@ -54,7 +60,10 @@ export function createPflashState(): PflashState {
 
 /** Geometry and identity of one flash bank. */
 export interface PflashOptions {
-  /** Backing bytes (the RAM block); default a zeroed `VIRT_FLASH_SIZE` buffer. */
+  /**
+   * Backing bytes (the RAM block); default a zeroed `VIRT_FLASH_SIZE` buffer. Given bytes count
+   * as possibly non-zero everywhere (every page is set in {@link PflashCfi01.written}).
+   */
   storage?: Uint8Array;
   /** Sector length in bytes (default 256 KiB). */
   sectorLen?: number;
@@ -106,6 +115,17 @@ export class PflashCfi01 implements MmioDevice, SnapshotDevice {
   readonly storage: Uint8Array;
   /** The CFI query table. */
   readonly cfi: Uint8Array;
+  /**
+   * Pages (4 KiB) of {@link storage} programmed or erased since the `ram` section last synced:
+   * only this device writes the storage, so saves and live rounds send just these pages.
+   */
+  readonly dirty: Uint32Array;
+  /**
+   * Pages that may hold non-zero bytes apart from those in {@link dirty} (the `ram` section folds
+   * dirty pages in and sets the pages a load fills); pages in neither are known zero, so a save
+   * does not scan them and a load of zero pages there costs nothing.
+   */
+  readonly written: Uint32Array;
   private readonly sectorLen: number;
   private readonly bankWidth: number;
   private readonly deviceWidth: number;
@@ -129,6 +149,10 @@ export class PflashCfi01 implements MmioDevice, SnapshotDevice {
         `Flash of ${this.storage.length} bytes is not a whole number of ${this.sectorLen}-byte sectors`,
       );
     }
+    const pages = Math.ceil(this.storage.length / FLASH_PAGE_SIZE);
+    this.dirty = newBitmap(pages);
+    this.written = newBitmap(pages);
+    if (opts.storage) setAllPages(this.written, pages);
     this.cfi = cfiTable(this.storage.length, this.sectorLen, this.bankWidth, this.deviceWidth);
     const devices = this.bankWidth / this.deviceWidth;
     this.writeblockSize = (1 << this.cfi[0x2a]) * (devices > 1 ? devices : 1);
@@ -200,6 +224,14 @@ export class PflashCfi01 implements MmioDevice, SnapshotDevice {
   private dataWrite(offset: number, size: AccessSize, value: number): void {
     if (offset + size > this.storage.length) return;
     for (let i = 0; i < size; i++) this.storage[offset + i] = (value >>> (8 * i)) & 0xff;
+    this.markDirty(offset, offset + size);
+  }
+
+  /** Sets the dirty bits of the pages under bytes `[from, to)` of the storage. */
+  private markDirty(from: number, to: number): void {
+    const d = this.dirty;
+    const last = (to - 1) >>> PAGE_SHIFT;
+    for (let p = from >>> PAGE_SHIFT; p <= last; p++) d[p >>> 5] |= 1 << (p & 31);
   }
 
   private readArray(): void {
@@ -254,7 +286,11 @@ export class PflashCfi01 implements MmioDevice, SnapshotDevice {
       case 0x20: {
         const start = offset & ~(this.sectorLen - 1);
         if (this.readOnly) s.status |= 0x20;
-        else this.storage.fill(0xff, start, Math.min(start + this.sectorLen, this.storage.length));
+        else {
+          const end = Math.min(start + this.sectorLen, this.storage.length);
+          this.storage.fill(0xff, start, end);
+          this.markDirty(start, end);
+        }
         s.status |= 0x80;
         break;
       }

@@ -1,6 +1,10 @@
 import { deepStrictEqual as assertEquals, throws } from "node:assert/strict";
 import { fdtCells, FdtError, type FdtNode, fdtStrings, parseDtb } from "../../../emu/boot/fdt.ts";
 import { type DeviceTableEntry, virtDtb } from "../../../emu/boot/virt_dt.ts";
+import { machineDtb } from "../../../emu/boot/boot.ts";
+import { QEMU_RV32, qemuMissingReason } from "../../../emu/guests/linux/qemu.ts";
+import { VirtMachine } from "../../../emu/virt.ts";
+import { isDeepStrictEqual } from "node:util";
 
 const DEVICES: DeviceTableEntry[] = [
   { name: "sifive_test", base: 0x10_0000, size: 0x1000 },
@@ -97,4 +101,73 @@ Deno.test("virtDtb() refuses devices it cannot describe, or without their irq", 
     () => virtDtb({ ...BASE, devices: [{ name: "uart0", base: 0x1000_0000, size: 0x100 }] }),
     (e: unknown) => e instanceof FdtError && /irq/.test(e.message),
   );
+});
+
+const qemuSkip = await qemuMissingReason(); // apt-get install qemu-system-misc
+const HELLO = new URL("../../../emu/guests/build/hello.elf", import.meta.url).pathname;
+const BOOTARGS = "console=ttyS0 earlycon";
+
+/** Every node and property path where two trees differ: "only in ours/QEMU's: PATH", "differs: PATH". */
+function treeDiff(ours: FdtNode, theirs: FdtNode, path = ""): string[] {
+  const out: string[] = [];
+  for (const [name, value] of ours.props) {
+    const other = theirs.get(name);
+    if (other === undefined) out.push(`only in ours: ${path}/${name}`);
+    else if (!isDeepStrictEqual(value, other)) out.push(`differs: ${path}/${name}`);
+  }
+  for (const [name] of theirs.props) {
+    if (ours.get(name) === undefined) out.push(`only in QEMU's: ${path}/${name}`);
+  }
+  for (const c of ours.children) {
+    const other = theirs.find(c.name);
+    if (other) out.push(...treeDiff(c, other, `${path}/${c.name}`));
+    else out.push(`only in ours: ${path}/${c.name}`);
+  }
+  for (const c of theirs.children) {
+    if (!ours.find(c.name)) out.push(`only in QEMU's: ${path}/${c.name}`);
+  }
+  return out;
+}
+
+/**
+ * The differences of the qemu-virt tree from QEMU 7.2's that stay on purpose (docs/qemu-interop.md,
+ * "Differences of the profile from QEMU").
+ */
+const INTENDED_DIFFERENCES = [
+  // A random seed per boot: snapshell's tree is deterministic.
+  "only in QEMU's: /chosen/rng-seed",
+  // The hart executes RV32IMA (+Zicsr, Zifencei) only; QEMU's default rv32 has F, D, C, H, ...
+  "differs: /cpus/cpu@0/riscv,isa",
+  // SBI PMU event mapping for OpenSBI: the hart has no programmable HPM events.
+  "only in QEMU's: /pmu",
+  // The dynamic sysbus platform bus: no device can be plugged into it here.
+  "only in QEMU's: /platform-bus@4000000",
+];
+
+Deno.test({
+  name:
+    `the qemu-virt device tree is QEMU 7.2's -M virt tree node by node, but for the listed differences${
+      qemuSkip ? ` (ignored: ${qemuSkip})` : ""
+    }`,
+  ignore: qemuSkip !== null,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "snapshell-dt-" });
+    try {
+      const out = await new Deno.Command(QEMU_RV32, {
+        args: [
+          ...["-M", `virt,dumpdtb=${dir}/q.dtb`, "-bios", "none", "-m", "16M", "-smp", "1"],
+          ...["-kernel", HELLO, "-append", BOOTARGS, "-display", "none", "-nodefaults"],
+        ],
+        stdout: "null",
+        stderr: "piped",
+      }).output();
+      assertEquals(out.success, true, new TextDecoder().decode(out.stderr));
+      const theirs = parseDtb(await Deno.readFile(`${dir}/q.dtb`));
+      const m = new VirtMachine({ profile: "qemu-virt", ramSize: 16 << 20 });
+      const ours = parseDtb(machineDtb(m, BOOTARGS));
+      assertEquals(treeDiff(ours, theirs).sort(), [...INTENDED_DIFFERENCES].sort());
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
 });

@@ -3,6 +3,7 @@ import {
   createGpexState,
   GPEX_ROOT_IDSTR,
   GpexHost,
+  PciUnassignedWindow,
   validateGpexRoot,
   vmstateGpexRoot,
   vmstatePciBus,
@@ -108,4 +109,12 @@ Deno.test("answers the ECAM reads real QEMU 7.2 answered", () => {
   const reads = probedReads().filter((r) => r.addr >= 0x30000000 && r.addr < 0x40000000);
   assertEquals(reads.length, 20);
   for (const r of reads) assertEquals([r.addr, g.read(r.addr - 0x30000000, 4)], [r.addr, r.value]);
+});
+
+Deno.test("an unassigned PCI window reads all ones at every size and ignores writes", () => {
+  const w = new PciUnassignedWindow();
+  w.write(0, 4, 0x1234_5678);
+  w.write(0xfffc, 1, 0);
+  assertEquals([w.read(0, 4), w.read(2, 2), w.read(0xffff, 1)], [0xffff_ffff, 0xffff, 0xff]);
+  assertEquals(w.sections(), []);
 });

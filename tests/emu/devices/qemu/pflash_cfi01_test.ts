@@ -133,3 +133,25 @@ Deno.test("both banks read like real QEMU 7.2's without a drive (zeros, read-arr
     assertEquals([r.addr, bank.read((r.addr - 0x20000000) & 0x1ffffff, 4)], [r.addr, r.value]);
   }
 });
+
+Deno.test("program and erase set the dirty bits of the pages they write; given storage counts as written", () => {
+  const f = new PflashCfi01();
+  assertEquals([f.dirty.some((w) => w !== 0), f.written.some((w) => w !== 0)], [false, false]);
+  f.write(0x3004, 4, 0x40);
+  f.write(0x3004, 4, 0x1234);
+  assertEquals(f.dirty[0], 1 << 3);
+  f.write(0x4ffe, 4, 0x40);
+  f.write(0x4ffe, 4, 0x1234); // straddles pages 4 and 5
+  assertEquals(f.dirty[0], (1 << 3) | (1 << 4) | (1 << 5));
+  f.dirty.fill(0);
+  f.write(0x4_0000, 4, 0x20); // sector 1: pages 64..127
+  f.write(0x4_0000, 4, 0xd0);
+  assertEquals([f.dirty[1], f.dirty[2], f.dirty[3], f.dirty[4]], [0, 0xffffffff, 0xffffffff, 0]);
+  f.dirty.fill(0);
+  f.write(0, 4, 0xff);
+  f.read(0x8000, 4); // reads and read-only commands dirty nothing
+  f.write(0, 4, 0x90);
+  assertEquals(f.dirty.some((w) => w !== 0), false);
+  const given = small();
+  assertEquals(given.written.every((w) => w === 0xffffffff), true);
+});
