@@ -104,8 +104,10 @@ function untouched(table: PieceTable, start: number, end: number): boolean {
 /** Builds the mutated streams of one base snapshot. */
 export class CaseMaker {
   private readonly ctx: ApplyContext;
-  /** Where cases that change lengths are assembled (reused, so no allocation per case). */
+  /** Where cases that change lengths are assembled, at its end (reused: no allocation). */
   private scratch = new Uint8Array(0);
+  /** `scratch` ends with the base's bytes from this offset on (see PieceTable.assembleTail). */
+  private scratchKept = Number.MAX_SAFE_INTEGER;
   /** The base with every RAM chunk pre-parsed. */
   private readonly parsed: Variant;
   /** The base with every RAM chunk pre-loaded (preload.ts), when the stream allows it. */
@@ -250,10 +252,16 @@ export class CaseMaker {
     }
     const inPlace = this.patch(table, v);
     if (inPlace) return { ops, input: inPlace, preParsed, ramPreloaded };
-    // Assembling into a reused buffer costs one copy; reading the pieces through a source costs
-    // more (the reader's buffer grows by copying, and items restart as it does).
-    if (table.length > this.scratch.length) this.scratch = new Uint8Array(table.length + 65536);
-    return { ops, input: table.assemble(this.base, this.scratch), preParsed, ramPreloaded };
+    // Assembling into a reused buffer costs at most one copy, and the base's tail that the last
+    // case left at the buffer's end is not copied again; reading the pieces through a source
+    // costs more (the reader's buffer grows by copying, and items restart as it does).
+    if (table.length > this.scratch.length) {
+      this.scratch = new Uint8Array(table.length + 65536);
+      this.scratchKept = this.base.length;
+    }
+    const out = table.assembleTail(this.base, this.scratch, this.scratchKept);
+    this.scratchKept = out.kept;
+    return { ops, input: out.bytes, preParsed, ramPreloaded };
   }
 
   /**

@@ -114,6 +114,41 @@ export class PieceTable {
   }
 
   /**
+   * Assemble the output from an in-memory input into the end of `out` (at least {@link length}
+   * bytes), where input bytes `[kept, inputSize)` already sit at the very end (from the last
+   * call): a case whose output ends with the input's tail copies only what comes before it,
+   * whatever lengths its edits changed. Returns the output and the new `kept` for the next call
+   * (`inputSize` when nothing is known to be there).
+   */
+  assembleTail(
+    input: Uint8Array,
+    out: Uint8Array,
+    kept: number,
+  ): { bytes: Uint8Array; kept: number } {
+    const n = this.length;
+    if (out.length < n) throw new RangeError(`${n} bytes do not fit in ${out.length}`);
+    const ps = this.pieces;
+    const last = ps[ps.length - 1];
+    const size = this.inputSize;
+    const tail = last?.src === "input" && last.end === size ? last.start : size;
+    const head = tail < size ? ps.length - 1 : ps.length;
+    const end = out.length;
+    let at = end - n;
+    for (let i = 0; i < head; i++) {
+      const p = ps[i];
+      if (p.src === "input") {
+        out.set(input.subarray(p.start, p.end), at);
+        at += p.end - p.start;
+      } else {
+        out.set(p.bytes, at);
+        at += p.bytes.length;
+      }
+    }
+    if (tail < kept) out.set(input.subarray(tail, kept), end - (size - tail));
+    return { bytes: out.subarray(end - n), kept: tail };
+  }
+
+  /**
    * The output as a source that copies pieces only as a reader asks for them (a load refused
    * early never copies the rest). The pieces are taken as they are now.
    */
