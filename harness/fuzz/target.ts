@@ -205,7 +205,14 @@ export class FuzzTarget {
             detail: `rejected (${oneLine(e)}) but changed ${changed}`,
           };
         }
-        return { class: "rejected", error: e.name, detail: oneLine(e) };
+        // Most cases end here and only bugs print their detail: it is made when read.
+        return {
+          class: "rejected",
+          error: e.name,
+          get detail() {
+            return oneLine(e);
+          },
+        };
       }
       const differing = this.differingSections(m);
       const ramDiffers = image && reusable
