@@ -20,10 +20,29 @@ export interface MigrationErrorLocation {
   path?: string;
 }
 
-/** Base class of every error the engine raises for a stream: callers catch this one. */
+let lightweight = false;
+
+/**
+ * Switch lightweight construction of {@link MigrationError}s on or off; returns the previous
+ * setting. The fuzzer's fast pass turns it on: thousands of rejections a second, each a typed
+ * error whose stack nobody reads, and a native Error costs microseconds even without frames.
+ */
+export function lightweightErrors(on: boolean): boolean {
+  const was = lightweight;
+  lightweight = on;
+  return was;
+}
+
+/**
+ * Base class of every error the engine raises for a stream: callers catch this one.
+ *
+ * While {@link lightweightErrors} is on, an instance is built without the native Error
+ * underneath (no stack) and its message is rendered when read; kind, name, reason, offset,
+ * section, path and the message text are the same either way.
+ */
 export class MigrationError extends Error {
   /** Whether the stream is damaged, does not fit, or the environment failed. */
-  readonly kind: MigrationErrorKind;
+  readonly kind!: MigrationErrorKind;
   /** Absolute byte offset, when known. */
   offset?: number;
   /** Section name (idstr and instance), when known. */
@@ -31,9 +50,9 @@ export class MigrationError extends Error {
   /** Field path inside the section, when known. */
   path?: string;
   /** The message without the location suffix. */
-  readonly reason: string;
+  readonly reason!: string;
   /** `reason` with control characters escaped, made once (a message is rendered per layer). */
-  readonly #reasonText: string;
+  readonly #reasonText?: string;
 
   constructor(
     kind: MigrationErrorKind,
@@ -41,6 +60,19 @@ export class MigrationError extends Error {
     where: MigrationErrorLocation = {},
     options?: ErrorOptions,
   ) {
+    if (lightweight) {
+      // A derived constructor may return its own object instead of calling super(); the
+      // subclasses' constructors then go on with this one as their `this`.
+      const self = Object.create(new.target.prototype);
+      self.name = new.target.name;
+      self.kind = kind;
+      self.reason = reason;
+      self.offset = where.offset;
+      self.section = where.section;
+      self.path = where.path;
+      if (options?.cause !== undefined) self.cause = options.cause;
+      return self;
+    }
     super(reason, options);
     this.name = new.target.name;
     this.kind = kind;
@@ -57,14 +89,14 @@ export class MigrationError extends Error {
     if (this.offset === undefined && where.offset !== undefined) this.offset = where.offset;
     if (this.section === undefined && where.section !== undefined) this.section = where.section;
     if (this.path === undefined && where.path !== undefined) this.path = where.path;
-    this.message = this.render();
+    if (Object.hasOwn(this, "message")) this.message = this.render();
     return this;
   }
 
   /** Replace the field path (the engine builds it while unwinding) and re-render the message. */
   withPath(path: string | undefined): this {
     this.path = path;
-    this.message = this.render();
+    if (Object.hasOwn(this, "message")) this.message = this.render();
     return this;
   }
 
@@ -80,17 +112,40 @@ export class MigrationError extends Error {
     };
   }
 
-  private render(): string {
+  /** The escaped reason made at construction (none in a lightweight error). */
+  static #escaped(e: MigrationError): string | undefined {
+    return #reasonText in e ? e.#reasonText : undefined;
+  }
+
+  /** The message: the reason, then where (section, field, byte offset). */
+  render(): string {
     const parts: string[] = [];
     if (this.section !== undefined) parts.push(`section "${escapeControl(this.section)}"`);
     if (this.path !== undefined) parts.push(`field "${escapeControl(this.path)}"`);
     if (this.offset !== undefined) {
       parts.push(`byte ${this.offset} (0x${this.offset.toString(16)})`);
     }
-    const reason = this.#reasonText;
+    const reason = MigrationError.#escaped(this) ?? escapeControl(this.reason);
     return parts.length ? `${reason} (at ${parts.join(", ")})` : reason;
   }
 }
+
+// A lightweight error has no own `message`: it is rendered from the parts when read, and an
+// assignment makes it an ordinary own property again.
+Object.defineProperty(MigrationError.prototype, "message", {
+  get(this: MigrationError): string {
+    return this.render();
+  },
+  set(this: MigrationError, value: string) {
+    Object.defineProperty(this, "message", {
+      value,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  },
+  configurable: true,
+});
 
 // deno-lint-ignore no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;

@@ -162,7 +162,10 @@ export interface NvmeOptions {
   ramBase: number;
   /** RAM size in bytes. */
   ramSize: number;
-  /** Disk image (kept by reference; default: 1 MiB of zeros). Length: a multiple of 512. */
+  /**
+   * Disk image (kept by reference until a load: a load swaps in another array, so read
+   * `disk` again after one; default: 1 MiB of zeros). Length: a multiple of 512.
+   */
   disk?: Uint8Array;
   /** PLIC source line (source 12). */
   irq?: IrqLine;
@@ -180,8 +183,12 @@ export class NvmeQueueDevice implements MmioDevice, SnapshotDevice {
   state: NvmeState;
   private readonly dma: DmaTarget;
   private readonly irq: IrqLine;
-  /** Load target for the disk contents (see {@link stage}). */
+  /** Load target for the disk contents (see {@link stage}); swapped with the disk on commit. */
   private scratchDisk: Uint8Array | undefined;
+  /** A committed record's disk array that `scratchDisk` holds the bytes of, untouched since. */
+  private scratchEquals: Uint8Array | undefined;
+  /** A committed record's disk array that the live disk holds the bytes of, unwritten since. */
+  private diskEquals: Uint8Array | undefined;
 
   constructor(opts: NvmeOptions) {
     const disk = opts.disk ?? new Uint8Array(NVME_DEFAULT_DISK_SIZE);
@@ -205,8 +212,9 @@ export class NvmeQueueDevice implements MmioDevice, SnapshotDevice {
     };
   }
 
-  /** The disk image (the same array across loads). */
+  /** The disk image (a load may swap in another array: do not keep it across loads). */
   get disk(): Uint8Array {
+    this.diskEquals = undefined; // whoever asks may write it
     return this.state.disk;
   }
 
@@ -445,8 +453,10 @@ export class NvmeQueueDevice implements MmioDevice, SnapshotDevice {
     const len = nlb * NVME_BLOCK;
     if (!this.inRam(prp, len)) return NvmeStatus.DATA_TRANSFER_ERROR;
     const off = slba * NVME_BLOCK;
-    if (opcode === IO_WRITE) this.state.disk.set(this.dmaRead(prp, len), off);
-    else this.dmaWrite(prp, this.state.disk.subarray(off, off + len));
+    if (opcode === IO_WRITE) {
+      this.state.disk.set(this.dmaRead(prp, len), off);
+      this.diskEquals = undefined;
+    } else this.dmaWrite(prp, this.state.disk.subarray(off, off + len));
     return NvmeStatus.SUCCESS;
   }
 
@@ -473,18 +483,53 @@ export class NvmeQueueDevice implements MmioDevice, SnapshotDevice {
 
   /**
    * A copy of the record for a load to decode into: the disk is a scratch buffer of the same
-   * size (the load overwrites all of it, and commit copies it), not a fresh copy per load.
+   * size (the load overwrites all of it), not a fresh copy per load.
    */
   stage(): NvmeState {
-    const { disk, ...rest } = this.state;
+    const s = this.state;
+    const disk = s.disk;
     if (this.scratchDisk?.length !== disk.length) this.scratchDisk = new Uint8Array(disk.length);
-    return { ...structuredClone(rest), disk: this.scratchDisk };
+    this.scratchEquals = undefined; // handed out to be written
+    return {
+      cc: s.cc,
+      csts: s.csts,
+      aqa: s.aqa,
+      asq: s.asq,
+      acq: s.acq,
+      sq: s.sq.map((q) => q && { ...q }),
+      cq: s.cq.map((q) => q && { ...q }),
+      diskSize: s.diskSize,
+      disk: this.scratchDisk,
+      ramBase: s.ramBase,
+      ramSize: s.ramSize,
+    };
   }
 
-  /** Adopts a validated record; the disk bytes are copied into the machine's array. */
+  /**
+   * Adopts a validated record. A load's disk (the scratch of {@link stage}) is swapped in, the
+   * old disk becoming the scratch; another record's disk bytes are copied into the machine's
+   * array, unless the array to swap back in still holds exactly them (a reused machine
+   * committing its reset record after a load: no megabyte moves). A committed record's disk
+   * must not change afterwards.
+   */
   commit(staged: NvmeState): void {
-    const disk = this.state.disk;
-    disk.set(staged.disk);
+    const old = this.state.disk;
+    let disk = old;
+    if (staged.disk === this.scratchDisk && staged.disk !== old) {
+      disk = staged.disk;
+      this.scratchDisk = old;
+      this.scratchEquals = this.diskEquals;
+      this.diskEquals = undefined;
+    } else if (staged.disk !== old) {
+      if (this.scratchEquals === staged.disk && this.scratchDisk!.length === old.length) {
+        disk = this.scratchDisk!;
+        this.scratchDisk = old;
+        this.scratchEquals = undefined;
+      } else {
+        disk.set(staged.disk);
+      }
+      this.diskEquals = staged.disk;
+    }
     this.state = { ...staged, disk };
     this.updateIrq();
   }

@@ -21,6 +21,7 @@ import {
   applyOps,
   type CorruptOp,
   layoutOfBytes,
+  type Piece,
   type PieceTable,
   randomOps,
   Rng,
@@ -45,6 +46,12 @@ interface Variant {
   work: Uint8Array;
   /** Ranges of `work` patched by the last case: [work offset, base offset, length]. */
   patched: [number, number, number][];
+  /**
+   * Where this variant's cases that change lengths are assembled, at the end (reused: no
+   * allocation), and the pieces each buffer ends with (see PieceTable.assembleTail): two per
+   * variant, as the kinds of case alternate and each keeps its own bytes in place.
+   */
+  assembly: { buf: Uint8Array; holds: readonly Piece[]; used: number }[];
 }
 
 function variantOf(base: Uint8Array, compactions: Compaction[]): Variant {
@@ -61,7 +68,12 @@ function variantOf(base: Uint8Array, compactions: Compaction[]): Variant {
     work.set(p, o);
     o += p.length;
   }
-  return { compactions, work, patched: [] };
+  return {
+    compactions,
+    work,
+    patched: [],
+    assembly: [0, 1].map(() => ({ buf: new Uint8Array(0), holds: [], used: 0 })),
+  };
 }
 
 /** The pre-parsed form of a RAM chunk's payload: records that write something, then EOS. */
@@ -104,14 +116,14 @@ function untouched(table: PieceTable, start: number, end: number): boolean {
 /** Builds the mutated streams of one base snapshot. */
 export class CaseMaker {
   private readonly ctx: ApplyContext;
-  /** Where cases that change lengths are assembled (reused, so no allocation per case). */
-  private scratch = new Uint8Array(0);
   /** The base with every RAM chunk pre-parsed. */
   private readonly parsed: Variant;
   /** The base with every RAM chunk pre-loaded (preload.ts), when the stream allows it. */
   private readonly loaded?: Variant;
   /** The RAM image pre-loaded cases expect in the machine, when the stream allows them. */
   readonly preload?: RamPreload;
+  /** Cases assembled so far (the clock of the assembly buffers' `used`). */
+  private assembled = 0;
 
   private constructor(
     readonly base: Uint8Array,
@@ -250,10 +262,30 @@ export class CaseMaker {
     }
     const inPlace = this.patch(table, v);
     if (inPlace) return { ops, input: inPlace, preParsed, ramPreloaded };
-    // Assembling into a reused buffer costs one copy; reading the pieces through a source costs
-    // more (the reader's buffer grows by copying, and items restart as it does).
-    if (table.length > this.scratch.length) this.scratch = new Uint8Array(table.length + 65536);
-    return { ops, input: table.assemble(this.base, this.scratch), preParsed, ramPreloaded };
+    // Assembling into a reused buffer costs at most one copy, and the base's tail that the last
+    // case left at the buffer's end is not copied again; reading the pieces through a source
+    // costs more (the reader's buffer grows by copying, and items restart as it does).
+    // The reused buffer where the fewest bytes are not already in place; when every one needs
+    // most of a full copy, the one used least lately (a case that moves the bulk of the stream,
+    // by editing its end, then leaves the buffer the usual cases find their bytes in alone).
+    const n = table.length;
+    let a = v.assembly[0];
+    let cost = Infinity;
+    for (const b of v.assembly) {
+      const c = table.tailCost(b.buf.length, b.holds);
+      if (c < cost) [a, cost] = [b, c];
+    }
+    if (cost > n / 2) {
+      for (const b of v.assembly) if (b.used < a.used) a = b;
+    }
+    a.used = ++this.assembled;
+    if (a.buf.length < n) {
+      a.buf = new Uint8Array(n + 65536);
+      a.holds = [];
+    }
+    const input = table.assembleTail(this.base, a.buf, a.holds);
+    a.holds = table.list.slice();
+    return { ops, input, preParsed, ramPreloaded };
   }
 
   /**

@@ -38,6 +38,12 @@ export interface PoolTotals {
   busyMs: number;
 }
 
+/**
+ * The watchdog's verdict on a busy worker whose heartbeat has not moved since the last look:
+ * `at` is the case it is in (-1 - id for an exact run), `quietMs` how long it has been silent.
+ */
+export type StuckTest = (at: number, quietMs: number) => boolean;
+
 /** Workers plus the queue and the watchdog. */
 export class FuzzPool {
   private slots: Slot[] = [];
@@ -54,17 +60,22 @@ export class FuzzPool {
     private readonly settings: WorkerSettings,
     private readonly hangMs: number,
     private readonly onRange: (done: number) => void,
+    private readonly stuck: StuckTest,
   ) {}
 
-  /** Start `count` workers on `base`; resolves when all are ready. */
+  /**
+   * Start `count` workers on `base`; resolves when all are ready. `stuck` decides when a worker
+   * that has made no progress is stuck (default: silent for `hangMs`).
+   */
   static async start(
     base: Uint8Array,
     settings: WorkerSettings,
     count: number,
     hangMs: number,
     onRange: (done: number) => void = () => {},
+    stuck: StuckTest = (_at, quietMs) => quietMs >= hangMs,
   ): Promise<FuzzPool> {
-    const pool = new FuzzPool(base, settings, hangMs, onRange);
+    const pool = new FuzzPool(base, settings, hangMs, onRange, stuck);
     await Promise.all(Array.from({ length: count }, () => pool.spawn()));
     pool.timer = setInterval(() => pool.watch(), Math.min(250, hangMs / 4));
     return pool;
@@ -142,8 +153,8 @@ export class FuzzPool {
         slot.lastChange = now;
         continue;
       }
-      if (now - slot.lastChange < this.hangMs) continue;
       const at = Atomics.load(slot.beat, 0);
+      if (!this.stuck(at, now - slot.lastChange)) continue;
       slot.worker.terminate();
       this.slots = this.slots.filter((s) => s !== slot);
       const outcome: CaseOutcome = {

@@ -13,7 +13,7 @@
 import { Buffer } from "node:buffer";
 import type { VirtMachine } from "../../emu/virt.ts";
 import { PAGE_SIZE, RAM_MAX_SIZE } from "../../emu/ram.ts";
-import { MigrationError } from "../../migration/errors.ts";
+import { lightweightErrors, MigrationError } from "../../migration/errors.ts";
 import { probeRamLayout } from "../../migration/ram/probe.ts";
 import type { SectionEntry } from "../../migration/sections/registry.ts";
 import { type ByteSource, StreamReader } from "../../migration/stream/reader.ts";
@@ -173,6 +173,17 @@ export class FuzzTarget {
    * pre-loaded case (preload.ts) names the RAM image the fresh machine holds before the load.
    */
   async run(input: Uint8Array | ByteSource, image?: RamPreload): Promise<CaseOutcome> {
+    // Rejections are most cases: typed errors without a native Error underneath in the fast
+    // pass (a bug is confirmed in exact mode, where errors are ordinary).
+    const light = lightweightErrors(!this.exact);
+    try {
+      return await this.runCase(input, image);
+    } finally {
+      lightweightErrors(light);
+    }
+  }
+
+  private async runCase(input: Uint8Array | ByteSource, image?: RamPreload): Promise<CaseOutcome> {
     const reusable = image ? this.imageMachine(image) : this.reusable;
     const m = reusable ? reusable.machine : this.make({ ramSize: this.ramSize });
     if (!reusable && image) installImage(image, m.ram);
@@ -194,7 +205,14 @@ export class FuzzTarget {
             detail: `rejected (${oneLine(e)}) but changed ${changed}`,
           };
         }
-        return { class: "rejected", error: e.name, detail: oneLine(e) };
+        // Most cases end here and only bugs print their detail: it is made when read.
+        return {
+          class: "rejected",
+          error: e.name,
+          get detail() {
+            return oneLine(e);
+          },
+        };
       }
       const differing = this.differingSections(m);
       const ramDiffers = image && reusable

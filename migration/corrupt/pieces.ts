@@ -114,6 +114,73 @@ export class PieceTable {
   }
 
   /**
+   * Assemble the output from an in-memory input into the end of `out` (at least {@link length}
+   * bytes), which holds the output of `last` (the pieces of the previous call, `[]` when unknown)
+   * at its end: bytes that sit where the last output already put them (the same input bytes at
+   * the same place, or the same literal array) are not copied again. A case whose edits leave
+   * the bulk of the stream where the last one had it (the disk, the pre-parsed RAM) copies only
+   * the bytes around its edits, whatever lengths they changed. Returns the output; pass
+   * {@link list} as `last` next time.
+   */
+  assembleTail(input: Uint8Array, out: Uint8Array, last: readonly Piece[]): Uint8Array {
+    if (out.length < this.length) {
+      throw new RangeError(`${this.length} bytes do not fit in ${out.length}`);
+    }
+    this.walkTail(input, out, last, true);
+    return out.subarray(out.length - this.length);
+  }
+
+  /**
+   * What {@link assembleTail} into a buffer of `size` bytes holding `last` would copy, in bytes
+   * (to choose among several reused buffers); Infinity when the output does not fit.
+   */
+  tailCost(size: number, last: readonly Piece[]): number {
+    if (size < this.length) return Infinity;
+    return this.walkTail(new Uint8Array(0), new Uint8Array(0), last, false, size);
+  }
+
+  /** The walk of {@link assembleTail}: copies when `write`, counts the bytes either way. */
+  private walkTail(
+    input: Uint8Array,
+    out: Uint8Array,
+    last: readonly Piece[],
+    write: boolean,
+    size = out.length,
+  ): number {
+    let copied = 0;
+    const part = (p: Piece, at: number, lo: number, hi: number) => {
+      copied += hi - lo;
+      if (write) copyPart(input, out, p, at, lo, hi);
+    };
+    let k = 0;
+    let qAt = size;
+    for (const q of last) qAt -= pieceLength(q);
+    let at = size - this.length;
+    for (const p of this.pieces) {
+      const pEnd = at + pieceLength(p);
+      // Last pieces wholly before this one are of no more use.
+      while (k < last.length && qAt + pieceLength(last[k]) <= at) qAt += pieceLength(last[k++]);
+      let done = at; // bytes [at, done) of this piece are in place
+      for (let j = k, qq = qAt; j < last.length && qq < pEnd; j++) {
+        const q = last[j];
+        const qEnd = qq + pieceLength(q);
+        const aligned = p.src === "input"
+          ? q.src === "input" && qq - q.start === at - p.start
+          : q.src === "bytes" && q.bytes === p.bytes && qq === at;
+        if (aligned) {
+          const lo = Math.max(at, qq);
+          if (lo > done) part(p, at, done, lo);
+          done = Math.min(pEnd, qEnd);
+        }
+        qq = qEnd;
+      }
+      if (done < pEnd) part(p, at, done, pEnd);
+      at = pEnd;
+    }
+    return copied;
+  }
+
+  /**
    * The output as a source that copies pieces only as a reader asks for them (a load refused
    * early never copies the rest). The pieces are taken as they are now.
    */
@@ -141,6 +208,23 @@ export class PieceTable {
       },
     };
   }
+}
+
+function pieceLength(p: Piece): number {
+  return p.src === "input" ? p.end - p.start : p.bytes.length;
+}
+
+/** Write output bytes `[lo, hi)` of piece `p`, which starts at output offset `at`. */
+function copyPart(
+  input: Uint8Array,
+  out: Uint8Array,
+  p: Piece,
+  at: number,
+  lo: number,
+  hi: number,
+): void {
+  const bytes = p.src === "input" ? input.subarray(p.start, p.end) : p.bytes;
+  out.set(bytes.subarray(lo - at, hi - at), lo);
 }
 
 function nonEmpty(p: Piece): boolean {

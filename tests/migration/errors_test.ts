@@ -3,6 +3,7 @@ import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import {
   clipStreamText,
   escapeControl,
+  lightweightErrors,
   MigrationError,
   StreamTruncatedError,
   UnknownEntityError,
@@ -71,4 +72,39 @@ Deno.test("clipStreamText() keeps short names and cuts a megabyte 'name' to one 
   const clipped = clipStreamText(huge);
   ok(clipped.length < 120, `${clipped.length}`);
   ok(clipped.endsWith("… (524203 characters)"));
+});
+
+Deno.test("lightweight errors keep class, kind, location, fields and message, without a stack", () => {
+  const make = () =>
+    new StreamTruncatedError(4, 1, { offset: 7 }).locate({ section: "serial\n" })
+      .withPath("serial/scr");
+  const full = make();
+  const was = lightweightErrors(true);
+  let light: StreamTruncatedError;
+  try {
+    light = make();
+  } finally {
+    lightweightErrors(was);
+  }
+  ok(light instanceof StreamTruncatedError && light instanceof MigrationError);
+  ok(light instanceof Error);
+  strictEqual(light.stack, undefined);
+  ok(typeof full.stack === "string");
+  for (const k of ["name", "kind", "reason", "offset", "section", "path", "message"] as const) {
+    strictEqual(light[k], full[k], k);
+  }
+  strictEqual(light.needed, 4);
+  strictEqual(light.available, 1);
+  strictEqual(String(light), String(full));
+  deepStrictEqual(light.toJSON(), full.toJSON());
+  ok(light.message.includes("serial\\x0a"));
+  light.message = "replaced";
+  strictEqual(light.message, "replaced");
+  const cause = new Error("underneath");
+  lightweightErrors(true);
+  try {
+    strictEqual(new MigrationError("environment", "x", {}, { cause }).cause, cause);
+  } finally {
+    lightweightErrors(was);
+  }
 });

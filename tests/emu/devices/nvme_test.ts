@@ -234,9 +234,7 @@ Deno.test("snapshot: queue tables with NULL holes and the disk round-trip", asyn
     ...Array(7).fill(0x30),
   ]);
   const b = setup();
-  const diskRef = b.dev.disk;
   await loadDeviceStream(b.dev, await saveDeviceStream(a.dev));
-  ok(b.dev.disk === diskRef, "the machine's disk array is kept, its bytes replaced");
   assertEquals(b.dev.disk.subarray(7 * 512, 8 * 512), new Uint8Array(512).fill(0xab));
   assertEquals(b.dev.state.sq, a.dev.state.sq);
   assertEquals(b.dev.state.cq, a.dev.state.cq);
@@ -274,4 +272,51 @@ Deno.test("a stream for another disk size is refused", async () => {
     loadDeviceStream(setup().dev, await saveDeviceStream(small.dev)),
     StateValidationError,
   );
+});
+
+Deno.test("a load swaps its scratch disk in; a reset record's disk is copied or swapped back", () => {
+  const a = withIo();
+  const loaded = a.dev.stage();
+  loaded.disk.fill(0x5a);
+  const before = a.dev.state.disk;
+  a.dev.commit(loaded);
+  ok(a.dev.state.disk === loaded.disk, "the scratch is swapped in, not copied");
+  ok(a.dev.state.disk !== before);
+  // A record from elsewhere (a reused machine's reset record) is copied, never adopted.
+  const reset = { ...a.dev.state, disk: new Uint8Array(a.dev.state.diskSize).fill(7) };
+  a.dev.commit(reset);
+  ok(a.dev.state.disk !== reset.disk && a.dev.state.disk.every((b) => b === 7));
+  // The next load then the same reset record: the untouched pre-load disk is swapped back.
+  for (let round = 0; round < 3; round++) {
+    const l = a.dev.stage();
+    l.disk.fill(0x11 + round);
+    const held = a.dev.state.disk;
+    a.dev.commit(l);
+    ok(a.dev.state.disk === l.disk);
+    if (round === 1) cmd(a.ram, a.dev, a.io, { 0: 1, 6: BUF, 10: 3, 12: 0 }); // guest writes
+    a.dev.commit(reset);
+    ok(a.dev.state.disk === held, "swapped back: it still holds the reset record's bytes");
+    ok(a.dev.state.disk.every((b) => b === 7));
+    ok(reset.disk.every((b) => b === 7), "the reset record itself is never written");
+  }
+  // The guest writes the reset disk, then a load swaps it out: it is no longer swapped back.
+  cmd(a.ram, a.dev, a.io, { 0: 1, 6: BUF, 10: 3, 12: 0 }); // block 3 := zeros from RAM
+  const l2 = a.dev.stage();
+  l2.disk.fill(0x22);
+  a.dev.commit(l2);
+  a.dev.commit(reset);
+  ok(a.dev.state.disk.every((b) => b === 7), "the guest-written disk is not taken for clean");
+  // A load rejected after staging leaves the live disk alone; the scratch is no longer clean.
+  a.dev.stage().disk.fill(0x99);
+  a.dev.commit(a.dev.stage());
+  a.dev.commit(reset);
+  ok(a.dev.state.disk.every((b) => b === 7));
+  // Bytes written through `disk` (tests, tools) are never mistaken for the reset record's.
+  a.dev.disk.fill(3);
+  const l = a.dev.stage();
+  l.disk.fill(4);
+  a.dev.commit(l);
+  a.dev.disk.fill(5);
+  a.dev.commit(reset);
+  ok(a.dev.state.disk.every((b) => b === 7));
 });

@@ -21,9 +21,21 @@ Deno.test("two workers run every case once and count it", async () => {
 });
 
 Deno.test("a worker stuck in a case is replaced, the case is a hang, the others still count", async () => {
+  // The worker spins forever in case 37. The watchdog the test gives the pool calls a silent
+  // worker stuck only there, so no case is cut short however slow the host is, and the hang
+  // limit is far beyond any real case (the default test, silence for hangMs, is not host-proof).
   const stalled = { ...settings, stallAt: 37 };
   let done = 0;
-  const pool = await FuzzPool.start(await demoBase(), stalled, 1, 400, (n) => (done += n));
+  const seen: number[] = [];
+  const stuckAt37 = (at: number) => (seen.push(at), at === 37);
+  const pool = await FuzzPool.start(
+    await demoBase(),
+    stalled,
+    1,
+    3_600_000,
+    (n) => (done += n),
+    stuckAt37,
+  );
   try {
     const totals = await pool.run(0, 80, 50);
     strictEqual(totals.counts.hang, 1);
@@ -32,6 +44,7 @@ Deno.test("a worker stuck in a case is replaced, the case is a hang, the others 
     strictEqual(totals.bugs[0].index, 37);
     strictEqual(totals.bugs[0].outcome.phase, "watchdog");
     strictEqual(done, 80);
+    ok(seen.includes(37));
   } finally {
     pool.close();
   }

@@ -19,6 +19,12 @@ for (const exact of [false, true]) {
     );
     strictEqual(rejected.class, "rejected");
     strictEqual(rejected.error, "VersionMismatchError");
+    // The detail is the error's one-line message in both modes (lightweight errors in fast).
+    ok(
+      /version_id 9 is too new .*section "serial"/.test(rejected.detail ?? ""),
+      String(rejected.detail),
+    );
+    strictEqual(JSON.parse(JSON.stringify(rejected)).detail, rejected.detail);
     const changed = await t.run(
       await corruptBytes(base, [{ op: "set-field", path: "serial.scr", value: "0x5a" }]),
     );

@@ -71,3 +71,33 @@ Deno.test("non-overlapping edits applied in any order give the model's bytes", (
     deepStrictEqual(out(t), model);
   }));
 });
+
+Deno.test("assembleTail into a reused buffer gives assemble's bytes, case after case", () => {
+  const edit = fc.record({
+    at: fc.nat(31),
+    len: fc.nat(3),
+    ins: fc.array(fc.nat(255), { maxLength: 5 }),
+    cut: fc.option(fc.nat(40), { freq: 5 }),
+    shared: fc.boolean(),
+  });
+  // Like the fuzzer's pre-parsed RAM payloads: one literal array in many cases.
+  const shared = lit(0xaa, 0xbb, 0xcc);
+  fc.assert(fc.property(fc.array(fc.array(edit, { maxLength: 3 }), { maxLength: 8 }), (cases) => {
+    const buf = new Uint8Array(64).fill(0xee);
+    let last: readonly Piece[] = []; // nothing known to be there yet
+    for (const edits of cases) {
+      const t = new PieceTable(32);
+      for (const e of edits) {
+        try {
+          t.replace(e.at, Math.min(32, e.at + e.len), [e.shared ? shared : lit(...e.ins)]);
+          if (e.cut !== null && e.cut <= t.length) t.truncate(e.cut);
+        } catch { /* a conflict: the table is as it was */ }
+      }
+      const r = t.assembleTail(input, buf, last);
+      deepStrictEqual([...r], out(t));
+      strictEqual(r.byteOffset + r.length, buf.length, "it ends at the buffer's end");
+      last = t.list.slice();
+    }
+  }));
+  throws(() => new PieceTable(32).assembleTail(input, new Uint8Array(31), []), RangeError);
+});
