@@ -153,7 +153,7 @@ export class JitCache {
         "divu",
         "rem",
         "remu",
-        `"use strict"; return function block(pc, dd, lb, sb, budget) {\n${src.body}\n};`,
+        `"use strict"; return function translated(pc, dd, lb, sb, budget) {\n${src.body}\n};`,
       );
       block = new JitBlock(factory(x, tlbTag, tlbAdd, ...this.factoryArgs), src.len, w);
       this.translated++;

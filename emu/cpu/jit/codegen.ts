@@ -37,6 +37,12 @@ const immB = (ins: number) =>
 const immJ = (ins: number) =>
   ((ins >> 31) << 20) | (ins & 0xff000) | ((ins >>> 9) & 0x800) | ((ins >>> 20) & 0x7fe);
 
+/**
+ * Unsigned comparisons compare both sides XOR the sign bit, which stays in int32: `>>> 0` makes
+ * doubles of half the values, and V8 throws away optimised code that meets one for the first time.
+ */
+const SIGN = -0x8000_0000;
+
 /** Register read: x0 is the literal 0. */
 const R = (r: number) => r === 0 ? "0" : `x[${r}]`;
 
@@ -116,8 +122,8 @@ export function translateBlock(
           : op === Op.BGE
           ? `${A} >= ${B}`
           : op === Op.BLTU
-          ? `(${A} >>> 0) < (${B} >>> 0)`
-          : `(${A} >>> 0) >= (${B} >>> 0)`;
+          ? `(${A} ^ ${SIGN}) < (${B} ^ ${SIGN})`
+          : `(${A} ^ ${SIGN}) >= (${B} ^ ${SIGN})`;
         out.push(`c += ${j + 1};`);
         if (off === 0) {
           // A loop onto itself: iterate here while a whole pass fits in the budget.
@@ -147,7 +153,7 @@ export function translateBlock(
         out.push(
           `a = (${A} + ${I}) | 0;`,
           addr("lb"),
-          `if ((off >>> 0) >= ${lim} || (off & ${align}) !== 0) ${exitAt(j)}`,
+          `if (off < 0 || off >= ${lim} || (off & ${align}) !== 0) ${exitAt(j)}`,
           rd === 0 ? `v = ${view};` : set(view),
         );
         break;
@@ -160,7 +166,7 @@ export function translateBlock(
         out.push(
           `a = (${A} + ${immS(ins)}) | 0;`,
           addr("sb"),
-          `if ((off >>> 0) >= ${lim} || (off & ${align}) !== 0) ${exitAt(j)}`,
+          `if (off < 0 || off >= ${lim} || (off & ${align}) !== 0) ${exitAt(j)}`,
           `${view} = ${B};`,
           mark,
           `if ((code[off >>> 7] & (1 << ((off >>> 2) & 31))) !== 0) ` +
@@ -175,7 +181,7 @@ export function translateBlock(
         out.push(set(`${A} < ${I} ? 1 : 0`));
         break;
       case Op.SLTIU:
-        out.push(set(`(${A} >>> 0) < ${I >>> 0} ? 1 : 0`));
+        out.push(set(`(${A} ^ ${SIGN}) < ${I ^ SIGN} ? 1 : 0`));
         break;
       case Op.XORI:
         out.push(set(`${A} ^ ${I}`));
@@ -208,7 +214,7 @@ export function translateBlock(
         out.push(set(`${A} < ${B} ? 1 : 0`));
         break;
       case Op.SLTU:
-        out.push(set(`(${A} >>> 0) < (${B} >>> 0) ? 1 : 0`));
+        out.push(set(`(${A} ^ ${SIGN}) < (${B} ^ ${SIGN}) ? 1 : 0`));
         break;
       case Op.XOR:
         out.push(set(`${A} ^ ${B}`));
