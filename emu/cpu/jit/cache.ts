@@ -40,6 +40,39 @@ export class JitBlock {
 
 /** Entries of the direct-mapped front of the cache ({@link JitCache.table}). */
 export const TABLE_SIZE = 1 << 14;
+/** Builds a block function bound to one hart's arrays (the parameters below). */
+type Factory = (...args: unknown[]) => BlockFn;
+const FACTORY_PARAMS = [
+  "x",
+  "tlbTag",
+  "tlbAdd",
+  "m32",
+  "i16",
+  "u16",
+  "i8",
+  "u8",
+  "dec",
+  "dirty",
+  "code",
+  "st",
+  "inv",
+  "mulh",
+  "mulhsu",
+  "mulhu",
+  "div",
+  "divu",
+  "rem",
+  "remu",
+];
+/**
+ * Factories by block source, shared by every hart of the process: a block translated again (the
+ * next machine booting the same guest, a cache flush) skips V8's parse and compile, and its
+ * closures share the first one's type feedback and optimised code.
+ */
+const FACTORIES = new Map<string, Factory>();
+/** Sources kept in {@link FACTORIES} before it starts over. */
+const MAX_FACTORIES = 8192;
+
 /** Fills empty {@link JitCache.table} slots (matches no word), so the table stays monomorphic. */
 const EMPTY = new JitBlock(null, 0, -1);
 
@@ -132,29 +165,15 @@ export class JitCache {
     let block: JitBlock;
     if (src === null) block = new JitBlock(null, 0, w);
     else {
-      const factory = new Function(
-        "x",
-        "tlbTag",
-        "tlbAdd",
-        "m32",
-        "i16",
-        "u16",
-        "i8",
-        "u8",
-        "dec",
-        "dirty",
-        "code",
-        "st",
-        "inv",
-        "mulh",
-        "mulhsu",
-        "mulhu",
-        "div",
-        "divu",
-        "rem",
-        "remu",
-        `"use strict"; return function translated(pc, dd, lb, sb, budget) {\n${src.body}\n};`,
-      );
+      let factory = FACTORIES.get(src.body);
+      if (factory === undefined) {
+        if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
+        factory = new Function(
+          ...FACTORY_PARAMS,
+          `"use strict"; return function translated(pc, dd, lb, sb, budget) {\n${src.body}\n};`,
+        ) as Factory;
+        FACTORIES.set(src.body, factory);
+      }
       block = new JitBlock(factory(x, tlbTag, tlbAdd, ...this.factoryArgs), src.len, w);
       this.translated++;
     }
