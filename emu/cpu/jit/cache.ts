@@ -20,8 +20,15 @@ import { div, divu, mulh, mulhsu, mulhu, rem, remu } from "../alu.ts";
 import { decode } from "../decode.ts";
 import { translateBlock } from "./codegen.ts";
 
-/** Times a jump target is reached (counted per hashed virtual pc) before it is translated. */
-export const HOT = 1000;
+/**
+ * Times a jump target is reached (counted per hashed virtual pc) before it is translated: the
+ * counter's maximum. A translated block only pays off once V8 has optimised it (a few hundred
+ * calls and a Maglev compile of about a millisecond each); at 1,000 the Linux boot translated
+ * ~400 blocks and took 1.6-1.9x the interpreter's CPU time, at 5,000 1.35x, at 65,535 (4 blocks)
+ * the same as the interpreter, while hot loops (compute.elf) are translated within microseconds
+ * at any of them (docs/benchmarks.md).
+ */
+export const HOT = 0xffff;
 /** Slots of {@link JitCache.hot} and {@link JitCache.entry}: index `(pc >>> 2) & (HOT_SLOTS - 1)`. */
 export const HOT_SLOTS = 1 << 16;
 
@@ -150,7 +157,12 @@ export class JitCache {
       b = undefined;
     }
     if (b === undefined) {
-      if (this.hot[slot] < this.threshold) return undefined;
+      // Exits of translated blocks count as jumps too (the interpreter counts only its own), so
+      // a block's exit target turns hot and gets its block: blocks chain without the interpreter.
+      if (this.hot[slot] < this.threshold) {
+        this.hot[slot]++;
+        return undefined;
+      }
       b = this.translate(w, x, tlbTag, tlbAdd);
     }
     this.hot[slot] = 0;

@@ -97,12 +97,14 @@ Deno.test("translator: loops stop exactly at odd budgets (registers and pc after
 Deno.test("translator: a snapshot taken translating loads interpreting and continues identically, and the reverse", async () => {
   for (const name of ["compute-paged.elf", "demo.elf", "memwriter.elf"]) {
     const on = bootElf(name, true);
+    on.cpu.setTranslate(true, 100);
     on.run(1_500_000);
     assert(on.cpu.translatedBlocks > 0, `${name}: nothing translated before the snapshot`);
     const off = await decodedCopy(on, bootElf(name, false));
     assertSame(on, off, `${name}: after loading translated → interpreted`);
     lockstep(off, on, 250_007, 1_500_000, `${name} (snapshot from translated)`);
     const on2 = await decodedCopy(off, bootElf(name, true));
+    on2.cpu.setTranslate(true, 100);
     assertSame(off, on2, `${name}: after loading interpreted → translated`);
     lockstep(off, on2, 250_007, 1_500_000, `${name} (snapshot from interpreted)`);
   }
@@ -129,6 +131,7 @@ Deno.test("translator: stores into translated code run the new instructions", ()
   ];
   const run = (translate: boolean) => {
     const m = new VirtMachine({ ramSize: 1 << 20, translate });
+    if (translate) m.cpu.setTranslate(true, 100);
     words.forEach((w, i) => m.ram.u32[i] = w);
     m.cpu.state.pc = m.ram.base;
     // Enough passes for the loop to become hot and be translated (then rewritten under it).
@@ -151,9 +154,11 @@ Deno.test({
     await bootVirtFiles(a, { bios: linux!.bios, kernel: linux!.kernel, append: LINUX_APPEND });
     a.run(3_000_000);
     const b = await decodedCopy(a, new VirtMachine({ ramSize: 128 << 20, translate: true }));
+    b.cpu.setTranslate(true, 100); // far below the default: hundreds of kernel blocks translated
     // Snapshot at 3 M: both continue from it, compared every 2 M cycles to the init's prompt.
     lockstep(a, b, 2_000_003, 40_000_000, "linux");
     assert(a.consoleText.length > 0);
+    assert(b.cpu.translatedBlocks > 100, `only ${b.cpu.translatedBlocks} blocks translated`);
   },
 });
 if (linux === null) console.log(`Linux differential test ignored: ${linuxMissingReason()}`);
