@@ -24,7 +24,7 @@ import { translateBlock } from "./codegen.ts";
  * Times a jump target is reached (counted per hashed virtual pc) before it is translated: the
  * counter's maximum. A translated block only pays off once V8 has optimised it (a few hundred
  * calls and a Maglev compile of about a millisecond each); at 1,000 the Linux boot translated
- * ~400 blocks and took 1.6-1.9x the interpreter's CPU time, at 5,000 1.35x, at 65,535 (4 blocks)
+ * ~400 blocks and took 1.2-2x the interpreter's CPU time, at 5,000 1.2-1.5x, at 65,535 (4 blocks)
  * the same as the interpreter, while hot loops (compute.elf) are translated within microseconds
  * at any of them (docs/benchmarks.md).
  */
