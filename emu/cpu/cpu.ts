@@ -42,11 +42,10 @@ export const BLOCK_SIZE = 4096;
 
 /**
  * Whether machines translate hot code unless told otherwise (`run --translate` / `--interpret`).
- * The translator is exact to the instruction, so only speed depends on it: 3-10× on hot loops
- * (the compute guest), but about 30% more CPU time on the Linux boot (docs/benchmarks.md), hence
- * off until that is fixed.
+ * The translator is exact to the instruction, so only speed depends on it: several times faster
+ * on hot loops (the compute guest), about even on the Linux boot (docs/benchmarks.md).
  */
-export const DEFAULT_TRANSLATE = false;
+export const DEFAULT_TRANSLATE = true;
 
 /** Why the last {@link Cpu.run} returned. */
 export type StopReason = "budget" | "wfi" | "exit" | "mmio";

@@ -20,8 +20,15 @@ import { div, divu, mulh, mulhsu, mulhu, rem, remu } from "../alu.ts";
 import { decode } from "../decode.ts";
 import { translateBlock } from "./codegen.ts";
 
-/** Times a jump target is reached (counted per hashed virtual pc) before it is translated. */
-export const HOT = 1000;
+/**
+ * Times a jump target is reached (counted per hashed virtual pc) before it is translated: the
+ * counter's maximum. A translated block only pays off once V8 has optimised it (a few hundred
+ * calls and a Maglev compile of about a millisecond each); at 1,000 the Linux boot translated
+ * ~400 blocks and took 1.2-2x the interpreter's CPU time, at 5,000 1.2-1.5x, at 65,535 (4 blocks)
+ * the same as the interpreter, while hot loops (compute.elf) are translated within microseconds
+ * at any of them (docs/benchmarks.md).
+ */
+export const HOT = 0xffff;
 /** Slots of {@link JitCache.hot} and {@link JitCache.entry}: index `(pc >>> 2) & (HOT_SLOTS - 1)`. */
 export const HOT_SLOTS = 1 << 16;
 
@@ -40,6 +47,39 @@ export class JitBlock {
 
 /** Entries of the direct-mapped front of the cache ({@link JitCache.table}). */
 export const TABLE_SIZE = 1 << 14;
+/** Builds a block function bound to one hart's arrays (the parameters below). */
+type Factory = (...args: unknown[]) => BlockFn;
+const FACTORY_PARAMS = [
+  "x",
+  "tlbTag",
+  "tlbAdd",
+  "m32",
+  "i16",
+  "u16",
+  "i8",
+  "u8",
+  "dec",
+  "dirty",
+  "code",
+  "st",
+  "inv",
+  "mulh",
+  "mulhsu",
+  "mulhu",
+  "div",
+  "divu",
+  "rem",
+  "remu",
+];
+/**
+ * Factories by block source, shared by every hart of the process: a block translated again (the
+ * next machine booting the same guest, a cache flush) skips V8's parser. (Its closures share
+ * type feedback only once V8 gave the factory a feedback vector, after a few calls: not measured.)
+ */
+const FACTORIES = new Map<string, Factory>();
+/** Sources kept in {@link FACTORIES} before it starts over. */
+const MAX_FACTORIES = 8192;
+
 /** Fills empty {@link JitCache.table} slots (matches no word), so the table stays monomorphic. */
 const EMPTY = new JitBlock(null, 0, -1);
 
@@ -117,7 +157,12 @@ export class JitCache {
       b = undefined;
     }
     if (b === undefined) {
-      if (this.hot[slot] < this.threshold) return undefined;
+      // Exits of translated blocks count as jumps too (the interpreter counts only its own), so
+      // a block's exit target turns hot and gets its block: blocks chain without the interpreter.
+      if (this.hot[slot] < this.threshold) {
+        this.hot[slot]++;
+        return undefined;
+      }
       b = this.translate(w, x, tlbTag, tlbAdd);
     }
     this.hot[slot] = 0;
@@ -132,29 +177,15 @@ export class JitCache {
     let block: JitBlock;
     if (src === null) block = new JitBlock(null, 0, w);
     else {
-      const factory = new Function(
-        "x",
-        "tlbTag",
-        "tlbAdd",
-        "m32",
-        "i16",
-        "u16",
-        "i8",
-        "u8",
-        "dec",
-        "dirty",
-        "code",
-        "st",
-        "inv",
-        "mulh",
-        "mulhsu",
-        "mulhu",
-        "div",
-        "divu",
-        "rem",
-        "remu",
-        `"use strict"; return function block(pc, dd, lb, sb, budget) {\n${src.body}\n};`,
-      );
+      let factory = FACTORIES.get(src.body);
+      if (factory === undefined) {
+        if (FACTORIES.size >= MAX_FACTORIES) FACTORIES.clear();
+        factory = new Function(
+          ...FACTORY_PARAMS,
+          `"use strict"; return function translated(pc, dd, lb, sb, budget) {\n${src.body}\n};`,
+        ) as Factory;
+        FACTORIES.set(src.body, factory);
+      }
       block = new JitBlock(factory(x, tlbTag, tlbAdd, ...this.factoryArgs), src.len, w);
       this.translated++;
     }

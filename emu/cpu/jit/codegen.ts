@@ -19,7 +19,11 @@
 
 import { decode, Op } from "../decode.ts";
 
-/** Longest block, in instructions (a block also ends at its page's end and after a jump). */
+/**
+ * Longest block, in instructions. A block also ends at its page's end and after a JAL or JALR;
+ * a conditional branch is a side exit (taken: return its target; not taken: go on), so a block
+ * spans the straight-line path through several branches.
+ */
 export const MAX_BLOCK = 128;
 
 /** Source of one translated block, or null when its first instruction is left to the interpreter. */
@@ -36,6 +40,15 @@ const immB = (ins: number) =>
   ((ins >> 31) << 12) | ((ins << 4) & 0x800) | ((ins >>> 20) & 0x7e0) | ((ins >>> 7) & 0x1e);
 const immJ = (ins: number) =>
   ((ins >> 31) << 20) | (ins & 0xff000) | ((ins >>> 9) & 0x800) | ((ins >>> 20) & 0x7fe);
+
+/**
+ * Unsigned comparisons compare both sides XOR the sign bit, which stays in int32: `>>> 0` makes
+ * doubles of half the values, and V8 throws away optimised code that meets one for the first time.
+ */
+const SIGN = -0x8000_0000;
+
+/** Stands for the block's length in its source until the length is known. */
+const LEN = "@LEN@";
 
 /** Register read: x0 is the literal 0. */
 const R = (r: number) => r === 0 ? "0" : `x[${r}]`;
@@ -59,6 +72,7 @@ export function translateBlock(
   const out: string[] = [];
   let len = 0;
   let end = false;
+  let misaligned = false;
   const exitAt = (j: number) => `{ st[0] = c + ${j}; return (pc + ${4 * j}) | 0; }`;
   const addr = (bank: string) =>
     `off = dd ? (a - ${base | 0}) | 0 : (k = ${bank} + ((a >>> 12) & 255), ` +
@@ -81,7 +95,10 @@ export function translateBlock(
         break;
       case Op.JAL: {
         const off = 4 * j + immJ(ins);
-        if ((off & 3) !== 0) break; // misaligned target: the interpreter traps
+        if ((off & 3) !== 0) {
+          misaligned = true; // the interpreter traps
+          break;
+        }
         out.push(set(`(pc + ${4 * j + 4}) | 0`), `c += ${j + 1};`);
         if (off === 0) {
           out.push(`if (c + ${j + 1} <= budget) continue;`, `st[0] = c;`, `return pc;`);
@@ -106,7 +123,10 @@ export function translateBlock(
       case Op.BLTU:
       case Op.BGEU: {
         const off = 4 * j + immB(ins);
-        if ((off & 3) !== 0) break;
+        if ((off & 3) !== 0) {
+          misaligned = true;
+          break;
+        }
         const cond = op === Op.BEQ
           ? `${A} === ${B}`
           : op === Op.BNE
@@ -116,18 +136,16 @@ export function translateBlock(
           : op === Op.BGE
           ? `${A} >= ${B}`
           : op === Op.BLTU
-          ? `(${A} >>> 0) < (${B} >>> 0)`
-          : `(${A} >>> 0) >= (${B} >>> 0)`;
-        out.push(`c += ${j + 1};`);
+          ? `(${A} ^ ${SIGN}) < (${B} ^ ${SIGN})`
+          : `(${A} ^ ${SIGN}) >= (${B} ^ ${SIGN})`;
         if (off === 0) {
-          // A loop onto itself: iterate here while a whole pass fits in the budget.
+          // A loop onto the block's start: iterate here while a whole pass fits in the budget.
           out.push(
-            `if (${cond}) { if (c + ${j + 1} <= budget) continue; st[0] = c; return pc; }`,
+            `if (${cond}) { c += ${j + 1}; if (c + ${LEN} <= budget) continue; ` +
+              `st[0] = c; return pc; }`,
           );
-        } else out.push(`if (${cond}) { st[0] = c; return (pc + ${off}) | 0; }`);
-        out.push(`st[0] = c;`, `return (pc + ${4 * j + 4}) | 0;`);
-        end = true;
-        break;
+        } else out.push(`if (${cond}) { st[0] = c + ${j + 1}; return (pc + ${off}) | 0; }`);
+        break; // not taken: the block goes on (a side exit, not an end)
       }
       case Op.LB:
       case Op.LH:
@@ -147,7 +165,7 @@ export function translateBlock(
         out.push(
           `a = (${A} + ${I}) | 0;`,
           addr("lb"),
-          `if ((off >>> 0) >= ${lim} || (off & ${align}) !== 0) ${exitAt(j)}`,
+          `if (off < 0 || off >= ${lim} || (off & ${align}) !== 0) ${exitAt(j)}`,
           rd === 0 ? `v = ${view};` : set(view),
         );
         break;
@@ -160,7 +178,7 @@ export function translateBlock(
         out.push(
           `a = (${A} + ${immS(ins)}) | 0;`,
           addr("sb"),
-          `if ((off >>> 0) >= ${lim} || (off & ${align}) !== 0) ${exitAt(j)}`,
+          `if (off < 0 || off >= ${lim} || (off & ${align}) !== 0) ${exitAt(j)}`,
           `${view} = ${B};`,
           mark,
           `if ((code[off >>> 7] & (1 << ((off >>> 2) & 31))) !== 0) ` +
@@ -175,7 +193,7 @@ export function translateBlock(
         out.push(set(`${A} < ${I} ? 1 : 0`));
         break;
       case Op.SLTIU:
-        out.push(set(`(${A} >>> 0) < ${I >>> 0} ? 1 : 0`));
+        out.push(set(`(${A} ^ ${SIGN}) < ${I ^ SIGN} ? 1 : 0`));
         break;
       case Op.XORI:
         out.push(set(`${A} ^ ${I}`));
@@ -208,7 +226,7 @@ export function translateBlock(
         out.push(set(`${A} < ${B} ? 1 : 0`));
         break;
       case Op.SLTU:
-        out.push(set(`(${A} >>> 0) < (${B} >>> 0) ? 1 : 0`));
+        out.push(set(`(${A} ^ ${SIGN}) < (${B} ^ ${SIGN}) ? 1 : 0`));
         break;
       case Op.XOR:
         out.push(set(`${A} ^ ${B}`));
@@ -252,12 +270,13 @@ export function translateBlock(
         out.push(set(`remu(${A}, ${B})`));
         break;
     }
-    if (!end && (op === Op.JAL || (op >= Op.BEQ && op <= Op.BGEU))) break; // misaligned target
+    if (misaligned) break; // left to the interpreter
     len++;
     if (end) break;
   }
   if (len === 0) return null;
-  if (!end) out.push(`st[0] = ${len};`, `return (pc + ${4 * len}) | 0;`);
-  const body = "let a = 0, off = 0, k = 0, v = 0, c = 0;\nfor (;;) {\n" + out.join("\n") + "\n}";
+  if (!end) out.push(`st[0] = c + ${len};`, `return (pc + ${4 * len}) | 0;`);
+  const body = "let a = 0, off = 0, k = 0, v = 0, c = 0;\nfor (;;) {\n" +
+    out.join("\n").replaceAll(LEN, `${len}`) + "\n}";
   return { body, len };
 }

@@ -17,6 +17,7 @@ import { bootImage } from "../../../../repl/guest_boot.ts";
 import { linuxArtifacts, linuxMissingReason } from "../../../../emu/guests/linux/artifacts.ts";
 import { LINUX_APPEND } from "../../../../emu/guests/linux/qemu.ts";
 import { bootVirtFiles } from "../../../../emu/boot/boot.ts";
+import { addi, i, machine } from "../_asm.ts";
 
 const BUILD = new URL("../../../../emu/guests/build/", import.meta.url);
 const RAM = 16 << 20;
@@ -96,12 +97,14 @@ Deno.test("translator: loops stop exactly at odd budgets (registers and pc after
 Deno.test("translator: a snapshot taken translating loads interpreting and continues identically, and the reverse", async () => {
   for (const name of ["compute-paged.elf", "demo.elf", "memwriter.elf"]) {
     const on = bootElf(name, true);
+    on.cpu.setTranslate(true, 100);
     on.run(1_500_000);
     assert(on.cpu.translatedBlocks > 0, `${name}: nothing translated before the snapshot`);
     const off = await decodedCopy(on, bootElf(name, false));
     assertSame(on, off, `${name}: after loading translated → interpreted`);
     lockstep(off, on, 250_007, 1_500_000, `${name} (snapshot from translated)`);
     const on2 = await decodedCopy(off, bootElf(name, true));
+    on2.cpu.setTranslate(true, 100);
     assertSame(off, on2, `${name}: after loading interpreted → translated`);
     lockstep(off, on2, 250_007, 1_500_000, `${name} (snapshot from interpreted)`);
   }
@@ -128,6 +131,7 @@ Deno.test("translator: stores into translated code run the new instructions", ()
   ];
   const run = (translate: boolean) => {
     const m = new VirtMachine({ ramSize: 1 << 20, translate });
+    if (translate) m.cpu.setTranslate(true, 100);
     words.forEach((w, i) => m.ram.u32[i] = w);
     m.cpu.state.pc = m.ram.base;
     // Enough passes for the loop to become hot and be translated (then rewritten under it).
@@ -150,9 +154,50 @@ Deno.test({
     await bootVirtFiles(a, { bios: linux!.bios, kernel: linux!.kernel, append: LINUX_APPEND });
     a.run(3_000_000);
     const b = await decodedCopy(a, new VirtMachine({ ramSize: 128 << 20, translate: true }));
+    b.cpu.setTranslate(true, 100); // far below the default: hundreds of kernel blocks translated
     // Snapshot at 3 M: both continue from it, compared every 2 M cycles to the init's prompt.
     lockstep(a, b, 2_000_003, 40_000_000, "linux");
     assert(a.consoleText.length > 0);
+    assert(b.cpu.translatedBlocks > 100, `only ${b.cpu.translatedBlocks} blocks translated`);
   },
 });
 if (linux === null) console.log(`Linux differential test ignored: ${linuxMissingReason()}`);
+
+Deno.test("translator: a block runs on through branches not taken and leaves at those taken", () => {
+  // One block from `loop` to the `bnez` back to it: a forward side exit (taken one pass in
+  // eight), then the loop branch; stepped at odd budgets against the interpreter.
+  const b = (f3: number, rs1: number, rs2: number, off: number) =>
+    ((((off >> 12) & 1) << 31) | (((off >> 5) & 0x3f) << 25) | (rs2 << 20) | (rs1 << 15) |
+      (f3 << 12) | (((off >> 1) & 0xf) << 8) | (((off >> 11) & 1) << 7) | 0x63) >>> 0;
+  const words = [
+    addi(10, 0, 0), // li a0, 0
+    addi(11, 0, 0), // li a1, 0
+    addi(12, 0, 2000), // li a2, 2000
+    // loop (word 3):
+    addi(10, 10, 1), // addi a0, a0, 1
+    i(0x13, 7, 5, 10, 7), // andi t0, a0, 7
+    b(0, 5, 0, 16), // beqz t0, side (word 9)
+    addi(11, 11, 3), // addi a1, a1, 3
+    addi(12, 12, -1), // addi a2, a2, -1
+    b(1, 12, 0, -20), // bnez a2, loop
+    // side (word 9):
+    addi(13, 13, 1), // addi a3, a3, 1
+    addi(12, 12, -1), // addi a2, a2, -1
+    b(1, 12, 0, -32), // bnez a2, loop
+    0x00100073, // ebreak
+  ];
+  const ref = machine(words), jit = machine(words);
+  jit.cpu.setTranslate(true, 1);
+  const total = 3 + 2000 * 6; // to the ebreak
+  for (let k = 0; ref.cpu.instret < total; k++) {
+    const slice = Math.min(1 + ((k * 7919) % 37), total - ref.cpu.instret);
+    assertEquals(jit.cpu.run(slice), ref.cpu.run(slice), `slice ${k}`);
+    assertEquals(
+      [jit.cpu.instret, jit.cpu.state.pc, ...jit.cpu.state.x],
+      [ref.cpu.instret, ref.cpu.state.pc, ...ref.cpu.state.x],
+      `after slice ${k}`,
+    );
+  }
+  assert(jit.cpu.translatedBlocks > 0);
+  assertEquals([ref.cpu.state.x[11], ref.cpu.state.x[13]], [3 * 1750, 250]);
+});
