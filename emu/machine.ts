@@ -18,7 +18,6 @@ import type { StreamReader } from "../migration/stream/reader.ts";
 import type { StreamWriter } from "../migration/stream/writer.ts";
 import { Bus, type MmioDevice } from "./bus.ts";
 import { Cpu, DEFAULT_TRANSLATE } from "./cpu/cpu.ts";
-import { warmUpCpu } from "./cpu/warmup.ts";
 import { Irq } from "./cpu/trap.ts";
 import {
   checkHaltedAgrees,
@@ -134,7 +133,6 @@ export class Machine {
     this.qemuLayout = opts.qemu !== undefined;
     this.ram = new Ram(opts.ramSize);
     this.bus = new Bus(this.ram);
-    warmUpCpu(); // once per process: the run loop's type feedback complete before V8 optimises it
     this.cpu = new Cpu(this.bus, {
       time: () => Number(this.nowNs() / 100n),
       translate: opts.translate ?? DEFAULT_TRANSLATE,
