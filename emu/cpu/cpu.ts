@@ -42,10 +42,12 @@ export const BLOCK_SIZE = 4096;
 
 /**
  * Whether machines translate hot code unless told otherwise (`run --translate` / `--interpret`).
- * The translator is exact to the instruction, so only speed depends on it: several times faster
- * on hot loops (the compute guest), about even on the Linux boot (docs/benchmarks.md).
+ * The translator is exact to the instruction (differential tests), several times faster on hot
+ * loops and about even on the Linux boot (docs/benchmarks.md), but off by default: with it on,
+ * tests/repl/commands/migrate_commands_test.ts "incoming --run is a session run" never ends (the
+ * stop request of a session run is not honoured; not yet understood).
  */
-export const DEFAULT_TRANSLATE = true;
+export const DEFAULT_TRANSLATE = false;
 
 /** Why the last {@link Cpu.run} returned. */
 export type StopReason = "budget" | "wfi" | "exit" | "mmio";

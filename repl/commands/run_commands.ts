@@ -193,13 +193,13 @@ export const runCommand: CommandDef<ShellContext> = {
     { flags: "--background", description: "shell only: run N, until or for behind the prompt" },
     {
       flags: "--translate",
-      description: "translate hot guest code to JavaScript (the default; identical results, " +
-        "faster on hot loops); for the session's machine it stays so",
+      description: "translate hot guest code to JavaScript (identical results; faster on hot " +
+        "loops); for the session's machine it stays so",
     },
     {
       flags: "--interpret",
-      description: "interpret every instruction (the reference CPU); for the session's machine " +
-        "it stays so",
+      description: "interpret every instruction (the reference CPU; the default); for the " +
+        "session's machine it stays so",
     },
     {
       flags: "--fast",
