@@ -43,9 +43,10 @@ export const BLOCK_SIZE = 4096;
 /**
  * Whether machines translate hot code unless told otherwise (`run --translate` / `--interpret`).
  * The translator is exact to the instruction (differential tests), several times faster on hot
- * loops and about even on the Linux boot (docs/benchmarks.md), but off by default: with it on,
- * tests/repl/commands/migrate_commands_test.ts "incoming --run is a session run" never ends (the
- * stop request of a session run is not honoured; not yet understood).
+ * loops and about even on the Linux boot (docs/benchmarks.md), but off by default: with it on, the
+ * session run of `incoming --run` let no timer of the event loop fire until its 10^9 cycles were
+ * done (tests/repl/commands/migrate_commands_test.ts "incoming --run is a session run" polls with
+ * setTimeout and then waits forever), so Ctrl-C could not stop it; not yet understood.
  */
 export const DEFAULT_TRANSLATE = false;
 
